@@ -1,0 +1,228 @@
+#pragma once
+/// The configuration model: one immutable, validated snapshot of config.yaml.
+/// Built by adapters/config (yaml-cpp), shared as `std::shared_ptr<const config>`; a reload makes a new one.
+/// Every default is a named constant here, so the loader and the docs agree.
+
+#include "core/types.hpp"
+
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cutover::core {
+
+using namespace std::chrono_literals;
+
+namespace defaults {
+constexpr const char* listen = "127.0.0.1:8080";
+constexpr std::size_t max_body_bytes = 65536;
+constexpr const char* store_path = "data/cutover.db";
+constexpr duration provider_timeout = 60s;
+constexpr int retry_max_attempts = 3;
+constexpr duration retry_backoff = 1s;
+constexpr duration retry_max_backoff = 30s;
+constexpr ppm breaker_failure_rate = 500'000;
+constexpr int breaker_min_requests = 20;
+constexpr duration breaker_window = 60s;
+constexpr duration breaker_open_for = 30s;
+constexpr int breaker_half_open_probes = 3;
+constexpr duration polling_deadline = 30min;
+constexpr int batch_max_items = 50;
+constexpr duration batch_max_wait = 45s;
+constexpr ppm budget_stop_at = 900'000;
+constexpr int dead_letter_max_attempts = 3;
+constexpr duration dead_letter_retention = 14 * 24h;
+constexpr std::uint64_t simulated_seed = 1;
+} // namespace defaults
+
+enum class provider_kind : std::uint8_t { simulated, openai, replicate, gemini };
+enum class provider_mode : std::uint8_t { sync, async };
+std::string_view to_string(provider_kind k);
+std::string_view to_string(provider_mode m);
+
+struct retry_config {
+  int max_attempts = defaults::retry_max_attempts; ///< calls per provider attempt, first one included
+  duration backoff = defaults::retry_backoff;
+  duration max_backoff = defaults::retry_max_backoff;
+};
+
+struct breaker_config {
+  ppm failure_rate = defaults::breaker_failure_rate;
+  int min_requests = defaults::breaker_min_requests;
+  duration window = defaults::breaker_window;
+  duration open_for = defaults::breaker_open_for;
+  int half_open_probes = defaults::breaker_half_open_probes;
+};
+
+/// One step of the poll schedule: poll every `every`, `times` times (0 = until the deadline).
+struct poll_step {
+  duration every{};
+  int times = 0;
+};
+
+struct polling_config {
+  std::vector<poll_step> schedule; ///< default: 5 s x6, 15 s x4, then 60 s
+  duration deadline = defaults::polling_deadline;
+};
+std::vector<poll_step> default_poll_schedule();
+
+/// 0 means "no limit" for each field.
+struct limits_config {
+  int max_concurrent = 0;
+  int max_per_hour = 0;
+  int max_per_day = 0;
+};
+
+/// How a simulated provider behaves. Latency is drawn from a log-normal fitted to p50/p95.
+struct simulated_config {
+  duration latency_p50 = 0s;
+  duration latency_p95 = 0s;
+  ppm failure_rate = 0;
+  double quality = 0.9;
+  std::uint64_t seed = defaults::simulated_seed;
+};
+
+struct provider_config {
+  std::string name;
+  provider_kind kind = provider_kind::simulated;
+  provider_mode mode = provider_mode::sync;
+  std::string base_url;
+  std::string api_key_env; ///< the name of the environment variable holding the key, never the key
+  std::string model;
+  duration timeout = defaults::provider_timeout;
+  std::array<micros, tier_count> cost_per_image{}; ///< indexed by tier
+  simulated_config simulated;
+  retry_config retry;
+  breaker_config breaker;
+  polling_config polling;
+  limits_config limits;
+};
+
+struct batch_config {
+  int max_items = defaults::batch_max_items;
+  duration max_wait = defaults::batch_max_wait;
+};
+
+struct tier_config {
+  batch_config batch;
+  bool upscale = false;
+};
+
+struct budget_config {
+  std::optional<micros> daily;                ///< global daily limit; absent = none
+  ppm stop_at = defaults::budget_stop_at;     ///< applies to the global and each provider's limit
+  duration day_starts = 0s;                   ///< offset from 00:00 UTC at which a budget day begins
+  std::map<std::string, micros> providers;    ///< per-provider daily limits
+};
+
+struct dead_letter_config {
+  int max_attempts = defaults::dead_letter_max_attempts; ///< provider attempts across the fallback chain
+  duration retention = defaults::dead_letter_retention;
+};
+
+/// Gates of one phase; an absent gate is not checked.
+struct gates_config {
+  std::optional<micros> cost_per_image_max;
+  std::optional<duration> p95_max;
+  std::optional<ppm> failure_rate_max;
+  std::optional<double> quality_parity_min;
+  std::optional<int> breaker_trips_max;
+};
+
+struct phase_config {
+  int percent = 0;
+  duration min_duration = 0s;
+  int min_samples = 0;
+  gates_config gates;
+};
+
+struct rate_trigger {
+  ppm above = 0;
+  duration window = 0s; ///< YAML key `for`
+  int min_samples = 0;
+};
+struct factor_trigger {
+  double factor = 0;
+  duration window = 0s; ///< YAML key `for`
+};
+struct count_trigger {
+  int above = 0;
+  duration window = 0s; ///< YAML key `for`
+};
+
+/// Rollback triggers; an absent trigger is not checked.
+struct triggers_config {
+  std::optional<rate_trigger> error_rate;
+  std::optional<factor_trigger> p95_vs_baseline;
+  std::optional<factor_trigger> p99_vs_baseline;
+  std::optional<ppm> cost_over_budget;
+  std::optional<count_trigger> auth_failures;
+  std::optional<rate_trigger> content_policy_rate;
+  bool quota_exhausted = false;
+  std::optional<duration> silence; ///< YAML `silence: {for: 2m}`
+};
+
+enum class on_trigger_action : std::uint8_t { immediate, gradual };
+/// Where an override sends matching jobs.
+enum class override_target : std::uint8_t { baseline, candidate };
+
+struct rollout_config {
+  std::string name;
+  std::string baseline;
+  std::string candidate;
+  bool enabled = true;
+  int percent = 0;
+  std::vector<phase_config> phases;
+  triggers_config triggers;
+  on_trigger_action on_trigger = on_trigger_action::immediate;
+  duration gradual_dwell = 10min; ///< YAML `gradual_dwell`: time at each step of a gradual rollback
+  std::map<std::string, override_target> endpoint_overrides;
+  std::map<std::string, override_target> segment_overrides;
+};
+
+struct server_config {
+  std::string listen = defaults::listen; ///< HOST:PORT
+  std::size_t max_body_bytes = defaults::max_body_bytes;
+};
+
+enum class sync_mode : std::uint8_t { off, normal, full };
+struct store_config {
+  std::string path = defaults::store_path; ///< relative paths are taken from the data directory's parent
+  sync_mode synchronous = sync_mode::normal;
+};
+
+struct auth_config {
+  std::string keys_file; ///< empty: no admin keys, admin API open on loopback only
+};
+struct cors_config {
+  std::vector<std::string> allow_origins;
+};
+
+/// The whole validated configuration. Immutable once built.
+struct config {
+  server_config server;
+  store_config store;
+  std::vector<provider_config> providers; ///< in file order
+  std::array<tier_config, tier_count> tiers;
+  std::map<std::string, std::vector<std::string>> fallback; ///< provider -> ordered chain
+  budget_config budget;
+  dead_letter_config dead_letter;
+  rollout_config rollout;
+  auth_config auth;
+  cors_config cors;
+  std::string hash; ///< content hash of the source file (hex), names this snapshot in decisions
+
+  /// The provider of that name, or nullptr.
+  const provider_config* provider(std::string_view name) const;
+  /// Index of the provider in `providers`, or -1.
+  int provider_index(std::string_view name) const;
+  /// The fallback chain after `name` (empty when none).
+  const std::vector<std::string>& chain_after(const std::string& name) const;
+};
+
+using config_ptr = std::shared_ptr<const config>;
+
+} // namespace cutover::core

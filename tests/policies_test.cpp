@@ -1,0 +1,81 @@
+#include "core/batch_window.hpp"
+#include "core/lifecycle.hpp"
+#include "core/poll_schedule.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace cutover::core;
+using namespace std::chrono_literals;
+
+TEST_CASE("a batch window reports full at max_items and opens once per generation") {
+  batch_window<int> w{{3, 45s}};
+  instant t0{10s};
+  auto a = w.add(1, t0);
+  CHECK(a.opened);
+  CHECK_FALSE(a.full);
+  CHECK(a.deadline == t0 + 45s);
+  auto b = w.add(2, t0 + 1s);
+  CHECK_FALSE(b.opened);
+  CHECK(b.deadline == t0 + 45s);
+  CHECK(w.add(3, t0 + 2s).full);
+  auto items = w.take();
+  CHECK(items == std::vector<int>{1, 2, 3});
+  CHECK_FALSE(w.timer_due(a.generation)); // the old timer is stale
+  auto c = w.add(4, t0 + 50s);
+  CHECK(c.opened);
+  CHECK(c.generation != a.generation);
+  CHECK(w.timer_due(c.generation));
+}
+
+TEST_CASE("the seed poll schedule polls at 5..30, 45..90, then every 60 s") {
+  polling_config p{default_poll_schedule(), 30min};
+  std::vector<long> at;
+  duration t{0};
+  while (auto next = next_poll_after(p, t)) {
+    at.push_back(std::chrono::duration_cast<std::chrono::seconds>(*next).count());
+    t = *next;
+  }
+  std::vector<long> expected{5, 10, 15, 20, 25, 30, 45, 60, 75, 90};
+  for (long s = 150; s <= 1800; s += 60)
+    expected.push_back(s);
+  CHECK(at == expected);
+}
+
+TEST_CASE("a poll schedule resumes on schedule from any elapsed time") {
+  polling_config p{default_poll_schedule(), 30min};
+  CHECK(next_poll_after(p, 0s) == duration{5s});
+  CHECK(next_poll_after(p, 12s) == duration{15s});
+  CHECK(next_poll_after(p, 30s) == duration{45s});
+  CHECK(next_poll_after(p, 91s) == duration{150s});
+  CHECK(next_poll_after(p, 1800s) == std::nullopt);
+  polling_config finite{{{10s, 2}}, 1min};
+  CHECK(next_poll_after(finite, 20s) == duration{30s}); // goes on at the last interval
+  CHECK(next_poll_after(finite, 55s) == duration{60s}); // a last poll at the deadline itself
+  CHECK(next_poll_after(finite, 60s) == std::nullopt);
+}
+
+TEST_CASE("a failed attempt falls back along the chain, then dead-letters") {
+  config cfg;
+  for (auto name : {"gemini", "photomaker", "sdxl"}) {
+    provider_config p;
+    p.name = name;
+    cfg.providers.push_back(p);
+  }
+  cfg.fallback["gemini"] = {"photomaker", "sdxl"};
+  cfg.dead_letter.max_attempts = 3;
+  auto chain = provider_chain(cfg, "gemini");
+  REQUIRE(chain == std::vector<std::string>{"gemini", "photomaker", "sdxl"});
+
+  auto a = decide_after_failure(cfg, chain, 1, error_class::server);
+  CHECK(a.kind == after_failure_kind::fall_back);
+  CHECK(a.provider == "photomaker");
+  CHECK(a.reason == "fallback after gemini: server");
+  CHECK(decide_after_failure(cfg, chain, 2, error_class::timeout).provider == "sdxl");
+  CHECK(decide_after_failure(cfg, chain, 3, error_class::timeout).kind == after_failure_kind::dead_letter);
+  CHECK(decide_after_failure(cfg, chain, 1, error_class::content_policy).kind == after_failure_kind::fail);
+
+  cfg.dead_letter.max_attempts = 2;
+  CHECK(decide_after_failure(cfg, chain, 2, error_class::server).kind == after_failure_kind::dead_letter);
+  auto short_chain = provider_chain(cfg, "sdxl");
+  CHECK(decide_after_failure(cfg, short_chain, 1, error_class::server).kind == after_failure_kind::dead_letter);
+}
