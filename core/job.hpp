@@ -49,6 +49,53 @@ struct job_record {
   std::string body_hash;
 };
 
+/// One job's unit of work at one provider: what a batcher collects and a provider call carries.
+struct work_item {
+  job_id id;
+  int attempt_no = 1;
+  tier tier_ = tier::sd;
+  int n = 1;
+  std::string prompt;
+  std::string user_id;
+};
+
+/// The result of one attempt of one item, reported by a provider actor.
+struct item_outcome {
+  job_id id;
+  int attempt_no = 1;
+  std::string provider;
+  instant started_at{};
+  instant finished_at{};
+  error_class error = error_class::none; ///< none = succeeded
+  std::string message;
+  std::string remote_id;
+  std::vector<std::string> images;
+  micros cost = 0;
+  double quality = 0; ///< the provider's own score where it gives one, else 0
+};
+
+/// A change to a stored job. The store folds the events of one commit into one write per row.
+enum class event_kind : std::uint8_t {
+  routed,           ///< status (queued), provider, bucket (when >= 1) and route reason
+  attempt_started,  ///< attempt row created, job submitted to `attempt.provider`
+  attempt_remote,   ///< the provider accepted the work as remote job `attempt.remote_id`: job running
+  attempt_finished, ///< attempt row completed (outcome, error, cost, finished_at)
+  finished,         ///< final status, images, cost and error of the job
+};
+
+struct job_event {
+  job_id id;
+  event_kind kind = event_kind::routed;
+  instant at{};
+  job_status status = job_status::queued; ///< the job's status after this event
+  std::string provider;
+  int bucket = 0;
+  std::string text; ///< routed: route reason; finished: error message
+  attempt_record attempt;
+  std::vector<std::string> images;
+  micros cost = 0;
+};
+
 template <class Inspector>
 auto inspect(Inspector& f, job_id& x) {
   return f(x.value);
@@ -65,6 +112,20 @@ template <class Inspector>
 auto inspect(Inspector& f, job_record& x) {
   return f(x.id, x.spec, x.status, x.provider, x.bucket, x.route_reason, x.attempts, x.images, x.cost,
            x.created_at, x.updated_at, x.error, x.idempotency_key, x.body_hash);
+}
+
+template <class Inspector>
+auto inspect(Inspector& f, work_item& x) {
+  return f(x.id, x.attempt_no, x.tier_, x.n, x.prompt, x.user_id);
+}
+template <class Inspector>
+auto inspect(Inspector& f, item_outcome& x) {
+  return f(x.id, x.attempt_no, x.provider, x.started_at, x.finished_at, x.error, x.message, x.remote_id, x.images,
+           x.cost, x.quality);
+}
+template <class Inspector>
+auto inspect(Inspector& f, job_event& x) {
+  return f(x.id, x.kind, x.at, x.status, x.provider, x.bucket, x.text, x.attempt, x.images, x.cost);
 }
 
 } // namespace cutover::core

@@ -1,0 +1,60 @@
+#include "actors/batcher.hpp"
+
+#include "core/batch_window.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace cutover::actors {
+
+namespace {
+
+struct batcher_state {
+  core::tier tier = core::tier::sd;
+  core::batch_window<core::work_item> window{core::batch_config{}};
+  msg::provider_actor provider;
+  static inline const char* name = "batcher";
+};
+
+using self_ptr = msg::batcher_actor::stateful_pointer<batcher_state>;
+
+void flush(self_ptr self) {
+  msg::provider_batch b;
+  b.tier_ = self->state.tier;
+  b.items = self->state.window.take();
+  self->send(self->state.provider, std::move(b));
+}
+
+} // namespace
+
+msg::batcher_actor spawn_batcher(caf::actor_system& sys, core::tier tier, core::batch_config cfg,
+                                 msg::provider_actor provider) {
+  auto fn = [](self_ptr self, core::tier tier, core::batch_config cfg,
+               msg::provider_actor provider) -> msg::batcher_actor::behavior_type {
+    self->state.tier = tier;
+    self->state.window.reconfigure(cfg);
+    self->state.provider = std::move(provider);
+    return {
+      [self](msg::enqueue_items& m) {
+        auto& w = self->state.window;
+        // only differences of actor-clock times matter here, so the clock's own epoch serves
+        const core::instant now{std::chrono::duration_cast<core::duration>(self->clock().now().time_since_epoch())};
+        for (auto& item : m.items) {
+          auto r = w.add(std::move(item), now);
+          if (r.opened)
+            self->delayed_send(self, w.settings().max_wait, msg::window_due{r.generation});
+          if (r.full)
+            flush(self);
+        }
+      },
+      [self](const msg::window_due& m) {
+        if (self->state.window.timer_due(m.generation))
+          flush(self);
+      },
+    };
+  };
+  return sys.spawn(fn, tier, cfg, std::move(provider));
+}
+
+} // namespace cutover::actors

@@ -1,0 +1,44 @@
+#pragma once
+/// Wiring of the actor tree, in one function shared by `serve`, the tests and (later) `simulate`; they differ only
+/// in the adapters they pass (clock anchor, job store, provider ports) and the scheduler of the actor system.
+
+#include "actors/clock.hpp"
+#include "actors/provider_supervisor.hpp"
+#include "core/config.hpp"
+#include "core/ports.hpp"
+#include "messages/intake.hpp"
+#include "messages/provider.hpp"
+#include "messages/routing.hpp"
+#include "messages/store.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+
+namespace caf { class actor_system; }
+
+namespace cutover::actors {
+
+using port_factory = std::function<std::shared_ptr<core::provider_port>(const core::provider_config&)>;
+
+struct engine_options {
+  bool detached_store = false; ///< serve: the store gets its own thread; tests keep it on the test scheduler
+  supervisor_limits restarts;
+};
+
+struct engine {
+  msg::store_actor store;
+  msg::router_actor router;
+  msg::intake_actor intake;
+  std::map<std::string, msg::provider_actor> providers;
+  std::vector<msg::batcher_actor> batchers;
+
+  /// Stops every actor of the tree (the store last, after what was sent to it).
+  void stop();
+};
+
+/// Spawns and wires the tree. Unfinished jobs in the store are resumed once the router is wired.
+engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_ptr<core::job_store> db,
+                    const port_factory& ports, clock_anchor clock, engine_options opts = {});
+
+} // namespace cutover::actors

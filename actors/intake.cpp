@@ -1,0 +1,214 @@
+#include "actors/intake.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <iostream>
+#include <unordered_map>
+
+namespace cutover::actors {
+
+using namespace cutover::core;
+
+namespace {
+
+struct key_state {
+  std::string body_hash;
+  job_id id;
+  bool stored = false;
+  instant created{};
+};
+
+struct waiter {
+  std::uint64_t id;
+  caf::typed_response_promise<msg::job_lookup> promise;
+};
+
+struct intake_state {
+  msg::store_actor store;
+  msg::router_actor router;
+  clock_anchor clock;
+  std::uint64_t last_id = 0;
+  bool draining = false;
+  std::unordered_map<std::string, key_state> keys;
+  std::unordered_map<std::uint64_t, std::vector<waiter>> waiters; ///< by job id
+  std::unordered_map<std::uint64_t, job_id> waiter_jobs;          ///< waiter id -> job id
+  std::uint64_t next_waiter = 1;
+  static inline const char* name = "intake";
+};
+
+using self_ptr = msg::intake_actor::stateful_pointer<intake_state>;
+
+instant now_of(self_ptr self) { return self->state.clock.now(self->clock()); }
+
+msg::submit_reply refuse(int status, std::string code, std::string message) {
+  msg::submit_reply r;
+  r.http_status = status;
+  r.error_code = std::move(code);
+  r.message = std::move(message);
+  return r;
+}
+
+caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
+  auto& st = self->state;
+  if (st.draining)
+    return refuse(503, "draining", "the engine is shutting down; retry on another instance or later");
+  const auto now = now_of(self);
+  if (!m.idempotency_key.empty()) {
+    auto it = st.keys.find(m.idempotency_key);
+    if (it != st.keys.end()) {
+      const auto& k = it->second;
+      if (k.body_hash != m.body_hash)
+        return refuse(422, "idempotency_key_reused", "this Idempotency-Key was used with a different request body");
+      if (!k.stored)
+        return refuse(409, "idempotency_in_progress", "a request with this Idempotency-Key is still being stored");
+      msg::submit_reply r;
+      r.id = k.id;
+      r.replayed = true;
+      return r;
+    }
+  }
+  job_record job;
+  job.id = job_id{++st.last_id};
+  job.spec = std::move(m.spec);
+  job.status = job_status::accepted;
+  job.created_at = job.updated_at = now;
+  job.idempotency_key = m.idempotency_key;
+  job.body_hash = m.body_hash;
+  if (!m.idempotency_key.empty())
+    st.keys[m.idempotency_key] = key_state{m.body_hash, job.id, false, now};
+  auto rp = self->make_response_promise<msg::submit_reply>();
+  auto key = m.idempotency_key;
+  self->request(st.store, caf::infinite, msg::insert_job{job})
+    .then(
+      [self, rp, key, job](msg::stored) mutable {
+        if (!key.empty())
+          self->state.keys[key].stored = true;
+        msg::submit_reply r;
+        r.id = job.id;
+        rp.deliver(r);
+        self->send(self->state.router, msg::route_jobs{{std::move(job)}});
+      },
+      [self, rp, key](caf::error& err) mutable {
+        if (!key.empty())
+          self->state.keys.erase(key);
+        rp.deliver(refuse(503, "store_unavailable", "the job could not be stored: " + to_string(err)));
+      });
+  return rp;
+}
+
+/// Answers `list` with job `id` as stored now.
+void answer(self_ptr self, job_id id, std::vector<waiter> list) {
+  self->request(self->state.store, caf::infinite, msg::get_job{id})
+    .then(
+      [list](msg::job_lookup& found) mutable {
+        for (auto& w : list)
+          w.promise.deliver(found);
+      },
+      [list](caf::error& err) mutable {
+        for (auto& w : list)
+          w.promise.deliver(err);
+      });
+}
+
+/// Answers every waiter of `id` (the job became final).
+void answer_waiters(self_ptr self, job_id id) {
+  auto it = self->state.waiters.find(id.value);
+  if (it == self->state.waiters.end())
+    return;
+  auto list = std::move(it->second);
+  self->state.waiters.erase(it);
+  for (const auto& w : list)
+    self->state.waiter_jobs.erase(w.id);
+  answer(self, id, std::move(list));
+}
+
+/// Answers one waiter whose time is up, with the job as it stands.
+void expire_waiter(self_ptr self, std::uint64_t waiter_id) {
+  auto& st = self->state;
+  auto j = st.waiter_jobs.find(waiter_id);
+  if (j == st.waiter_jobs.end())
+    return;
+  auto id = j->second;
+  st.waiter_jobs.erase(j);
+  auto& list = st.waiters[id.value];
+  for (auto w = list.begin(); w != list.end(); ++w)
+    if (w->id == waiter_id) {
+      std::vector<waiter> one{std::move(*w)};
+      list.erase(w);
+      answer(self, id, std::move(one));
+      break;
+    }
+  if (list.empty())
+    st.waiters.erase(id.value);
+}
+
+caf::result<msg::job_lookup> await(self_ptr self, const msg::await_job& m) {
+  auto rp = self->make_response_promise<msg::job_lookup>();
+  auto wait = m.wait;
+  auto id = m.id;
+  self->request(self->state.store, caf::infinite, msg::get_job{id})
+    .then(
+      [self, rp, wait, id](msg::job_lookup& found) mutable {
+        if (!found.found || is_final(found.job.status) || wait <= duration{0}) {
+          rp.deliver(std::move(found));
+          return;
+        }
+        auto& st = self->state;
+        auto w = st.next_waiter++;
+        st.waiters[id.value].push_back(waiter{w, rp});
+        st.waiter_jobs[w] = id;
+        self->delayed_send(self, wait, msg::await_expired{w});
+      },
+      [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+void forget_old_keys(self_ptr self) {
+  const auto horizon = now_of(self) - defaults::idempotency_ttl;
+  auto& keys = self->state.keys;
+  for (auto it = keys.begin(); it != keys.end();)
+    it = it->second.stored && it->second.created < horizon ? keys.erase(it) : std::next(it);
+}
+
+} // namespace
+
+msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, msg::router_actor router,
+                               clock_anchor clock) {
+  auto fn = [](self_ptr self, msg::store_actor store, msg::router_actor router,
+               clock_anchor clock) -> msg::intake_actor::behavior_type {
+    auto& st = self->state;
+    st.store = std::move(store);
+    st.router = std::move(router);
+    st.clock = clock;
+    // Nothing is taken before the next id and the recent keys are known.
+    self->request(st.store, caf::infinite, msg::load_boot{now_of(self) - defaults::idempotency_ttl})
+      .await(
+        [self](msg::boot_state& b) {
+          self->state.last_id = b.max_job_id;
+          for (auto& k : b.keys)
+            self->state.keys[k.key] = key_state{k.body_hash, k.id, true, now_of(self)};
+        },
+        [self](caf::error& err) {
+          std::cerr << "event=intake_boot_failed error=" << to_string(err) << std::endl;
+          self->quit(err);
+        });
+    return {
+      [self](msg::submit_job& m) { return submit(self, m); },
+      [self](const msg::await_job& m) { return await(self, m); },
+      [self](const msg::jobs_final& m) {
+        for (auto id : m.ids)
+          answer_waiters(self, id);
+        if (self->state.keys.size() > 100000)
+          forget_old_keys(self);
+      },
+      [self](const msg::await_expired& m) { expire_waiter(self, m.waiter); },
+      [self](msg::start_drain) { self->state.draining = true; },
+    };
+  };
+  return sys.spawn(fn, std::move(store), std::move(router), clock);
+}
+
+} // namespace cutover::actors

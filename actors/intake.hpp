@@ -1,0 +1,24 @@
+#pragma once
+/// Intake: the door of the engine. Gives each job its id, stores it (the 202 leaves only after the commit), hands
+/// it to the router, honours idempotency keys (a repeat answers the first job; another body with the same key is
+/// refused; a repeat while the first is being stored is told to retry), and answers lookups — at once, or when
+/// the job is final. It reads the next id and recent keys from the store before taking any request.
+
+#include "actors/clock.hpp"
+#include "messages/intake.hpp"
+#include "messages/routing.hpp"
+#include "messages/store.hpp"
+
+namespace caf { class actor_system; }
+
+namespace cutover::actors {
+
+namespace defaults {
+/// How long an idempotency key is remembered.
+constexpr core::duration idempotency_ttl = std::chrono::hours(24);
+} // namespace defaults
+
+msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, msg::router_actor router,
+                               clock_anchor clock);
+
+} // namespace cutover::actors

@@ -1,0 +1,101 @@
+#include "actors/provider_supervisor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/system_messages.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <iostream>
+#include <map>
+
+namespace cutover::actors {
+
+namespace {
+
+struct supervisor_state {
+  std::shared_ptr<const worker_env> env;
+  outcome_sink downstream;
+  msg::provider_worker_actor worker;
+  core::restart_intensity intensity;
+  std::uint64_t next_batch = 1;
+  std::map<std::uint64_t, msg::provider_batch> in_flight; ///< items without an outcome yet
+  static inline const char* name = "provider_supervisor";
+};
+
+using self_ptr = msg::provider_actor::stateful_pointer<supervisor_state>;
+
+void start_worker(self_ptr self) {
+  self->state.worker = spawn_worker(self->system(), msg::provider_actor{self}, self->state.env);
+  self->monitor(self->state.worker);
+}
+
+void on_worker_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  if (dm.source != st.worker.address())
+    return;
+  const auto& name = st.env->provider.name;
+  const auto now = st.env->clock.now(self->clock());
+  if (!st.intensity.allow_restart(now)) {
+    std::cerr << "event=supervisor_escalates provider=" << name << " restarts=" << st.intensity.recent()
+              << " reason=" << to_string(dm.reason) << std::endl;
+    self->quit(dm.reason);
+    return;
+  }
+  std::cerr << "event=worker_restarted provider=" << name << " reason=" << to_string(dm.reason)
+            << " batches_resent=" << st.in_flight.size() << std::endl;
+  start_worker(self);
+  for (const auto& [id, batch] : st.in_flight)
+    self->send(st.worker, batch);
+}
+
+} // namespace
+
+msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const worker_env> env,
+                                   outcome_sink downstream, supervisor_limits limits) {
+  auto fn = [](self_ptr self, std::shared_ptr<const worker_env> env, outcome_sink downstream,
+               supervisor_limits limits) -> msg::provider_actor::behavior_type {
+    self->state.env = std::move(env);
+    self->state.downstream = std::move(downstream);
+    self->state.intensity = core::restart_intensity{limits.max_restarts, limits.window};
+    self->set_down_handler([self](caf::down_msg& dm) { on_worker_down(self, dm); });
+    start_worker(self);
+    return {
+      [self](msg::provider_batch& b) {
+        auto& st = self->state;
+        b.batch_id = st.next_batch++;
+        st.in_flight[b.batch_id] = b;
+        self->send(st.worker, std::move(b));
+      },
+      [self](const msg::remote_accepted& m) {
+        auto it = self->state.in_flight.find(m.batch_id);
+        if (it == self->state.in_flight.end())
+          return;
+        it->second.remote_id = m.remote_id;
+        it->second.submitted_at = m.submitted_at;
+      },
+      [self](msg::outcomes& m) {
+        auto& st = self->state;
+        auto it = st.in_flight.find(m.batch_id);
+        if (it == st.in_flight.end())
+          return; // already reported before a restart
+        auto& items = it->second.items;
+        msg::outcomes fresh{m.batch_id, {}};
+        for (auto& o : m.items) {
+          for (auto i = items.begin(); i != items.end(); ++i)
+            if (i->id == o.id && i->attempt_no == o.attempt_no) {
+              items.erase(i);
+              fresh.items.push_back(std::move(o));
+              break;
+            }
+        }
+        if (items.empty())
+          st.in_flight.erase(it);
+        if (!fresh.items.empty())
+          self->send(st.downstream, std::move(fresh));
+      },
+    };
+  };
+  return sys.spawn(fn, std::move(env), std::move(downstream), limits);
+}
+
+} // namespace cutover::actors

@@ -1,0 +1,246 @@
+#include "actors/router.hpp"
+
+#include "core/lifecycle.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <iostream>
+#include <map>
+#include <tuple>
+#include <unordered_map>
+
+namespace cutover::actors {
+
+using namespace cutover::core;
+
+namespace {
+
+/// A job between routing and its final state.
+struct flight {
+  std::vector<std::string> chain; ///< primary provider, then its fallbacks
+  work_item item;                 ///< item.attempt_no is the attempt in progress
+  std::string route_reason;
+  micros spent = 0;
+};
+
+struct router_state {
+  config_ptr cfg;
+  rollout_view view;
+  msg::store_actor store;
+  clock_anchor clock;
+  msg::router_wiring wiring;
+  std::unordered_map<std::uint64_t, flight> flights;
+  static inline const char* name = "router";
+};
+
+using self_ptr = msg::router_actor::stateful_pointer<router_state>;
+
+/// Collects the effects of one message: events to record, items per batcher, jobs that became final.
+struct effects {
+  std::vector<job_event> events;
+  std::map<std::pair<std::string, tier>, std::vector<work_item>> enqueue;
+  std::vector<job_id> finals;
+};
+
+instant now_of(self_ptr self) { return self->state.clock.now(self->clock()); }
+
+job_event event(job_id id, event_kind kind, job_status status, instant at) {
+  job_event e;
+  e.id = id;
+  e.kind = kind;
+  e.status = status;
+  e.at = at;
+  return e;
+}
+
+void finish(self_ptr self, effects& fx, job_id id, job_status status, instant now, std::vector<std::string> images,
+            std::string error) {
+  auto e = event(id, event_kind::finished, status, now);
+  e.images = std::move(images);
+  e.text = std::move(error);
+  auto it = self->state.flights.find(id.value);
+  if (it != self->state.flights.end()) {
+    e.cost = it->second.spent;
+    self->state.flights.erase(it);
+  }
+  fx.events.push_back(std::move(e));
+  fx.finals.push_back(id);
+}
+
+/// Sends `f.item` to its provider's batcher and records the routing step.
+void dispatch(effects& fx, flight& f, const std::string& provider, int bucket, instant now) {
+  auto e = event(f.item.id, event_kind::routed, job_status::queued, now);
+  e.provider = provider;
+  e.bucket = bucket;
+  e.text = f.route_reason;
+  fx.events.push_back(std::move(e));
+  fx.enqueue[{provider, f.item.tier_}].push_back(f.item);
+}
+
+void route_new(self_ptr self, effects& fx, const job_record& job, instant now) {
+  auto& st = self->state;
+  auto d = decide_route(st.cfg->rollout, st.view, {job.spec.user_id, job.spec.endpoint, job.spec.segment});
+  flight f;
+  f.chain = provider_chain(*st.cfg, d.provider);
+  f.item = work_item{job.id, 1, job.spec.tier_, job.spec.n, job.spec.prompt, job.spec.user_id};
+  f.route_reason = d.reason;
+  auto& placed = st.flights[job.id.value] = std::move(f);
+  dispatch(fx, placed, d.provider, d.bucket, now);
+}
+
+void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
+  auto& st = self->state;
+  auto it = st.flights.find(o.id.value);
+  if (it == st.flights.end() || it->second.item.attempt_no != o.attempt_no)
+    return; // a duplicate or stale outcome
+  auto& f = it->second;
+  f.spent += o.cost;
+  auto a = event(o.id, event_kind::attempt_finished, job_status::running, now);
+  a.attempt.no = o.attempt_no;
+  a.attempt.provider = o.provider;
+  a.attempt.started_at = o.started_at;
+  a.attempt.finished_at = o.finished_at;
+  a.attempt.outcome = o.error == error_class::none ? job_status::succeeded : job_status::failed;
+  a.attempt.error = o.error;
+  a.attempt.remote_id = o.remote_id;
+  a.attempt.cost = o.cost;
+  fx.events.push_back(std::move(a));
+  if (o.error == error_class::none) {
+    finish(self, fx, o.id, job_status::succeeded, now, std::move(o.images), {});
+    return;
+  }
+  auto next = decide_after_failure(*st.cfg, f.chain, o.attempt_no, o.error);
+  switch (next.kind) {
+    case after_failure_kind::fall_back:
+      f.item.attempt_no = o.attempt_no + 1;
+      f.route_reason += "; " + next.reason;
+      dispatch(fx, f, next.provider, 0, now);
+      return;
+    case after_failure_kind::fail:
+      finish(self, fx, o.id, job_status::failed, now, {}, next.reason + (o.message.empty() ? "" : " (" + o.message + ")"));
+      return;
+    case after_failure_kind::dead_letter:
+      finish(self, fx, o.id, job_status::dead_lettered, now, {}, next.reason);
+      return;
+  }
+}
+
+/// Resumes one unfinished job found at start: re-poll a stored remote job, re-run an interrupted attempt, or
+/// dispatch the next attempt.
+void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::string>, msg::provider_batch>& polls,
+            const job_record& job, instant now) {
+  auto& st = self->state;
+  if (job.status == job_status::accepted) {
+    route_new(self, fx, job, now);
+    return;
+  }
+  const std::string primary = job.attempts.empty() ? job.provider : job.attempts.front().provider;
+  flight f;
+  f.chain = provider_chain(*st.cfg, primary);
+  f.item = work_item{job.id, 1, job.spec.tier_, job.spec.n, job.spec.prompt, job.spec.user_id};
+  f.route_reason = job.route_reason;
+  for (const auto& a : job.attempts)
+    f.spent += a.cost;
+  const attempt_record* last = job.attempts.empty() ? nullptr : &job.attempts.back();
+  std::string provider = job.provider;
+  if (last != nullptr && last->outcome == job_status::running) {
+    f.item.attempt_no = last->no;
+    provider = last->provider;
+    if (!last->remote_id.empty() && st.wiring.providers.count(provider) > 0) {
+      auto& b = polls[{provider, last->remote_id}];
+      b.tier_ = job.spec.tier_;
+      b.remote_id = last->remote_id;
+      b.submitted_at = last->started_at;
+      b.items.push_back(f.item);
+      st.flights[job.id.value] = std::move(f);
+      return;
+    }
+  } else if (last != nullptr) {
+    f.item.attempt_no = last->no + 1;
+  }
+  if (st.cfg->provider(provider) == nullptr) {
+    st.flights[job.id.value] = std::move(f);
+    finish(self, fx, job.id, job_status::dead_lettered, now, {}, "provider " + provider + " is no longer configured");
+    return;
+  }
+  auto& placed = st.flights[job.id.value] = std::move(f);
+  fx.enqueue[{provider, placed.item.tier_}].push_back(placed.item);
+}
+
+/// Records the events (one commit), then tells waiters of final states; sends items to their batchers.
+void apply(self_ptr self, effects& fx) {
+  auto& st = self->state;
+  for (auto& [key, items] : fx.enqueue) {
+    auto b = st.wiring.batchers.find(key.first);
+    if (b == st.wiring.batchers.end())
+      continue;
+    self->send(b->second[static_cast<std::size_t>(key.second)], msg::enqueue_items{std::move(items)});
+  }
+  if (fx.events.empty())
+    return;
+  auto finals = std::move(fx.finals);
+  self->request(st.store, caf::infinite, msg::record_events{std::move(fx.events)})
+    .then(
+      [self, finals](msg::stored) {
+        if (!finals.empty())
+          self->send(self->state.wiring.finals, msg::jobs_final{finals});
+      },
+      [](caf::error& err) { std::cerr << "event=job_events_not_stored error=" << to_string(err) << std::endl; });
+}
+
+void resume_all(self_ptr self, std::vector<job_record>& jobs) {
+  effects fx;
+  std::map<std::tuple<std::string, std::string>, msg::provider_batch> polls;
+  auto now = now_of(self);
+  for (const auto& job : jobs)
+    resume(self, fx, polls, job, now);
+  for (auto& [key, batch] : polls)
+    self->send(self->state.wiring.providers.at(std::get<0>(key)), std::move(batch));
+  std::cerr << "event=resumed jobs=" << jobs.size() << " remote_polls=" << polls.size() << std::endl;
+  apply(self, fx);
+}
+
+} // namespace
+
+msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::store_actor store, clock_anchor clock) {
+  auto fn = [](self_ptr self, config_ptr cfg, msg::store_actor store,
+               clock_anchor clock) -> msg::router_actor::behavior_type {
+    auto& st = self->state;
+    st.view.percent = cfg->rollout.percent;
+    st.cfg = std::move(cfg);
+    st.store = std::move(store);
+    st.clock = clock;
+    return {
+      [self](msg::route_jobs& m) {
+        effects fx;
+        auto now = now_of(self);
+        for (const auto& job : m.jobs)
+          route_new(self, fx, job, now);
+        apply(self, fx);
+      },
+      [self](msg::outcomes& m) {
+        effects fx;
+        auto now = now_of(self);
+        for (auto& o : m.items)
+          on_outcome(self, fx, o, now);
+        apply(self, fx);
+      },
+      [self](msg::resume_jobs& m) { resume_all(self, m.jobs); },
+      [self](msg::router_wiring& w) {
+        self->state.wiring = std::move(w);
+        self->request(self->state.store, caf::infinite, msg::load_open_jobs{})
+          .await(
+            [self](msg::open_jobs& open) {
+              if (!open.jobs.empty())
+                resume_all(self, open.jobs);
+            },
+            [](caf::error& err) { std::cerr << "event=resume_failed error=" << to_string(err) << std::endl; });
+      },
+    };
+  };
+  return sys.spawn(fn, std::move(cfg), std::move(store), clock);
+}
+
+} // namespace cutover::actors

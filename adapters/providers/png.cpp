@@ -1,0 +1,112 @@
+#include "adapters/providers/png.hpp"
+
+#include <array>
+
+namespace cutover::providers {
+
+namespace {
+
+constexpr int side = 64;
+
+std::uint32_t crc32(const std::string& data, std::uint32_t crc = 0) {
+  static const auto table = [] {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      std::uint32_t c = i;
+      for (int k = 0; k < 8; ++k)
+        c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  crc = ~crc;
+  for (unsigned char ch : data)
+    crc = table[(crc ^ ch) & 0xFF] ^ (crc >> 8);
+  return ~crc;
+}
+
+void put_u32(std::string& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+void put_chunk(std::string& out, const char* type, const std::string& data) {
+  put_u32(out, static_cast<std::uint32_t>(data.size()));
+  std::string body = std::string{type, 4} + data;
+  out += body;
+  put_u32(out, crc32(body));
+}
+
+/// The image data never changes (every pixel is palette index 0): a zlib stream of one stored block.
+const std::string& idat() {
+  static const std::string data = [] {
+    const std::size_t row = 1 + side / 8; // filter byte + 64 one-bit pixels
+    std::string raw(row * side, '\0');
+    std::uint32_t a = 1, b = 0;
+    for (unsigned char ch : raw) {
+      a = (a + ch) % 65521;
+      b = (b + a) % 65521;
+    }
+    std::string z{"\x78\x01", 2};
+    z.push_back('\x01'); // final block, stored
+    const auto len = static_cast<std::uint16_t>(raw.size());
+    z.push_back(static_cast<char>(len & 0xFF));
+    z.push_back(static_cast<char>(len >> 8));
+    z.push_back(static_cast<char>(~len & 0xFF));
+    z.push_back(static_cast<char>((~len >> 8) & 0xFF));
+    z += raw;
+    put_u32(z, (b << 16) | a);
+    return z;
+  }();
+  return data;
+}
+
+} // namespace
+
+std::string solid_png(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+  std::string out{"\x89PNG\r\n\x1a\n", 8};
+  std::string ihdr;
+  put_u32(ihdr, side);
+  put_u32(ihdr, side);
+  ihdr += std::string{"\x01\x03\x00\x00\x00", 5}; // depth 1, palette, deflate, no filter, no interlace
+  put_chunk(out, "IHDR", ihdr);
+  put_chunk(out, "PLTE", std::string{static_cast<char>(r), static_cast<char>(g), static_cast<char>(b)});
+  put_chunk(out, "IDAT", idat());
+  put_chunk(out, "IEND", "");
+  return out;
+}
+
+std::string solid_png_base64(std::uint32_t seed) {
+  return base64_encode(solid_png(static_cast<std::uint8_t>(seed >> 16), static_cast<std::uint8_t>(seed >> 8),
+                                 static_cast<std::uint8_t>(seed)));
+}
+
+std::string base64_encode(const std::string& bytes) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    std::uint32_t v = static_cast<std::uint8_t>(bytes[i]) << 16 | static_cast<std::uint8_t>(bytes[i + 1]) << 8 |
+                      static_cast<std::uint8_t>(bytes[i + 2]);
+    out += alphabet[v >> 18];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
+  }
+  if (i + 1 == bytes.size()) {
+    std::uint32_t v = static_cast<std::uint8_t>(bytes[i]) << 16;
+    out += alphabet[v >> 18];
+    out += alphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == bytes.size()) {
+    std::uint32_t v = static_cast<std::uint8_t>(bytes[i]) << 16 | static_cast<std::uint8_t>(bytes[i + 1]) << 8;
+    out += alphabet[v >> 18];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+} // namespace cutover::providers

@@ -1,0 +1,377 @@
+#include "adapters/store/sqlite_store.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <filesystem>
+#include <optional>
+#include <unordered_map>
+
+namespace cutover::store_adapter {
+
+using namespace cutover::core;
+
+namespace {
+
+constexpr const char* schema = R"sql(
+CREATE TABLE IF NOT EXISTS jobs(
+  id INTEGER PRIMARY KEY,
+  user_id TEXT NOT NULL, prompt TEXT NOT NULL, tier TEXT NOT NULL, n INTEGER NOT NULL,
+  endpoint TEXT NOT NULL DEFAULT '', segment TEXT NOT NULL DEFAULT '', metadata TEXT NOT NULL DEFAULT '',
+  idempotency_key TEXT, body_hash TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '', bucket INTEGER NOT NULL DEFAULT 0,
+  route_reason TEXT NOT NULL DEFAULT '', images TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_open ON jobs(id)
+  WHERE status NOT IN ('succeeded','failed','dead_lettered','cancelled');
+CREATE TABLE IF NOT EXISTS attempts(
+  job_id INTEGER NOT NULL, no INTEGER NOT NULL, provider TEXT NOT NULL,
+  started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL DEFAULT 0, outcome TEXT NOT NULL,
+  error_class TEXT NOT NULL DEFAULT 'none', remote_id TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(job_id, no)) WITHOUT ROWID;
+)sql";
+
+std::int64_t us(instant t) { return t.time_since_epoch().count(); }
+instant at_us(std::int64_t v) { return instant{duration{v}}; }
+
+std::string join_images(const std::vector<std::string>& images) {
+  std::string out;
+  for (const auto& i : images) {
+    if (!out.empty())
+      out += '\n';
+    out += i;
+  }
+  return out;
+}
+
+std::vector<std::string> split_images(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    if (nl == std::string::npos)
+      nl = text.size();
+    out.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return out;
+}
+
+/// The folded effect of one commit's events on one job row.
+struct job_delta {
+  std::optional<job_status> status;
+  std::optional<std::string> provider, route_reason, images, error;
+  std::optional<int> bucket;
+  std::optional<micros> cost;
+  instant updated_at{};
+};
+
+/// The folded effect on one attempt row; `created` when the row starts in this commit.
+struct attempt_delta {
+  bool created = false;
+  attempt_record row;
+  bool remote = false, finished = false;
+};
+
+class sqlite_store final : public job_store {
+public:
+  sqlite_store(const std::string& path, sync_mode sync)
+    : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
+    db_.exec("PRAGMA journal_mode=WAL");
+    db_.exec(std::string{"PRAGMA synchronous="} +
+             (sync == sync_mode::full ? "FULL" : sync == sync_mode::off ? "OFF" : "NORMAL"));
+    db_.exec("PRAGMA busy_timeout=5000");
+    db_.exec(schema);
+    insert_.emplace(db_, "INSERT INTO jobs(id,user_id,prompt,tier,n,endpoint,segment,metadata,idempotency_key,"
+                         "body_hash,status,created_at,updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    update_job_.emplace(db_, "UPDATE jobs SET status=COALESCE(?1,status), provider=COALESCE(?2,provider),"
+                             " bucket=COALESCE(?3,bucket), route_reason=COALESCE(?4,route_reason),"
+                             " images=COALESCE(?5,images), cost_micros=COALESCE(?6,cost_micros),"
+                             " error=COALESCE(?7,error), updated_at=?8 WHERE id=?9");
+    put_attempt_.emplace(db_, "INSERT OR REPLACE INTO attempts(job_id,no,provider,started_at,finished_at,outcome,"
+                              "error_class,remote_id,cost_micros) VALUES(?,?,?,?,?,?,?,?,?)");
+    update_attempt_.emplace(db_, "UPDATE attempts SET remote_id=COALESCE(?1,remote_id),"
+                                 " finished_at=COALESCE(?2,finished_at), outcome=COALESCE(?3,outcome),"
+                                 " error_class=COALESCE(?4,error_class), cost_micros=COALESCE(?5,cost_micros)"
+                                 " WHERE job_id=?6 AND no=?7");
+  }
+
+  void write(const std::vector<job_record>& inserts, const std::vector<job_event>& events) override {
+    attempts_.clear();
+    jobs_.clear();
+    guarded("write", [&] {
+      SQLite::Transaction tx(db_);
+      for (const auto& j : inserts)
+        insert(j);
+      fold(events);
+      for (auto& [key, d] : attempts_)
+        write_attempt(key.first, d);
+      for (auto& [id, d] : jobs_)
+        write_job(id, d);
+      tx.commit();
+    });
+  }
+
+  std::optional<job_record> find(job_id id) override {
+    return guarded("find", [&] { return find_job(id); });
+  }
+
+  std::vector<job_record> open_jobs() override {
+    return guarded("open_jobs", [&] { return read_open_jobs(); });
+  }
+
+  std::uint64_t max_job_id() override {
+    return guarded("max_job_id", [&] {
+      SQLite::Statement q(db_, "SELECT COALESCE(MAX(id),0) FROM jobs");
+      q.executeStep();
+      return static_cast<std::uint64_t>(q.getColumn(0).getInt64());
+    });
+  }
+
+  std::vector<key_entry> idempotency_keys(instant since) override {
+    return guarded("idempotency_keys", [&] { return read_keys(since); });
+  }
+
+private:
+  /// SQLite's exceptions stop at this boundary and leave as store_error.
+  template <class Fn>
+  auto guarded(const char* what, Fn fn) -> decltype(fn()) {
+    try {
+      return fn();
+    } catch (const SQLite::Exception& e) {
+      throw store_error(std::string{"store "} + what + ": " + e.what());
+    }
+  }
+
+  std::optional<job_record> find_job(job_id id) {
+    SQLite::Statement q(db_, std::string{select_job} + " WHERE id=?");
+    q.bind(1, static_cast<std::int64_t>(id.value));
+    if (!q.executeStep())
+      return std::nullopt;
+    auto job = read_job(q);
+    load_attempts(job);
+    return job;
+  }
+
+  std::vector<job_record> read_open_jobs() {
+    SQLite::Statement q(db_, std::string{select_job} +
+                               " WHERE status NOT IN ('succeeded','failed','dead_lettered','cancelled') ORDER BY id");
+    std::vector<job_record> out;
+    while (q.executeStep())
+      out.push_back(read_job(q));
+    for (auto& j : out)
+      load_attempts(j);
+    return out;
+  }
+
+  std::vector<key_entry> read_keys(instant since) {
+    SQLite::Statement q(db_, "SELECT idempotency_key, body_hash, id FROM jobs"
+                             " WHERE idempotency_key IS NOT NULL AND created_at >= ?");
+    q.bind(1, us(since));
+    std::vector<key_entry> out;
+    while (q.executeStep())
+      out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(),
+                     job_id{static_cast<std::uint64_t>(q.getColumn(2).getInt64())}});
+    return out;
+  }
+
+  static constexpr const char* select_job =
+    "SELECT id,user_id,prompt,tier,n,endpoint,segment,metadata,COALESCE(idempotency_key,''),body_hash,status,"
+    "provider,bucket,route_reason,images,cost_micros,error,created_at,updated_at FROM jobs";
+
+  void insert(const job_record& j) {
+    auto& s = *insert_;
+    s.bind(1, static_cast<std::int64_t>(j.id.value));
+    s.bind(2, j.spec.user_id);
+    s.bind(3, j.spec.prompt);
+    s.bind(4, std::string{to_string(j.spec.tier_)});
+    s.bind(5, j.spec.n);
+    s.bind(6, j.spec.endpoint);
+    s.bind(7, j.spec.segment);
+    s.bind(8, j.spec.metadata);
+    if (j.idempotency_key.empty())
+      s.bind(9);
+    else
+      s.bind(9, j.idempotency_key);
+    s.bind(10, j.body_hash);
+    s.bind(11, std::string{to_string(j.status)});
+    s.bind(12, us(j.created_at));
+    s.bind(13, us(j.updated_at));
+    s.exec();
+    s.reset();
+  }
+
+  void fold(const std::vector<job_event>& events) {
+    for (const auto& e : events) {
+      auto& d = jobs_[e.id.value];
+      if (!d.status || !is_final(*d.status) || e.kind == event_kind::finished)
+        d.status = e.status;
+      d.updated_at = std::max(d.updated_at, e.at);
+      switch (e.kind) {
+        case event_kind::routed:
+          d.provider = e.provider;
+          d.route_reason = e.text;
+          if (e.bucket >= 1)
+            d.bucket = e.bucket;
+          break;
+        case event_kind::attempt_started: {
+          d.provider = e.attempt.provider;
+          auto& a = attempts_[{e.id.value, e.attempt.no}];
+          a = attempt_delta{};
+          a.created = true;
+          a.row = e.attempt;
+          break;
+        }
+        case event_kind::attempt_remote: {
+          auto& a = attempts_[{e.id.value, e.attempt.no}];
+          a.row.remote_id = e.attempt.remote_id;
+          a.remote = true;
+          break;
+        }
+        case event_kind::attempt_finished: {
+          auto& a = attempts_[{e.id.value, e.attempt.no}];
+          if (a.created && a.row.remote_id.empty())
+            a.row.remote_id = e.attempt.remote_id;
+          a.row.finished_at = e.attempt.finished_at;
+          a.row.outcome = e.attempt.outcome;
+          a.row.error = e.attempt.error;
+          a.row.cost = e.attempt.cost;
+          a.finished = true;
+          break;
+        }
+        case event_kind::finished:
+          d.images = join_images(e.images);
+          d.cost = e.cost;
+          d.error = e.text;
+          break;
+      }
+    }
+  }
+
+  void write_attempt(std::uint64_t job, const attempt_delta& d) {
+    const auto& r = d.row;
+    if (d.created) {
+      auto& s = *put_attempt_;
+      s.bind(1, static_cast<std::int64_t>(job));
+      s.bind(2, r.no);
+      s.bind(3, r.provider);
+      s.bind(4, us(r.started_at));
+      s.bind(5, us(r.finished_at));
+      s.bind(6, std::string{to_string(r.outcome)});
+      s.bind(7, std::string{to_string(r.error)});
+      s.bind(8, r.remote_id);
+      s.bind(9, r.cost);
+      s.exec();
+      s.reset();
+      return;
+    }
+    auto& s = *update_attempt_;
+    s.clearBindings();
+    if (d.remote || (d.finished && !r.remote_id.empty()))
+      s.bind(1, r.remote_id);
+    if (d.finished) {
+      s.bind(2, us(r.finished_at));
+      s.bind(3, std::string{to_string(r.outcome)});
+      s.bind(4, std::string{to_string(r.error)});
+      s.bind(5, r.cost);
+    }
+    s.bind(6, static_cast<std::int64_t>(job));
+    s.bind(7, r.no);
+    s.exec();
+    s.reset();
+  }
+
+  void write_job(std::uint64_t id, const job_delta& d) {
+    auto& s = *update_job_;
+    s.clearBindings();
+    if (d.status)
+      s.bind(1, std::string{to_string(*d.status)});
+    if (d.provider)
+      s.bind(2, *d.provider);
+    if (d.bucket)
+      s.bind(3, *d.bucket);
+    if (d.route_reason)
+      s.bind(4, *d.route_reason);
+    if (d.images)
+      s.bind(5, *d.images);
+    if (d.cost)
+      s.bind(6, *d.cost);
+    if (d.error)
+      s.bind(7, *d.error);
+    s.bind(8, us(d.updated_at));
+    s.bind(9, static_cast<std::int64_t>(id));
+    s.exec();
+    s.reset();
+  }
+
+  static job_record read_job(SQLite::Statement& q) {
+    job_record j;
+    j.id = job_id{static_cast<std::uint64_t>(q.getColumn(0).getInt64())};
+    j.spec.user_id = q.getColumn(1).getString();
+    j.spec.prompt = q.getColumn(2).getString();
+    parse_tier(q.getColumn(3).getString(), j.spec.tier_);
+    j.spec.n = q.getColumn(4).getInt();
+    j.spec.endpoint = q.getColumn(5).getString();
+    j.spec.segment = q.getColumn(6).getString();
+    j.spec.metadata = q.getColumn(7).getString();
+    j.idempotency_key = q.getColumn(8).getString();
+    j.body_hash = q.getColumn(9).getString();
+    parse_job_status(q.getColumn(10).getString(), j.status);
+    j.provider = q.getColumn(11).getString();
+    j.bucket = q.getColumn(12).getInt();
+    j.route_reason = q.getColumn(13).getString();
+    j.images = split_images(q.getColumn(14).getString());
+    j.cost = q.getColumn(15).getInt64();
+    j.error = q.getColumn(16).getString();
+    j.created_at = at_us(q.getColumn(17).getInt64());
+    j.updated_at = at_us(q.getColumn(18).getInt64());
+    return j;
+  }
+
+  void load_attempts(job_record& j) {
+    if (!attempts_q_)
+      attempts_q_.emplace(db_, "SELECT no,provider,started_at,finished_at,outcome,error_class,remote_id,cost_micros"
+                               " FROM attempts WHERE job_id=? ORDER BY no");
+    auto& q = *attempts_q_;
+    q.bind(1, static_cast<std::int64_t>(j.id.value));
+    while (q.executeStep()) {
+      attempt_record a;
+      a.no = q.getColumn(0).getInt();
+      a.provider = q.getColumn(1).getString();
+      a.started_at = at_us(q.getColumn(2).getInt64());
+      a.finished_at = at_us(q.getColumn(3).getInt64());
+      parse_job_status(q.getColumn(4).getString(), a.outcome);
+      parse_error_class(q.getColumn(5).getString(), a.error);
+      a.remote_id = q.getColumn(6).getString();
+      a.cost = q.getColumn(7).getInt64();
+      j.attempts.push_back(std::move(a));
+    }
+    q.reset();
+  }
+
+  struct pair_hash {
+    std::size_t operator()(const std::pair<std::uint64_t, int>& p) const {
+      return std::hash<std::uint64_t>{}(p.first * 31 + static_cast<std::uint64_t>(p.second));
+    }
+  };
+
+  SQLite::Database db_;
+  std::optional<SQLite::Statement> insert_, update_job_, put_attempt_, update_attempt_, attempts_q_;
+  std::unordered_map<std::uint64_t, job_delta> jobs_;
+  std::unordered_map<std::pair<std::uint64_t, int>, attempt_delta, pair_hash> attempts_;
+};
+
+} // namespace
+
+std::unique_ptr<job_store> open_sqlite_store(const std::string& path, sync_mode sync) {
+  try {
+    auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty())
+      std::filesystem::create_directories(parent);
+    return std::make_unique<sqlite_store>(path, sync);
+  } catch (const std::exception& e) {
+    throw store_error("cannot open store " + path + ": " + e.what());
+  }
+}
+
+} // namespace cutover::store_adapter

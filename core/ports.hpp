@@ -1,0 +1,73 @@
+#pragma once
+/// Ports: the small interfaces core needs from the outside world. adapters/ implements them (SQLite,
+/// HTTP providers, the simulated provider); tests may script their own.
+
+#include "core/job.hpp"
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cutover::core {
+
+/// Durable job storage. Used by one owner (the store actor) from one thread; every write between
+/// `begin` and `commit` lands atomically.
+class job_store {
+public:
+  virtual ~job_store() = default;
+  /// Writes new jobs and folds events into their rows, all in one transaction.
+  virtual void write(const std::vector<job_record>& inserts, const std::vector<job_event>& events) = 0;
+  virtual std::optional<job_record> find(job_id id) = 0;
+  /// Every job not in a final state, oldest first, with its attempts.
+  virtual std::vector<job_record> open_jobs() = 0;
+  /// The largest job id ever issued (0 when none).
+  virtual std::uint64_t max_job_id() = 0;
+  /// Idempotency keys of jobs created at or after `since`: (key, body hash, id).
+  struct key_entry {
+    std::string key;
+    std::string body_hash;
+    job_id id;
+  };
+  virtual std::vector<key_entry> idempotency_keys(instant since) = 0;
+};
+
+/// What a provider answered to a submit or a poll.
+struct provider_reply {
+  enum class kind : std::uint8_t {
+    done,     ///< final answer: `items` holds one result per item (or `error` holds a call-wide failure)
+    accepted, ///< async: the provider took the work as `remote_id`; poll it
+    pending,  ///< async poll: not finished yet
+  };
+  kind k = kind::done;
+  std::string remote_id;
+  error_class error = error_class::none; ///< a failure of the whole call
+  std::string message;
+  duration retry_after{0};
+  struct item {
+    job_id id;
+    error_class error = error_class::none;
+    std::string message;
+    std::vector<std::string> images; ///< base64 PNG
+    micros cost = 0;
+    double quality = 0;
+  };
+  std::vector<item> items;
+  /// Simulated providers: the reply is to be taken as arriving this much later (on the actor clock).
+  duration delay{0};
+};
+
+/// A provider's API behind one interface. Calls return at once; `done` runs later, on any thread, exactly once.
+class provider_port {
+public:
+  using callback = std::function<void(provider_reply)>;
+  virtual ~provider_port() = default;
+  /// True when one call carries a whole batch (batch APIs); false: one call per item.
+  virtual bool takes_batches() const = 0;
+  virtual void submit(const std::vector<work_item>& items, instant now, callback done) = 0;
+  virtual void poll(const std::string& remote_id, const std::vector<work_item>& items, instant now,
+                    callback done) = 0;
+};
+
+} // namespace cutover::core

@@ -1,0 +1,59 @@
+#pragma once
+/// Intake's protocol: accepts jobs durably (the answer comes only after the job is on disk), honours
+/// idempotency keys, and answers job lookups, optionally waiting until the job is final.
+
+#include "core/job.hpp"
+#include "messages/store.hpp"
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+namespace cutover::msg {
+
+struct submit_job {
+  core::job_spec spec;
+  std::string idempotency_key; ///< empty: none
+  std::string body_hash;       ///< identifies the request body for idempotency
+};
+/// 202 accepted (also for an idempotent repeat), 409 repeat while the first is being stored,
+/// 422 same key with another body, 503 store unavailable or draining.
+struct submit_reply {
+  int http_status = 202;
+  core::job_id id;
+  core::job_status status = core::job_status::accepted;
+  bool replayed = false;
+  std::string error_code;
+  std::string message;
+};
+/// Look a job up; with `wait` > 0, answer when it is final or when `wait` has passed.
+struct await_job {
+  core::job_id id;
+  core::duration wait{0};
+};
+/// From the router, after the final state is on disk: wakes waiters.
+struct jobs_final { std::vector<core::job_id> ids; };
+/// Internal: a waiter's time is up.
+struct await_expired { std::uint64_t waiter; };
+/// Stop accepting new jobs (503) ahead of a shutdown.
+struct start_drain {};
+
+template <class I> auto inspect(I& f, submit_job& x) {
+  return f(caf::meta::type_name("submit_job"), x.spec, x.idempotency_key, x.body_hash);
+}
+template <class I> auto inspect(I& f, submit_reply& x) {
+  return f(caf::meta::type_name("submit_reply"), x.http_status, x.id, x.status, x.replayed, x.error_code, x.message);
+}
+template <class I> auto inspect(I& f, await_job& x) { return f(caf::meta::type_name("await_job"), x.id, x.wait); }
+template <class I> auto inspect(I& f, jobs_final& x) { return f(caf::meta::type_name("jobs_final"), x.ids); }
+template <class I> auto inspect(I& f, await_expired& x) { return f(caf::meta::type_name("await_expired"), x.waiter); }
+template <class I> auto inspect(I& f, start_drain&) { return f(caf::meta::type_name("start_drain")); }
+
+using intake_actor = caf::typed_actor<
+  caf::replies_to<submit_job>::with<submit_reply>,
+  caf::replies_to<await_job>::with<job_lookup>,
+  caf::reacts_to<jobs_final>,
+  caf::reacts_to<await_expired>,
+  caf::reacts_to<start_drain>>;
+
+} // namespace cutover::msg

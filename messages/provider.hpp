@@ -1,0 +1,84 @@
+#pragma once
+/// Batching and provider protocols: router -> batcher[provider, tier] -> provider supervisor -> worker,
+/// and outcomes back. A batch with a `remote_id` resumes polling a remote job instead of submitting again.
+
+#include "core/job.hpp"
+#include "core/ports.hpp"
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+namespace cutover::msg {
+
+struct enqueue_items { std::vector<core::work_item> items; };
+/// Internal to a batcher: the window of `generation` reached its max_wait.
+struct window_due { std::uint64_t generation = 0; };
+
+struct provider_batch {
+  std::uint64_t batch_id = 0; ///< assigned by the provider supervisor
+  core::tier tier_ = core::tier::sd;
+  std::vector<core::work_item> items;
+  std::string remote_id;        ///< set: resume polling this remote job
+  core::instant submitted_at{}; ///< when the remote job was submitted (for the poll schedule)
+};
+/// Worker -> supervisor: the provider accepted the batch as a remote job, and that is on disk.
+struct remote_accepted {
+  std::uint64_t batch_id = 0;
+  std::string remote_id;
+  core::instant submitted_at{};
+};
+/// Worker -> supervisor -> router: results of items (each exactly once downstream of the supervisor).
+struct outcomes {
+  std::uint64_t batch_id = 0;
+  std::vector<core::item_outcome> items;
+};
+/// Internal to a worker: a provider call answered.
+struct call_done {
+  std::uint64_t batch_id = 0;
+  std::uint64_t call_id = 0;
+  core::provider_reply reply;
+};
+/// Internal to a worker: time to poll the remote job of a batch.
+struct poll_due { std::uint64_t batch_id = 0; };
+
+template <class I> auto inspect(I& f, enqueue_items& x) { return f(caf::meta::type_name("enqueue_items"), x.items); }
+template <class I> auto inspect(I& f, window_due& x) { return f(caf::meta::type_name("window_due"), x.generation); }
+template <class I> auto inspect(I& f, provider_batch& x) {
+  return f(caf::meta::type_name("provider_batch"), x.batch_id, x.tier_, x.items, x.remote_id, x.submitted_at);
+}
+template <class I> auto inspect(I& f, remote_accepted& x) {
+  return f(caf::meta::type_name("remote_accepted"), x.batch_id, x.remote_id, x.submitted_at);
+}
+template <class I> auto inspect(I& f, outcomes& x) { return f(caf::meta::type_name("outcomes"), x.batch_id, x.items); }
+template <class I> auto inspect(I& f, call_done& x) {
+  return f(caf::meta::type_name("call_done"), x.batch_id, x.call_id, x.reply);
+}
+template <class I> auto inspect(I& f, poll_due& x) { return f(caf::meta::type_name("poll_due"), x.batch_id); }
+
+/// The face of a provider (its supervisor); batchers send to it.
+using provider_actor = caf::typed_actor<
+  caf::reacts_to<provider_batch>,
+  caf::reacts_to<remote_accepted>,
+  caf::reacts_to<outcomes>>;
+
+/// The worker behind a supervisor: does the calls, retries and polls.
+using provider_worker_actor = caf::typed_actor<
+  caf::reacts_to<provider_batch>,
+  caf::reacts_to<call_done>,
+  caf::reacts_to<poll_due>>;
+
+using batcher_actor = caf::typed_actor<
+  caf::reacts_to<enqueue_items>,
+  caf::reacts_to<window_due>>;
+
+} // namespace cutover::msg
+
+namespace cutover::core {
+template <class I> auto inspect(I& f, provider_reply::item& x) {
+  return f(x.id, x.error, x.message, x.images, x.cost, x.quality);
+}
+template <class I> auto inspect(I& f, provider_reply& x) {
+  return f(x.k, x.remote_id, x.error, x.message, x.retry_after, x.items, x.delay);
+}
+} // namespace cutover::core

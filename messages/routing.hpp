@@ -1,0 +1,42 @@
+#pragma once
+/// The router's protocol: it alone decides where a job goes (first route, fallback, final state).
+
+#include "core/job.hpp"
+#include "messages/intake.hpp"
+#include "messages/provider.hpp"
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <map>
+
+namespace cutover::msg {
+
+/// New jobs, on disk, to route.
+struct route_jobs { std::vector<core::job_record> jobs; };
+/// Jobs found unfinished at start.
+struct resume_jobs { std::vector<core::job_record> jobs; };
+/// Who hears that jobs reached a final state (intake, to wake waiters).
+using final_sink = caf::typed_actor<caf::reacts_to<jobs_final>>;
+/// Wiring: the batchers per provider (index by tier), the provider faces, and the final-state listener.
+/// On wiring, the router resumes every unfinished job from the store.
+struct router_wiring {
+  std::map<std::string, std::vector<batcher_actor>> batchers;
+  std::map<std::string, provider_actor> providers;
+  final_sink finals;
+};
+
+template <class I> auto inspect(I& f, route_jobs& x) { return f(caf::meta::type_name("route_jobs"), x.jobs); }
+template <class I> auto inspect(I& f, resume_jobs& x) { return f(caf::meta::type_name("resume_jobs"), x.jobs); }
+template <class I> auto inspect(I& f, router_wiring& x) {
+  return f(caf::meta::type_name("router_wiring"), x.batchers, x.providers, x.finals);
+}
+
+using router_actor = caf::typed_actor<
+  caf::reacts_to<route_jobs>,
+  caf::reacts_to<resume_jobs>,
+  caf::reacts_to<outcomes>,
+  caf::reacts_to<router_wiring>>;
+
+} // namespace cutover::msg

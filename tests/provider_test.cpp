@@ -1,0 +1,188 @@
+#include "actors/provider_supervisor.hpp"
+#include "actors/store_actor.hpp"
+#include "adapters/store/sqlite_store.hpp"
+#include "support/virtual_time.hpp"
+
+#include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <set>
+
+using namespace cutover;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A provider API scripted by the test: records when it was called, can throw (a crash inside the actor),
+/// and finishes async jobs after a given number of polls.
+struct scripted_port : core::provider_port {
+  bool async = false;
+  int throw_first = 0;          ///< this many submits throw before one succeeds
+  int polls_until_done = -1;    ///< -1: never finishes
+  std::vector<core::instant> submits, polls;
+
+  bool takes_batches() const override { return async; }
+  void submit(const std::vector<core::work_item>& items, core::instant now, callback done) override {
+    submits.push_back(now);
+    if (throw_first > 0) {
+      --throw_first;
+      throw std::runtime_error("scripted crash");
+    }
+    core::provider_reply r;
+    if (async) {
+      r.k = core::provider_reply::kind::accepted;
+      r.remote_id = "remote-1";
+    } else {
+      r.items = results(items);
+    }
+    done(std::move(r));
+  }
+  void poll(const std::string&, const std::vector<core::work_item>& items, core::instant now,
+            callback done) override {
+    polls.push_back(now);
+    core::provider_reply r;
+    if (polls_until_done < 0 || static_cast<int>(polls.size()) < polls_until_done)
+      r.k = core::provider_reply::kind::pending;
+    else
+      r.items = results(items);
+    done(std::move(r));
+  }
+  static std::vector<core::provider_reply::item> results(const std::vector<core::work_item>& items) {
+    std::vector<core::provider_reply::item> out;
+    for (const auto& i : items)
+      out.push_back({i.id, core::error_class::none, "", {"iVBORw0KGgo="}, 30'000, 0.9});
+    return out;
+  }
+};
+
+struct rig {
+  testing::virtual_time vt;
+  testing::temp_dir dir;
+  std::shared_ptr<scripted_port> port = std::make_shared<scripted_port>();
+  std::shared_ptr<std::vector<core::item_outcome>> outcomes = std::make_shared<std::vector<core::item_outcome>>();
+  msg::store_actor store;
+  actors::outcome_sink sink;
+  msg::provider_actor provider;
+
+  explicit rig(bool async, actors::supervisor_limits limits = {}) {
+    port->async = async;
+    store = actors::spawn_store(*vt.sys, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
+                                false);
+    auto seen = outcomes;
+    sink = vt.sys->spawn([seen](actors::outcome_sink::pointer) -> actors::outcome_sink::behavior_type {
+      return {[seen](msg::outcomes& m) {
+        for (auto& o : m.items)
+          seen->push_back(o);
+      }};
+    });
+    core::provider_config cfg;
+    cfg.name = "gemini";
+    cfg.mode = async ? core::provider_mode::async : core::provider_mode::sync;
+    cfg.polling = {core::default_poll_schedule(), 5min};
+    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor()});
+    provider = actors::spawn_provider(*vt.sys, env, sink, limits);
+    vt.run();
+  }
+
+  void submit_batch(int items) {
+    msg::provider_batch b;
+    for (int i = 1; i <= items; ++i)
+      b.items.push_back(core::work_item{core::job_id{static_cast<std::uint64_t>(i)}, 1, core::tier::sd, 1, "a kite", "u"});
+    caf::anon_send(provider, std::move(b));
+    vt.run();
+  }
+
+  ~rig() {
+    caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+    vt.run();
+  }
+};
+
+std::vector<long> seconds_after(const std::vector<core::instant>& times, core::instant t0) {
+  std::vector<long> out;
+  for (auto t : times)
+    out.push_back(static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(t - t0).count()));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("an async job is polled at 5, 10 .. 30, 45 .. 90, 150, 210 s and times out at the deadline") {
+  rig r{true};
+  const auto t0 = r.vt.now();
+  r.submit_batch(2);
+  REQUIRE(r.port->submits.size() == 1);
+  r.vt.advance(10min);
+  CHECK(seconds_after(r.port->polls, t0) ==
+        std::vector<long>{5, 10, 15, 20, 25, 30, 45, 60, 75, 90, 150, 210, 270, 300});
+  REQUIRE(r.outcomes->size() == 2);
+  for (const auto& o : *r.outcomes) {
+    CHECK(o.error == core::error_class::timeout);
+    CHECK(o.remote_id == "remote-1");
+    CHECK(o.finished_at == t0 + 5min);
+  }
+}
+
+TEST_CASE("an async job that finishes is reported once, at the poll that saw it finish") {
+  rig r{true};
+  r.port->polls_until_done = 8; // the 8th poll, at 60 s, sees it done
+  const auto t0 = r.vt.now();
+  r.submit_batch(3);
+  r.vt.advance(10min);
+  CHECK(seconds_after(r.port->polls, t0) == std::vector<long>{5, 10, 15, 20, 25, 30, 45, 60});
+  REQUIRE(r.outcomes->size() == 3);
+  for (const auto& o : *r.outcomes) {
+    CHECK(o.error == core::error_class::none);
+    CHECK(o.finished_at == t0 + 60s);
+    CHECK(o.cost == 30'000);
+  }
+}
+
+TEST_CASE("a provider worker that throws is restarted and its batch completes") {
+  rig r{false};
+  r.port->throw_first = 1;
+  r.submit_batch(4);
+  r.vt.run();
+  // the first call crashed the worker; the supervisor restarted it and re-sent the whole batch
+  CHECK(r.port->submits.size() == 1 + 4);
+  REQUIRE(r.outcomes->size() == 4);
+  std::set<std::uint64_t> ids;
+  for (const auto& o : *r.outcomes) {
+    CHECK(o.error == core::error_class::none);
+    ids.insert(o.id.value);
+  }
+  CHECK(ids == std::set<std::uint64_t>{1, 2, 3, 4});
+  // the supervisor is still there and serves the next batch with its new worker
+  r.submit_batch(1);
+  CHECK(r.outcomes->size() == 5);
+}
+
+TEST_CASE("a crash loop beyond the restart intensity escalates to the supervisor's supervisor") {
+  rig r{false, actors::supervisor_limits{3, 60s}};
+  r.port->throw_first = 1000;
+  caf::scoped_actor watcher{*r.vt.sys};
+  watcher->monitor(r.provider);
+  r.submit_batch(1);
+  r.vt.run();
+  CHECK(r.port->submits.size() == 4); // the first run and 3 restarts
+  bool escalated = false;
+  watcher->receive([&](caf::down_msg& dm) { escalated = dm.source == r.provider.address() && dm.reason; },
+                   caf::after(std::chrono::seconds(0)) >> [] {});
+  CHECK(escalated);
+  CHECK(r.outcomes->empty());
+}
+
+TEST_CASE("crashes spread out in time stay within the restart intensity") {
+  rig r{false, actors::supervisor_limits{2, 60s}};
+  for (int round = 0; round < 4; ++round) {
+    r.port->throw_first = 1;
+    r.submit_batch(1);
+    r.vt.advance(61s);
+  }
+  CHECK(r.outcomes->size() == 4);
+}
