@@ -90,11 +90,11 @@ constexpr std::array<unit, 6> units{{{"d", 86'400'000'000}, {"h", 3'600'000'000}
 
 bool parse_integer(std::string_view text, std::int64_t& out, std::string& why) {
   decimal d;
-  std::string ignored;
-  if (text.find('.') != std::string_view::npos || !parse_decimal(text, d, ignored)) {
+  bool parsed = text.find('.') == std::string_view::npos && parse_decimal(text, d, why);
+  if (!parsed && why.rfind("has too many digits", 0) != 0)
     why = "must be an integer, got " + quoted(text);
+  if (!parsed)
     return false;
-  }
   out = d.negative ? -static_cast<std::int64_t>(d.mantissa) : static_cast<std::int64_t>(d.mantissa);
   return true;
 }
@@ -184,17 +184,6 @@ bool parse_percent(std::string_view text, core::ppm& out, std::string& why) {
   return true;
 }
 
-std::string format_percent(core::ppm p) {
-  std::string s = std::to_string(p / 10'000);
-  if (int frac = p % 10'000; frac != 0) {
-    std::string f = std::to_string(10'000 + frac).substr(1);
-    while (f.back() == '0')
-      f.pop_back();
-    s += "." + f;
-  }
-  return s + "%";
-}
-
 bool parse_money(std::string_view text, core::micros& out, std::string& why) {
   decimal d;
   if (!parse_decimal(text, d, why)) {
@@ -269,6 +258,12 @@ bool check_listen(std::string_view text, std::string& why) {
     return false;
   }
   return true;
+}
+
+bool check_not_empty(std::string_view text, std::string& why) {
+  if (text.empty())
+    why = "must not be empty";
+  return !text.empty();
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

@@ -21,8 +21,6 @@ std::string format_duration(core::duration d);
 
 /// `5%`, `0.5%` (up to 4 decimals) or a plain integer meaning percent; 0..100 %. 1% = 10,000 ppm.
 bool parse_percent(std::string_view text, core::ppm& out, std::string& why);
-/// `5%`, `0.25%`, `100%`.
-std::string format_percent(core::ppm p);
 
 /// USD as a decimal (`0.039`, `200`), at most 6 decimals, not negative.
 bool parse_money(std::string_view text, core::micros& out, std::string& why);
@@ -38,6 +36,9 @@ bool parse_day_start(std::string_view text, core::duration& out, std::string& wh
 
 /// `HOST:PORT` (`[::1]:8080` for IPv6), port 1..65535.
 bool check_listen(std::string_view text, std::string& why);
+
+/// Any text but the empty string.
+bool check_not_empty(std::string_view text, std::string& why);
 
 /// Levenshtein distance, case-insensitive.
 std::size_t edit_distance(std::string_view a, std::string_view b);

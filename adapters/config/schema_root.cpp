@@ -1,0 +1,153 @@
+// The top-level sections of config.yaml other than `providers` and `rollout`, each field declared once.
+
+#include "adapters/config/reader.hpp"
+#include "adapters/config/values.hpp"
+
+namespace cutover::config_adapter::detail {
+
+namespace {
+
+using namespace std::chrono_literals;
+using core::config;
+using tier_table = std::array<core::tier_config, core::tier_count>;
+
+bool check_origin(std::string_view s, std::string& why) {
+  auto scheme = s.find("://");
+  bool ok = s == "*" || ((s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0) &&
+                         s.size() > scheme + 3 && s.find('/', scheme + 3) == std::string_view::npos);
+  if (!ok)
+    why = "must be \"*\" or an origin like https://app.example.com (scheme, host, optional port; no path), got \"" +
+          std::string(s) + "\"";
+  return ok;
+}
+
+const fields<core::server_config>& server_fields() {
+  using s = core::server_config;
+  static const fields<s> f = {
+    text("listen", &s::listen, "HOST:PORT of the HTTP API", check_listen),
+    integer("max_body_bytes", &s::max_body_bytes, 1024, 16 * 1024 * 1024, "largest request body accepted"),
+  };
+  return f;
+}
+
+const fields<core::store_config>& store_fields() {
+  using s = core::store_config;
+  static const fields<s> f = {
+    text("path", &s::path, "SQLite database file", check_not_empty),
+    choice("synchronous", &s::synchronous, {"off", "normal", "full"}, "SQLite durability of each commit"),
+  };
+  return f;
+}
+
+const fields<core::batch_config>& batch_fields() {
+  using b = core::batch_config;
+  static const fields<b> f = {
+    integer("max_items", &b::max_items, 1, 512, "a batch is sent when it holds this many items"),
+    duration("max_wait", &b::max_wait, 0s, 1h, "a batch is sent when its first item has waited this long"),
+  };
+  return f;
+}
+
+const fields<core::tier_config>& tier_fields() {
+  using t = core::tier_config;
+  static const fields<t> f = {
+    section("batch", &t::batch, batch_fields, "batching of jobs of this tier"),
+    boolean("upscale", &t::upscale, "images are upscaled after generation"),
+  };
+  return f;
+}
+
+/// A tier absent from the file keeps its defaults.
+const fields<tier_table>& tiers_fields() {
+  auto tier = [](std::string key, std::size_t index) {
+    return custom<tier_table>(key, key + " images", [index](auto& c, auto& n, auto& p, auto& out) {
+      read_map(c, n, p, tier_fields(), out[index]);
+    });
+  };
+  static const fields<tier_table> f = {tier("sd", 0), tier("hd", 1), tier("4k", 2)};
+  return f;
+}
+
+const fields<core::budget_config>& budget_fields() {
+  using b = core::budget_config;
+  static const fields<b> f = {
+    money("daily_usd", &b::daily, "global spend per budget day; absent = no global limit"),
+    percent("stop_at", &b::stop_at, "share of a daily limit at which new work stops"),
+    custom<b>("day_starts", "UTC time at which a budget day begins, \"HH:MMZ\"",
+              [](context& c, const YAML::Node& n, const std::string& p, b& out) {
+                std::string why;
+                if (auto s = read_scalar(c, n, p); s && !parse_day_start(*s, out.day_starts, why))
+                  c.error(p, why);
+              }),
+    custom<b>("providers", "daily USD limit per provider",
+              [](context& c, const YAML::Node& n, const std::string& path, b& out) {
+                for_each_entry(c, n, path, [&](const std::string& name, const YAML::Node& v, const std::string& p) {
+                  if (auto usd = read_money(c, v, p))
+                    out.providers[name] = *usd;
+                });
+              }),
+  };
+  return f;
+}
+
+const fields<core::dead_letter_config>& dead_letter_fields() {
+  using d = core::dead_letter_config;
+  static const fields<d> f = {
+    integer("max_attempts", &d::max_attempts, 1, 20, "provider attempts across the fallback chain"),
+    duration("retention", &d::retention, 1h, 3650 * 24h, "how long dead letters are kept"),
+  };
+  return f;
+}
+
+const fields<core::auth_config>& auth_fields() {
+  static const fields<core::auth_config> f = {
+    text("keys_file", &core::auth_config::keys_file, "API keys file; absent = open on loopback only",
+         check_not_empty),
+  };
+  return f;
+}
+
+const fields<core::cors_config>& cors_fields() {
+  using k = core::cors_config;
+  static const fields<k> f = {
+    custom<k>("allow_origins", "browser origins allowed to call the API",
+              [](context& c, const YAML::Node& n, const std::string& path, k& out) {
+                for_each_item(c, n, path, [&](std::size_t, const YAML::Node& v, const std::string& p) {
+                  if (auto s = read_text(c, v, p, check_origin))
+                    out.allow_origins.push_back(*s);
+                });
+              }),
+  };
+  return f;
+}
+
+void read_fallback(context& c, const YAML::Node& n, const std::string& path, config& out) {
+  for_each_entry(c, n, path, [&](const std::string& from, const YAML::Node& v, const std::string& p) {
+    auto& chain = out.fallback[from];
+    for_each_item(c, v, p, [&](std::size_t, const YAML::Node& entry, const std::string& ip) {
+      if (auto name = read_text(c, entry, ip, check_not_empty))
+        chain.push_back(*name);
+    });
+  });
+}
+
+} // namespace
+
+const fields<config>& root_fields() {
+  static const fields<config> f = {
+    section("server", &config::server, server_fields, "the HTTP API"),
+    section("store", &config::store, store_fields, "the job store"),
+    required(custom<config>("providers", "at least one provider, by name",
+                            [](auto& c, auto& n, auto& p, config& out) { read_providers(c, n, p, out.providers); })),
+    section("tiers", &config::tiers, tiers_fields, "batching per tier {sd, hd, 4k}"),
+    custom<config>("fallback", "provider -> providers to try next, in order", read_fallback),
+    section("budget", &config::budget, budget_fields, "daily spend limits"),
+    section("dead_letter", &config::dead_letter, dead_letter_fields, "when a job is given up"),
+    required(section("rollout", &config::rollout, rollout_fields, "the rollout from baseline to candidate")),
+    section("auth", &config::auth, auth_fields, "API keys"),
+    section("cors", &config::cors, cors_fields, "browser access"),
+  };
+  return f;
+}
+
+} // namespace cutover::config_adapter::detail
