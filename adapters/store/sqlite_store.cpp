@@ -223,13 +223,13 @@ private:
           break;
         }
         case event_kind::attempt_remote: {
-          auto& a = attempts_[{e.id.value, e.attempt.no}];
+          auto& a = attempt(e);
           a.row.remote_id = e.attempt.remote_id;
           a.remote = true;
           break;
         }
         case event_kind::attempt_finished: {
-          auto& a = attempts_[{e.id.value, e.attempt.no}];
+          auto& a = attempt(e);
           if (a.created && a.row.remote_id.empty())
             a.row.remote_id = e.attempt.remote_id;
           a.row.finished_at = e.attempt.finished_at;
@@ -246,6 +246,14 @@ private:
           break;
       }
     }
+  }
+
+  /// The delta of the event's attempt row; a row not started in this commit is keyed by its number.
+  attempt_delta& attempt(const job_event& e) {
+    auto& a = attempts_[{e.id.value, e.attempt.no}];
+    if (!a.created)
+      a.row.no = e.attempt.no;
+    return a;
   }
 
   void write_attempt(std::uint64_t job, const attempt_delta& d) {

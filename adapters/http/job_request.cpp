@@ -1,0 +1,113 @@
+#include "adapters/http/job_request.hpp"
+
+#include <cpprest/json.h>
+
+#include <cstdio>
+#include <optional>
+#include <set>
+
+namespace cutover::http {
+
+namespace {
+
+request_error bad(std::string field, std::string message, std::string code = "invalid_field") {
+  return request_error{400, std::move(code), std::move(message), std::move(field)};
+}
+
+/// FNV-1a, 64 bits, over the canonical fields separated by NUL.
+std::string fingerprint(const core::job_spec& s) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&h](const std::string& part) {
+    for (unsigned char c : part) {
+      h ^= c;
+      h *= 0x100000001b3ull;
+    }
+    h ^= 0xff;
+    h *= 0x100000001b3ull;
+  };
+  mix(s.user_id);
+  mix(s.prompt);
+  mix(std::string{core::to_string(s.tier_)});
+  mix(std::to_string(s.n));
+  mix(s.endpoint);
+  mix(s.segment);
+  mix(s.metadata);
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+const std::set<std::string> known_fields{"user_id", "prompt", "tier", "n", "endpoint", "segment", "metadata"};
+
+} // namespace
+
+std::variant<parsed_job, request_error> parse_job_request(const std::string& body) {
+  std::error_code ec;
+  auto doc = web::json::value::parse(body, ec);
+  if (ec)
+    return request_error{400, "malformed_json", "the body is not valid JSON: " + ec.message(), ""};
+  if (!doc.is_object())
+    return request_error{400, "malformed_json", "the body must be a JSON object", ""};
+  const auto& obj = doc.as_object();
+  for (const auto& kv : obj)
+    if (known_fields.count(kv.first) == 0)
+      return bad(kv.first, "unknown field \"" + kv.first + "\"", "unknown_field");
+
+  parsed_job out;
+  auto& spec = out.spec;
+  auto text = [&](const char* name, std::string& into, std::size_t max, bool required) -> std::optional<request_error> {
+    auto it = obj.find(name);
+    if (it == obj.end() || it->second.is_null()) {
+      if (required)
+        return bad(name, std::string{name} + " is required", "missing_field");
+      return std::nullopt;
+    }
+    if (!it->second.is_string())
+      return bad(name, std::string{name} + " must be a string");
+    into = it->second.as_string();
+    if (required && into.empty())
+      return bad(name, std::string{name} + " must not be empty", "missing_field");
+    if (into.size() > max)
+      return bad(name, std::string{name} + " is longer than " + std::to_string(max) + " bytes");
+    return std::nullopt;
+  };
+  if (auto e = text("user_id", spec.user_id, limits::user_id_max, true))
+    return *e;
+  if (auto e = text("prompt", spec.prompt, limits::prompt_max, true))
+    return *e;
+  std::string tier_name;
+  if (auto e = text("tier", tier_name, 8, true))
+    return *e;
+  if (!core::parse_tier(tier_name, spec.tier_))
+    return bad("tier", "tier must be one of sd, hd, 4k; got \"" + tier_name + "\"");
+  if (auto it = obj.find("n"); it != obj.end() && !it->second.is_null()) {
+    const auto& v = it->second;
+    if (!v.is_number() || !v.as_number().is_int32())
+      return bad("n", "n must be an integer");
+    spec.n = v.as_number().to_int32();
+    if (spec.n < limits::n_min || spec.n > limits::n_max)
+      return bad("n", "n must be between 1 and 4, got " + std::to_string(spec.n));
+  }
+  if (auto e = text("endpoint", spec.endpoint, limits::label_max, false))
+    return *e;
+  if (auto e = text("segment", spec.segment, limits::label_max, false))
+    return *e;
+  if (auto it = obj.find("metadata"); it != obj.end() && !it->second.is_null()) {
+    if (!it->second.is_object())
+      return bad("metadata", "metadata must be a JSON object");
+    spec.metadata = it->second.serialize();
+  }
+  out.body_hash = fingerprint(spec);
+  return out;
+}
+
+bool valid_idempotency_key(const std::string& key) {
+  if (key.empty() || key.size() > limits::idempotency_key_max)
+    return false;
+  for (unsigned char c : key)
+    if (c < 0x21 || c > 0x7e)
+      return false;
+  return true;
+}
+
+} // namespace cutover::http

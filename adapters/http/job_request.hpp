@@ -1,0 +1,38 @@
+#pragma once
+/// Validation of a submitted job body (`POST /v1/jobs`): a job spec and its body hash, or the first error with its
+/// status, code and field. Nothing is stored unless this succeeds.
+
+#include "core/job.hpp"
+
+#include <string>
+#include <variant>
+
+namespace cutover::http {
+
+struct request_error {
+  int status = 400;
+  std::string code;
+  std::string message;
+  std::string field;
+};
+
+struct parsed_job {
+  core::job_spec spec;
+  std::string body_hash; ///< of the parsed fields, so a repeat with other whitespace is still the same request
+};
+
+namespace limits {
+constexpr std::size_t user_id_max = 256;
+constexpr std::size_t prompt_max = 32000;
+constexpr std::size_t label_max = 256; ///< endpoint and segment
+constexpr int n_min = 1;
+constexpr int n_max = 4;
+constexpr std::size_t idempotency_key_max = 255;
+} // namespace limits
+
+std::variant<parsed_job, request_error> parse_job_request(const std::string& body);
+
+/// An Idempotency-Key must be 1..255 visible ASCII characters.
+bool valid_idempotency_key(const std::string& key);
+
+} // namespace cutover::http

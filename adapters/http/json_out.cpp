@@ -1,0 +1,136 @@
+#include "adapters/http/json_out.hpp"
+
+#include <cstdio>
+
+namespace cutover::http {
+
+using namespace cutover::core;
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+namespace {
+
+void key(std::string& out, std::string_view k) {
+  if (out.back() != '{')
+    out += ',';
+  append_json_string(out, k);
+  out += ':';
+}
+
+void field(std::string& out, std::string_view k, std::string_view v) {
+  key(out, k);
+  append_json_string(out, v);
+}
+
+void field_raw(std::string& out, std::string_view k, std::string_view raw) {
+  key(out, k);
+  out += raw;
+}
+
+void attempt_json(std::string& out, const attempt_record& a) {
+  out += '{';
+  field_raw(out, "no", std::to_string(a.no));
+  field(out, "provider", a.provider);
+  field(out, "started_at", format_rfc3339(a.started_at));
+  if (a.finished_at.time_since_epoch().count() != 0)
+    field(out, "finished_at", format_rfc3339(a.finished_at));
+  field(out, "outcome", to_string(a.outcome));
+  if (a.error != error_class::none)
+    field(out, "error_class", to_string(a.error));
+  if (!a.remote_id.empty())
+    field(out, "remote_id", a.remote_id);
+  field_raw(out, "cost_usd", format_usd(a.cost));
+  out += '}';
+}
+
+} // namespace
+
+std::string error_json(std::string_view code, std::string_view message, std::string_view field_name) {
+  std::string out = "{\"error\":{";
+  field(out, "code", code);
+  field(out, "message", message);
+  if (!field_name.empty())
+    field(out, "field", field_name);
+  out += "}}";
+  return out;
+}
+
+std::string accepted_json(job_id id, job_status status) {
+  std::string out = "{";
+  field(out, "id", to_string(id));
+  field(out, "status", to_string(status));
+  out += '}';
+  return out;
+}
+
+std::string job_json(const job_record& job) {
+  std::string out;
+  out.reserve(512 + job.images.size() * 1200);
+  out += '{';
+  field(out, "id", to_string(job.id));
+  field(out, "status", to_string(job.status));
+  field(out, "user_id", job.spec.user_id);
+  field(out, "tier", to_string(job.spec.tier_));
+  field_raw(out, "n", std::to_string(job.spec.n));
+  if (!job.spec.endpoint.empty())
+    field(out, "endpoint", job.spec.endpoint);
+  if (!job.spec.segment.empty())
+    field(out, "segment", job.spec.segment);
+  if (!job.spec.metadata.empty())
+    field_raw(out, "metadata", job.spec.metadata);
+  field(out, "provider", job.provider);
+  key(out, "route");
+  out += '{';
+  field_raw(out, "bucket", std::to_string(job.bucket));
+  field(out, "reason", job.route_reason);
+  out += '}';
+  key(out, "attempts");
+  out += '[';
+  for (std::size_t i = 0; i < job.attempts.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    attempt_json(out, job.attempts[i]);
+  }
+  out += ']';
+  if (!job.images.empty()) {
+    key(out, "result");
+    out += "{\"images\":[";
+    for (std::size_t i = 0; i < job.images.size(); ++i) {
+      if (i > 0)
+        out += ',';
+      out += "{\"b64_json\":";
+      append_json_string(out, job.images[i]);
+      out += '}';
+    }
+    out += "]}";
+  }
+  field_raw(out, "cost_usd", format_usd(job.cost));
+  field(out, "created_at", format_rfc3339(job.created_at));
+  field(out, "updated_at", format_rfc3339(job.updated_at));
+  if (!job.error.empty())
+    field(out, "error", job.error);
+  out += '}';
+  return out;
+}
+
+} // namespace cutover::http

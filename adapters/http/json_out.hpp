@@ -1,0 +1,24 @@
+#pragma once
+/// JSON rendering of what the API answers: jobs, errors, acceptances. Written by hand so money is printed exactly
+/// from micro-dollars and large answers are built in one buffer.
+
+#include "core/job.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace cutover::http {
+
+/// Appends `s` as a JSON string literal (quotes included).
+void append_json_string(std::string& out, std::string_view s);
+
+/// `{"error":{"code":..,"message":..,"field":..}}`; `field` omitted when empty.
+std::string error_json(std::string_view code, std::string_view message, std::string_view field = {});
+
+/// `{"id":"j1","status":"accepted"}`
+std::string accepted_json(core::job_id id, core::job_status status);
+
+/// The contract's job shape.
+std::string job_json(const core::job_record& job);
+
+} // namespace cutover::http

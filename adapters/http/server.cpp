@@ -1,0 +1,229 @@
+#include "adapters/http/server.hpp"
+
+#include "adapters/http/bridge.hpp"
+#include "adapters/http/job_request.hpp"
+#include "adapters/http/json_out.hpp"
+
+#include <cpprest/http_listener.h>
+#include <pplx/threadpool.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace cutover::http {
+
+using web::http::http_request;
+using web::http::http_response;
+using web::http::methods;
+using web::http::status_code;
+
+namespace {
+
+constexpr const char* json_type = "application/json";
+/// The longest `GET /v1/jobs/{id}?wait=` honoured.
+constexpr auto max_wait = std::chrono::seconds(60);
+
+void send(const http_request& req, status_code code, std::string body, const char* type = json_type,
+          std::vector<std::pair<std::string, std::string>> headers = {}) {
+  http_response resp(code);
+  for (auto& [k, v] : headers)
+    resp.headers().add(k, v);
+  resp.set_body(std::move(body), type);
+  req.reply(resp).then([](pplx::task<void> t) {
+    try {
+      t.get();
+    } catch (...) {
+      // the client went away; nothing to do
+    }
+  });
+}
+
+void send_error(const http_request& req, status_code code, const std::string& err, const std::string& message,
+                const std::string& field = {}, std::vector<std::pair<std::string, std::string>> headers = {}) {
+  send(req, code, error_json(err, message, field), json_type, std::move(headers));
+}
+
+bool is_json_type(const std::string& content_type) {
+  std::string t = content_type.substr(0, content_type.find(';'));
+  t.erase(std::remove_if(t.begin(), t.end(), [](unsigned char c) { return std::isspace(c); }), t.end());
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+  return t == "application/json";
+}
+
+/// `wait` as whole seconds ("30") or with a unit ("500ms", "30s"); false when malformed.
+bool parse_wait(const std::string& text, std::chrono::microseconds& out) {
+  std::size_t pos = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(text, &pos);
+  } catch (...) {
+    return false;
+  }
+  auto unit = text.substr(pos);
+  if (v < 0)
+    return false;
+  if (unit.empty() || unit == "s")
+    out = std::chrono::seconds(v);
+  else if (unit == "ms")
+    out = std::chrono::milliseconds(v);
+  else
+    return false;
+  out = std::min<std::chrono::microseconds>(out, max_wait);
+  return true;
+}
+
+} // namespace
+
+void init_http_threads(std::size_t threads) { crossplat::threadpool::initialize_with_threads(threads); }
+
+struct server::impl {
+  server_options opts;
+  intake_client intake;
+  std::unique_ptr<web::http::experimental::listener::http_listener> listener;
+
+  impl(caf::actor_system& sys, msg::intake_actor a, server_options o) : opts(std::move(o)), intake(sys, std::move(a)) {}
+
+  void handle(http_request req) {
+    const auto path = req.relative_uri().path();
+    const auto& method = req.method();
+    auto only = [&](const web::http::method& m, const char* allow) {
+      if (method == m)
+        return true;
+      send_error(req, status_code(405), "method_not_allowed", method + " is not allowed on " + path, "",
+                 {{"Allow", allow}});
+      return false;
+    };
+    if (path == "/healthz") {
+      if (only(methods::GET, "GET"))
+        send(req, status_code(200), R"({"status":"ok"})");
+    } else if (path == "/readyz") {
+      if (only(methods::GET, "GET"))
+        send(req, status_code(200), R"({"status":"ok","checks":{"store":"ok","providers":"ok"}})");
+    } else if (path == "/metrics") {
+      if (only(methods::GET, "GET"))
+        send(req, status_code(200), opts.metrics ? opts.metrics() : std::string{}, "text/plain; version=0.0.4");
+    } else if (path == "/v1/jobs" || path == "/v1/jobs/") {
+      if (only(methods::POST, "POST"))
+        submit(std::move(req));
+    } else if (path.rfind("/v1/jobs/", 0) == 0) {
+      if (only(methods::GET, "GET"))
+        lookup(std::move(req), path.substr(9));
+    } else {
+      send_error(req, status_code(404), "not_found", "no such path: " + path);
+    }
+  }
+
+  void submit(http_request req) {
+    const auto& headers = req.headers();
+    if (!is_json_type(headers.content_type())) {
+      send_error(req, status_code(415), "unsupported_media_type",
+                 "the body must be application/json, got \"" + headers.content_type() + "\"");
+      return;
+    }
+    if (headers.content_length() > opts.max_body_bytes) {
+      send_error(req, status_code(413), "body_too_large",
+                 "the body is larger than " + std::to_string(opts.max_body_bytes) + " bytes");
+      return;
+    }
+    std::string key;
+    if (auto it = headers.find("Idempotency-Key"); it != headers.end()) {
+      key = it->second;
+      if (!valid_idempotency_key(key)) {
+        send_error(req, status_code(400), "invalid_header", "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                   "Idempotency-Key");
+        return;
+      }
+    }
+    req.extract_string(true).then([this, req, key](pplx::task<std::string> t) {
+      std::string body;
+      try {
+        body = t.get();
+      } catch (const std::exception& e) {
+        send_error(req, status_code(400), "unreadable_body", e.what());
+        return;
+      }
+      if (body.size() > opts.max_body_bytes) {
+        send_error(req, status_code(413), "body_too_large",
+                   "the body is larger than " + std::to_string(opts.max_body_bytes) + " bytes");
+        return;
+      }
+      auto parsed = parse_job_request(body);
+      if (auto* err = std::get_if<request_error>(&parsed)) {
+        send_error(req, status_code(err->status), err->code, err->message, err->field);
+        return;
+      }
+      auto& job = std::get<parsed_job>(parsed);
+      intake.submit(msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)},
+                    [req](const msg::submit_reply* r, const std::string& error) {
+                      if (r == nullptr) {
+                        send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "",
+                                   {{"Retry-After", "1"}});
+                        return;
+                      }
+                      if (r->http_status == 202) {
+                        std::vector<std::pair<std::string, std::string>> h{{"Location", "/v1/jobs/" + core::to_string(r->id)}};
+                        if (r->replayed)
+                          h.emplace_back("Idempotent-Replayed", "true");
+                        send(req, status_code(202), accepted_json(r->id, r->status), json_type, std::move(h));
+                        return;
+                      }
+                      std::vector<std::pair<std::string, std::string>> h;
+                      if (r->http_status == 409 || r->http_status == 503)
+                        h.emplace_back("Retry-After", "1");
+                      send_error(req, status_code(r->http_status), r->error_code, r->message, "", std::move(h));
+                    });
+    });
+  }
+
+  void lookup(http_request req, const std::string& id_text) {
+    core::job_id id;
+    if (!core::parse_job_id(id_text, id)) {
+      send_error(req, status_code(404), "not_found", "no job " + id_text);
+      return;
+    }
+    msg::await_job query{id, {}};
+    auto params = web::uri::split_query(req.request_uri().query());
+    if (auto it = params.find("wait"); it != params.end() && !parse_wait(it->second, query.wait)) {
+      send_error(req, status_code(400), "invalid_parameter", "wait must be seconds, e.g. 30 or 30s or 500ms", "wait");
+      return;
+    }
+    intake.lookup(query, [req, id_text](const msg::job_lookup* r, const std::string& error) {
+      if (r == nullptr)
+        send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "",
+                   {{"Retry-After", "1"}});
+      else if (!r->found)
+        send_error(req, status_code(404), "not_found", "no job " + id_text);
+      else
+        send(req, status_code(200), job_json(r->job));
+    });
+  }
+};
+
+server::server(caf::actor_system& sys, msg::intake_actor intake, server_options opts)
+  : impl_(std::make_unique<impl>(sys, std::move(intake), std::move(opts))) {}
+
+server::~server() { close(); }
+
+void server::open() {
+  auto uri = "http://" + impl_->opts.listen;
+  impl_->listener = std::make_unique<web::http::experimental::listener::http_listener>(uri);
+  impl_->listener->support([this](http_request req) { impl_->handle(std::move(req)); });
+  try {
+    impl_->listener->open().wait(); // start-up only, on the main thread
+  } catch (const std::exception& e) {
+    impl_->listener.reset();
+    throw std::runtime_error("cannot listen on " + impl_->opts.listen + ": " + e.what());
+  }
+}
+
+void server::close() {
+  if (!impl_->listener)
+    return;
+  try {
+    impl_->listener->close().wait();
+  } catch (...) {
+  }
+  impl_->listener.reset();
+}
+
+} // namespace cutover::http

@@ -1,0 +1,42 @@
+#pragma once
+/// The HTTP API over cpprestsdk's listener: a thin translation from requests to intake messages and back.
+/// Handlers never block: each hands its message to the intake bridge and replies from the callback.
+
+#include "messages/intake.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace caf { class actor_system; }
+
+namespace cutover::http {
+
+struct server_options {
+  std::string listen = "127.0.0.1:8080"; ///< HOST:PORT
+  std::size_t max_body_bytes = 65536;
+  /// Prometheus text for GET /metrics (may be empty).
+  std::function<std::string()> metrics;
+};
+
+/// Call once, first thing in main, before any listener or client exists: sizes cpprestsdk's task pool.
+void init_http_threads(std::size_t threads);
+
+class server {
+public:
+  server(caf::actor_system& sys, msg::intake_actor intake, server_options opts);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Starts listening; throws std::runtime_error when the address cannot be bound.
+  void open();
+  /// Stops listening (requests in progress still get their answers).
+  void close();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace cutover::http

@@ -1,0 +1,126 @@
+#include "app/serve.hpp"
+
+#include "actors/engine.hpp"
+#include "adapters/config/loader.hpp"
+#include "adapters/http/server.hpp"
+#include "adapters/providers/simulated.hpp"
+#include "adapters/store/sqlite_store.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/system_messages.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+#include <pthread.h>
+#include <unistd.h>
+
+namespace cutover::app {
+
+namespace {
+
+/// Exit code when a supervisor escalated (a crash loop) and the engine stopped itself.
+constexpr int exit_escalated = 3;
+
+std::atomic<int> escalation_code{0};
+
+/// The root of the tree: hears when a top-level actor ends abnormally and stops the process (it resumes every
+/// unfinished job from the store on its next start).
+void watch_tree(caf::actor_system& sys, const actors::engine& e) {
+  std::vector<caf::actor_addr> watched{e.store.address(), e.router.address(), e.intake.address()};
+  for (const auto& [name, p] : e.providers)
+    watched.push_back(p.address());
+  sys.spawn([watched](caf::event_based_actor* self) -> caf::behavior {
+    for (const auto& a : watched)
+      self->monitor(caf::actor_cast<caf::actor>(a));
+    self->set_down_handler([self](caf::down_msg& dm) {
+      if (dm.reason && dm.reason != caf::exit_reason::user_shutdown) {
+        std::cerr << "event=engine_escalation actor=" << to_string(dm.source) << " reason=" << to_string(dm.reason)
+                  << std::endl;
+        escalation_code = exit_escalated;
+        ::kill(::getpid(), SIGTERM);
+      }
+    });
+    return {[](caf::exit_msg&) {}};
+  });
+}
+
+} // namespace
+
+int serve(const serve_flags& flags) {
+  // Every thread started from here on inherits this mask; main alone takes the signals, with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto loaded = config_adapter::load_config_file(flags.config);
+  if (!loaded.config) {
+    for (const auto& e : loaded.errors)
+      std::cerr << config_adapter::to_string(e) << "\n";
+    std::cerr << std::flush;
+    return loaded.unreadable ? 1 : 2;
+  }
+  auto cfg = std::make_shared<core::config>(*loaded.config);
+  if (!flags.listen.empty())
+    cfg->server.listen = flags.listen;
+  if (!flags.data_dir.empty())
+    cfg->store.path = (std::filesystem::path(flags.data_dir) / "cutover.db").string();
+  for (const auto& p : cfg->providers)
+    if (p.kind != core::provider_kind::simulated) {
+      std::cerr << flags.config << ": providers." << p.name << ".kind: " << core::to_string(p.kind)
+                << " adapters are not available in this build; use kind: simulated" << std::endl;
+      return 2;
+    }
+
+  const auto cores = std::max(2u, std::thread::hardware_concurrency());
+  http::init_http_threads(cores);
+  std::shared_ptr<core::job_store> db;
+  try {
+    db = store_adapter::open_sqlite_store(cfg->store.path, cfg->store.synchronous);
+  } catch (const std::exception& e) {
+    std::cerr << "event=store_open_failed error=\"" << e.what() << "\"" << std::endl;
+    return 1;
+  }
+
+  caf::actor_system_config sys_cfg;
+  sys_cfg.set("scheduler.max-threads", static_cast<std::size_t>(cores));
+  sys_cfg.set("logger.console", caf::atom("none"));
+  caf::actor_system sys{sys_cfg};
+  // The one place the wall clock is read: the actor clock is anchored to it once.
+  const actors::clock_anchor clock{
+    std::chrono::time_point_cast<core::duration>(std::chrono::system_clock::now()), sys.clock().now()};
+  core::config_ptr snapshot = cfg;
+  auto engine = actors::start_engine(
+    sys, snapshot, db, [](const core::provider_config& p) { return providers::make_simulated_provider(p); }, clock,
+    actors::engine_options{true, {}});
+  watch_tree(sys, engine);
+
+  http::server api{sys, engine.intake, http::server_options{snapshot->server.listen, snapshot->server.max_body_bytes, {}}};
+  try {
+    api.open();
+  } catch (const std::exception& e) {
+    std::cerr << "event=listen_failed error=\"" << e.what() << "\"" << std::endl;
+    engine.stop();
+    return 1;
+  }
+  std::cerr << "event=listening address=" << snapshot->server.listen << " config=" << flags.config
+            << " config_hash=" << snapshot->hash << " store=" << snapshot->store.path << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cerr << "event=draining signal=" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << std::endl;
+  caf::anon_send(engine.intake, msg::start_drain{});
+  api.close();
+  engine.stop();
+  sys.await_all_actors_done();
+  std::cerr << "event=stopped" << std::endl;
+  return escalation_code.load();
+}
+
+} // namespace cutover::app
