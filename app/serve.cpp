@@ -10,6 +10,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/system_messages.hpp>
 
 #include <csignal>
@@ -30,11 +31,11 @@ std::atomic<int> escalation_code{0};
 
 /// The root of the tree: hears when a top-level actor ends abnormally and stops the process (it resumes every
 /// unfinished job from the store on its next start).
-void watch_tree(caf::actor_system& sys, const actors::engine& e) {
+caf::actor watch_tree(caf::actor_system& sys, const actors::engine& e) {
   std::vector<caf::actor_addr> watched{e.store.address(), e.router.address(), e.intake.address()};
   for (const auto& [name, p] : e.providers)
     watched.push_back(p.address());
-  sys.spawn([watched](caf::event_based_actor* self) -> caf::behavior {
+  return sys.spawn([watched](caf::event_based_actor* self) -> caf::behavior {
     for (const auto& a : watched)
       self->monitor(caf::actor_cast<caf::actor>(a));
     self->set_down_handler([self](caf::down_msg& dm) {
@@ -99,14 +100,21 @@ int serve(const serve_flags& flags) {
   auto engine = actors::start_engine(
     sys, snapshot, db, [](const core::provider_config& p) { return providers::make_simulated_provider(p); }, clock,
     actors::engine_options{true, {}});
-  watch_tree(sys, engine);
+  auto root = watch_tree(sys, engine);
+  auto stop_all = [&] {
+    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    engine.stop();
+    sys.await_all_actors_done();
+  };
 
-  http::server api{sys, engine.intake, http::server_options{snapshot->server.listen, snapshot->server.max_body_bytes, {}}};
+  auto api = std::make_unique<http::server>(
+    sys, engine.intake, http::server_options{snapshot->server.listen, snapshot->server.max_body_bytes, {}});
   try {
-    api.open();
+    api->open();
   } catch (const std::exception& e) {
     std::cerr << "event=listen_failed error=\"" << e.what() << "\"" << std::endl;
-    engine.stop();
+    api.reset();
+    stop_all();
     return 1;
   }
   std::cerr << "event=listening address=" << snapshot->server.listen << " config=" << flags.config
@@ -116,9 +124,8 @@ int serve(const serve_flags& flags) {
   sigwait(&signals, &sig);
   std::cerr << "event=draining signal=" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << std::endl;
   caf::anon_send(engine.intake, msg::start_drain{});
-  api.close();
-  engine.stop();
-  sys.await_all_actors_done();
+  api.reset(); // stops listening and ends the HTTP bridge
+  stop_all();
   std::cerr << "event=stopped" << std::endl;
   return escalation_code.load();
 }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what cutover needs to build and test, from Debian bookworm's packages only; does nothing when all is
+# there already. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config ca-certificates
+  libcaf-dev libcpprest-dev libsqlitecpp-dev libsqlite3-dev libyaml-cpp-dev libssl-dev catch2
+  sqlite3 wrk
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+as_root=()
+[ "$(id -u)" -ne 0 ] && as_root=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs, builds and starts the engine on ./config.yaml (simulated providers, SQLite in ./data).
+# Extra arguments go to `cutover serve`, e.g. --listen 0.0.0.0:8080.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+./scripts/build.sh --target cutover
+exec "${BUILD_DIR:-build}/app/cutover" serve --config config.yaml "$@"

@@ -1,0 +1,77 @@
+#pragma once
+/// Runs the real `cutover serve` binary as a child process on a free loopback port, with a config written to a
+/// temporary folder, and talks to it over real HTTP. Start-up is awaited by reading its "event=listening" line.
+
+#include "support/virtual_time.hpp"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cutover::testing {
+
+/// A loopback port nobody listens on right now.
+int free_port();
+
+/// A config for tests: simulated providers with millisecond latencies, 20 ms batch windows, polls every 50 ms.
+/// `gemini` (async) is the candidate at `percent`, `photomaker` (sync) the baseline, `sdxl` the last fallback.
+std::string fast_config(int percent = 50, const std::string& failure_rate = "0%");
+
+class engine_process {
+public:
+  /// Starts `cutover serve --config DIR/config.yaml --listen 127.0.0.1:PORT --data DIR`.
+  engine_process(const std::string& dir, const std::string& config_text, int port = 0);
+  ~engine_process();
+
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  /// SIGKILL, and reap.
+  void kill9();
+  /// SIGTERM; returns the exit status.
+  int terminate();
+  /// Everything the engine wrote to stderr so far.
+  std::string log() const;
+
+private:
+  void start();
+  std::string dir_;
+  int port_ = 0;
+  int pid_ = -1;
+  int err_fd_ = -1;
+  std::thread reader_;
+  mutable std::mutex log_mutex_;
+  std::string log_;
+};
+
+struct http_answer {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;
+};
+
+/// A blocking HTTP client for the test thread (cpprestsdk underneath).
+class http_client {
+public:
+  explicit http_client(const std::string& base_url);
+  ~http_client();
+  http_answer post(const std::string& path, const std::string& body, const std::string& content_type = "application/json",
+                   const std::map<std::string, std::string>& headers = {});
+  http_answer get(const std::string& path);
+  http_answer send(const std::string& method, const std::string& path);
+  /// Sends all posts at once and waits for every answer (in the order given).
+  std::vector<http_answer> post_concurrently(const std::string& path, const std::vector<std::string>& bodies,
+                                             const std::vector<std::map<std::string, std::string>>& headers = {});
+  std::vector<http_answer> get_concurrently(const std::vector<std::string>& paths);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// A JSON string's field value from a flat answer, e.g. json_field(body, "id"); empty when absent.
+std::string json_field(const std::string& body, const std::string& name);
+
+} // namespace cutover::testing
