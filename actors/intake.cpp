@@ -36,6 +36,7 @@ struct intake_state {
   std::unordered_map<std::uint64_t, std::vector<waiter>> waiters; ///< by job id
   std::unordered_map<std::uint64_t, job_id> waiter_jobs;          ///< waiter id -> job id
   std::uint64_t next_waiter = 1;
+  std::vector<job_record> to_route; ///< stored, not yet handed to the router
   static inline const char* name = "intake";
 };
 
@@ -89,7 +90,11 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
         msg::submit_reply r;
         r.id = job.id;
         rp.deliver(r);
-        self->send(self->state.router, msg::route_jobs{{std::move(job)}});
+        // The answers of one commit arrive together; the flush lands behind them, so they go out as one message.
+        auto& pending = self->state.to_route;
+        if (pending.empty())
+          self->send(self, msg::flush_routes{});
+        pending.push_back(std::move(job));
       },
       [self, rp, key](caf::error& err) mutable {
         if (!key.empty())
@@ -206,6 +211,12 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, m
       },
       [self](const msg::await_expired& m) { expire_waiter(self, m.waiter); },
       [self](msg::start_drain) { self->state.draining = true; },
+      [self](msg::flush_routes) {
+        auto jobs = std::move(self->state.to_route);
+        self->state.to_route.clear();
+        if (!jobs.empty())
+          self->send(self->state.router, msg::route_jobs{std::move(jobs)});
+      },
     };
   };
   return sys.spawn(fn, std::move(store), std::move(router), clock);

@@ -29,6 +29,11 @@ struct worker_state {
 namespace {
 
 using self_ptr = msg::provider_worker_actor::stateful_pointer<worker_state>;
+/// Outcomes collected while handling one message, by batch: sent as one message per batch.
+using outbox = std::map<std::uint64_t, msg::outcomes>;
+
+/// Answers a port gave synchronously, inside a call made by the handler running on this thread.
+thread_local std::vector<msg::call_done>* inline_replies = nullptr;
 
 instant now_of(self_ptr self) { return self->state.env->clock.now(self->clock()); }
 
@@ -48,14 +53,21 @@ job_event attempt_event(event_kind kind, job_status status, const work_item& ite
 
 core::provider_port::callback reply_to(self_ptr self, std::uint64_t batch_id, std::uint64_t call_id) {
   msg::provider_worker_actor me = self;
-  return [me, batch_id, call_id](provider_reply r) { caf::anon_send(me, msg::call_done{batch_id, call_id, std::move(r)}); };
+  return [me, batch_id, call_id](provider_reply r) {
+    if (inline_replies != nullptr)
+      inline_replies->push_back(msg::call_done{batch_id, call_id, std::move(r)});
+    else
+      caf::anon_send(me, msg::call_done{batch_id, call_id, std::move(r)});
+  };
 }
 
-/// Reports the items `ids` of a batch (all items when empty) and forgets them.
-void report(self_ptr self, worker_state::batch& wb, const provider_reply& reply, const std::vector<job_id>& ids) {
+/// Turns the answer for items `ids` of a batch (all items when empty) into outcomes, and forgets those items.
+void report(self_ptr self, worker_state::batch& wb, const provider_reply& reply, const std::vector<job_id>& ids,
+            outbox& out) {
   const auto& env = *self->state.env;
   const auto now = now_of(self);
-  msg::outcomes out{wb.b.batch_id, {}};
+  auto& sink = out[wb.b.batch_id];
+  sink.batch_id = wb.b.batch_id;
   auto& items = wb.b.items;
   for (auto it = items.begin(); it != items.end();) {
     bool included = ids.empty();
@@ -72,10 +84,9 @@ void report(self_ptr self, worker_state::batch& wb, const provider_reply& reply,
     o.started_at = wb.started_at;
     o.finished_at = now;
     o.remote_id = wb.b.remote_id;
-    if (reply.error != error_class::none) {
-      o.error = reply.error;
-      o.message = reply.message;
-    } else {
+    o.error = reply.error;
+    o.message = reply.message;
+    if (reply.error == error_class::none) {
       o.error = error_class::bad_response;
       o.message = "the provider's answer has no result for this item";
       for (const auto& r : reply.items)
@@ -91,25 +102,21 @@ void report(self_ptr self, worker_state::batch& wb, const provider_reply& reply,
           }
         }
     }
-    out.items.push_back(std::move(o));
+    sink.items.push_back(std::move(o));
     it = items.erase(it);
   }
-  if (!out.items.empty())
-    self->send(self->state.parent, std::move(out));
 }
 
-void timeout_all(self_ptr self, worker_state::batch& wb) {
-  provider_reply r;
-  r.error = error_class::timeout;
-  r.message = "remote job " + wb.b.remote_id + " not finished by the polling deadline";
-  report(self, wb, r, {});
+void send_outbox(self_ptr self, outbox& out) {
+  for (auto& [id, o] : out)
+    if (!o.items.empty())
+      self->send(self->state.parent, std::move(o));
 }
 
-/// Schedules the next poll of a batch's remote job, or times it out past the deadline.
-void schedule_poll(self_ptr self, worker_state::batch& wb) {
+/// Schedules the next poll of a batch's remote job; past the deadline its items time out.
+void schedule_poll(self_ptr self, worker_state::batch& wb, outbox& out) {
   const auto& polling = self->state.env->provider.polling;
-  const auto now = now_of(self);
-  const auto elapsed = now - wb.b.submitted_at;
+  const auto elapsed = now_of(self) - wb.b.submitted_at;
   if (auto next = next_poll_after(polling, elapsed)) {
     self->delayed_send(self, *next - elapsed, msg::poll_due{wb.b.batch_id});
     return;
@@ -118,7 +125,30 @@ void schedule_poll(self_ptr self, worker_state::batch& wb) {
     self->delayed_send(self, polling.deadline - elapsed, msg::poll_due{wb.b.batch_id});
     return;
   }
-  timeout_all(self, wb);
+  provider_reply r;
+  r.error = error_class::timeout;
+  r.message = "remote job " + wb.b.remote_id + " not finished by the polling deadline";
+  report(self, wb, r, {}, out);
+}
+
+void on_reply(self_ptr self, msg::call_done& m, outbox& out);
+
+/// Runs port calls that may answer inline, then handles those answers together (one outcomes message).
+template <class Fn>
+void calling(self_ptr self, Fn call) {
+  std::vector<msg::call_done> replies;
+  inline_replies = &replies;
+  try {
+    call();
+  } catch (...) {
+    inline_replies = nullptr;
+    throw; // a crash: the supervisor restarts this worker
+  }
+  inline_replies = nullptr;
+  outbox out;
+  for (auto& r : replies)
+    on_reply(self, r, out);
+  send_outbox(self, out);
 }
 
 void start_calls(self_ptr self, worker_state::batch& wb) {
@@ -128,66 +158,78 @@ void start_calls(self_ptr self, worker_state::batch& wb) {
   for (const auto& item : wb.b.items)
     started.push_back(attempt_event(event_kind::attempt_started, job_status::submitted, item, env.provider.name, now));
   self->send(env.store, msg::note_events{std::move(started)});
+  const auto batch_id = wb.b.batch_id;
   if (env.port->takes_batches()) {
-    env.port->submit(wb.b.items, now, reply_to(self, wb.b.batch_id, 0));
+    calling(self, [&] { env.port->submit(wb.b.items, now, reply_to(self, batch_id, 0)); });
     return;
   }
   // one call per item: answers are matched to items by call id
   auto items = wb.b.items;
   for (std::size_t i = 0; i < items.size(); ++i)
     wb.calls[i + 1] = items[i].id;
-  for (std::size_t i = 0; i < items.size(); ++i)
-    env.port->submit({items[i]}, now, reply_to(self, wb.b.batch_id, i + 1));
+  calling(self, [&] {
+    for (std::size_t i = 0; i < items.size(); ++i)
+      env.port->submit({items[i]}, now, reply_to(self, batch_id, i + 1));
+  });
 }
 
-void on_reply(self_ptr self, msg::call_done& m) {
+void on_accepted(self_ptr self, worker_state::batch& wb, const std::string& remote_id) {
+  const auto& env = *self->state.env;
+  wb.b.remote_id = remote_id;
+  wb.b.submitted_at = now_of(self);
+  std::vector<job_event> events;
+  for (const auto& item : wb.b.items)
+    events.push_back(attempt_event(event_kind::attempt_remote, job_status::running, item, env.provider.name,
+                                   wb.b.submitted_at, remote_id));
+  const auto batch_id = wb.b.batch_id;
+  const auto accepted = msg::remote_accepted{batch_id, remote_id, wb.b.submitted_at};
+  auto first_poll = [self, batch_id] {
+    if (auto b = self->state.batches.find(batch_id); b != self->state.batches.end()) {
+      outbox out;
+      schedule_poll(self, b->second, out);
+      send_outbox(self, out);
+    }
+  };
+  // Poll only once the remote id is on disk: a crash before that re-submits, after it re-polls.
+  self->request(env.store, caf::infinite, msg::record_events{std::move(events)})
+    .then(
+      [self, accepted, first_poll](msg::stored) {
+        self->send(self->state.parent, accepted);
+        first_poll();
+      },
+      [batch_id, first_poll](caf::error& err) {
+        std::cerr << "event=remote_id_not_stored batch=" << batch_id << " error=" << to_string(err) << std::endl;
+        first_poll();
+      });
+}
+
+void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
+  if (m.reply.delay > duration{0}) { // a simulated latency: the answer arrives later on the actor clock
+    auto later = m.reply.delay;
+    m.reply.delay = duration{0};
+    self->delayed_send(self, later, std::move(m));
+    return;
+  }
   auto it = self->state.batches.find(m.batch_id);
   if (it == self->state.batches.end())
     return; // a late answer for a batch already reported
   auto& wb = it->second;
-  auto& reply = m.reply;
-  const auto& env = *self->state.env;
-  switch (reply.k) {
-    case provider_reply::kind::accepted: {
-      wb.b.remote_id = reply.remote_id;
-      wb.b.submitted_at = now_of(self);
-      std::vector<job_event> events;
-      for (const auto& item : wb.b.items)
-        events.push_back(attempt_event(event_kind::attempt_remote, job_status::running, item, env.provider.name,
-                                       wb.b.submitted_at, reply.remote_id));
-      auto batch_id = wb.b.batch_id;
-      auto accepted = msg::remote_accepted{batch_id, reply.remote_id, wb.b.submitted_at};
-      // Poll only once the remote id is on disk: a crash before that re-submits, after it re-polls.
-      self->request(env.store, caf::infinite, msg::record_events{std::move(events)})
-        .then(
-          [self, batch_id, accepted](msg::stored) {
-            self->send(self->state.parent, accepted);
-            if (auto b = self->state.batches.find(batch_id); b != self->state.batches.end())
-              schedule_poll(self, b->second);
-          },
-          [self, batch_id](caf::error& err) {
-            std::cerr << "event=remote_id_not_stored batch=" << batch_id << " error=" << to_string(err) << std::endl;
-            if (auto b = self->state.batches.find(batch_id); b != self->state.batches.end())
-              schedule_poll(self, b->second);
-          });
+  switch (m.reply.k) {
+    case provider_reply::kind::accepted:
+      on_accepted(self, wb, m.reply.remote_id);
       return;
-    }
     case provider_reply::kind::pending:
-      schedule_poll(self, wb);
-      return;
-    case provider_reply::kind::done: {
-      if (m.call_id == 0) {
-        report(self, wb, reply, {});
-        break;
-      }
-      auto call = wb.calls.find(m.call_id);
-      if (call == wb.calls.end())
-        return;
-      auto id = call->second;
-      wb.calls.erase(call);
-      report(self, wb, reply, {id});
+      schedule_poll(self, wb, out);
       break;
-    }
+    case provider_reply::kind::done:
+      if (m.call_id == 0) {
+        report(self, wb, m.reply, {}, out);
+      } else if (auto call = wb.calls.find(m.call_id); call != wb.calls.end()) {
+        auto id = call->second;
+        wb.calls.erase(call);
+        report(self, wb, m.reply, {id}, out);
+      }
+      break;
   }
   if (wb.b.items.empty())
     self->state.batches.erase(it);
@@ -203,26 +245,25 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
       auto& wb = self->state.batches[id];
       wb.b = std::move(b);
       wb.started_at = now_of(self);
-      if (!wb.b.remote_id.empty())
-        schedule_poll(self, wb); // resume a remote job that was submitted before
-      else
+      if (wb.b.remote_id.empty()) {
         start_calls(self, wb);
-    },
-    [self](msg::call_done& m) {
-      if (m.reply.delay > core::duration{0}) {
-        auto later = m.reply.delay;
-        m.reply.delay = core::duration{0};
-        self->delayed_send(self, later, std::move(m));
         return;
       }
-      on_reply(self, m);
+      outbox out; // resume a remote job that was submitted before
+      schedule_poll(self, wb, out);
+      send_outbox(self, out);
+    },
+    [self](msg::call_done& m) {
+      outbox out;
+      on_reply(self, m, out);
+      send_outbox(self, out);
     },
     [self](const msg::poll_due& m) {
       auto it = self->state.batches.find(m.batch_id);
       if (it == self->state.batches.end())
         return;
       auto& b = it->second.b;
-      self->state.env->port->poll(b.remote_id, b.items, now_of(self), reply_to(self, b.batch_id, 0));
+      calling(self, [&] { self->state.env->port->poll(b.remote_id, b.items, now_of(self), reply_to(self, b.batch_id, 0)); });
     },
   };
 }

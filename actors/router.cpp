@@ -180,6 +180,11 @@ void apply(self_ptr self, effects& fx) {
   }
   if (fx.events.empty())
     return;
+  if (fx.finals.empty()) {
+    // progress only: a crash before it is on disk just repeats the step at resume
+    self->send(st.store, msg::note_events{std::move(fx.events)});
+    return;
+  }
   auto finals = std::move(fx.finals);
   self->request(st.store, caf::infinite, msg::record_events{std::move(fx.events)})
     .then(

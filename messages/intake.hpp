@@ -37,6 +37,8 @@ struct jobs_final { std::vector<core::job_id> ids; };
 struct await_expired { std::uint64_t waiter; };
 /// Stop accepting new jobs (503) ahead of a shutdown.
 struct start_drain {};
+/// Internal: hand the jobs stored since the last flush to the router, in one message.
+struct flush_routes {};
 
 template <class I> auto inspect(I& f, submit_job& x) {
   return f(caf::meta::type_name("submit_job"), x.spec, x.idempotency_key, x.body_hash);
@@ -48,12 +50,14 @@ template <class I> auto inspect(I& f, await_job& x) { return f(caf::meta::type_n
 template <class I> auto inspect(I& f, jobs_final& x) { return f(caf::meta::type_name("jobs_final"), x.ids); }
 template <class I> auto inspect(I& f, await_expired& x) { return f(caf::meta::type_name("await_expired"), x.waiter); }
 template <class I> auto inspect(I& f, start_drain&) { return f(caf::meta::type_name("start_drain")); }
+template <class I> auto inspect(I& f, flush_routes&) { return f(caf::meta::type_name("flush_routes")); }
 
 using intake_actor = caf::typed_actor<
   caf::replies_to<submit_job>::with<submit_reply>,
   caf::replies_to<await_job>::with<job_lookup>,
   caf::reacts_to<jobs_final>,
   caf::reacts_to<await_expired>,
-  caf::reacts_to<start_drain>>;
+  caf::reacts_to<start_drain>,
+  caf::reacts_to<flush_routes>>;
 
 } // namespace cutover::msg

@@ -101,7 +101,7 @@ TEST_CASE("a job's answer follows the contract's shape") {
   CHECK(job.body.find(provider == "gemini" ? "\"cost_usd\":0.078000" : "\"cost_usd\":0.100000") != std::string::npos);
 }
 
-TEST_CASE("a repeat with the same Idempotency-Key answers the first job; another body with it is 422") {
+TEST_CASE("a repeat with the same Idempotency-Key answers the first job, and another body with it is 422") {
   live_engine e;
   const std::map<std::string, std::string> key{{"Idempotency-Key", "order-42"}};
   auto first = e.http.post("/v1/jobs", job_body("u1"), "application/json", key);

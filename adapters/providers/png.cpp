@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include <zlib.h>
+
 namespace cutover::providers {
 
 namespace {
@@ -37,25 +39,16 @@ void put_chunk(std::string& out, const char* type, const std::string& data) {
   put_u32(out, crc32(body));
 }
 
-/// The image data never changes (every pixel is palette index 0): a zlib stream of one stored block.
+/// The image data never changes (every pixel is palette index 0): compressed once.
 const std::string& idat() {
   static const std::string data = [] {
     const std::size_t row = 1 + side / 8; // filter byte + 64 one-bit pixels
-    std::string raw(row * side, '\0');
-    std::uint32_t a = 1, b = 0;
-    for (unsigned char ch : raw) {
-      a = (a + ch) % 65521;
-      b = (b + a) % 65521;
-    }
-    std::string z{"\x78\x01", 2};
-    z.push_back('\x01'); // final block, stored
-    const auto len = static_cast<std::uint16_t>(raw.size());
-    z.push_back(static_cast<char>(len & 0xFF));
-    z.push_back(static_cast<char>(len >> 8));
-    z.push_back(static_cast<char>(~len & 0xFF));
-    z.push_back(static_cast<char>((~len >> 8) & 0xFF));
-    z += raw;
-    put_u32(z, (b << 16) | a);
+    const std::string raw(row * side, '\0');
+    uLongf size = compressBound(static_cast<uLong>(raw.size()));
+    std::string z(size, '\0');
+    compress2(reinterpret_cast<Bytef*>(z.data()), &size, reinterpret_cast<const Bytef*>(raw.data()),
+              static_cast<uLong>(raw.size()), Z_BEST_COMPRESSION);
+    z.resize(size);
     return z;
   }();
   return data;
@@ -77,8 +70,22 @@ std::string solid_png(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
 }
 
 std::string solid_png_base64(std::uint32_t seed) {
-  return base64_encode(solid_png(static_cast<std::uint8_t>(seed >> 16), static_cast<std::uint8_t>(seed >> 8),
-                                 static_cast<std::uint8_t>(seed)));
+  // Only the 15-byte PLTE chunk differs between colours, and it starts and ends on a 3-byte boundary
+  // (signature + IHDR = 33 bytes), so the base64 of everything around it is computed once.
+  static const auto parts = [] {
+    const auto png = solid_png(0, 0, 0);
+    constexpr std::size_t plte_at = 33, plte_len = 15;
+    return std::pair{base64_encode(png.substr(0, plte_at)), base64_encode(png.substr(plte_at + plte_len))};
+  }();
+  std::string plte;
+  put_chunk(plte, "PLTE", std::string{static_cast<char>(seed >> 16), static_cast<char>(seed >> 8),
+                                      static_cast<char>(seed)});
+  std::string out;
+  out.reserve(parts.first.size() + 20 + parts.second.size());
+  out += parts.first;
+  out += base64_encode(plte);
+  out += parts.second;
+  return out;
 }
 
 std::string base64_encode(const std::string& bytes) {

@@ -19,11 +19,13 @@ CREATE TABLE IF NOT EXISTS jobs(
   endpoint TEXT NOT NULL DEFAULT '', segment TEXT NOT NULL DEFAULT '', metadata TEXT NOT NULL DEFAULT '',
   idempotency_key TEXT, body_hash TEXT NOT NULL DEFAULT '',
   status TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '', bucket INTEGER NOT NULL DEFAULT 0,
-  route_reason TEXT NOT NULL DEFAULT '', images TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0,
+  route_reason TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0,
   error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs(id)
   WHERE status NOT IN ('succeeded','failed','dead_lettered','cancelled');
+-- Images live apart from the job row, which is rewritten at every step of the job's life: they are written once.
+CREATE TABLE IF NOT EXISTS results(job_id INTEGER PRIMARY KEY, images TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attempts(
   job_id INTEGER NOT NULL, no INTEGER NOT NULL, provider TEXT NOT NULL,
   started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL DEFAULT 0, outcome TEXT NOT NULL,
@@ -81,13 +83,15 @@ public:
     db_.exec(std::string{"PRAGMA synchronous="} +
              (sync == sync_mode::full ? "FULL" : sync == sync_mode::off ? "OFF" : "NORMAL"));
     db_.exec("PRAGMA busy_timeout=5000");
+    db_.exec("PRAGMA cache_size=-65536"); // 64 MiB: the rows of jobs in flight stay in memory
     db_.exec(schema);
     insert_.emplace(db_, "INSERT INTO jobs(id,user_id,prompt,tier,n,endpoint,segment,metadata,idempotency_key,"
                          "body_hash,status,created_at,updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
     update_job_.emplace(db_, "UPDATE jobs SET status=COALESCE(?1,status), provider=COALESCE(?2,provider),"
                              " bucket=COALESCE(?3,bucket), route_reason=COALESCE(?4,route_reason),"
-                             " images=COALESCE(?5,images), cost_micros=COALESCE(?6,cost_micros),"
-                             " error=COALESCE(?7,error), updated_at=?8 WHERE id=?9");
+                             " cost_micros=COALESCE(?5,cost_micros), error=COALESCE(?6,error), updated_at=?7"
+                             " WHERE id=?8");
+    put_result_.emplace(db_, "INSERT OR REPLACE INTO results(job_id, images) VALUES(?,?)");
     put_attempt_.emplace(db_, "INSERT OR REPLACE INTO attempts(job_id,no,provider,started_at,finished_at,outcome,"
                               "error_class,remote_id,cost_micros) VALUES(?,?,?,?,?,?,?,?,?)");
     update_attempt_.emplace(db_, "UPDATE attempts SET remote_id=COALESCE(?1,remote_id),"
@@ -177,7 +181,8 @@ private:
 
   static constexpr const char* select_job =
     "SELECT id,user_id,prompt,tier,n,endpoint,segment,metadata,COALESCE(idempotency_key,''),body_hash,status,"
-    "provider,bucket,route_reason,images,cost_micros,error,created_at,updated_at FROM jobs";
+    "provider,bucket,route_reason,COALESCE(r.images,''),cost_micros,error,created_at,updated_at"
+    " FROM jobs LEFT JOIN results r ON r.job_id=jobs.id";
 
   void insert(const job_record& j) {
     auto& s = *insert_;
@@ -300,16 +305,21 @@ private:
       s.bind(3, *d.bucket);
     if (d.route_reason)
       s.bind(4, *d.route_reason);
-    if (d.images)
-      s.bind(5, *d.images);
     if (d.cost)
-      s.bind(6, *d.cost);
+      s.bind(5, *d.cost);
     if (d.error)
-      s.bind(7, *d.error);
-    s.bind(8, us(d.updated_at));
-    s.bind(9, static_cast<std::int64_t>(id));
+      s.bind(6, *d.error);
+    s.bind(7, us(d.updated_at));
+    s.bind(8, static_cast<std::int64_t>(id));
     s.exec();
     s.reset();
+    if (d.images && !d.images->empty()) {
+      auto& r = *put_result_;
+      r.bind(1, static_cast<std::int64_t>(id));
+      r.bind(2, *d.images);
+      r.exec();
+      r.reset();
+    }
   }
 
   static job_record read_job(SQLite::Statement& q) {
@@ -364,7 +374,7 @@ private:
   };
 
   SQLite::Database db_;
-  std::optional<SQLite::Statement> insert_, update_job_, put_attempt_, update_attempt_, attempts_q_;
+  std::optional<SQLite::Statement> insert_, update_job_, put_result_, put_attempt_, update_attempt_, attempts_q_;
   std::unordered_map<std::uint64_t, job_delta> jobs_;
   std::unordered_map<std::pair<std::uint64_t, int>, attempt_delta, pair_hash> attempts_;
 };
