@@ -1,6 +1,7 @@
 /// The `cutover` command line: serve, check-config, --help, --version.
 
 #include "adapters/config/loader.hpp"
+#include "app/process_tuning.hpp"
 #include "app/serve.hpp"
 
 #include <cstring>
@@ -48,6 +49,7 @@ int usage_error(const std::string& message, const char* text) {
 } // namespace
 
 int main(int argc, char** argv) {
+  cutover::app::tune_allocator();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty())
     return usage_error("missing command", usage);

@@ -6,6 +6,7 @@
 #include "adapters/config/loader.hpp"
 #include "adapters/providers/simulated.hpp"
 #include "adapters/store/sqlite_store.hpp"
+#include "app/process_tuning.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <caf/actor_system.hpp>
@@ -79,6 +80,7 @@ long open_jobs(SQLite::Database& db) {
 } // namespace
 
 int main(int argc, char** argv) {
+  app::tune_allocator();
   long total = 200000;
   int window = 1024;
   int threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
