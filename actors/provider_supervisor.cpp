@@ -7,6 +7,7 @@
 
 #include <iostream>
 #include <map>
+#include <set>
 
 namespace cutover::actors {
 
@@ -16,6 +17,7 @@ struct supervisor_state {
   std::shared_ptr<const worker_env> env;
   outcome_sink downstream;
   msg::provider_worker_actor worker;
+  std::set<caf::actor_addr> linked_workers; ///< workers whose exit (from the link) has not arrived yet
   core::restart_intensity intensity;
   std::uint64_t next_batch = 1;
   std::map<std::uint64_t, msg::provider_batch> in_flight; ///< items without an outcome yet
@@ -24,9 +26,13 @@ struct supervisor_state {
 
 using self_ptr = msg::provider_actor::stateful_pointer<supervisor_state>;
 
+/// The worker is monitored (its crash is a down message: restart it) and linked (when the supervisor ends, for
+/// any reason, its worker ends with it, pending timers and all).
 void start_worker(self_ptr self) {
   self->state.worker = spawn_worker(self->system(), msg::provider_actor{self}, self->state.env);
   self->monitor(self->state.worker);
+  self->link_to(self->state.worker);
+  self->state.linked_workers.insert(self->state.worker.address());
 }
 
 void on_worker_down(self_ptr self, const caf::down_msg& dm) {
@@ -58,6 +64,11 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
     self->state.downstream = std::move(downstream);
     self->state.intensity = core::restart_intensity{limits.max_restarts, limits.window};
     self->set_down_handler([self](caf::down_msg& dm) { on_worker_down(self, dm); });
+    self->set_exit_handler([self](caf::exit_msg& em) {
+      // a worker's end (current or replaced) is handled as a down message; any other exit ends the supervisor
+      if (self->state.linked_workers.erase(em.source) == 0)
+        self->quit(em.reason);
+    });
     start_worker(self);
     return {
       [self](msg::provider_batch& b) {

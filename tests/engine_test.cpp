@@ -1,0 +1,226 @@
+// Whole-tree stories on the deterministic scheduler: the real actors, a real SQLite file, simulated providers,
+// virtual time. Each story asserts what ends up in the store and when.
+
+#include "actors/engine.hpp"
+#include "adapters/config/loader.hpp"
+#include "adapters/providers/simulated.hpp"
+#include "adapters/store/sqlite_store.hpp"
+#include "support/virtual_time.hpp"
+
+#include <caf/scoped_actor.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <map>
+
+using namespace cutover;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string story_config(const std::string& gemini_failure, const std::string& photomaker_failure,
+                         const std::string& sdxl_failure, const std::string& gemini_latency = "2s") {
+  auto sim = [](const std::string& latency, const std::string& failure) {
+    return "{latency_p50: " + latency + ", latency_p95: " + latency + ", failure_rate: " + failure + ", quality: 0.9}";
+  };
+  return R"(providers:
+  gemini:
+    kind: simulated
+    mode: async
+    cost_per_image: {sd: 0.03, hd: 0.039, 4k: 0.06}
+    simulated: )" + sim(gemini_latency, gemini_failure) + R"(
+  photomaker: {kind: simulated, mode: sync, cost_per_image: {sd: 0.04, hd: 0.05, 4k: 0.08}, simulated: )" +
+         sim("1s", photomaker_failure) + R"(}
+  sdxl: {kind: simulated, mode: sync, cost_per_image: {sd: 0.02, hd: 0.03, 4k: 0.05}, simulated: )" +
+         sim("1s", sdxl_failure) + R"(}
+tiers:
+  sd: {batch: {max_items: 50, max_wait: 45s}}
+fallback: {gemini: [photomaker, sdxl], photomaker: [sdxl]}
+dead_letter: {max_attempts: 3, retention: 14d}
+rollout: {name: story, baseline: photomaker, candidate: gemini, percent: 100, phases: [{percent: 100}]}
+)";
+}
+
+/// Counts calls per provider around the simulated ports.
+struct counting_port : core::provider_port {
+  std::shared_ptr<core::provider_port> inner;
+  std::shared_ptr<std::map<std::string, int>> submits;
+  std::string name;
+  bool takes_batches() const override { return inner->takes_batches(); }
+  void submit(const std::vector<core::work_item>& items, core::instant now, callback done) override {
+    (*submits)[name] += 1;
+    inner->submit(items, now, std::move(done));
+  }
+  void poll(const std::string& id, const std::vector<core::work_item>& items, core::instant now,
+            callback done) override {
+    inner->poll(id, items, now, std::move(done));
+  }
+};
+
+struct story {
+  testing::temp_dir& dir;
+  testing::virtual_time vt;
+  core::config_ptr cfg;
+  std::shared_ptr<std::map<std::string, int>> submits = std::make_shared<std::map<std::string, int>>();
+  actors::engine engine;
+  std::unique_ptr<core::job_store> reader;
+
+  story(testing::temp_dir& d, const std::string& config_text) : dir(d) {
+    auto loaded = config_adapter::load_config_text(config_text, "story.yaml");
+    for (const auto& e : loaded.errors)
+      FAIL(config_adapter::to_string(e));
+    cfg = loaded.config;
+    auto counts = submits;
+    engine = actors::start_engine(
+      *vt.sys, cfg, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
+      [counts](const core::provider_config& p) {
+        auto port = std::make_shared<counting_port>();
+        port->inner = providers::make_simulated_provider(p);
+        port->submits = counts;
+        port->name = p.name;
+        return std::shared_ptr<core::provider_port>(port);
+      },
+      vt.anchor());
+    vt.run();
+    reader = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
+  }
+  ~story() {
+    engine.stop();
+    vt.run();
+  }
+
+  std::vector<core::job_id> submit(int count) {
+    caf::scoped_actor self{*vt.sys};
+    for (int i = 0; i < count; ++i) {
+      core::job_spec spec;
+      spec.user_id = "user-" + std::to_string(i);
+      spec.prompt = "a kite " + std::to_string(i);
+      self->send(engine.intake, msg::submit_job{spec, {}, {}});
+    }
+    vt.run();
+    std::vector<core::job_id> ids;
+    for (int i = 0; i < count; ++i)
+      self->receive([&](const msg::submit_reply& r) {
+        REQUIRE(r.http_status == 202);
+        ids.push_back(r.id);
+      });
+    return ids;
+  }
+
+  core::job_record job(core::job_id id) {
+    auto j = reader->find(id);
+    REQUIRE(j);
+    return *j;
+  }
+
+  bool all_final(const std::vector<core::job_id>& ids) {
+    for (auto id : ids)
+      if (!core::is_final(job(id).status))
+        return false;
+    return true;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a job that fails at the candidate falls back along the chain and succeeds at the baseline") {
+  testing::temp_dir dir;
+  story s{dir, story_config("100%", "0%", "0%")};
+  const auto t0 = s.vt.now();
+  auto ids = s.submit(3);
+  REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
+  for (auto id : ids) {
+    auto j = s.job(id);
+    CHECK(j.status == core::job_status::succeeded);
+    CHECK(j.provider == "photomaker");
+    REQUIRE(j.attempts.size() == 2);
+    CHECK(j.attempts[0].provider == "gemini");
+    CHECK(j.attempts[0].outcome == core::job_status::failed);
+    CHECK(j.attempts[0].error == core::error_class::server);
+    CHECK_FALSE(j.attempts[0].remote_id.empty());
+    CHECK(j.attempts[1].provider == "photomaker");
+    CHECK(j.attempts[1].outcome == core::job_status::succeeded);
+    CHECK(j.route_reason == "bucket " + std::to_string(j.bucket) + " <= 100; fallback after gemini: server");
+    CHECK(j.cost == 40'000);
+    CHECK(j.images.size() == 1);
+    // the candidate's batch waited 45 s, its remote job answered at the 5 s poll; then photomaker's window
+    CHECK(j.attempts[0].started_at == t0 + 45s);
+    CHECK(j.attempts[0].finished_at == t0 + 50s);
+    CHECK(j.attempts[1].started_at == t0 + 95s);
+    CHECK(j.attempts[1].finished_at == t0 + 96s);
+  }
+  CHECK((*s.submits)["gemini"] == 1); // one remote job for the whole batch
+}
+
+TEST_CASE("a job that fails everywhere is dead-lettered after dead_letter.max_attempts with every attempt kept") {
+  testing::temp_dir dir;
+  story s{dir, story_config("100%", "100%", "100%")};
+  auto ids = s.submit(2);
+  REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
+  for (auto id : ids) {
+    auto j = s.job(id);
+    CHECK(j.status == core::job_status::dead_lettered);
+    REQUIRE(j.attempts.size() == 3);
+    CHECK(j.attempts[0].provider == "gemini");
+    CHECK(j.attempts[1].provider == "photomaker");
+    CHECK(j.attempts[2].provider == "sdxl");
+    CHECK(j.error == "dead_letter.max_attempts (3) reached; last sdxl: server");
+    CHECK(j.images.empty());
+    CHECK(j.cost == 0);
+  }
+}
+
+TEST_CASE("an async job whose provider never finishes times out at the polling deadline and falls back") {
+  testing::temp_dir dir;
+  story s{dir, story_config("0%", "0%", "0%", "50m")}; // past the default polling deadline of 30 min
+  const auto t0 = s.vt.now();
+  auto ids = s.submit(1);
+  REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 2h, 10s));
+  auto j = s.job(ids[0]);
+  CHECK(j.status == core::job_status::succeeded);
+  REQUIRE(j.attempts.size() == 2);
+  CHECK(j.attempts[0].error == core::error_class::timeout);
+  CHECK(j.attempts[0].finished_at == t0 + 45s + 30min);
+  CHECK(j.attempts[1].provider == "photomaker");
+}
+
+TEST_CASE("a restarted engine re-polls stored remote jobs instead of submitting them again") {
+  testing::temp_dir dir;
+  std::vector<core::job_id> ids;
+  std::string remote;
+  {
+    story first{dir, story_config("0%", "0%", "0%", "10m")};
+    ids = first.submit(5);
+    first.vt.advance(50s); // the window flushed at 45 s; the remote job is accepted and its id stored
+    CHECK((*first.submits)["gemini"] == 1);
+    auto j = first.job(ids[0]);
+    REQUIRE(j.status == core::job_status::running);
+    remote = j.attempts.at(0).remote_id;
+    REQUIRE_FALSE(remote.empty());
+  } // the first engine is gone mid-flight
+  story second{dir, story_config("0%", "0%", "0%", "10m")};
+  REQUIRE(second.vt.advance_until([&] { return second.all_final(ids); }, 30min, 10s));
+  CHECK((*second.submits)["gemini"] == 0); // nothing submitted again
+  for (auto id : ids) {
+    auto j = second.job(id);
+    CHECK(j.status == core::job_status::succeeded);
+    REQUIRE(j.attempts.size() == 1);
+    CHECK(j.attempts[0].remote_id == remote);
+  }
+}
+
+TEST_CASE("jobs accepted but never routed before a restart are routed by the next engine") {
+  testing::temp_dir dir;
+  std::vector<core::job_id> ids;
+  {
+    story first{dir, story_config("0%", "0%", "0%")};
+    ids = first.submit(4);
+    // stopped before the 45 s window flushed: the jobs are stored, queued in a batcher's memory only
+  }
+  story second{dir, story_config("0%", "0%", "0%")};
+  REQUIRE(second.vt.advance_until([&] { return second.all_final(ids); }, 10min, 1s));
+  for (auto id : ids)
+    CHECK(second.job(id).status == core::job_status::succeeded);
+  auto more = second.submit(1);
+  CHECK(more[0].value == ids.back().value + 1); // ids continue after the stored ones
+}
