@@ -87,7 +87,9 @@ public:
     db_.exec(schema);
     insert_.emplace(db_, "INSERT INTO jobs(id,user_id,prompt,tier,n,endpoint,segment,metadata,idempotency_key,"
                          "body_hash,status,created_at,updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    update_job_.emplace(db_, "UPDATE jobs SET status=COALESCE(?1,status), provider=COALESCE(?2,provider),"
+    // A final status is never replaced by a late progress event of another commit.
+    update_job_.emplace(db_, "UPDATE jobs SET status=CASE WHEN status IN ('succeeded','failed','dead_lettered',"
+                             "'cancelled') THEN status ELSE COALESCE(?1,status) END, provider=COALESCE(?2,provider),"
                              " bucket=COALESCE(?3,bucket), route_reason=COALESCE(?4,route_reason),"
                              " cost_micros=COALESCE(?5,cost_micros), error=COALESCE(?6,error), updated_at=?7"
                              " WHERE id=?8");
@@ -104,6 +106,17 @@ public:
     attempts_.clear();
     jobs_.clear();
     guarded("write", [&] {
+      // A statement that threw mid-way is left busy: reset them all, so one failed commit never blocks the next.
+      struct reset_on_failure {
+        sqlite_store& s;
+        bool done = false;
+        ~reset_on_failure() {
+          if (!done)
+            for (auto* st : {&s.insert_, &s.update_job_, &s.put_result_, &s.put_attempt_, &s.update_attempt_})
+              if (*st)
+                (*st)->tryReset();
+        }
+      } guard{*this};
       SQLite::Transaction tx(db_);
       for (const auto& j : inserts)
         insert(j);
@@ -113,6 +126,7 @@ public:
       for (auto& [id, d] : jobs_)
         write_job(id, d);
       tx.commit();
+      guard.done = true;
     });
   }
 
@@ -351,6 +365,7 @@ private:
       attempts_q_.emplace(db_, "SELECT no,provider,started_at,finished_at,outcome,error_class,remote_id,cost_micros"
                                " FROM attempts WHERE job_id=? ORDER BY no");
     auto& q = *attempts_q_;
+    q.tryReset(); // in case an earlier read threw half-way
     q.bind(1, static_cast<std::int64_t>(j.id.value));
     while (q.executeStep()) {
       attempt_record a;

@@ -1,0 +1,403 @@
+/// The SQLite job store on a real file in a temporary folder: rows read back whole, events fold into rows,
+/// open jobs, idempotency keys, persistence across reopen, one transaction per write, images in order.
+
+#include "adapters/store/sqlite_store.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace cutover;
+using namespace std::chrono_literals;
+using core::event_kind;
+using core::job_event;
+using core::job_record;
+using core::job_status;
+using store_adapter::store_error;
+
+namespace {
+
+/// A fresh folder under the system temp folder, removed with everything in it.
+struct temp_folder {
+  std::filesystem::path path;
+  temp_folder() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "cutover-store-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~temp_folder() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  temp_folder(const temp_folder&) = delete;
+  temp_folder& operator=(const temp_folder&) = delete;
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::unique_ptr<core::job_store> open_at(const std::string& path) {
+  return store_adapter::open_sqlite_store(path, core::sync_mode::normal);
+}
+
+const core::instant t0 = core::instant{} + 1'800'000'000s + 123'456us;
+
+job_record job_of(std::uint64_t id, std::string key = "", core::instant created = t0) {
+  job_record j;
+  j.id = core::job_id{id};
+  j.spec.user_id = "user-" + std::to_string(id);
+  j.spec.prompt = "a lighthouse at dusk, 'quoted', \"double\"";
+  j.spec.tier_ = core::tier::hd;
+  j.spec.n = 2;
+  j.spec.endpoint = "/v1/images";
+  j.spec.segment = "enterprise";
+  j.spec.metadata = R"({"campaign":"spring","tags":["a","b"]})";
+  j.status = job_status::accepted;
+  j.created_at = created;
+  j.updated_at = created + 1us;
+  j.body_hash = key.empty() ? "" : "hash-" + std::to_string(id);
+  j.idempotency_key = std::move(key);
+  return j;
+}
+
+job_event event(std::uint64_t id, event_kind kind, core::instant at, job_status status) {
+  job_event e;
+  e.id = core::job_id{id};
+  e.kind = kind;
+  e.at = at;
+  e.status = status;
+  return e;
+}
+
+job_event routed(std::uint64_t id, core::instant at, std::string provider, int bucket, std::string reason) {
+  auto e = event(id, event_kind::routed, at, job_status::queued);
+  e.provider = std::move(provider);
+  e.bucket = bucket;
+  e.text = std::move(reason);
+  return e;
+}
+
+job_event started(std::uint64_t id, int no, core::instant at, std::string provider) {
+  auto e = event(id, event_kind::attempt_started, at, job_status::submitted);
+  e.attempt.no = no;
+  e.attempt.provider = std::move(provider);
+  e.attempt.started_at = at;
+  return e;
+}
+
+job_event remote(std::uint64_t id, int no, core::instant at, std::string remote_id) {
+  auto e = event(id, event_kind::attempt_remote, at, job_status::running);
+  e.attempt.no = no;
+  e.attempt.remote_id = std::move(remote_id);
+  return e;
+}
+
+job_event attempt_done(std::uint64_t id, int no, core::instant at, core::error_class error, core::micros cost) {
+  auto e = event(id, event_kind::attempt_finished, at, job_status::running);
+  e.attempt.no = no;
+  e.attempt.finished_at = at;
+  e.attempt.outcome = error == core::error_class::none ? job_status::succeeded : job_status::failed;
+  e.attempt.error = error;
+  e.attempt.cost = cost;
+  return e;
+}
+
+job_event finished(std::uint64_t id, core::instant at, job_status status, std::vector<std::string> images,
+                   core::micros cost, std::string error = "") {
+  auto e = event(id, event_kind::finished, at, status);
+  e.images = std::move(images);
+  e.cost = cost;
+  e.text = std::move(error);
+  return e;
+}
+
+/// A job's whole life: gemini (async) fails, then photomaker succeeds.
+std::vector<job_event> life_of(std::uint64_t id) {
+  return {routed(id, t0 + 1s, "gemini", 37, "bucket 37 <= 50"),
+          started(id, 1, t0 + 2s, "gemini"),
+          remote(id, 1, t0 + 3s, "sim-remote-1"),
+          attempt_done(id, 1, t0 + 4s, core::error_class::server, 0),
+          routed(id, t0 + 5s, "photomaker", 0, "fallback after gemini"),
+          started(id, 2, t0 + 6s, "photomaker"),
+          attempt_done(id, 2, t0 + 7s, core::error_class::none, 100'000),
+          finished(id, t0 + 7s, job_status::succeeded, {"aW1hZ2Ux", "aW1hZ2Uy"}, 100'000)};
+}
+
+/// Every field of a record as text (the id excluded), so two records compare in one CHECK with a readable diff.
+std::string describe(const job_record& j) {
+  std::ostringstream s;
+  s << "user=" << j.spec.user_id << " prompt=" << j.spec.prompt << " tier=" << core::to_string(j.spec.tier_)
+    << " n=" << j.spec.n << " endpoint=" << j.spec.endpoint << " segment=" << j.spec.segment
+    << " metadata=" << j.spec.metadata << " status=" << core::to_string(j.status) << " provider=" << j.provider
+    << " bucket=" << j.bucket << " reason=" << j.route_reason << " cost=" << j.cost
+    << " created=" << j.created_at.time_since_epoch().count() << " updated=" << j.updated_at.time_since_epoch().count()
+    << " error=" << j.error << " key=" << j.idempotency_key << " hash=" << j.body_hash << "\nimages:";
+  for (const auto& i : j.images)
+    s << " " << i;
+  for (const auto& a : j.attempts)
+    s << "\nattempt " << a.no << " " << a.provider << " " << a.started_at.time_since_epoch().count() << ".."
+      << a.finished_at.time_since_epoch().count() << " " << core::to_string(a.outcome) << " "
+      << core::to_string(a.error) << " remote=" << a.remote_id << " cost=" << a.cost;
+  return s.str();
+}
+
+void check_final_life(const job_record& j) {
+  CHECK(j.status == job_status::succeeded);
+  CHECK(j.provider == "photomaker");
+  CHECK(j.bucket == 37); // a fallback route (bucket 0) keeps the sticky bucket
+  CHECK(j.route_reason == "fallback after gemini");
+  CHECK(j.cost == 100'000);
+  CHECK(j.error.empty());
+  CHECK(j.images == std::vector<std::string>{"aW1hZ2Ux", "aW1hZ2Uy"});
+  CHECK(j.updated_at == t0 + 7s);
+  REQUIRE(j.attempts.size() == 2);
+  const auto& a1 = j.attempts[0];
+  CHECK(a1.no == 1);
+  CHECK(a1.provider == "gemini");
+  CHECK(a1.started_at == t0 + 2s);
+  CHECK(a1.finished_at == t0 + 4s);
+  CHECK(a1.outcome == job_status::failed);
+  CHECK(a1.error == core::error_class::server);
+  CHECK(a1.remote_id == "sim-remote-1");
+  CHECK(a1.cost == 0);
+  const auto& a2 = j.attempts[1];
+  CHECK(a2.no == 2);
+  CHECK(a2.provider == "photomaker");
+  CHECK(a2.started_at == t0 + 6s);
+  CHECK(a2.finished_at == t0 + 7s);
+  CHECK(a2.outcome == job_status::succeeded);
+  CHECK(a2.error == core::error_class::none);
+  CHECK(a2.remote_id.empty());
+  CHECK(a2.cost == 100'000);
+}
+
+} // namespace
+
+TEST_CASE("a written job reads back with every field and an unknown id is not found", "[store]") {
+  temp_folder tmp;
+  auto store = open_at(tmp.file("jobs.db"));
+  const auto j = job_of(42, "key-42");
+  store->write({j}, {});
+  const auto got = store->find(core::job_id{42});
+  REQUIRE(got);
+  CHECK(got->id == core::job_id{42});
+  CHECK(got->spec.user_id == "user-42");
+  CHECK(got->spec.prompt == j.spec.prompt);
+  CHECK(got->spec.tier_ == core::tier::hd);
+  CHECK(got->spec.n == 2);
+  CHECK(got->spec.endpoint == "/v1/images");
+  CHECK(got->spec.segment == "enterprise");
+  CHECK(got->spec.metadata == j.spec.metadata);
+  CHECK(got->idempotency_key == "key-42");
+  CHECK(got->body_hash == "hash-42");
+  CHECK(got->status == job_status::accepted);
+  CHECK(got->created_at == t0);
+  CHECK(got->updated_at == t0 + 1us);
+  CHECK(got->attempts.empty());
+  CHECK(got->images.empty());
+  CHECK(got->cost == 0);
+  CHECK_FALSE(store->find(core::job_id{43}));
+}
+
+TEST_CASE("events written one per write fold into the job and attempt rows step by step", "[store]") {
+  temp_folder tmp;
+  auto store = open_at(tmp.file("jobs.db"));
+  store->write({job_of(1)}, {});
+  const auto events = life_of(1);
+  auto step = [&](std::size_t i) {
+    store->write({}, {events[i]});
+    auto j = store->find(core::job_id{1});
+    REQUIRE(j);
+    return *j;
+  };
+  auto j = step(0);
+  CHECK(j.status == job_status::queued);
+  CHECK(j.provider == "gemini");
+  CHECK(j.bucket == 37);
+  CHECK(j.route_reason == "bucket 37 <= 50");
+  CHECK(j.updated_at == t0 + 1s);
+  j = step(1);
+  CHECK(j.status == job_status::submitted);
+  REQUIRE(j.attempts.size() == 1);
+  CHECK(j.attempts[0].outcome == job_status::running);
+  CHECK(j.attempts[0].provider == "gemini");
+  CHECK(j.attempts[0].finished_at == core::instant{});
+  j = step(2);
+  CHECK(j.status == job_status::running);
+  REQUIRE(j.attempts.size() == 1);
+  CHECK(j.attempts[0].remote_id == "sim-remote-1");
+  j = step(3);
+  REQUIRE(j.attempts.size() == 1);
+  CHECK(j.attempts[0].outcome == job_status::failed);
+  CHECK(j.attempts[0].remote_id == "sim-remote-1"); // kept though the finishing event carries none
+  for (std::size_t i = 4; i < events.size(); ++i)
+    j = step(i);
+  check_final_life(j);
+}
+
+TEST_CASE("all events of a job in one write fold to the same result as one write per event", "[store]") {
+  temp_folder tmp;
+  auto separate = open_at(tmp.file("separate.db"));
+  auto together = open_at(tmp.file("together.db"));
+  separate->write({job_of(1, "k")}, {});
+  for (const auto& e : life_of(1))
+    separate->write({}, {e});
+  together->write({job_of(1, "k")}, life_of(1)); // the insert and its whole life in one commit
+  const auto a = separate->find(core::job_id{1});
+  const auto b = together->find(core::job_id{1});
+  REQUIRE(a);
+  REQUIRE(b);
+  check_final_life(*b);
+  CHECK(describe(*a) == describe(*b));
+}
+
+TEST_CASE("a final status is not overwritten by a later non-final event in the same write", "[store]") {
+  temp_folder tmp;
+  auto store = open_at(tmp.file("jobs.db"));
+  store->write({job_of(1), job_of(2)}, {});
+  store->write({}, {finished(1, t0 + 5s, job_status::failed, {}, 0, "no provider left"),
+                    routed(1, t0 + 6s, "sdxl", 0, "late route"),
+                    finished(2, t0 + 5s, job_status::cancelled, {}, 0, "cancelled by client"),
+                    started(2, 1, t0 + 6s, "sdxl"), remote(2, 1, t0 + 7s, "late")});
+  const auto j1 = store->find(core::job_id{1});
+  const auto j2 = store->find(core::job_id{2});
+  REQUIRE(j1);
+  REQUIRE(j2);
+  CHECK(j1->status == job_status::failed);
+  CHECK(j1->error == "no provider left");
+  CHECK(j2->status == job_status::cancelled);
+  CHECK(j2->error == "cancelled by client");
+  CHECK(store->open_jobs().empty());
+}
+
+TEST_CASE("open jobs are the non-final ones oldest first with their attempts", "[store]") {
+  temp_folder tmp;
+  auto store = open_at(tmp.file("jobs.db"));
+  CHECK(store->max_job_id() == 0);
+  CHECK(store->open_jobs().empty());
+  store->write({job_of(9), job_of(3), job_of(5), job_of(7), job_of(2)}, {});
+  store->write({}, {finished(5, t0 + 1s, job_status::succeeded, {"aW1n"}, 30'000),
+                    finished(2, t0 + 1s, job_status::dead_lettered, {}, 0, "too many attempts"),
+                    routed(3, t0 + 1s, "gemini", 12, "bucket 12 <= 50"), started(3, 1, t0 + 2s, "gemini"),
+                    remote(3, 1, t0 + 3s, "sim-3")});
+  const auto open = store->open_jobs();
+  REQUIRE(open.size() == 3);
+  CHECK(open[0].id == core::job_id{3});
+  CHECK(open[1].id == core::job_id{7});
+  CHECK(open[2].id == core::job_id{9});
+  CHECK(open[0].status == job_status::running);
+  REQUIRE(open[0].attempts.size() == 1);
+  CHECK(open[0].attempts[0].remote_id == "sim-3");
+  CHECK(open[0].attempts[0].provider == "gemini");
+  CHECK(open[1].status == job_status::accepted);
+  CHECK(open[1].attempts.empty());
+  CHECK(store->max_job_id() == 9);
+}
+
+TEST_CASE("idempotency keys are listed from the given instant on and jobs without a key are not", "[store]") {
+  temp_folder tmp;
+  auto store = open_at(tmp.file("jobs.db"));
+  store->write({job_of(1, "old", t0 - 10s), job_of(2, "at", t0), job_of(3, "new", t0 + 10s), job_of(4, "", t0 + 20s)},
+               {});
+  auto keys = store->idempotency_keys(t0);
+  std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  REQUIRE(keys.size() == 2);
+  CHECK(keys[0].key == "at");
+  CHECK(keys[0].body_hash == "hash-2");
+  CHECK(keys[0].id == core::job_id{2});
+  CHECK(keys[1].key == "new");
+  CHECK(keys[1].body_hash == "hash-3");
+  CHECK(keys[1].id == core::job_id{3});
+  CHECK(store->idempotency_keys(t0 + 1h).empty());
+  CHECK(store->idempotency_keys(t0 - 1h).size() == 3);
+}
+
+TEST_CASE("everything written survives closing and reopening the file", "[store]") {
+  temp_folder tmp;
+  const auto path = tmp.file("nested/dir/jobs.db"); // parent folders are created
+  std::string before;
+  {
+    auto store = open_at(path);
+    store->write({job_of(1, "k1"), job_of(2, "k2")}, life_of(1));
+    store->write({}, {routed(2, t0 + 1s, "gemini", 4, "bucket 4 <= 50"), started(2, 1, t0 + 2s, "gemini")});
+    before = describe(*store->find(core::job_id{1}));
+  }
+  auto store = open_at(path);
+  const auto j1 = store->find(core::job_id{1});
+  REQUIRE(j1);
+  check_final_life(*j1);
+  CHECK(describe(*j1) == before);
+  const auto open = store->open_jobs();
+  REQUIRE(open.size() == 1);
+  CHECK(open[0].id == core::job_id{2});
+  CHECK(open[0].status == job_status::submitted);
+  CHECK(open[0].attempts.size() == 1);
+  CHECK(store->max_job_id() == 2);
+  CHECK(store->idempotency_keys(t0).size() == 2);
+}
+
+TEST_CASE("a duplicate idempotency key fails the whole write and keeps nothing of it", "[store]") {
+  temp_folder tmp;
+  auto store = open_at(tmp.file("jobs.db"));
+  store->write({job_of(1, "same")}, {});
+  CHECK_THROWS_AS(store->write({job_of(3), job_of(2, "same")}, {routed(1, t0 + 1s, "gemini", 7, "bucket 7 <= 50")}),
+                  store_error);
+  CHECK_FALSE(store->find(core::job_id{2}));
+  CHECK_FALSE(store->find(core::job_id{3})); // valid, but in the failed transaction
+  const auto j1 = store->find(core::job_id{1});
+  REQUIRE(j1);
+  CHECK(j1->status == job_status::accepted);
+  CHECK(j1->provider.empty());
+  CHECK(store->max_job_id() == 1);
+  CHECK(store->idempotency_keys(t0 - 1h).size() == 1);
+}
+
+TEST_CASE("the store still writes new jobs after a write failed", "[store]") {
+  temp_folder tmp;
+  auto store = open_at(tmp.file("jobs.db"));
+  store->write({job_of(1, "same")}, {});
+  REQUIRE_THROWS_AS(store->write({job_of(2, "same")}, {}), store_error);
+  REQUIRE_THROWS_AS(store->write({job_of(1)}, {}), store_error); // the id is taken too
+  CHECK_NOTHROW(store->write({job_of(4, "other")}, {routed(1, t0 + 1s, "gemini", 7, "bucket 7 <= 50")}));
+  CHECK(store->find(core::job_id{4}));
+  const auto j1 = store->find(core::job_id{1});
+  REQUIRE(j1);
+  CHECK(j1->status == job_status::queued);
+}
+
+TEST_CASE("opening a store whose folder cannot be created throws a store error naming the path", "[store]") {
+  temp_folder tmp;
+  std::ofstream(tmp.file("plain-file")) << "not a folder";
+  const auto path = tmp.file("plain-file/sub/jobs.db");
+  try {
+    open_at(path);
+    FAIL("opening under a regular file succeeded");
+  } catch (const store_error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("cannot open store") != std::string::npos);
+    CHECK(what.find(path) != std::string::npos);
+  }
+}
+
+TEST_CASE("images come back in order and a job without images has none", "[store]") {
+  temp_folder tmp;
+  auto store = open_at(tmp.file("jobs.db"));
+  const std::vector<std::string> images{"Zmlyc3Q=", "c2Vjb25k", "dGhpcmQ=", "Zm91cnRo"};
+  store->write({job_of(1), job_of(2), job_of(3)},
+               {finished(1, t0 + 1s, job_status::succeeded, images, 4),
+                finished(2, t0 + 1s, job_status::failed, {}, 0, "content policy")});
+  const auto j1 = store->find(core::job_id{1});
+  const auto j2 = store->find(core::job_id{2});
+  const auto j3 = store->find(core::job_id{3});
+  REQUIRE(j1);
+  REQUIRE(j2);
+  REQUIRE(j3);
+  CHECK(j1->images == images);
+  CHECK(j2->images.empty());
+  CHECK(j2->error == "content policy");
+  CHECK(j3->images.empty());
+}
