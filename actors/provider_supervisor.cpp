@@ -73,9 +73,25 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
     return {
       [self](msg::provider_batch& b) {
         auto& st = self->state;
-        b.batch_id = st.next_batch++;
-        st.in_flight[b.batch_id] = b;
-        self->send(st.worker, std::move(b));
+        auto hand_over = [&](msg::provider_batch one) {
+          one.batch_id = st.next_batch++;
+          st.in_flight[one.batch_id] = one;
+          self->send(st.worker, std::move(one));
+        };
+        // An async API that takes one item per call (Replicate) gives each item its own remote job: each is its
+        // own batch here, so each remote id is kept, resumed and polled on its own.
+        const bool per_item_remote = !st.env->port->takes_batches() &&
+                                     st.env->provider.mode == core::provider_mode::async && b.remote_id.empty();
+        if (!per_item_remote || b.items.size() <= 1) {
+          hand_over(std::move(b));
+          return;
+        }
+        for (auto& item : b.items) {
+          msg::provider_batch one;
+          one.tier_ = b.tier_;
+          one.items.push_back(std::move(item));
+          hand_over(std::move(one));
+        }
       },
       [self](const msg::remote_accepted& m) {
         auto it = self->state.in_flight.find(m.batch_id);

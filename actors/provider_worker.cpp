@@ -1,6 +1,9 @@
 #include "actors/provider_worker.hpp"
 
+#include "core/bucket.hpp"
+#include "core/circuit_breaker.hpp"
 #include "core/poll_schedule.hpp"
+#include "core/retry_policy.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -9,20 +12,29 @@
 
 #include <iostream>
 #include <map>
+#include <random>
 
 namespace cutover::actors {
 
 using namespace cutover::core;
 
 struct worker_state {
+  /// One call (and its retries) of a batch: the whole batch (id 0) or one item of it.
+  struct call {
+    std::vector<job_id> items; ///< empty: every item left in the batch
+    int calls_made = 0;
+    int bad_responses = 0;
+  };
   struct batch {
     msg::provider_batch b;
     instant started_at{};
-    std::map<std::uint64_t, job_id> calls; ///< one-item calls: call id -> item
+    std::map<std::uint64_t, call> calls;
   };
   std::map<std::uint64_t, batch> batches;
   msg::provider_actor parent;
   std::shared_ptr<const worker_env> env;
+  std::unique_ptr<circuit_breaker> breaker;
+  std::mt19937_64 jitter;
   static inline const char* name = "provider_worker";
 };
 
@@ -36,6 +48,7 @@ using outbox = std::map<std::uint64_t, msg::outcomes>;
 thread_local std::vector<msg::call_done>* inline_replies = nullptr;
 
 instant now_of(self_ptr self) { return self->state.env->clock.now(self->clock()); }
+const std::string& provider_name(self_ptr self) { return self->state.env->provider.name; }
 
 job_event attempt_event(event_kind kind, job_status status, const work_item& item, const std::string& provider,
                         instant at, const std::string& remote_id = {}) {
@@ -61,10 +74,22 @@ core::provider_port::callback reply_to(self_ptr self, std::uint64_t batch_id, st
   };
 }
 
+/// Logs the breaker's state changes with their figures.
+void log_breaker(self_ptr self) {
+  for (const auto& t : self->state.breaker->take_transitions())
+    std::cerr << "event=breaker provider=" << provider_name(self) << " from=" << to_string(t.from)
+              << " to=" << to_string(t.to) << " requests=" << t.requests << " failures=" << t.failures
+              << " failure_rate_ppm=" << t.failure_rate << " reason=\"" << t.reason << "\"" << std::endl;
+}
+
+void record(self_ptr self, error_class outcome) {
+  self->state.breaker->record(outcome, now_of(self));
+  log_breaker(self);
+}
+
 /// Turns the answer for items `ids` of a batch (all items when empty) into outcomes, and forgets those items.
 void report(self_ptr self, worker_state::batch& wb, const provider_reply& reply, const std::vector<job_id>& ids,
             outbox& out) {
-  const auto& env = *self->state.env;
   const auto now = now_of(self);
   auto& sink = out[wb.b.batch_id];
   sink.batch_id = wb.b.batch_id;
@@ -80,7 +105,7 @@ void report(self_ptr self, worker_state::batch& wb, const provider_reply& reply,
     item_outcome o;
     o.id = it->id;
     o.attempt_no = it->attempt_no;
-    o.provider = env.provider.name;
+    o.provider = provider_name(self);
     o.started_at = wb.started_at;
     o.finished_at = now;
     o.remote_id = wb.b.remote_id;
@@ -151,6 +176,32 @@ void calling(self_ptr self, Fn call) {
   send_outbox(self, out);
 }
 
+/// Makes (or retries) call `call_id` of a batch, unless the breaker is open: then its items fail at once with
+/// breaker_open and the router falls back.
+void make_call(self_ptr self, worker_state::batch& wb, std::uint64_t call_id, outbox& out) {
+  auto& st = self->state;
+  auto c = wb.calls.find(call_id);
+  if (c == wb.calls.end())
+    return;
+  const auto now = now_of(self);
+  if (!st.breaker->allow(now)) {
+    log_breaker(self);
+    provider_reply r;
+    r.error = error_class::breaker_open;
+    r.message = "the circuit breaker of " + provider_name(self) + " is open";
+    report(self, wb, r, c->second.items, out);
+    wb.calls.erase(c);
+    return;
+  }
+  log_breaker(self);
+  ++c->second.calls_made;
+  std::vector<work_item> items;
+  for (const auto& item : wb.b.items)
+    if (c->second.items.empty() || c->second.items.front() == item.id)
+      items.push_back(item);
+  st.env->port->submit(items, now, reply_to(self, wb.b.batch_id, call_id));
+}
+
 void start_calls(self_ptr self, worker_state::batch& wb) {
   const auto& env = *self->state.env;
   const auto now = now_of(self);
@@ -158,18 +209,21 @@ void start_calls(self_ptr self, worker_state::batch& wb) {
   for (const auto& item : wb.b.items)
     started.push_back(attempt_event(event_kind::attempt_started, job_status::submitted, item, env.provider.name, now));
   self->send(env.store, msg::note_events{std::move(started)});
+  if (env.port->takes_batches())
+    wb.calls[0] = {};
+  else
+    for (std::size_t i = 0; i < wb.b.items.size(); ++i)
+      wb.calls[i + 1] = worker_state::call{{wb.b.items[i].id}, 0, 0};
   const auto batch_id = wb.b.batch_id;
-  if (env.port->takes_batches()) {
-    calling(self, [&] { env.port->submit(wb.b.items, now, reply_to(self, batch_id, 0)); });
-    return;
-  }
-  // one call per item: answers are matched to items by call id
-  auto items = wb.b.items;
-  for (std::size_t i = 0; i < items.size(); ++i)
-    wb.calls[i + 1] = items[i].id;
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, c] : wb.calls)
+    ids.push_back(id);
   calling(self, [&] {
-    for (std::size_t i = 0; i < items.size(); ++i)
-      env.port->submit({items[i]}, now, reply_to(self, batch_id, i + 1));
+    outbox out;
+    for (auto id : ids)
+      if (auto b = self->state.batches.find(batch_id); b != self->state.batches.end())
+        make_call(self, b->second, id, out);
+    send_outbox(self, out);
   });
 }
 
@@ -203,6 +257,31 @@ void on_accepted(self_ptr self, worker_state::batch& wb, const std::string& remo
       });
 }
 
+/// A call answered with a failure of the whole call: retry it after a backoff, or report its items.
+void on_call_failed(self_ptr self, worker_state::batch& wb, std::uint64_t call_id, const provider_reply& reply,
+                    outbox& out) {
+  auto c = wb.calls.find(call_id);
+  if (c == wb.calls.end())
+    return;
+  auto& call = c->second;
+  const double unit = std::uniform_real_distribution<double>{0.0, 1.0}(self->state.jitter);
+  auto d = decide_retry(self->state.env->provider.retry, call.calls_made, reply.error, reply.retry_after, unit,
+                        call.bad_responses);
+  if (reply.error == error_class::bad_response)
+    ++call.bad_responses;
+  if (d.retry && !reply.no_retry) {
+    std::cerr << "event=retry provider=" << provider_name(self) << " batch=" << wb.b.batch_id << " call=" << call_id
+              << " calls_made=" << call.calls_made << " error=" << to_string(reply.error)
+              << " retry_after_ms=" << reply.retry_after.count() / 1000 << " delay_ms=" << d.delay.count() / 1000
+              << std::endl;
+    self->delayed_send(self, d.delay, msg::retry_call{wb.b.batch_id, call_id});
+    return;
+  }
+  auto items = call.items;
+  wb.calls.erase(c);
+  report(self, wb, reply, items, out);
+}
+
 void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
   if (m.reply.delay > duration{0}) { // a simulated latency: the answer arrives later on the actor clock
     auto later = m.reply.delay;
@@ -214,22 +293,44 @@ void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
   if (it == self->state.batches.end())
     return; // a late answer for a batch already reported
   auto& wb = it->second;
-  switch (m.reply.k) {
+  auto& reply = m.reply;
+  const bool polling = !wb.b.remote_id.empty();
+  switch (reply.k) {
     case provider_reply::kind::accepted:
-      on_accepted(self, wb, m.reply.remote_id);
+      record(self, error_class::none);
+      wb.calls.clear();
+      on_accepted(self, wb, reply.remote_id);
       return;
     case provider_reply::kind::pending:
+      record(self, error_class::none);
       schedule_poll(self, wb, out);
       break;
-    case provider_reply::kind::done:
-      if (m.call_id == 0) {
-        report(self, wb, m.reply, {}, out);
-      } else if (auto call = wb.calls.find(m.call_id); call != wb.calls.end()) {
-        auto id = call->second;
-        wb.calls.erase(call);
-        report(self, wb, m.reply, {id}, out);
+    case provider_reply::kind::done: {
+      if (polling) {
+        if (reply.error != error_class::none && reply.poll_failed) {
+          record(self, reply.error); // the poll failed, not the remote job: poll again on schedule
+          schedule_poll(self, wb, out);
+          break;
+        }
+        record(self, reply.error);
+        report(self, wb, reply, {}, out); // the remote job ended
+        break;
       }
+      if (reply.error != error_class::none) {
+        record(self, reply.error);
+        on_call_failed(self, wb, m.call_id, reply, out);
+        break;
+      }
+      auto c = wb.calls.find(m.call_id);
+      if (c == wb.calls.end())
+        return;
+      auto ids = c->second.items;
+      wb.calls.erase(c);
+      // one item per call: its own result decides what the breaker hears
+      record(self, ids.size() == 1 && reply.items.size() == 1 ? reply.items.front().error : error_class::none);
+      report(self, wb, reply, ids, out);
       break;
+    }
   }
   if (wb.b.items.empty())
     self->state.batches.erase(it);
@@ -237,8 +338,11 @@ void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
 
 msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::provider_actor parent,
                                                           std::shared_ptr<const worker_env> env) {
-  self->state.parent = std::move(parent);
-  self->state.env = std::move(env);
+  auto& st = self->state;
+  st.parent = std::move(parent);
+  st.env = std::move(env);
+  st.breaker = std::make_unique<circuit_breaker>(st.env->provider.breaker);
+  st.jitter.seed(murmur3_x86_32(st.env->provider.name, 0x7e57));
   return {
     [self](msg::provider_batch& b) {
       auto id = b.batch_id;
@@ -247,6 +351,8 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
       wb.started_at = now_of(self);
       if (wb.b.remote_id.empty()) {
         start_calls(self, wb);
+        if (auto it = self->state.batches.find(id); it != self->state.batches.end() && it->second.b.items.empty())
+          self->state.batches.erase(it); // every item was answered at once (e.g. the breaker is open)
         return;
       }
       outbox out; // resume a remote job that was submitted before
@@ -264,6 +370,17 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
         return;
       auto& b = it->second.b;
       calling(self, [&] { self->state.env->port->poll(b.remote_id, b.items, now_of(self), reply_to(self, b.batch_id, 0)); });
+    },
+    [self](const msg::retry_call& m) {
+      calling(self, [&] {
+        outbox out;
+        if (auto it = self->state.batches.find(m.batch_id); it != self->state.batches.end()) {
+          make_call(self, it->second, m.call_id, out);
+          if (it->second.b.items.empty())
+            self->state.batches.erase(it);
+        }
+        send_outbox(self, out);
+      });
     },
   };
 }

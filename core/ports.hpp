@@ -44,7 +44,9 @@ struct provider_reply {
   std::string remote_id;
   error_class error = error_class::none; ///< a failure of the whole call
   std::string message;
-  duration retry_after{0};
+  duration retry_after{0}; ///< the provider's own hint (Retry-After, RetryInfo), 0 when none
+  bool no_retry = false;   ///< the provider said not to retry this call (e.g. OpenAI's x-should-retry: false)
+  bool poll_failed = false; ///< a poll call itself failed (HTTP or transport): says nothing of the remote job
   struct item {
     job_id id;
     error_class error = error_class::none;

@@ -41,6 +41,11 @@ struct call_done {
 };
 /// Internal to a worker: time to poll the remote job of a batch.
 struct poll_due { std::uint64_t batch_id = 0; };
+/// Internal to a worker: time to retry a failed call.
+struct retry_call {
+  std::uint64_t batch_id = 0;
+  std::uint64_t call_id = 0;
+};
 
 template <class I> auto inspect(I& f, enqueue_items& x) { return f(caf::meta::type_name("enqueue_items"), x.items); }
 template <class I> auto inspect(I& f, window_due& x) { return f(caf::meta::type_name("window_due"), x.generation); }
@@ -55,6 +60,9 @@ template <class I> auto inspect(I& f, call_done& x) {
   return f(caf::meta::type_name("call_done"), x.batch_id, x.call_id, x.reply);
 }
 template <class I> auto inspect(I& f, poll_due& x) { return f(caf::meta::type_name("poll_due"), x.batch_id); }
+template <class I> auto inspect(I& f, retry_call& x) {
+  return f(caf::meta::type_name("retry_call"), x.batch_id, x.call_id);
+}
 
 /// The face of a provider (its supervisor); batchers send to it.
 using provider_actor = caf::typed_actor<
@@ -66,7 +74,8 @@ using provider_actor = caf::typed_actor<
 using provider_worker_actor = caf::typed_actor<
   caf::reacts_to<provider_batch>,
   caf::reacts_to<call_done>,
-  caf::reacts_to<poll_due>>;
+  caf::reacts_to<poll_due>,
+  caf::reacts_to<retry_call>>;
 
 using batcher_actor = caf::typed_actor<
   caf::reacts_to<enqueue_items>,
@@ -79,6 +88,6 @@ template <class I> auto inspect(I& f, provider_reply::item& x) {
   return f(x.id, x.error, x.message, x.images, x.cost, x.quality);
 }
 template <class I> auto inspect(I& f, provider_reply& x) {
-  return f(x.k, x.remote_id, x.error, x.message, x.retry_after, x.items, x.delay);
+  return f(x.k, x.remote_id, x.error, x.message, x.retry_after, x.no_retry, x.poll_failed, x.items, x.delay);
 }
 } // namespace cutover::core

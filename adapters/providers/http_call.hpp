@@ -1,0 +1,53 @@
+#pragma once
+/// Plumbing shared by the real provider adapters (private to adapters/providers): one HTTP exchange over
+/// cpprestsdk's client, answered on a task thread, never blocking; transport failures become values.
+
+#include "core/config.hpp"
+#include "core/ports.hpp"
+
+#include <cpprest/http_client.h>
+#include <cpprest/json.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace cutover::providers::detail {
+
+struct http_result {
+  int status = 0;                             ///< 0 when no HTTP answer arrived
+  std::map<std::string, std::string> headers; ///< names lower-cased
+  std::string body;
+  core::error_class transport_error = core::error_class::none; ///< timeout or server when status == 0
+  std::string transport_message;
+  std::string header(const std::string& lower_name) const;
+};
+
+/// Sends `req` and calls `done` exactly once with the answer or the transport failure.
+void send(web::http::client::http_client& client, web::http::http_request req,
+          std::function<void(http_result)> done);
+
+/// A client for `base_url` whose requests give up after `timeout`.
+std::unique_ptr<web::http::client::http_client> make_client(const std::string& base_url, core::duration timeout);
+
+/// The API key from the environment variable named `env_name` (empty when unset). Never logged.
+std::string api_key_from_env(const std::string& env_name);
+
+/// JSON of `text`, or a null value when `text` is not JSON.
+web::json::value parse_json(const std::string& text);
+
+/// A reply that fails the whole call.
+core::provider_reply failure(core::error_class e, std::string message, core::duration retry_after = {});
+
+/// A reply that fails the whole call for a transport problem (timeout, connection refused, ...).
+core::provider_reply transport_failure(const http_result& r);
+
+/// "the body was not what the API documents", with the status and a short excerpt.
+std::string unexpected_body(const http_result& r);
+
+/// Builds the per-item result of `item` from images; no images is bad_response (never a success).
+core::provider_reply::item item_result(const core::provider_config& cfg, const core::work_item& item,
+                                       std::vector<std::string> images);
+
+} // namespace cutover::providers::detail
