@@ -13,11 +13,14 @@ namespace cutover::actors {
 engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_ptr<core::job_store> db,
                     const port_factory& ports, clock_anchor clock, engine_options opts) {
   engine e;
-  e.store = spawn_store(sys, std::move(db), opts.detached_store);
-  e.router = spawn_router(sys, cfg, e.store, clock);
+  e.metrics = opts.metrics ? opts.metrics : std::make_shared<core::metrics_registry>();
+  e.store = spawn_store(sys, std::move(db),
+                        store_options{opts.detached_store, clock, cfg->dead_letter.retention, std::chrono::hours(1),
+                                      e.metrics});
+  e.router = spawn_router(sys, cfg, e.store, clock, e.metrics);
   msg::router_wiring wiring;
   for (const auto& p : cfg->providers) {
-    auto env = std::make_shared<worker_env>(worker_env{p, ports(p), e.store, clock});
+    auto env = std::make_shared<worker_env>(worker_env{p, ports(p), e.store, clock, e.metrics});
     auto face = spawn_provider(sys, env, e.router, opts.restarts);
     e.providers[p.name] = face;
     wiring.providers[p.name] = face;
@@ -28,7 +31,7 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
       e.batchers.push_back(b);
     }
   }
-  e.intake = spawn_intake(sys, e.store, e.router, clock);
+  e.intake = spawn_intake(sys, e.store, e.router, clock, e.metrics);
   wiring.finals = e.intake;
   caf::anon_send(e.router, std::move(wiring));
   return e;

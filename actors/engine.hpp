@@ -5,6 +5,7 @@
 #include "actors/clock.hpp"
 #include "actors/provider_supervisor.hpp"
 #include "core/config.hpp"
+#include "core/metrics.hpp"
 #include "core/ports.hpp"
 #include "messages/intake.hpp"
 #include "messages/provider.hpp"
@@ -24,6 +25,7 @@ using port_factory = std::function<std::shared_ptr<core::provider_port>(const co
 struct engine_options {
   bool detached_store = false; ///< serve: the store gets its own thread; tests keep it on the test scheduler
   supervisor_limits restarts;
+  core::metrics_ptr metrics; ///< null: the engine makes its own (see engine::metrics)
 };
 
 struct engine {
@@ -32,6 +34,7 @@ struct engine {
   msg::intake_actor intake;
   std::map<std::string, msg::provider_actor> providers;
   std::vector<msg::batcher_actor> batchers;
+  core::metrics_ptr metrics;
 
   /// Stops every actor of the tree (the store last, after what was sent to it).
   void stop();

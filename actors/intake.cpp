@@ -37,6 +37,7 @@ struct intake_state {
   std::unordered_map<std::uint64_t, job_id> waiter_jobs;          ///< waiter id -> job id
   std::uint64_t next_waiter = 1;
   std::vector<job_record> to_route; ///< stored, not yet handed to the router
+  core::counter* accepted = nullptr;
   static inline const char* name = "intake";
 };
 
@@ -90,6 +91,7 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
         msg::submit_reply r;
         r.id = job.id;
         rp.deliver(r);
+        self->state.accepted->add();
         // The answers of one commit arrive together; the flush lands behind them, so they go out as one message.
         auto& pending = self->state.to_route;
         if (pending.empty())
@@ -171,6 +173,37 @@ caf::result<msg::job_lookup> await(self_ptr self, const msg::await_job& m) {
   return rp;
 }
 
+caf::result<msg::replay_reply> replay(self_ptr self, job_id id) {
+  auto rp = self->make_response_promise<msg::replay_reply>();
+  auto fail = [](int status, std::string code, std::string message) {
+    return msg::replay_reply{status, std::move(code), std::move(message)};
+  };
+  self->request(self->state.store, caf::infinite, msg::get_job{id})
+    .then(
+      [self, rp, id, fail](msg::job_lookup& found) mutable {
+        if (!found.found) {
+          rp.deliver(fail(404, "not_found", "no job " + to_string(id)));
+          return;
+        }
+        if (found.job.status != job_status::dead_lettered) {
+          rp.deliver(fail(409, "not_dead_lettered",
+                          "job " + to_string(id) + " is " + std::string{to_string(found.job.status)} +
+                            "; only dead-lettered jobs can be replayed"));
+          return;
+        }
+        self->request(self->state.router, caf::infinite, msg::replay_job{std::move(found.job)})
+          .then([rp](msg::stored) mutable { rp.deliver(msg::replay_reply{}); },
+                [rp, fail, id](caf::error& err) mutable {
+                  if (err == caf::sec::invalid_argument)
+                    rp.deliver(fail(409, "not_dead_lettered", "job " + to_string(id) + " is already being replayed"));
+                  else
+                    rp.deliver(fail(503, "unavailable", to_string(err)));
+                });
+      },
+      [rp, fail](caf::error& err) mutable { rp.deliver(fail(503, "unavailable", to_string(err))); });
+  return rp;
+}
+
 void forget_old_keys(self_ptr self) {
   const auto horizon = now_of(self) - defaults::idempotency_ttl;
   auto& keys = self->state.keys;
@@ -181,10 +214,13 @@ void forget_old_keys(self_ptr self) {
 } // namespace
 
 msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, msg::router_actor router,
-                               clock_anchor clock) {
-  auto fn = [](self_ptr self, msg::store_actor store, msg::router_actor router,
-               clock_anchor clock) -> msg::intake_actor::behavior_type {
+                               clock_anchor clock, core::metrics_ptr metrics) {
+  auto fn = [](self_ptr self, msg::store_actor store, msg::router_actor router, clock_anchor clock,
+               core::metrics_ptr metrics) -> msg::intake_actor::behavior_type {
     auto& st = self->state;
+    if (!metrics)
+      metrics = std::make_shared<core::metrics_registry>();
+    st.accepted = &metrics->get_counter("cutover_jobs_accepted_total", {}, "Jobs stored and answered 202.");
     st.store = std::move(store);
     st.router = std::move(router);
     st.clock = clock;
@@ -211,6 +247,7 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, m
       },
       [self](const msg::await_expired& m) { expire_waiter(self, m.waiter); },
       [self](msg::start_drain) { self->state.draining = true; },
+      [self](const msg::replay_dead_letter& m) { return replay(self, m.id); },
       [self](msg::flush_routes) {
         auto jobs = std::move(self->state.to_route);
         self->state.to_route.clear();
@@ -219,7 +256,7 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, m
       },
     };
   };
-  return sys.spawn(fn, std::move(store), std::move(router), clock);
+  return sys.spawn(fn, std::move(store), std::move(router), clock, std::move(metrics));
 }
 
 } // namespace cutover::actors

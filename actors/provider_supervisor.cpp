@@ -47,6 +47,10 @@ void on_worker_down(self_ptr self, const caf::down_msg& dm) {
     self->quit(dm.reason);
     return;
   }
+  if (st.env->metrics)
+    st.env->metrics
+      ->get_counter("cutover_worker_restarts_total", {{"provider", name}}, "Provider workers restarted after a crash.")
+      .add();
   std::cerr << "event=worker_restarted provider=" << name << " reason=" << to_string(dm.reason)
             << " batches_resent=" << st.in_flight.size() << std::endl;
   start_worker(self);

@@ -35,6 +35,9 @@ struct worker_state {
   std::shared_ptr<const worker_env> env;
   std::unique_ptr<circuit_breaker> breaker;
   std::mt19937_64 jitter;
+  core::metrics_ptr metrics;
+  core::gauge* breaker_gauge = nullptr;
+  core::counter* retries = nullptr;
   static inline const char* name = "provider_worker";
 };
 
@@ -76,14 +79,23 @@ core::provider_port::callback reply_to(self_ptr self, std::uint64_t batch_id, st
 
 /// Logs the breaker's state changes with their figures.
 void log_breaker(self_ptr self) {
-  for (const auto& t : self->state.breaker->take_transitions())
+  auto& st = self->state;
+  st.breaker_gauge->set(static_cast<std::int64_t>(st.breaker->state(now_of(self))));
+  for (const auto& t : st.breaker->take_transitions())
     std::cerr << "event=breaker provider=" << provider_name(self) << " from=" << to_string(t.from)
               << " to=" << to_string(t.to) << " requests=" << t.requests << " failures=" << t.failures
               << " failure_rate_ppm=" << t.failure_rate << " reason=\"" << t.reason << "\"" << std::endl;
 }
 
+/// Counts a call's outcome, and tells the breaker.
 void record(self_ptr self, error_class outcome) {
-  self->state.breaker->record(outcome, now_of(self));
+  auto& st = self->state;
+  st.metrics
+    ->get_counter("cutover_provider_calls_total",
+                  {{"provider", provider_name(self)}, {"outcome", std::string{to_string(outcome)}}},
+                  "Provider calls (submits and polls) by outcome; none = answered.")
+    .add();
+  st.breaker->record(outcome, now_of(self));
   log_breaker(self);
 }
 
@@ -270,6 +282,7 @@ void on_call_failed(self_ptr self, worker_state::batch& wb, std::uint64_t call_i
   if (reply.error == error_class::bad_response)
     ++call.bad_responses;
   if (d.retry && !reply.no_retry) {
+    self->state.retries->add();
     std::cerr << "event=retry provider=" << provider_name(self) << " batch=" << wb.b.batch_id << " call=" << call_id
               << " calls_made=" << call.calls_made << " error=" << to_string(reply.error)
               << " retry_after_ms=" << reply.retry_after.count() / 1000 << " delay_ms=" << d.delay.count() / 1000
@@ -342,6 +355,11 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
   st.parent = std::move(parent);
   st.env = std::move(env);
   st.breaker = std::make_unique<circuit_breaker>(st.env->provider.breaker);
+  st.metrics = st.env->metrics ? st.env->metrics : std::make_shared<core::metrics_registry>();
+  st.breaker_gauge = &st.metrics->get_gauge("cutover_breaker_state", {{"provider", st.env->provider.name}},
+                                            "Circuit breaker per provider: 0 closed, 1 open, 2 half-open.");
+  st.retries = &st.metrics->get_counter("cutover_provider_retries_total", {{"provider", st.env->provider.name}},
+                                        "Calls retried after a retryable failure.");
   st.jitter.seed(murmur3_x86_32(st.env->provider.name, 0x7e57));
   return {
     [self](msg::provider_batch& b) {

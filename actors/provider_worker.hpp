@@ -5,6 +5,7 @@
 
 #include "actors/clock.hpp"
 #include "core/config.hpp"
+#include "core/metrics.hpp"
 #include "core/ports.hpp"
 #include "messages/provider.hpp"
 #include "messages/store.hpp"
@@ -20,6 +21,7 @@ struct worker_env {
   std::shared_ptr<core::provider_port> port;
   msg::store_actor store;
   clock_anchor clock;
+  core::metrics_ptr metrics; ///< null: a private registry
 };
 
 msg::provider_worker_actor spawn_worker(caf::actor_system& sys, msg::provider_actor parent,

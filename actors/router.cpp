@@ -23,6 +23,7 @@ struct flight {
   work_item item;                 ///< item.attempt_no is the attempt in progress
   std::string route_reason;
   micros spent = 0;
+  int attempt_base = 0; ///< attempts made before a dead-letter replay: not counted against max_attempts again
 };
 
 struct router_state {
@@ -32,6 +33,8 @@ struct router_state {
   clock_anchor clock;
   msg::router_wiring wiring;
   std::unordered_map<std::uint64_t, flight> flights;
+  core::metrics_ptr metrics;
+  core::gauge* in_flight = nullptr;
   static inline const char* name = "router";
 };
 
@@ -67,6 +70,10 @@ void finish(self_ptr self, effects& fx, job_id id, job_status status, instant no
   }
   fx.events.push_back(std::move(e));
   fx.finals.push_back(id);
+  self->state.metrics
+    ->get_counter("cutover_jobs_finished_total", {{"status", std::string{to_string(status)}}},
+                  "Jobs that reached a final state.")
+    .add();
 }
 
 /// Sends `f.item` to its provider's batcher and records the routing step.
@@ -79,15 +86,25 @@ void dispatch(effects& fx, flight& f, const std::string& provider, int bucket, i
   fx.enqueue[{provider, f.item.tier_}].push_back(f.item);
 }
 
-void route_new(self_ptr self, effects& fx, const job_record& job, instant now) {
+/// Routes a job from the start of its chain; `replay` sends a dead letter round again (its earlier attempts stay
+/// on record but no longer count).
+void route_new(self_ptr self, effects& fx, const job_record& job, instant now, bool replay = false) {
   auto& st = self->state;
   auto d = decide_route(st.cfg->rollout, st.view, {job.spec.user_id, job.spec.endpoint, job.spec.segment});
   flight f;
   f.chain = provider_chain(*st.cfg, d.provider);
-  f.item = work_item{job.id, 1, job.spec.tier_, job.spec.n, job.spec.prompt, job.spec.user_id};
-  f.route_reason = d.reason;
+  f.attempt_base = replay && !job.attempts.empty() ? job.attempts.back().no : 0;
+  f.item = work_item{job.id, f.attempt_base + 1, job.spec.tier_, job.spec.n, job.spec.prompt, job.spec.user_id};
+  f.route_reason = replay ? "replay: " + d.reason : d.reason;
+  for (const auto& a : job.attempts)
+    f.spent += a.cost;
   auto& placed = st.flights[job.id.value] = std::move(f);
   dispatch(fx, placed, d.provider, d.bucket, now);
+  if (replay) {
+    auto& e = fx.events.back();
+    e.kind = event_kind::replayed;
+    e.attempt.no = placed.attempt_base;
+  }
 }
 
 void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
@@ -111,9 +128,13 @@ void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
     finish(self, fx, o.id, job_status::succeeded, now, std::move(o.images), {});
     return;
   }
-  auto next = decide_after_failure(*st.cfg, f.chain, o.attempt_no, o.error);
+  auto next = decide_after_failure(*st.cfg, f.chain, o.attempt_no - f.attempt_base, o.error);
   switch (next.kind) {
     case after_failure_kind::fall_back:
+      st.metrics
+        ->get_counter("cutover_fallbacks_total", {{"from", o.provider}, {"to", next.provider}},
+                      "Items sent to the next provider of their chain after a failed attempt.")
+        .add();
       f.item.attempt_no = o.attempt_no + 1;
       f.route_reason += "; " + next.reason;
       dispatch(fx, f, next.provider, 0, now);
@@ -136,9 +157,14 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
     route_new(self, fx, job, now);
     return;
   }
-  const std::string primary = job.attempts.empty() ? job.provider : job.attempts.front().provider;
+  // the chain starts at the first attempt since the last replay
+  std::string primary = job.provider;
+  for (const auto& a : job.attempts)
+    if (a.no == job.attempt_base + 1)
+      primary = a.provider;
   flight f;
   f.chain = provider_chain(*st.cfg, primary);
+  f.attempt_base = job.attempt_base;
   f.item = work_item{job.id, 1, job.spec.tier_, job.spec.n, job.spec.prompt, job.spec.user_id};
   f.route_reason = job.route_reason;
   for (const auto& a : job.attempts)
@@ -172,6 +198,7 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
 /// Records the events (one commit), then tells waiters of final states; sends items to their batchers.
 void apply(self_ptr self, effects& fx) {
   auto& st = self->state;
+  st.in_flight->set(static_cast<std::int64_t>(st.flights.size()));
   for (auto& [key, items] : fx.enqueue) {
     auto b = st.wiring.batchers.find(key.first);
     if (b == st.wiring.batchers.end())
@@ -209,10 +236,13 @@ void resume_all(self_ptr self, std::vector<job_record>& jobs) {
 
 } // namespace
 
-msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::store_actor store, clock_anchor clock) {
-  auto fn = [](self_ptr self, config_ptr cfg, msg::store_actor store,
-               clock_anchor clock) -> msg::router_actor::behavior_type {
+msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::store_actor store, clock_anchor clock,
+                               core::metrics_ptr metrics) {
+  auto fn = [](self_ptr self, config_ptr cfg, msg::store_actor store, clock_anchor clock,
+               core::metrics_ptr metrics) -> msg::router_actor::behavior_type {
     auto& st = self->state;
+    st.metrics = metrics ? std::move(metrics) : std::make_shared<core::metrics_registry>();
+    st.in_flight = &st.metrics->get_gauge("cutover_jobs_in_flight", {}, "Jobs routed and not yet final.");
     st.view.percent = cfg->rollout.percent;
     st.cfg = std::move(cfg);
     st.store = std::move(store);
@@ -233,6 +263,22 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::stor
         apply(self, fx);
       },
       [self](msg::resume_jobs& m) { resume_all(self, m.jobs); },
+      [self](msg::replay_job& m) -> caf::result<msg::stored> {
+        if (m.job.status != job_status::dead_lettered || self->state.flights.count(m.job.id.value) > 0)
+          return caf::make_error(caf::sec::invalid_argument,
+                                 "job " + to_string(m.job.id) + " is not dead-lettered (or is being replayed)");
+        effects fx;
+        route_new(self, fx, m.job, now_of(self), true);
+        // answered once the replay is on disk
+        auto rp = self->make_response_promise<msg::stored>();
+        auto& st = self->state;
+        for (auto& [key, items] : fx.enqueue)
+          if (auto b = st.wiring.batchers.find(key.first); b != st.wiring.batchers.end())
+            self->send(b->second[static_cast<std::size_t>(key.second)], msg::enqueue_items{std::move(items)});
+        self->request(st.store, caf::infinite, msg::record_events{std::move(fx.events)})
+          .then([rp](msg::stored s) mutable { rp.deliver(s); }, [rp](caf::error& e) mutable { rp.deliver(e); });
+        return rp;
+      },
       [self](msg::router_wiring& w) {
         self->state.wiring = std::move(w);
         self->request(self->state.store, caf::infinite, msg::load_open_jobs{})
@@ -245,7 +291,7 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::stor
       },
     };
   };
-  return sys.spawn(fn, std::move(cfg), std::move(store), clock);
+  return sys.spawn(fn, std::move(cfg), std::move(store), clock, std::move(metrics));
 }
 
 } // namespace cutover::actors

@@ -13,10 +13,15 @@ namespace {
 
 struct store_state {
   std::shared_ptr<core::job_store> db;
+  store_options opts;
   std::vector<core::job_record> inserts;
   std::vector<core::job_event> events;
   std::vector<caf::typed_response_promise<msg::stored>> waiting;
   bool flush_pending = false;
+  core::counter* commits = nullptr;
+  core::counter* rows = nullptr;
+  core::counter* failed = nullptr;
+  core::counter* swept = nullptr;
   static inline const char* name = "store";
 };
 
@@ -34,92 +39,118 @@ void flush(self_ptr self) {
   st.flush_pending = false;
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
-  auto rows = st.inserts.size() + st.events.size();
+  const auto rows = st.inserts.size() + st.events.size();
   try {
     st.db->write(st.inserts, st.events);
   } catch (const std::exception& e) {
     std::cerr << "event=store_commit_failed rows=" << rows << " error=\"" << e.what() << "\"" << std::endl;
+    st.failed->add();
     st.inserts.clear();
     st.events.clear();
     for (auto& p : waiting)
       p.deliver(caf::make_error(caf::sec::runtime_error, e.what()));
     return;
   }
+  st.commits->add();
+  st.rows->add(static_cast<std::int64_t>(rows));
   st.inserts.clear();
   st.events.clear();
   for (auto& p : waiting)
     p.deliver(msg::stored{rows});
 }
 
+caf::typed_response_promise<msg::stored> buffer_events(self_ptr self, std::vector<core::job_event>& events,
+                                                       bool answer) {
+  auto& ev = self->state.events;
+  ev.insert(ev.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+  schedule_flush(self);
+  if (!answer)
+    return {};
+  auto rp = self->make_response_promise<msg::stored>();
+  self->state.waiting.push_back(rp);
+  return rp;
+}
 
-msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::job_store> db) {
-  self->state.db = std::move(db);
-  // A read sees every write that was queued before it: commit first.
-  auto commit_before_read = [self] {
-    if (self->state.flush_pending)
-      flush(self);
-  };
+/// Runs a read after committing what is queued (a read sees every write sent before it).
+template <class T, class Fn>
+caf::result<T> read(self_ptr self, Fn fn) {
+  if (self->state.flush_pending)
+    flush(self);
+  try {
+    return fn(*self->state.db);
+  } catch (const std::exception& e) {
+    return caf::make_error(caf::sec::runtime_error, e.what());
+  }
+}
+
+void sweep(self_ptr self) {
+  auto& st = self->state;
+  const auto before = st.opts.clock.now(self->clock()) - st.opts.dead_letter_retention;
+  try {
+    if (auto n = st.db->sweep_dead_letters(before); n > 0) {
+      st.swept->add(static_cast<std::int64_t>(n));
+      std::cerr << "event=dead_letters_swept count=" << n << " older_than=" << core::format_rfc3339(before) << std::endl;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "event=dead_letter_sweep_failed error=\"" << e.what() << "\"" << std::endl;
+  }
+  self->delayed_send(self, st.opts.sweep_every, msg::sweep_due{});
+}
+
+msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::job_store> db, store_options opts) {
+  auto& st = self->state;
+  st.db = std::move(db);
+  st.opts = std::move(opts);
+  if (!st.opts.metrics)
+    st.opts.metrics = std::make_shared<core::metrics_registry>();
+  auto& m = *st.opts.metrics;
+  st.commits = &m.get_counter("cutover_store_commits_total", {}, "Transactions committed by the job store.");
+  st.rows = &m.get_counter("cutover_store_rows_total", {}, "Job inserts and events written.");
+  st.failed = &m.get_counter("cutover_store_commit_failures_total", {}, "Transactions that failed.");
+  st.swept = &m.get_counter("cutover_dead_letters_swept_total", {}, "Dead letters deleted after their retention.");
+  self->delayed_send(self, st.opts.sweep_every, msg::sweep_due{});
   return {
-    [=](msg::insert_job& m) -> caf::typed_response_promise<msg::stored> {
+    [self](msg::insert_job& m) -> caf::typed_response_promise<msg::stored> {
       self->state.inserts.push_back(std::move(m.job));
       auto rp = self->make_response_promise<msg::stored>();
       self->state.waiting.push_back(rp);
       schedule_flush(self);
       return rp;
     },
-    [=](msg::record_events& m) -> caf::typed_response_promise<msg::stored> {
-      auto& ev = self->state.events;
-      ev.insert(ev.end(), std::make_move_iterator(m.events.begin()), std::make_move_iterator(m.events.end()));
-      auto rp = self->make_response_promise<msg::stored>();
-      self->state.waiting.push_back(rp);
-      schedule_flush(self);
-      return rp;
+    [self](msg::record_events& m) { return buffer_events(self, m.events, true); },
+    [self](msg::note_events& m) { buffer_events(self, m.events, false); },
+    [self](const msg::get_job& m) {
+      return read<msg::job_lookup>(self, [&](core::job_store& db) {
+        auto job = db.find(m.id);
+        return job ? msg::job_lookup{true, std::move(*job)} : msg::job_lookup{false, {}};
+      });
     },
-    [=](msg::note_events& m) {
-      auto& ev = self->state.events;
-      ev.insert(ev.end(), std::make_move_iterator(m.events.begin()), std::make_move_iterator(m.events.end()));
-      schedule_flush(self);
+    [self](msg::load_open_jobs) {
+      return read<msg::open_jobs>(self, [](core::job_store& db) { return msg::open_jobs{db.open_jobs()}; });
     },
-    [=](const msg::get_job& m) -> caf::result<msg::job_lookup> {
-      commit_before_read();
-      try {
-        auto job = self->state.db->find(m.id);
-        if (!job)
-          return msg::job_lookup{false, {}};
-        return msg::job_lookup{true, std::move(*job)};
-      } catch (const std::exception& e) {
-        return caf::make_error(caf::sec::runtime_error, e.what());
-      }
+    [self](const msg::load_boot& m) {
+      return read<msg::boot_state>(self, [&](core::job_store& db) {
+        return msg::boot_state{db.max_job_id(), db.idempotency_keys(m.keys_since)};
+      });
     },
-    [=](msg::load_open_jobs) -> caf::result<msg::open_jobs> {
-      commit_before_read();
-      try {
-        return msg::open_jobs{self->state.db->open_jobs()};
-      } catch (const std::exception& e) {
-        return caf::make_error(caf::sec::runtime_error, e.what());
-      }
+    [self](const msg::list_dead_letters& m) {
+      return read<msg::job_list>(self, [&](core::job_store& db) { return msg::job_list{db.dead_letters(m.limit)}; });
     },
-    [=](const msg::load_boot& m) -> caf::result<msg::boot_state> {
-      commit_before_read();
-      try {
-        return msg::boot_state{self->state.db->max_job_id(), self->state.db->idempotency_keys(m.keys_since)};
-      } catch (const std::exception& e) {
-        return caf::make_error(caf::sec::runtime_error, e.what());
-      }
-    },
-    [=](msg::store_flush) {
+    [self](msg::store_flush) {
       if (self->state.flush_pending)
         flush(self);
     },
+    [self](msg::sweep_due) { sweep(self); },
   };
 }
 
 } // namespace
 
-msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::job_store> db, bool detached) {
+msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::job_store> db, store_options opts) {
+  const bool detached = opts.detached;
   if (detached)
-    return sys.spawn<caf::detached>(store_fn, std::move(db));
-  return sys.spawn(store_fn, std::move(db));
+    return sys.spawn<caf::detached>(store_fn, std::move(db), std::move(opts));
+  return sys.spawn(store_fn, std::move(db), std::move(opts));
 }
 
 } // namespace cutover::actors

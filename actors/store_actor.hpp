@@ -1,8 +1,12 @@
 #pragma once
 /// The store actor: sole owner of the job database. Group commit: the first write into an empty buffer schedules a
 /// flush message behind everything already queued, so one transaction covers all of it; each write is answered
-/// after its commit. A failed commit answers every write in it with an error and keeps nothing.
+/// after its commit. A failed commit answers every write in it with an error and keeps nothing. On the actor clock
+/// it deletes dead letters older than their retention.
 
+#include "actors/clock.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
 #include "core/ports.hpp"
 #include "messages/store.hpp"
 
@@ -12,6 +16,14 @@ namespace caf { class actor_system; }
 
 namespace cutover::actors {
 
-msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::job_store> db, bool detached);
+struct store_options {
+  bool detached = false; ///< serve: its own thread for the blocking SQLite calls; tests: on the test scheduler
+  clock_anchor clock;
+  core::duration dead_letter_retention = core::defaults::dead_letter_retention;
+  core::duration sweep_every = std::chrono::hours(1);
+  core::metrics_ptr metrics; ///< null: a private registry
+};
+
+msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::job_store> db, store_options opts = {});
 
 } // namespace cutover::actors

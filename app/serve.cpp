@@ -3,7 +3,7 @@
 #include "actors/engine.hpp"
 #include "adapters/config/loader.hpp"
 #include "adapters/http/server.hpp"
-#include "adapters/providers/simulated.hpp"
+#include "adapters/providers/real.hpp"
 #include "adapters/store/sqlite_store.hpp"
 
 #include <caf/actor_system.hpp>
@@ -72,12 +72,6 @@ int serve(const serve_flags& flags) {
     cfg->server.listen = flags.listen;
   if (!flags.data_dir.empty())
     cfg->store.path = (std::filesystem::path(flags.data_dir) / "cutover.db").string();
-  for (const auto& p : cfg->providers)
-    if (p.kind != core::provider_kind::simulated) {
-      std::cerr << flags.config << ": providers." << p.name << ".kind: " << core::to_string(p.kind)
-                << " adapters are not available in this build; use kind: simulated" << std::endl;
-      return 2;
-    }
 
   const auto cores = std::max(2u, std::thread::hardware_concurrency());
   http::init_http_threads(cores);
@@ -98,8 +92,8 @@ int serve(const serve_flags& flags) {
     std::chrono::time_point_cast<core::duration>(std::chrono::system_clock::now()), sys.clock().now()};
   core::config_ptr snapshot = cfg;
   auto engine = actors::start_engine(
-    sys, snapshot, db, [](const core::provider_config& p) { return providers::make_simulated_provider(p); }, clock,
-    actors::engine_options{true, {}});
+    sys, snapshot, db, [](const core::provider_config& p) { return providers::make_provider(p); }, clock,
+    actors::engine_options{true, {}, nullptr});
   auto root = watch_tree(sys, engine);
   auto stop_all = [&] {
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
@@ -107,8 +101,10 @@ int serve(const serve_flags& flags) {
     sys.await_all_actors_done();
   };
 
+  auto metrics = engine.metrics;
   auto api = std::make_unique<http::server>(
-    sys, engine.intake, http::server_options{snapshot->server.listen, snapshot->server.max_body_bytes, {}});
+    sys, engine.intake, engine.store,
+    http::server_options{snapshot->server.listen, snapshot->server.max_body_bytes, [metrics] { return metrics->render(); }});
   try {
     api->open();
   } catch (const std::exception& e) {

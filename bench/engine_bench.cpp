@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
     auto engine = actors::start_engine(
       sys, loaded.config, store_adapter::open_sqlite_store(db_path, core::sync_mode::normal),
       [](const core::provider_config& pc) { return providers::make_simulated_provider(pc); }, anchor,
-      actors::engine_options{detached_store, {}});
+      actors::engine_options{detached_store, {}, nullptr});
     SQLite::Database reader(db_path, SQLite::OPEN_READONLY);
     const auto t0 = clock_type::now();
     sys.spawn(driver, engine.intake, total, window, &p);

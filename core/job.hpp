@@ -40,6 +40,7 @@ struct job_record {
   int bucket = 0;
   std::string route_reason;
   std::vector<attempt_record> attempts;
+  int attempt_base = 0; ///< attempts made before the last dead-letter replay (they do not count again)
   std::vector<std::string> images; ///< base64 PNG data, one per image
   micros cost = 0;
   instant created_at{};
@@ -81,6 +82,8 @@ enum class event_kind : std::uint8_t {
   attempt_remote,   ///< the provider accepted the work as remote job `attempt.remote_id`: job running
   attempt_finished, ///< attempt row completed (outcome, error, cost, finished_at)
   finished,         ///< final status, images, cost and error of the job
+  replayed,         ///< a dead letter goes round again: status (queued) even from a final one, error cleared,
+                    ///< route as for `routed`, attempt_base = attempt.no
 };
 
 struct job_event {
@@ -110,7 +113,7 @@ auto inspect(Inspector& f, attempt_record& x) {
 }
 template <class Inspector>
 auto inspect(Inspector& f, job_record& x) {
-  return f(x.id, x.spec, x.status, x.provider, x.bucket, x.route_reason, x.attempts, x.images, x.cost,
+  return f(x.id, x.spec, x.status, x.provider, x.bucket, x.route_reason, x.attempts, x.attempt_base, x.images, x.cost,
            x.created_at, x.updated_at, x.error, x.idempotency_key, x.body_hash);
 }
 

@@ -31,6 +31,10 @@ public:
     job_id id;
   };
   virtual std::vector<key_entry> idempotency_keys(instant since) = 0;
+  /// Dead-lettered jobs, the most recently dead-lettered first, at most `limit`.
+  virtual std::vector<job_record> dead_letters(std::size_t limit) = 0;
+  /// Deletes dead-lettered jobs last updated before `before`; returns how many.
+  virtual std::size_t sweep_dead_letters(instant before) = 0;
 };
 
 /// What a provider answered to a submit or a poll.

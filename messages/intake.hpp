@@ -39,6 +39,14 @@ struct await_expired { std::uint64_t waiter; };
 struct start_drain {};
 /// Internal: hand the jobs stored since the last flush to the router, in one message.
 struct flush_routes {};
+/// Send a dead-lettered job round again.
+struct replay_dead_letter { core::job_id id; };
+/// 202 replayed (status queued), 404 no such job, 409 not dead-lettered, 503 store or router unavailable.
+struct replay_reply {
+  int http_status = 202;
+  std::string error_code;
+  std::string message;
+};
 
 template <class I> auto inspect(I& f, submit_job& x) {
   return f(caf::meta::type_name("submit_job"), x.spec, x.idempotency_key, x.body_hash);
@@ -51,6 +59,12 @@ template <class I> auto inspect(I& f, jobs_final& x) { return f(caf::meta::type_
 template <class I> auto inspect(I& f, await_expired& x) { return f(caf::meta::type_name("await_expired"), x.waiter); }
 template <class I> auto inspect(I& f, start_drain&) { return f(caf::meta::type_name("start_drain")); }
 template <class I> auto inspect(I& f, flush_routes&) { return f(caf::meta::type_name("flush_routes")); }
+template <class I> auto inspect(I& f, replay_dead_letter& x) {
+  return f(caf::meta::type_name("replay_dead_letter"), x.id);
+}
+template <class I> auto inspect(I& f, replay_reply& x) {
+  return f(caf::meta::type_name("replay_reply"), x.http_status, x.error_code, x.message);
+}
 
 using intake_actor = caf::typed_actor<
   caf::replies_to<submit_job>::with<submit_reply>,
@@ -58,6 +72,7 @@ using intake_actor = caf::typed_actor<
   caf::reacts_to<jobs_final>,
   caf::reacts_to<await_expired>,
   caf::reacts_to<start_drain>,
-  caf::reacts_to<flush_routes>>;
+  caf::reacts_to<flush_routes>,
+  caf::replies_to<replay_dead_letter>::with<replay_reply>>;
 
 } // namespace cutover::msg

@@ -17,6 +17,8 @@ namespace cutover::msg {
 struct route_jobs { std::vector<core::job_record> jobs; };
 /// Jobs found unfinished at start.
 struct resume_jobs { std::vector<core::job_record> jobs; };
+/// Send a dead-lettered job round again (answered once that is on disk).
+struct replay_job { core::job_record job; };
 /// Who hears that jobs reached a final state (intake, to wake waiters).
 using final_sink = caf::typed_actor<caf::reacts_to<jobs_final>>;
 /// Wiring: the batchers per provider (index by tier), the provider faces, and the final-state listener.
@@ -29,6 +31,7 @@ struct router_wiring {
 
 template <class I> auto inspect(I& f, route_jobs& x) { return f(caf::meta::type_name("route_jobs"), x.jobs); }
 template <class I> auto inspect(I& f, resume_jobs& x) { return f(caf::meta::type_name("resume_jobs"), x.jobs); }
+template <class I> auto inspect(I& f, replay_job& x) { return f(caf::meta::type_name("replay_job"), x.job); }
 template <class I> auto inspect(I& f, router_wiring& x) {
   return f(caf::meta::type_name("router_wiring"), x.batchers, x.providers, x.finals);
 }
@@ -36,6 +39,7 @@ template <class I> auto inspect(I& f, router_wiring& x) {
 using router_actor = caf::typed_actor<
   caf::reacts_to<route_jobs>,
   caf::reacts_to<resume_jobs>,
+  caf::replies_to<replay_job>::with<stored>,
   caf::reacts_to<outcomes>,
   caf::reacts_to<router_wiring>>;
 

@@ -32,6 +32,11 @@ struct boot_state {
 };
 /// Internal: commit what is buffered.
 struct store_flush {};
+/// Dead-lettered jobs, newest first.
+struct list_dead_letters { std::size_t limit = 100; };
+struct job_list { std::vector<core::job_record> jobs; };
+/// Internal: time to delete dead letters older than the retention.
+struct sweep_due {};
 
 template <class I> auto inspect(I& f, insert_job& x) { return f(caf::meta::type_name("insert_job"), x.job); }
 template <class I> auto inspect(I& f, record_events& x) { return f(caf::meta::type_name("record_events"), x.events); }
@@ -44,6 +49,11 @@ template <class I> auto inspect(I& f, open_jobs& x) { return f(caf::meta::type_n
 template <class I> auto inspect(I& f, load_boot& x) { return f(caf::meta::type_name("load_boot"), x.keys_since); }
 template <class I> auto inspect(I& f, boot_state& x) { return f(caf::meta::type_name("boot_state"), x.max_job_id, x.keys); }
 template <class I> auto inspect(I& f, store_flush&) { return f(caf::meta::type_name("store_flush")); }
+template <class I> auto inspect(I& f, list_dead_letters& x) {
+  return f(caf::meta::type_name("list_dead_letters"), x.limit);
+}
+template <class I> auto inspect(I& f, job_list& x) { return f(caf::meta::type_name("job_list"), x.jobs); }
+template <class I> auto inspect(I& f, sweep_due&) { return f(caf::meta::type_name("sweep_due")); }
 
 using store_actor = caf::typed_actor<
   caf::replies_to<insert_job>::with<stored>,
@@ -52,7 +62,9 @@ using store_actor = caf::typed_actor<
   caf::replies_to<get_job>::with<job_lookup>,
   caf::replies_to<load_open_jobs>::with<open_jobs>,
   caf::replies_to<load_boot>::with<boot_state>,
-  caf::reacts_to<store_flush>>;
+  caf::replies_to<list_dead_letters>::with<job_list>,
+  caf::reacts_to<store_flush>,
+  caf::reacts_to<sweep_due>>;
 
 } // namespace cutover::msg
 

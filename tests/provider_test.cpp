@@ -70,7 +70,7 @@ struct rig {
   explicit rig(bool async, actors::supervisor_limits limits = {}) {
     port->async = async;
     store = actors::spawn_store(*vt.sys, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
-                                false);
+                                actors::store_options{false, vt.anchor(), core::defaults::dead_letter_retention, std::chrono::hours(1), nullptr});
     auto seen = outcomes;
     sink = vt.sys->spawn([seen](actors::outcome_sink::pointer) -> actors::outcome_sink::behavior_type {
       return {[seen](msg::outcomes& m) {
@@ -82,7 +82,7 @@ struct rig {
     cfg.name = "gemini";
     cfg.mode = async ? core::provider_mode::async : core::provider_mode::sync;
     cfg.polling = {core::default_poll_schedule(), 5min};
-    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor()});
+    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), nullptr});
     provider = actors::spawn_provider(*vt.sys, env, sink, limits);
     vt.run();
   }

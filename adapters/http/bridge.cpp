@@ -8,14 +8,9 @@
 namespace cutover::http {
 
 namespace {
-/// Local-only messages: a callback never leaves this process.
-struct bridge_submit {
-  msg::submit_job job;
-  intake_client::submit_done done;
-};
-struct bridge_lookup {
-  msg::await_job query;
-  intake_client::lookup_done done;
+/// A request to make on behalf of an HTTP thread. Local only: a callback never leaves this process.
+struct bridged {
+  std::function<void(caf::event_based_actor*)> run;
 };
 /// Longest an HTTP request waits for the engine beyond its own `wait`.
 constexpr auto answer_timeout = std::chrono::seconds(30);
@@ -23,42 +18,50 @@ constexpr auto answer_timeout = std::chrono::seconds(30);
 
 } // namespace cutover::http
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cutover::http::bridge_submit)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cutover::http::bridge_lookup)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cutover::http::bridged)
 
 namespace cutover::http {
 
-struct intake_client::impl {
+struct engine_client::impl {
   caf::actor bridge;
+  msg::intake_actor intake;
+  msg::store_actor store;
+
+  /// Sends `m` to `dest` from the bridge actor and hands the answer (or the error) to `cb`.
+  template <class Answer, class Dest, class Msg>
+  void ask(const Dest& dest, Msg m, done<Answer> cb, caf::timespan timeout = answer_timeout) {
+    caf::anon_send(bridge, bridged{[dest, m = std::move(m), cb = std::move(cb), timeout](caf::event_based_actor* self) {
+      self->request(dest, timeout, m)
+        .then([cb](Answer& a) { cb(&a, {}); }, [cb](caf::error& err) { cb(nullptr, to_string(err)); });
+    }});
+  }
 };
 
-intake_client::intake_client(caf::actor_system& sys, msg::intake_actor intake) : impl_(std::make_unique<impl>()) {
-  impl_->bridge = sys.spawn([intake](caf::event_based_actor* self) -> caf::behavior {
-    return {
-      [self, intake](bridge_submit& m) {
-        auto done = std::move(m.done);
-        self->request(intake, answer_timeout, std::move(m.job))
-          .then([done](msg::submit_reply& r) { done(&r, {}); },
-                [done](caf::error& err) { done(nullptr, to_string(err)); });
-      },
-      [self, intake](bridge_lookup& m) {
-        auto done = std::move(m.done);
-        self->request(intake, answer_timeout + m.query.wait, m.query)
-          .then([done](msg::job_lookup& r) { done(&r, {}); },
-                [done](caf::error& err) { done(nullptr, to_string(err)); });
-      },
-    };
+engine_client::engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store)
+  : impl_(std::make_unique<impl>()) {
+  impl_->intake = std::move(intake);
+  impl_->store = std::move(store);
+  impl_->bridge = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
+    return {[self](bridged& b) { b.run(self); }};
   });
 }
 
-intake_client::~intake_client() { caf::anon_send_exit(impl_->bridge, caf::exit_reason::user_shutdown); }
+engine_client::~engine_client() { caf::anon_send_exit(impl_->bridge, caf::exit_reason::user_shutdown); }
 
-void intake_client::submit(msg::submit_job job, submit_done done) {
-  caf::anon_send(impl_->bridge, bridge_submit{std::move(job), std::move(done)});
+void engine_client::submit(msg::submit_job job, done<msg::submit_reply> cb) {
+  impl_->ask<msg::submit_reply>(impl_->intake, std::move(job), std::move(cb));
 }
 
-void intake_client::lookup(msg::await_job query, lookup_done done) {
-  caf::anon_send(impl_->bridge, bridge_lookup{query, std::move(done)});
+void engine_client::lookup(msg::await_job query, done<msg::job_lookup> cb) {
+  impl_->ask<msg::job_lookup>(impl_->intake, query, std::move(cb), answer_timeout + query.wait);
+}
+
+void engine_client::replay(msg::replay_dead_letter m, done<msg::replay_reply> cb) {
+  impl_->ask<msg::replay_reply>(impl_->intake, m, std::move(cb));
+}
+
+void engine_client::dead_letters(msg::list_dead_letters m, done<msg::job_list> cb) {
+  impl_->ask<msg::job_list>(impl_->store, m, std::move(cb));
 }
 
 } // namespace cutover::http

@@ -4,6 +4,7 @@
 /// thread ever waits for an actor.
 
 #include "messages/intake.hpp"
+#include "messages/store.hpp"
 
 #include <functional>
 #include <memory>
@@ -13,19 +14,21 @@ namespace caf { class actor_system; }
 
 namespace cutover::http {
 
-class intake_client {
+class engine_client {
 public:
-  using submit_done = std::function<void(const msg::submit_reply*, const std::string& error)>;
-  using lookup_done = std::function<void(const msg::job_lookup*, const std::string& error)>;
-
-  intake_client(caf::actor_system& sys, msg::intake_actor intake);
-  ~intake_client();
-  intake_client(const intake_client&) = delete;
-  intake_client& operator=(const intake_client&) = delete;
-
   /// Exactly one of the callback's arguments is set: the answer, or a non-empty error.
-  void submit(msg::submit_job job, submit_done done);
-  void lookup(msg::await_job query, lookup_done done);
+  template <class T>
+  using done = std::function<void(const T*, const std::string& error)>;
+
+  engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store);
+  ~engine_client();
+  engine_client(const engine_client&) = delete;
+  engine_client& operator=(const engine_client&) = delete;
+
+  void submit(msg::submit_job job, done<msg::submit_reply> cb);
+  void lookup(msg::await_job query, done<msg::job_lookup> cb);
+  void replay(msg::replay_dead_letter m, done<msg::replay_reply> cb);
+  void dead_letters(msg::list_dead_letters m, done<msg::job_list> cb);
 
 private:
   struct impl;

@@ -118,8 +118,11 @@ std::string job_json(const job_record& job) {
     for (std::size_t i = 0; i < job.images.size(); ++i) {
       if (i > 0)
         out += ',';
-      out += "{\"b64_json\":";
-      append_json_string(out, job.images[i]);
+      // adapters keep what the provider gave: base64 image data, or a URL (Replicate's files, OpenAI's url)
+      const auto& image = job.images[i];
+      const bool url = image.rfind("https://", 0) == 0 || image.rfind("http://", 0) == 0 || image.rfind("data:", 0) == 0;
+      out += url ? "{\"url\":" : "{\"b64_json\":";
+      append_json_string(out, image);
       out += '}';
     }
     out += "]}";

@@ -78,10 +78,11 @@ void init_http_threads(std::size_t threads) { crossplat::threadpool::initialize_
 
 struct server::impl {
   server_options opts;
-  intake_client intake;
+  engine_client engine;
   std::unique_ptr<web::http::experimental::listener::http_listener> listener;
 
-  impl(caf::actor_system& sys, msg::intake_actor a, server_options o) : opts(std::move(o)), intake(sys, std::move(a)) {}
+  impl(caf::actor_system& sys, msg::intake_actor a, msg::store_actor st, server_options o)
+    : opts(std::move(o)), engine(sys, std::move(a), std::move(st)) {}
 
   void handle(http_request req) {
     const auto path = req.relative_uri().path();
@@ -108,6 +109,13 @@ struct server::impl {
     } else if (path.rfind("/v1/jobs/", 0) == 0) {
       if (only(methods::GET, "GET"))
         lookup(std::move(req), path.substr(9));
+    } else if (path == "/v1/dead-letters") {
+      if (only(methods::GET, "GET"))
+        dead_letters(std::move(req));
+    } else if (path.rfind("/v1/dead-letters/", 0) == 0 && path.size() > 24 &&
+               path.compare(path.size() - 7, 7, "/replay") == 0) {
+      if (only(methods::POST, "POST"))
+        replay(std::move(req), path.substr(17, path.size() - 17 - 7));
     } else {
       send_error(req, status_code(404), "not_found", "no such path: " + path);
     }
@@ -153,7 +161,7 @@ struct server::impl {
         return;
       }
       auto& job = std::get<parsed_job>(parsed);
-      intake.submit(msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)},
+      engine.submit(msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)},
                     [req](const msg::submit_reply* r, const std::string& error) {
                       if (r == nullptr) {
                         send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "",
@@ -175,6 +183,53 @@ struct server::impl {
     });
   }
 
+  void dead_letters(http_request req) {
+    msg::list_dead_letters query;
+    auto params = web::uri::split_query(req.request_uri().query());
+    if (auto it = params.find("limit"); it != params.end()) {
+      try {
+        query.limit = static_cast<std::size_t>(std::stoul(it->second));
+      } catch (...) {
+        query.limit = 0;
+      }
+      if (query.limit < 1 || query.limit > 1000) {
+        send_error(req, status_code(400), "invalid_parameter", "limit must be between 1 and 1000", "limit");
+        return;
+      }
+    }
+    engine.dead_letters(query, [req](const msg::job_list* r, const std::string& error) {
+      if (r == nullptr) {
+        send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "", {{"Retry-After", "1"}});
+        return;
+      }
+      std::string body = "{\"dead_letters\":[";
+      for (std::size_t i = 0; i < r->jobs.size(); ++i) {
+        if (i > 0)
+          body += ',';
+        body += job_json(r->jobs[i]);
+      }
+      body += "]}";
+      send(req, status_code(200), std::move(body));
+    });
+  }
+
+  void replay(http_request req, const std::string& id_text) {
+    core::job_id id;
+    if (!core::parse_job_id(id_text, id)) {
+      send_error(req, status_code(404), "not_found", "no job " + id_text);
+      return;
+    }
+    engine.replay(msg::replay_dead_letter{id}, [req, id](const msg::replay_reply* r, const std::string& error) {
+      if (r == nullptr)
+        send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "", {{"Retry-After", "1"}});
+      else if (r->http_status == 202)
+        send(req, status_code(202), accepted_json(id, core::job_status::queued), json_type,
+             {{"Location", "/v1/jobs/" + core::to_string(id)}});
+      else
+        send_error(req, status_code(r->http_status), r->error_code, r->message);
+    });
+  }
+
   void lookup(http_request req, const std::string& id_text) {
     core::job_id id;
     if (!core::parse_job_id(id_text, id)) {
@@ -187,7 +242,7 @@ struct server::impl {
       send_error(req, status_code(400), "invalid_parameter", "wait must be seconds, e.g. 30 or 30s or 500ms", "wait");
       return;
     }
-    intake.lookup(query, [req, id_text](const msg::job_lookup* r, const std::string& error) {
+    engine.lookup(query, [req, id_text](const msg::job_lookup* r, const std::string& error) {
       if (r == nullptr)
         send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "",
                    {{"Retry-After", "1"}});
@@ -199,8 +254,8 @@ struct server::impl {
   }
 };
 
-server::server(caf::actor_system& sys, msg::intake_actor intake, server_options opts)
-  : impl_(std::make_unique<impl>(sys, std::move(intake), std::move(opts))) {}
+server::server(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, server_options opts)
+  : impl_(std::make_unique<impl>(sys, std::move(intake), std::move(store), std::move(opts))) {}
 
 server::~server() { close(); }
 

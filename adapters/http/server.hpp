@@ -3,6 +3,7 @@
 /// Handlers never block: each hands its message to the intake bridge and replies from the callback.
 
 #include "messages/intake.hpp"
+#include "messages/store.hpp"
 
 #include <functional>
 #include <memory>
@@ -24,7 +25,7 @@ void init_http_threads(std::size_t threads);
 
 class server {
 public:
-  server(caf::actor_system& sys, msg::intake_actor intake, server_options opts);
+  server(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, server_options opts);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

@@ -156,7 +156,9 @@ public:
     req.set_request_uri("/" + remote_id);
     detail::send(*client_, req, [cfg = cfg_, items, done](http_result r) {
       auto reply = operation(cfg, items, r, false);
-      reply.poll_failed = r.status != 200; // the GET failed: the batch itself may be fine
+      // the GET failed, or answered no JSON at all: either way the batch itself may be fine
+      reply.poll_failed = r.status != 200 ||
+                          (reply.error == error_class::bad_response && detail::parse_json(r.body).is_null());
       done(std::move(reply));
     });
   }

@@ -51,7 +51,9 @@ public:
     req.headers().add("Authorization", "Bearer " + key_);
     detail::send(*client_, req, [cfg = cfg_, item, now, done](http_result r) {
       auto reply = answer(cfg, item, r, now);
-      reply.poll_failed = r.status != 200; // the GET failed: the prediction itself may be fine
+      // the GET failed, or answered no JSON at all: either way the prediction itself may be fine
+      reply.poll_failed = r.status != 200 ||
+                          (reply.error == error_class::bad_response && detail::parse_json(r.body).is_null());
       done(std::move(reply));
     });
   }
@@ -124,6 +126,7 @@ private:
         return detail::failure(error_class::auth, message);
       case 402:
         return detail::failure(error_class::quota, message);
+      case 400:
       case 404:
       case 422:
         return detail::failure(error_class::bad_request, message);

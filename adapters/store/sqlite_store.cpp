@@ -19,11 +19,12 @@ CREATE TABLE IF NOT EXISTS jobs(
   endpoint TEXT NOT NULL DEFAULT '', segment TEXT NOT NULL DEFAULT '', metadata TEXT NOT NULL DEFAULT '',
   idempotency_key TEXT, body_hash TEXT NOT NULL DEFAULT '',
   status TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '', bucket INTEGER NOT NULL DEFAULT 0,
-  route_reason TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0,
+  route_reason TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0, attempt_base INTEGER NOT NULL DEFAULT 0,
   error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs(id)
   WHERE status NOT IN ('succeeded','failed','dead_lettered','cancelled');
+CREATE INDEX IF NOT EXISTS jobs_dead ON jobs(updated_at) WHERE status = 'dead_lettered';
 -- Images live apart from the job row, which is rewritten at every step of the job's life: they are written once.
 CREATE TABLE IF NOT EXISTS results(job_id INTEGER PRIMARY KEY, images TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attempts(
@@ -65,6 +66,8 @@ struct job_delta {
   std::optional<std::string> provider, route_reason, images, error;
   std::optional<int> bucket;
   std::optional<micros> cost;
+  std::optional<int> attempt_base;
+  bool replay = false; ///< may leave a final status
   instant updated_at{};
 };
 
@@ -85,13 +88,15 @@ public:
     db_.exec("PRAGMA busy_timeout=5000");
     db_.exec("PRAGMA cache_size=-65536"); // 64 MiB: the rows of jobs in flight stay in memory
     db_.exec(schema);
+    migrate();
     insert_.emplace(db_, "INSERT INTO jobs(id,user_id,prompt,tier,n,endpoint,segment,metadata,idempotency_key,"
                          "body_hash,status,created_at,updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
     // A final status is never replaced by a late progress event of another commit.
-    update_job_.emplace(db_, "UPDATE jobs SET status=CASE WHEN status IN ('succeeded','failed','dead_lettered',"
-                             "'cancelled') THEN status ELSE COALESCE(?1,status) END, provider=COALESCE(?2,provider),"
-                             " bucket=COALESCE(?3,bucket), route_reason=COALESCE(?4,route_reason),"
-                             " cost_micros=COALESCE(?5,cost_micros), error=COALESCE(?6,error), updated_at=?7"
+    update_job_.emplace(db_, "UPDATE jobs SET status=CASE WHEN ?9=0 AND status IN ('succeeded','failed',"
+                             "'dead_lettered','cancelled') THEN status ELSE COALESCE(?1,status) END,"
+                             " provider=COALESCE(?2,provider), bucket=COALESCE(?3,bucket),"
+                             " route_reason=COALESCE(?4,route_reason), cost_micros=COALESCE(?5,cost_micros),"
+                             " error=COALESCE(?6,error), updated_at=?7, attempt_base=COALESCE(?10,attempt_base)"
                              " WHERE id=?8");
     put_result_.emplace(db_, "INSERT OR REPLACE INTO results(job_id, images) VALUES(?,?)");
     put_attempt_.emplace(db_, "INSERT OR REPLACE INTO attempts(job_id,no,provider,started_at,finished_at,outcome,"
@@ -150,7 +155,49 @@ public:
     return guarded("idempotency_keys", [&] { return read_keys(since); });
   }
 
+  std::vector<job_record> dead_letters(std::size_t limit) override {
+    return guarded("dead_letters", [&] {
+      SQLite::Statement q(db_, std::string{select_job} +
+                                 " WHERE status='dead_lettered' ORDER BY updated_at DESC, id DESC LIMIT ?");
+      q.bind(1, static_cast<std::int64_t>(limit));
+      std::vector<job_record> out;
+      while (q.executeStep())
+        out.push_back(read_job(q));
+      for (auto& j : out)
+        load_attempts(j);
+      return out;
+    });
+  }
+
+  std::size_t sweep_dead_letters(instant before) override {
+    return guarded("sweep_dead_letters", [&] {
+      SQLite::Transaction tx(db_);
+      const auto cutoff = us(before);
+      const char* where = "SELECT id FROM jobs WHERE status='dead_lettered' AND updated_at < ?";
+      for (const char* table : {"attempts", "results"}) {
+        SQLite::Statement del(db_, std::string{"DELETE FROM "} + table + " WHERE job_id IN (" + where + ")");
+        del.bind(1, cutoff);
+        del.exec();
+      }
+      SQLite::Statement del(db_, "DELETE FROM jobs WHERE status='dead_lettered' AND updated_at < ?");
+      del.bind(1, cutoff);
+      const auto n = del.exec();
+      tx.commit();
+      return static_cast<std::size_t>(n);
+    });
+  }
+
 private:
+  /// Columns added after the first schema: added to older files in place.
+  void migrate() {
+    bool has_base = false;
+    SQLite::Statement q(db_, "PRAGMA table_info(jobs)");
+    while (q.executeStep())
+      has_base |= q.getColumn(1).getString() == "attempt_base";
+    if (!has_base)
+      db_.exec("ALTER TABLE jobs ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0");
+  }
+
   /// SQLite's exceptions stop at this boundary and leave as store_error.
   template <class Fn>
   auto guarded(const char* what, Fn fn) -> decltype(fn()) {
@@ -195,7 +242,7 @@ private:
 
   static constexpr const char* select_job =
     "SELECT id,user_id,prompt,tier,n,endpoint,segment,metadata,COALESCE(idempotency_key,''),body_hash,status,"
-    "provider,bucket,route_reason,COALESCE(r.images,''),cost_micros,error,created_at,updated_at"
+    "provider,bucket,route_reason,COALESCE(r.images,''),cost_micros,error,created_at,updated_at,attempt_base"
     " FROM jobs LEFT JOIN results r ON r.job_id=jobs.id";
 
   void insert(const job_record& j) {
@@ -223,7 +270,7 @@ private:
   void fold(const std::vector<job_event>& events) {
     for (const auto& e : events) {
       auto& d = jobs_[e.id.value];
-      if (!d.status || !is_final(*d.status) || e.kind == event_kind::finished)
+      if (!d.status || !is_final(*d.status) || e.kind == event_kind::finished || e.kind == event_kind::replayed)
         d.status = e.status;
       d.updated_at = std::max(d.updated_at, e.at);
       switch (e.kind) {
@@ -262,6 +309,14 @@ private:
           d.images = join_images(e.images);
           d.cost = e.cost;
           d.error = e.text;
+          break;
+        case event_kind::replayed:
+          d.replay = true;
+          d.provider = e.provider;
+          d.route_reason = e.text;
+          d.bucket = e.bucket;
+          d.attempt_base = e.attempt.no;
+          d.error = std::string{};
           break;
       }
     }
@@ -325,6 +380,9 @@ private:
       s.bind(6, *d.error);
     s.bind(7, us(d.updated_at));
     s.bind(8, static_cast<std::int64_t>(id));
+    s.bind(9, d.replay ? 1 : 0);
+    if (d.attempt_base)
+      s.bind(10, *d.attempt_base);
     s.exec();
     s.reset();
     if (d.images && !d.images->empty()) {
@@ -357,6 +415,7 @@ private:
     j.error = q.getColumn(16).getString();
     j.created_at = at_us(q.getColumn(17).getInt64());
     j.updated_at = at_us(q.getColumn(18).getInt64());
+    j.attempt_base = q.getColumn(19).getInt();
     return j;
   }
 
