@@ -36,7 +36,7 @@ std::string story_config(const std::string& gemini_failure, const std::string& p
 tiers:
   sd: {batch: {max_items: 50, max_wait: 45s}}
 fallback: {gemini: [photomaker, sdxl], photomaker: [sdxl]}
-dead_letter: {max_attempts: 3, retention: 14d}
+dead_letter: {max_attempts: 3, retention: 2h}
 rollout: {name: story, baseline: photomaker, candidate: gemini, percent: 100, phases: [{percent: 100}]}
 )";
 }
@@ -105,6 +105,15 @@ struct story {
         ids.push_back(r.id);
       });
     return ids;
+  }
+
+  msg::replay_reply replay(core::job_id id) {
+    caf::scoped_actor self{*vt.sys};
+    self->send(engine.intake, msg::replay_dead_letter{id});
+    vt.run();
+    msg::replay_reply out;
+    self->receive([&](const msg::replay_reply& r) { out = r; });
+    return out;
   }
 
   core::job_record job(core::job_id id) {
@@ -223,4 +232,52 @@ TEST_CASE("jobs accepted but never routed before a restart are routed by the nex
     CHECK(second.job(id).status == core::job_status::succeeded);
   auto more = second.submit(1);
   CHECK(more[0].value == ids.back().value + 1); // ids continue after the stored ones
+}
+
+TEST_CASE("a replayed dead letter goes round the chain again with its earlier attempts kept and not counted") {
+  testing::temp_dir dir;
+  story s{dir, story_config("100%", "100%", "100%")};
+  auto ids = s.submit(2);
+  REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
+  REQUIRE(s.job(ids[0]).status == core::job_status::dead_lettered);
+  CHECK(s.replay(ids[0]).http_status == 202);
+  auto j = s.job(ids[0]);
+  CHECK(j.status == core::job_status::queued);
+  CHECK(j.error.empty());
+  CHECK(j.attempt_base == 3);
+  CHECK(j.route_reason.rfind("replay: bucket", 0) == 0);
+  CHECK(s.replay(ids[0]).http_status == 409); // already going round
+  REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
+  j = s.job(ids[0]);
+  CHECK(j.status == core::job_status::dead_lettered);
+  REQUIRE(j.attempts.size() == 6);
+  CHECK(j.attempts[3].no == 4);
+  CHECK(j.attempts[3].provider == "gemini");
+  CHECK(j.attempts[5].provider == "sdxl");
+  CHECK(j.error == "dead_letter.max_attempts (3) reached; last sdxl: server");
+  CHECK(s.job(ids[1]).attempts.size() == 3); // the other was not touched
+  CHECK(s.replay(core::job_id{999}).http_status == 404);
+}
+
+TEST_CASE("only dead letters can be replayed") {
+  testing::temp_dir dir;
+  story s{dir, story_config("0%", "0%", "0%")};
+  auto ids = s.submit(1);
+  REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
+  auto r = s.replay(ids[0]);
+  CHECK(r.http_status == 409);
+  CHECK(r.error_code == "not_dead_lettered");
+}
+
+TEST_CASE("dead letters older than dead_letter.retention are swept on the actor clock") {
+  testing::temp_dir dir;
+  story s{dir, story_config("100%", "100%", "100%")}; // retention 2h, swept hourly
+  auto ids = s.submit(3);
+  REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
+  CHECK(s.reader->dead_letters(10).size() == 3);
+  s.vt.advance(2h + 30min); // the sweeps at 1 h and 2 h find them younger than 2 h
+  CHECK(s.reader->dead_letters(10).size() == 3);
+  s.vt.advance(1h); // the sweep at 3 h removes them
+  CHECK(s.reader->dead_letters(10).empty());
+  CHECK_FALSE(s.reader->find(ids[0]).has_value());
 }

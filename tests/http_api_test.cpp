@@ -198,3 +198,47 @@ TEST_CASE("serve drains and exits 0 on SIGTERM") {
   CHECK(e.engine.terminate() == 0);
   CHECK(e.engine.log().find("event=stopped") != std::string::npos);
 }
+
+TEST_CASE("dead letters are listed, replayed over HTTP, and counted on /metrics") {
+  temp_dir dir;
+  engine_process engine{dir.path.string(), fast_config(50, "100%")};
+  http_client http{engine.base_url()};
+  auto answers = http.post_concurrently("/v1/jobs", {job_body("u1"), job_body("u2")});
+  std::vector<std::string> ids;
+  for (const auto& a : answers)
+    ids.push_back(json_field(a.body, "id"));
+  for (const auto& id : ids)
+    REQUIRE(json_field(http.get("/v1/jobs/" + id + "?wait=20").body, "status") == "dead_lettered");
+
+  auto list = http.get("/v1/dead-letters");
+  REQUIRE(list.status == 200);
+  for (const auto& id : ids)
+    CHECK(list.body.find("\"id\":\"" + id + "\"") != std::string::npos);
+  CHECK(http.get("/v1/dead-letters?limit=0").status == 400);
+
+  auto replayed = http.post("/v1/dead-letters/" + ids[0] + "/replay", "");
+  CHECK(replayed.status == 202);
+  CHECK(json_field(replayed.body, "status") == "queued");
+  auto count_attempts = [](const std::string& body) {
+    std::size_t n = 0;
+    for (auto pos = body.find("\"no\":"); pos != std::string::npos; pos = body.find("\"no\":", pos + 1))
+      ++n;
+    return n;
+  };
+  auto again = http.get("/v1/jobs/" + ids[0] + "?wait=20");
+  INFO(again.body);
+  CHECK(json_field(again.body, "status") == "dead_lettered");
+  CHECK(json_field(json_field(again.body, "route"), "reason").rfind("replay: bucket", 0) == 0);
+  // the whole chain once more, numbered on after the earlier attempts, which are kept
+  CHECK(count_attempts(again.body) >= 2 * 2);
+  CHECK(again.body.find("\"no\":" + std::to_string(count_attempts(again.body)) + ",") != std::string::npos);
+
+  CHECK(http.post("/v1/dead-letters/j999999/replay", "").status == 404);
+  CHECK(http.send("GET", "/v1/dead-letters/" + ids[1] + "/replay").status == 405);
+
+  auto metrics = http.get("/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(metrics.body.find("cutover_jobs_finished_total{status=\"dead_lettered\"} 3") != std::string::npos);
+  CHECK(metrics.body.find("cutover_breaker_state{provider=\"photomaker\"}") != std::string::npos);
+  CHECK(metrics.body.find("# TYPE cutover_provider_calls_total counter") != std::string::npos);
+}

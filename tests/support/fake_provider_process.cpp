@@ -148,6 +148,8 @@ std::vector<fake_call> fake_provider_process::calls(std::uint64_t since) {
     c.api = v.at("api").as_string();
     c.status = v.at("status").as_integer();
     c.fault = v.at("fault").as_string();
+    if (v.has_field("key"))
+      c.key = v.at("key").as_string();
     out.push_back(std::move(c));
   }
   return out;

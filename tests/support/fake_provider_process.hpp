@@ -36,6 +36,7 @@ struct fake_call {
   std::string api;         ///< openai | replicate | imagen | gemini_batch | unknown
   int status = 0;          ///< the status answered; 0 while the call is held by a hang fault
   std::string fault;       ///< none | hang | error | quota | content_policy | malformed | empty_data
+  std::string key;         ///< who asked: OpenAI's `user`, else the request's first prompt (empty for polls)
 };
 
 /// A raw HTTP answer of the fake (see request()).

@@ -161,6 +161,28 @@ provider_fake::api_counters& provider_fake::counters(api_kind api) {
   return counters_[static_cast<std::size_t>(api)];
 }
 
+namespace {
+/// The request's `user` (OpenAI), else its first prompt (Replicate input, Imagen instance); empty when none.
+std::string request_key(const call& c) {
+  if (c.body.empty())
+    return {};
+  std::error_code ec;
+  auto v = web::json::value::parse(c.body, ec);
+  if (ec || !v.is_object())
+    return {};
+  auto text = [](const web::json::value& o, const char* k) {
+    return o.is_object() && o.has_field(k) && o.at(k).is_string() ? o.at(k).as_string() : std::string{};
+  };
+  if (auto user = text(v, "user"); !user.empty())
+    return user;
+  if (v.has_field("input"))
+    return text(v.at("input"), "prompt");
+  if (v.has_field("instances") && v.at("instances").is_array() && v.at("instances").size() > 0)
+    return text(v.at("instances").at(0), "prompt");
+  return {};
+}
+} // namespace
+
 void provider_fake::record(const call& c, api_kind api, int status, fault f) {
   ++seq_;
   auto& k = counters(api);
@@ -171,7 +193,7 @@ void provider_fake::record(const call& c, api_kind api, int status, fault f) {
     return;
   }
   const auto at = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
-  calls_.push_back({seq_, static_cast<long long>(at.count()), c.method, c.path, api, status, f});
+  calls_.push_back({seq_, static_cast<long long>(at.count()), c.method, c.path, api, status, f, request_key(c)});
 }
 
 std::string provider_fake::next_id() {
@@ -223,6 +245,7 @@ std::string provider_fake::calls_json(std::uint64_t since) const {
     v["api"] = value::string(to_string(r.api));
     v["status"] = value::number(r.status);
     v["fault"] = value::string(to_string(r.f));
+    v["key"] = value::string(r.key);
     if (out.size() > 1)
       out += ',';
     out += v.serialize();

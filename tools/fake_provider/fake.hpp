@@ -88,6 +88,7 @@ private:
     api_kind api;
     int status;
     fault f;
+    std::string key; ///< who asked: OpenAI's `user`, else the first prompt in the body (lets tests follow one job)
   };
   struct api_counters {
     std::map<int, std::uint64_t> by_status;
