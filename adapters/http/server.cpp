@@ -3,6 +3,7 @@
 #include "adapters/http/bridge.hpp"
 #include "adapters/http/job_request.hpp"
 #include "adapters/http/json_out.hpp"
+#include "adapters/http/openai_compat.hpp"
 
 #include <cpprest/http_listener.h>
 #include <pplx/threadpool.h>
@@ -109,6 +110,9 @@ struct server::impl {
     } else if (path.rfind("/v1/jobs/", 0) == 0) {
       if (only(methods::GET, "GET"))
         lookup(std::move(req), path.substr(9));
+    } else if (path == "/v1/images/generations") {
+      if (only(methods::POST, "POST"))
+        openai_generate(std::move(req));
     } else if (path == "/v1/dead-letters") {
       if (only(methods::GET, "GET"))
         dead_letters(std::move(req));
@@ -179,6 +183,70 @@ struct server::impl {
                       if (r->http_status == 409 || r->http_status == 503)
                         h.emplace_back("Retry-After", "1");
                       send_error(req, status_code(r->http_status), r->error_code, r->message, "", std::move(h));
+                    });
+    });
+  }
+
+  /// OpenAI-compatible: the job is submitted as any other, and the answer waits until it is final.
+  void openai_generate(http_request req) {
+    const auto& headers = req.headers();
+    auto openai_error = [](const http_request& r, int status, const std::string& message, const std::string& type,
+                           const std::string& param, const std::string& code) {
+      send(r, status_code(status), openai_error_json(message, type, param, code));
+    };
+    if (!is_json_type(headers.content_type())) {
+      openai_error(req, 415, "the body must be application/json", "invalid_request_error", "", "unsupported_media_type");
+      return;
+    }
+    if (headers.content_length() > opts.max_body_bytes) {
+      openai_error(req, 413, "the body is too large", "invalid_request_error", "", "body_too_large");
+      return;
+    }
+    std::string key;
+    if (auto it = headers.find("Idempotency-Key"); it != headers.end() && valid_idempotency_key(it->second))
+      key = it->second;
+    req.extract_string(true).then([this, req, key, openai_error](pplx::task<std::string> t) {
+      std::string body;
+      try {
+        body = t.get();
+      } catch (const std::exception& e) {
+        openai_error(req, 400, e.what(), "invalid_request_error", "", "unreadable_body");
+        return;
+      }
+      auto parsed = parse_openai_request(body);
+      if (auto* err = std::get_if<request_error>(&parsed)) {
+        openai_error(req, err->status, err->message, "invalid_request_error", err->field, err->code);
+        return;
+      }
+      auto& job = std::get<parsed_job>(parsed);
+      engine.submit(msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)},
+                    [this, req, openai_error](const msg::submit_reply* r, const std::string& error) {
+                      if (r == nullptr || r->http_status != 202) {
+                        openai_error(req, r ? r->http_status : 503, r ? r->message : error, "server_error", "",
+                                     r ? r->error_code : "unavailable");
+                        return;
+                      }
+                      engine.lookup(msg::await_job{r->id, std::chrono::seconds(120)},
+                                    [req, openai_error](const msg::job_lookup* l, const std::string& err) {
+                                      if (l == nullptr || !l->found) {
+                                        openai_error(req, 503, l ? "the job disappeared" : err, "server_error", "",
+                                                     "unavailable");
+                                        return;
+                                      }
+                                      const auto& job = l->job;
+                                      if (job.status == core::job_status::succeeded)
+                                        send(req, status_code(200), openai_images_json(job));
+                                      else if (!core::is_final(job.status))
+                                        openai_error(req, 504, "job " + core::to_string(job.id) +
+                                                                 " is still running; GET /v1/jobs/" +
+                                                                 core::to_string(job.id) + " for its result",
+                                                     "server_error", "", "timeout");
+                                      else if (job.error.find("content_policy") != std::string::npos)
+                                        openai_error(req, 400, job.error, "invalid_request_error", "prompt",
+                                                     "content_policy_violation");
+                                      else
+                                        openai_error(req, 502, job.error, "server_error", "", "upstream_failed");
+                                    });
                     });
     });
   }

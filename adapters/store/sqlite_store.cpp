@@ -2,8 +2,11 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 namespace cutover::store_adapter {
@@ -78,6 +81,43 @@ struct attempt_delta {
   bool remote = false, finished = false;
 };
 
+/// Copies the WAL back into the database file from a thread of its own, on its own connection. A checkpoint ends
+/// in an fsync; done inside a commit it stalled the commit (and every answer waiting on it) for 10-30 ms.
+class checkpointer {
+public:
+  explicit checkpointer(const std::string& path) : db_(path, SQLite::OPEN_READWRITE) {
+    db_.exec("PRAGMA busy_timeout=5000");
+    thread_ = std::thread([this] { run(); });
+  }
+  ~checkpointer() {
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      stop_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+private:
+  static constexpr auto every = std::chrono::milliseconds(250);
+  void run() {
+    std::unique_lock<std::mutex> guard{mutex_};
+    while (!stop_) {
+      wake_.wait_for(guard, every, [this] { return stop_; });
+      try {
+        db_.exec("PRAGMA wal_checkpoint(PASSIVE)"); // never blocks the writer
+      } catch (const std::exception&) {
+        // busy or failed: the next round tries again; the WAL just grows meanwhile
+      }
+    }
+  }
+  SQLite::Database db_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 class sqlite_store final : public job_store {
 public:
   sqlite_store(const std::string& path, sync_mode sync)
@@ -87,8 +127,11 @@ public:
              (sync == sync_mode::full ? "FULL" : sync == sync_mode::off ? "OFF" : "NORMAL"));
     db_.exec("PRAGMA busy_timeout=5000");
     db_.exec("PRAGMA cache_size=-65536"); // 64 MiB: the rows of jobs in flight stay in memory
+    db_.exec("PRAGMA wal_autocheckpoint=0"); // the checkpointer does it, off the commit path
+    db_.exec("PRAGMA journal_size_limit=67108864");
     db_.exec(schema);
     migrate();
+    checkpoints_.emplace(path);
     insert_.emplace(db_, "INSERT INTO jobs(id,user_id,prompt,tier,n,endpoint,segment,metadata,idempotency_key,"
                          "body_hash,status,created_at,updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
     // A final status is never replaced by a late progress event of another commit.
@@ -448,6 +491,7 @@ private:
   };
 
   SQLite::Database db_;
+  std::optional<checkpointer> checkpoints_; ///< declared after db_: stopped before the connection closes
   std::optional<SQLite::Statement> insert_, update_job_, put_result_, put_attempt_, update_attempt_, attempts_q_;
   std::unordered_map<std::uint64_t, job_delta> jobs_;
   std::unordered_map<std::pair<std::uint64_t, int>, attempt_delta, pair_hash> attempts_;
