@@ -12,7 +12,7 @@ command -v wrk >/dev/null || ./scripts/install-deps.sh
 
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
+port=$(shuf -i 20000-60000 -n 1)
 cat > "$work/bench.yaml" <<YAML
 server: {listen: 127.0.0.1:$port, max_body_bytes: 65536}
 store: {path: bench.db, synchronous: normal}

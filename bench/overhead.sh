@@ -15,7 +15,7 @@ trap 'kill $fake_pid $engine_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' 
 fake_pid=$!
 for _ in $(seq 1 100); do grep -q listening "$work/fake.out" 2>/dev/null && break; sleep 0.1; done
 fake_url=$(awk '{print $2}' "$work/fake.out")
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(shuf -i 20000-60000 -n 1)
 sync_mode="${SYNC_MODE:-normal}"
 cat > "$work/bench.yaml" <<YAML
 server: {listen: 127.0.0.1:$port}
