@@ -151,6 +151,10 @@ public:
   }
 
   void poll(const std::string& remote_id, const std::vector<work_item>& items, instant, callback done) override {
+    if (key_.empty()) { // without a key the remote job cannot be followed: say so instead of polling to the deadline
+      done(detail::failure(error_class::auth, "the environment variable " + cfg_.api_key_env + " holding the API key is not set"));
+      return;
+    }
     web::http::http_request req(web::http::methods::GET);
     req.headers().add("x-goog-api-key", key_);
     req.set_request_uri("/" + remote_id);

@@ -45,6 +45,10 @@ public:
   }
 
   void poll(const std::string& remote_id, const std::vector<work_item>& items, instant now, callback done) override {
+    if (key_.empty()) { // without a key the remote job cannot be followed: say so instead of polling to the deadline
+      done(detail::failure(error_class::auth, "the environment variable " + cfg_.api_key_env + " holding the API key is not set"));
+      return;
+    }
     const auto item = items.at(0);
     web::http::http_request req(web::http::methods::GET);
     req.set_request_uri("/predictions/" + remote_id);
