@@ -42,11 +42,16 @@ msg::batcher_actor spawn_batcher(caf::actor_system& sys, core::tier tier, core::
         const core::instant now{std::chrono::duration_cast<core::duration>(self->clock().now().time_since_epoch())};
         for (auto& item : m.items) {
           auto r = w.add(std::move(item), now);
+          if (r.full) {
+            flush(self);
+            continue;
+          }
           if (r.opened)
             self->delayed_send(self, w.settings().max_wait, msg::window_due{r.generation});
-          if (r.full)
-            flush(self);
         }
+        // no wait configured: what arrived together leaves together, without a timer round trip
+        if (w.settings().max_wait <= core::duration{0} && w.size() > 0)
+          flush(self);
       },
       [self](const msg::window_due& m) {
         if (self->state.window.timer_due(m.generation))
