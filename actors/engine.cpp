@@ -2,6 +2,7 @@
 
 #include "actors/batcher.hpp"
 #include "actors/intake.hpp"
+#include "actors/ledger_actor.hpp"
 #include "actors/router.hpp"
 #include "actors/store_actor.hpp"
 
@@ -17,7 +18,8 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
   e.store = spawn_store(sys, std::move(db),
                         store_options{opts.detached_store, clock, cfg->dead_letter.retention, std::chrono::hours(1),
                                       e.metrics});
-  e.router = spawn_router(sys, cfg, e.store, clock, e.metrics);
+  e.ledger = spawn_ledger(sys, cfg, e.store, clock, e.metrics);
+  e.router = spawn_router(sys, cfg, e.store, e.ledger, clock, e.metrics);
   msg::router_wiring wiring;
   for (const auto& p : cfg->providers) {
     auto env = std::make_shared<worker_env>(worker_env{p, ports(p), e.store, clock, e.metrics});
@@ -40,6 +42,7 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
 void engine::stop() {
   caf::anon_send_exit(intake, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ledger, caf::exit_reason::user_shutdown);
   for (auto& b : batchers)
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   for (auto& [name, p] : providers)

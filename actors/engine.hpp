@@ -7,6 +7,7 @@
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/ports.hpp"
+#include "messages/budget.hpp"
 #include "messages/intake.hpp"
 #include "messages/provider.hpp"
 #include "messages/routing.hpp"
@@ -31,6 +32,7 @@ struct engine_options {
 struct engine {
   msg::store_actor store;
   msg::router_actor router;
+  msg::ledger_actor ledger;
   msg::intake_actor intake;
   std::map<std::string, msg::provider_actor> providers;
   std::vector<msg::batcher_actor> batchers;

@@ -1,11 +1,13 @@
 #include "actors/router.hpp"
 
+#include "core/ledger.hpp"
 #include "core/lifecycle.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <tuple>
@@ -20,31 +22,38 @@ namespace {
 /// A job between routing and its final state.
 struct flight {
   std::vector<std::string> chain; ///< primary provider, then its fallbacks
+  int chain_pos = 0;              ///< the provider of the attempt in progress (or being admitted)
   work_item item;                 ///< item.attempt_no is the attempt in progress
+  int bucket = 0;                 ///< set on the first routing only (0: keep the stored one)
   std::string route_reason;
   micros spent = 0;
   int attempt_base = 0; ///< attempts made before a dead-letter replay: not counted against max_attempts again
+  bool replay = false;  ///< the next routed event is a replay
 };
 
 struct router_state {
   config_ptr cfg;
   rollout_view view;
   msg::store_actor store;
+  msg::ledger_actor ledger;
   clock_anchor clock;
   msg::router_wiring wiring;
   std::unordered_map<std::uint64_t, flight> flights;
-  core::metrics_ptr metrics;
-  core::gauge* in_flight = nullptr;
+  metrics_ptr metrics;
+  gauge* in_flight = nullptr;
   static inline const char* name = "router";
 };
 
 using self_ptr = msg::router_actor::stateful_pointer<router_state>;
 
-/// Collects the effects of one message: events to record, items per batcher, jobs that became final.
+/// The effects of one message: events to record, admissions to ask for, items per batcher, final jobs,
+/// reservations to settle.
 struct effects {
   std::vector<job_event> events;
+  std::vector<job_id> admit;
   std::map<std::pair<std::string, tier>, std::vector<work_item>> enqueue;
   std::vector<job_id> finals;
+  std::vector<msg::settlement> settle;
 };
 
 instant now_of(self_ptr self) { return self->state.clock.now(self->clock()); }
@@ -56,6 +65,10 @@ job_event event(job_id id, event_kind kind, job_status status, instant at) {
   e.status = status;
   e.at = at;
   return e;
+}
+
+void count(self_ptr self, const std::string& name, const labels& l, const std::string& help) {
+  self->state.metrics->get_counter(name, l, help).add();
 }
 
 void finish(self_ptr self, effects& fx, job_id id, job_status status, instant now, std::vector<std::string> images,
@@ -70,41 +83,39 @@ void finish(self_ptr self, effects& fx, job_id id, job_status status, instant no
   }
   fx.events.push_back(std::move(e));
   fx.finals.push_back(id);
-  self->state.metrics
-    ->get_counter("cutover_jobs_finished_total", {{"status", std::string{to_string(status)}}},
-                  "Jobs that reached a final state.")
-    .add();
+  count(self, "cutover_jobs_finished_total", {{"status", std::string{to_string(status)}}},
+        "Jobs that reached a final state.");
 }
 
-/// Sends `f.item` to its provider's batcher and records the routing step.
-void dispatch(effects& fx, flight& f, const std::string& provider, int bucket, instant now) {
-  auto e = event(f.item.id, event_kind::routed, job_status::queued, now);
-  e.provider = provider;
-  e.bucket = bucket;
-  e.text = f.route_reason;
-  fx.events.push_back(std::move(e));
-  fx.enqueue[{provider, f.item.tier_}].push_back(f.item);
-}
+/// The item goes to chain[chain_pos] once the ledger admits it.
+void dispatch(effects& fx, flight& f) { fx.admit.push_back(f.item.id); }
 
 /// Routes a job from the start of its chain; `replay` sends a dead letter round again (its earlier attempts stay
 /// on record but no longer count).
-void route_new(self_ptr self, effects& fx, const job_record& job, instant now, bool replay = false) {
+void route_new(self_ptr self, effects& fx, const job_record& job, bool replay = false) {
   auto& st = self->state;
   auto d = decide_route(st.cfg->rollout, st.view, {job.spec.user_id, job.spec.endpoint, job.spec.segment});
   flight f;
   f.chain = provider_chain(*st.cfg, d.provider);
   f.attempt_base = replay && !job.attempts.empty() ? job.attempts.back().no : 0;
   f.item = work_item{job.id, f.attempt_base + 1, job.spec.tier_, job.spec.n, job.spec.prompt, job.spec.user_id};
+  f.bucket = d.bucket;
   f.route_reason = replay ? "replay: " + d.reason : d.reason;
+  f.replay = replay;
   for (const auto& a : job.attempts)
     f.spent += a.cost;
-  auto& placed = st.flights[job.id.value] = std::move(f);
-  dispatch(fx, placed, d.provider, d.bucket, now);
-  if (replay) {
-    auto& e = fx.events.back();
-    e.kind = event_kind::replayed;
-    e.attempt.no = placed.attempt_base;
+  dispatch(fx, st.flights[job.id.value] = std::move(f));
+}
+
+/// Moves a job along its chain past a provider that could not take it; dead-letters it past the end.
+void next_in_chain(self_ptr self, effects& fx, flight& f, const std::string& why, instant now) {
+  f.route_reason += "; " + why;
+  if (static_cast<std::size_t>(f.chain_pos) + 1 >= f.chain.size()) {
+    finish(self, fx, f.item.id, job_status::dead_lettered, now, {}, why + "; no provider left in the chain");
+    return;
   }
+  ++f.chain_pos;
+  dispatch(fx, f);
 }
 
 void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
@@ -114,6 +125,9 @@ void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
     return; // a duplicate or stale outcome
   auto& f = it->second;
   f.spent += o.cost;
+  // no call happened for these: nothing was spent
+  const bool called = o.error != error_class::breaker_open && o.error != error_class::budget_exhausted;
+  fx.settle.push_back(msg::settlement{reservation_key{o.id.value, o.attempt_no}, o.cost, !called});
   auto a = event(o.id, event_kind::attempt_finished, job_status::running, now);
   a.attempt.no = o.attempt_no;
   a.attempt.provider = o.provider;
@@ -128,19 +142,19 @@ void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
     finish(self, fx, o.id, job_status::succeeded, now, std::move(o.images), {});
     return;
   }
-  auto next = decide_after_failure(*st.cfg, f.chain, o.attempt_no - f.attempt_base, o.error);
+  auto next = decide_after_failure(*st.cfg, f.chain, f.chain_pos, o.attempt_no - f.attempt_base, o.error);
   switch (next.kind) {
     case after_failure_kind::fall_back:
-      st.metrics
-        ->get_counter("cutover_fallbacks_total", {{"from", o.provider}, {"to", next.provider}},
-                      "Items sent to the next provider of their chain after a failed attempt.")
-        .add();
+      count(self, "cutover_fallbacks_total", {{"from", o.provider}, {"to", next.provider}},
+            "Items sent to the next provider of their chain after a failed attempt.");
       f.item.attempt_no = o.attempt_no + 1;
+      f.chain_pos = next.chain_pos;
       f.route_reason += "; " + next.reason;
-      dispatch(fx, f, next.provider, 0, now);
+      dispatch(fx, f);
       return;
     case after_failure_kind::fail:
-      finish(self, fx, o.id, job_status::failed, now, {}, next.reason + (o.message.empty() ? "" : " (" + o.message + ")"));
+      finish(self, fx, o.id, job_status::failed, now, {},
+             next.reason + (o.message.empty() ? "" : " (" + o.message + ")"));
       return;
     case after_failure_kind::dead_letter:
       finish(self, fx, o.id, job_status::dead_lettered, now, {}, next.reason);
@@ -154,7 +168,7 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
             const job_record& job, instant now) {
   auto& st = self->state;
   if (job.status == job_status::accepted) {
-    route_new(self, fx, job, now);
+    route_new(self, fx, job);
     return;
   }
   // the chain starts at the first attempt since the last replay
@@ -174,37 +188,89 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
   if (last != nullptr && last->outcome == job_status::running) {
     f.item.attempt_no = last->no;
     provider = last->provider;
-    if (!last->remote_id.empty() && st.wiring.providers.count(provider) > 0) {
-      auto& b = polls[{provider, last->remote_id}];
-      b.tier_ = job.spec.tier_;
-      b.remote_id = last->remote_id;
-      b.submitted_at = last->started_at;
-      b.items.push_back(f.item);
-      st.flights[job.id.value] = std::move(f);
-      return;
-    }
   } else if (last != nullptr) {
     f.item.attempt_no = last->no + 1;
   }
-  if (st.cfg->provider(provider) == nullptr) {
+  auto pos = std::find(f.chain.begin(), f.chain.end(), provider);
+  if (pos == f.chain.end()) {
     st.flights[job.id.value] = std::move(f);
     finish(self, fx, job.id, job_status::dead_lettered, now, {}, "provider " + provider + " is no longer configured");
     return;
   }
-  auto& placed = st.flights[job.id.value] = std::move(f);
-  fx.enqueue[{provider, placed.item.tier_}].push_back(placed.item);
+  f.chain_pos = static_cast<int>(pos - f.chain.begin());
+  if (last != nullptr && last->outcome == job_status::running && !last->remote_id.empty()) {
+    // paid for and running remotely: poll it again, never submit it again (its reservation was restored)
+    auto& b = polls[{provider, last->remote_id}];
+    b.tier_ = job.spec.tier_;
+    b.remote_id = last->remote_id;
+    b.submitted_at = last->started_at;
+    b.items.push_back(f.item);
+    st.flights[job.id.value] = std::move(f);
+    return;
+  }
+  dispatch(fx, st.flights[job.id.value] = std::move(f));
 }
 
-/// Records the events (one commit), then tells waiters of final states; sends items to their batchers.
+void apply(self_ptr self, effects& fx);
+
+/// The ledger answered: admitted items go to their batchers; refused ones move along their chain (no attempt is
+/// used) and are asked for again.
+void on_admitted(self_ptr self, const std::vector<job_id>& ids, const msg::admit_result& r) {
+  auto& st = self->state;
+  effects fx;
+  const auto now = now_of(self);
+  for (std::size_t i = 0; i < ids.size() && i < r.verdicts.size(); ++i) {
+    auto it = st.flights.find(ids[i].value);
+    if (it == st.flights.end())
+      continue;
+    auto& f = it->second;
+    const auto& provider = f.chain[static_cast<std::size_t>(f.chain_pos)];
+    const auto& verdict = r.verdicts[i];
+    if (!verdict.admitted()) {
+      count(self, "cutover_budget_fallbacks_total", {{"provider", provider}},
+            "Items sent past a provider whose budget would not admit them.");
+      next_in_chain(self, fx, f, verdict.reason, now);
+      continue;
+    }
+    auto e = event(f.item.id, f.replay ? event_kind::replayed : event_kind::routed, job_status::queued, now);
+    e.provider = provider;
+    e.bucket = f.bucket;
+    e.text = f.route_reason;
+    e.attempt.no = f.attempt_base;
+    f.bucket = 0;
+    f.replay = false;
+    fx.events.push_back(std::move(e));
+    fx.enqueue[{provider, f.item.tier_}].push_back(f.item);
+  }
+  apply(self, fx);
+}
+
+/// Carries out the effects: settlements to the ledger, admissions asked for, items to their batchers, events
+/// recorded (with an answer when jobs became final: waiters hear of it only once it is on disk).
 void apply(self_ptr self, effects& fx) {
   auto& st = self->state;
-  st.in_flight->set(static_cast<std::int64_t>(st.flights.size()));
+  if (!fx.settle.empty())
+    self->send(st.ledger, msg::settle{std::move(fx.settle)});
+  if (!fx.admit.empty()) {
+    msg::admit req;
+    for (auto id : fx.admit) {
+      const auto& f = st.flights.at(id.value);
+      const auto& provider = f.chain[static_cast<std::size_t>(f.chain_pos)];
+      const auto* p = st.cfg->provider(provider);
+      req.requests.push_back(msg::admission_request{reservation_key{id.value, f.item.attempt_no}, provider,
+                                                    p ? estimate_cost(*p, f.item.tier_, f.item.n) : 0});
+    }
+    auto ids = std::move(fx.admit);
+    self->request(st.ledger, caf::infinite, std::move(req))
+      .then([self, ids](msg::admit_result& r) { on_admitted(self, ids, r); },
+            [](caf::error& err) { std::cerr << "event=admission_failed error=" << to_string(err) << std::endl; });
+  }
   for (auto& [key, items] : fx.enqueue) {
     auto b = st.wiring.batchers.find(key.first);
-    if (b == st.wiring.batchers.end())
-      continue;
-    self->send(b->second[static_cast<std::size_t>(key.second)], msg::enqueue_items{std::move(items)});
+    if (b != st.wiring.batchers.end())
+      self->send(b->second[static_cast<std::size_t>(key.second)], msg::enqueue_items{std::move(items)});
   }
+  st.in_flight->set(static_cast<std::int64_t>(st.flights.size()));
   if (fx.events.empty())
     return;
   if (fx.finals.empty()) {
@@ -215,10 +281,7 @@ void apply(self_ptr self, effects& fx) {
   auto finals = std::move(fx.finals);
   self->request(st.store, caf::infinite, msg::record_events{std::move(fx.events)})
     .then(
-      [self, finals](msg::stored) {
-        if (!finals.empty())
-          self->send(self->state.wiring.finals, msg::jobs_final{finals});
-      },
+      [self, finals](msg::stored) { self->send(self->state.wiring.finals, msg::jobs_final{finals}); },
       [](caf::error& err) { std::cerr << "event=job_events_not_stored error=" << to_string(err) << std::endl; });
 }
 
@@ -236,23 +299,23 @@ void resume_all(self_ptr self, std::vector<job_record>& jobs) {
 
 } // namespace
 
-msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::store_actor store, clock_anchor clock,
-                               core::metrics_ptr metrics) {
-  auto fn = [](self_ptr self, config_ptr cfg, msg::store_actor store, clock_anchor clock,
-               core::metrics_ptr metrics) -> msg::router_actor::behavior_type {
+msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::store_actor store,
+                               msg::ledger_actor ledger, clock_anchor clock, metrics_ptr metrics) {
+  auto fn = [](self_ptr self, config_ptr cfg, msg::store_actor store, msg::ledger_actor ledger, clock_anchor clock,
+               metrics_ptr metrics) -> msg::router_actor::behavior_type {
     auto& st = self->state;
-    st.metrics = metrics ? std::move(metrics) : std::make_shared<core::metrics_registry>();
+    st.metrics = metrics ? std::move(metrics) : std::make_shared<metrics_registry>();
     st.in_flight = &st.metrics->get_gauge("cutover_jobs_in_flight", {}, "Jobs routed and not yet final.");
     st.view.percent = cfg->rollout.percent;
     st.cfg = std::move(cfg);
     st.store = std::move(store);
+    st.ledger = std::move(ledger);
     st.clock = clock;
     return {
       [self](msg::route_jobs& m) {
         effects fx;
-        auto now = now_of(self);
         for (const auto& job : m.jobs)
-          route_new(self, fx, job, now);
+          route_new(self, fx, job);
         apply(self, fx);
       },
       [self](msg::outcomes& m) {
@@ -268,15 +331,19 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::stor
           return caf::make_error(caf::sec::invalid_argument,
                                  "job " + to_string(m.job.id) + " is not dead-lettered (or is being replayed)");
         effects fx;
-        route_new(self, fx, m.job, now_of(self), true);
-        // answered once the replay is on disk
+        route_new(self, fx, m.job, true);
+        // the replay takes effect once admitted and on disk; the answer does not wait for the admission
         auto rp = self->make_response_promise<msg::stored>();
         auto& st = self->state;
-        for (auto& [key, items] : fx.enqueue)
-          if (auto b = st.wiring.batchers.find(key.first); b != st.wiring.batchers.end())
-            self->send(b->second[static_cast<std::size_t>(key.second)], msg::enqueue_items{std::move(items)});
-        self->request(st.store, caf::infinite, msg::record_events{std::move(fx.events)})
+        auto e = event(m.job.id, event_kind::replayed, job_status::queued, now_of(self));
+        const auto& f = st.flights.at(m.job.id.value);
+        e.provider = f.chain.front();
+        e.bucket = f.bucket;
+        e.text = f.route_reason;
+        e.attempt.no = f.attempt_base;
+        self->request(st.store, caf::infinite, msg::record_events{{std::move(e)}})
           .then([rp](msg::stored s) mutable { rp.deliver(s); }, [rp](caf::error& e) mutable { rp.deliver(e); });
+        apply(self, fx);
         return rp;
       },
       [self](msg::router_wiring& w) {
@@ -291,7 +358,7 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::stor
       },
     };
   };
-  return sys.spawn(fn, std::move(cfg), std::move(store), clock, std::move(metrics));
+  return sys.spawn(fn, std::move(cfg), std::move(store), std::move(ledger), clock, std::move(metrics));
 }
 
 } // namespace cutover::actors

@@ -8,6 +8,7 @@
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/routing.hpp"
+#include "messages/budget.hpp"
 #include "messages/routing.hpp"
 #include "messages/store.hpp"
 
@@ -16,6 +17,6 @@ namespace caf { class actor_system; }
 namespace cutover::actors {
 
 msg::router_actor spawn_router(caf::actor_system& sys, core::config_ptr cfg, msg::store_actor store,
-                               clock_anchor clock, core::metrics_ptr metrics = nullptr);
+                               msg::ledger_actor ledger, clock_anchor clock, core::metrics_ptr metrics = nullptr);
 
 } // namespace cutover::actors

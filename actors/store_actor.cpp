@@ -16,6 +16,7 @@ struct store_state {
   store_options opts;
   std::vector<core::job_record> inserts;
   std::vector<core::job_event> events;
+  std::vector<core::day_row> budget_rows;
   std::vector<caf::typed_response_promise<msg::stored>> waiting;
   bool flush_pending = false;
   core::counter* commits = nullptr;
@@ -39,14 +40,15 @@ void flush(self_ptr self) {
   st.flush_pending = false;
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
-  const auto rows = st.inserts.size() + st.events.size();
+  const auto rows = st.inserts.size() + st.events.size() + st.budget_rows.size();
   try {
-    st.db->write(st.inserts, st.events);
+    st.db->write(st.inserts, st.events, st.budget_rows);
   } catch (const std::exception& e) {
     std::cerr << "event=store_commit_failed rows=" << rows << " error=\"" << e.what() << "\"" << std::endl;
     st.failed->add();
     st.inserts.clear();
     st.events.clear();
+    st.budget_rows.clear();
     for (auto& p : waiting)
       p.deliver(caf::make_error(caf::sec::runtime_error, e.what()));
     return;
@@ -55,6 +57,7 @@ void flush(self_ptr self) {
   st.rows->add(static_cast<std::int64_t>(rows));
   st.inserts.clear();
   st.events.clear();
+  st.budget_rows.clear();
   for (auto& p : waiting)
     p.deliver(msg::stored{rows});
 }
@@ -135,6 +138,24 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::jo
     },
     [self](const msg::list_dead_letters& m) {
       return read<msg::job_list>(self, [&](core::job_store& db) { return msg::job_list{db.dead_letters(m.limit)}; });
+    },
+    [self](msg::note_budget& m) {
+      auto& rows = self->state.budget_rows;
+      rows.insert(rows.end(), std::make_move_iterator(m.rows.begin()), std::make_move_iterator(m.rows.end()));
+      schedule_flush(self);
+    },
+    [self](const msg::load_budget& m) {
+      return read<msg::budget_state>(self, [&](core::job_store& db) {
+        return msg::budget_state{db.budget_state(m.day_start, m.day)};
+      });
+    },
+    [self](const msg::load_budget_days& m) {
+      return read<msg::budget_days>(self, [&](core::job_store& db) { return msg::budget_days{db.budget_days(m.since_day)}; });
+    },
+    [self](const msg::load_daily_stats& m) {
+      return read<msg::daily_stats>(self, [&](core::job_store& db) {
+        return msg::daily_stats{db.daily_stats(m.since, m.day_starts)};
+      });
     },
     [self](msg::store_flush) {
       if (self->state.flush_pending)

@@ -3,6 +3,7 @@
 /// HTTP providers, the simulated provider); tests may script their own.
 
 #include "core/job.hpp"
+#include "core/ledger.hpp"
 
 #include <functional>
 #include <memory>
@@ -17,8 +18,12 @@ namespace cutover::core {
 class job_store {
 public:
   virtual ~job_store() = default;
-  /// Writes new jobs and folds events into their rows, all in one transaction.
-  virtual void write(const std::vector<job_record>& inserts, const std::vector<job_event>& events) = 0;
+  /// Writes new jobs, folds events into their rows and upserts budget day rows, all in one transaction.
+  virtual void write(const std::vector<job_record>& inserts, const std::vector<job_event>& events,
+                     const std::vector<day_row>& budget_rows) = 0;
+  void write(const std::vector<job_record>& inserts, const std::vector<job_event>& events) {
+    write(inserts, events, {});
+  }
   virtual std::optional<job_record> find(job_id id) = 0;
   /// Every job not in a final state, oldest first, with its attempts.
   virtual std::vector<job_record> open_jobs() = 0;
@@ -35,6 +40,32 @@ public:
   virtual std::vector<job_record> dead_letters(std::size_t limit) = 0;
   /// Deletes dead-lettered jobs last updated before `before`; returns how many.
   virtual std::size_t sweep_dead_letters(instant before) = 0;
+
+  /// What the ledger rebuilds from at start: spend of the budget day from the attempts table (the authority:
+  /// an attempt's cost is written in the same commit as its outcome), and the attempts still running.
+  struct open_attempt {
+    reservation_key key;
+    std::string provider;
+    tier tier_ = tier::sd;
+    int n = 1;
+  };
+  struct budget_snapshot {
+    std::vector<day_row> today; ///< per provider: consumed and requests of attempts finished since day_start
+    std::vector<open_attempt> open;
+  };
+  virtual budget_snapshot budget_state(instant day_start, const std::string& day) = 0;
+  /// Persisted budget rows of days >= `since_day` ("YYYY-MM-DD"), oldest first.
+  virtual std::vector<day_row> budget_days(const std::string& since_day) = 0;
+
+  /// Per budget day and provider, from the attempts finished since `since`.
+  struct daily_stat {
+    std::string day;
+    std::string provider;
+    std::int64_t requests = 0, succeeded = 0, failed = 0, fell_back = 0;
+    duration avg_latency{0}, p95_latency{0};
+    micros cost = 0;
+  };
+  virtual std::vector<daily_stat> daily_stats(instant since, duration day_starts) = 0;
 };
 
 /// What a provider answered to a submit or a poll.

@@ -5,7 +5,10 @@
 #include "core/job.hpp"
 #include "core/ports.hpp"
 
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/none.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -37,6 +40,23 @@ struct list_dead_letters { std::size_t limit = 100; };
 struct job_list { std::vector<core::job_record> jobs; };
 /// Internal: time to delete dead letters older than the retention.
 struct sweep_due {};
+/// The ledger's changed day rows: written in the next commit (no answer).
+struct note_budget { std::vector<core::day_row> rows; };
+/// What the ledger restores from at start (see core::job_store::budget_state).
+struct load_budget {
+  core::instant day_start{};
+  std::string day;
+};
+struct budget_state { core::job_store::budget_snapshot snapshot; };
+/// Persisted day rows since a day ("YYYY-MM-DD").
+struct load_budget_days { std::string since_day; };
+struct budget_days { std::vector<core::day_row> rows; };
+/// Per day and provider figures since an instant.
+struct load_daily_stats {
+  core::instant since{};
+  core::duration day_starts{0};
+};
+struct daily_stats { std::vector<core::job_store::daily_stat> stats; };
 
 template <class I> auto inspect(I& f, insert_job& x) { return f(caf::meta::type_name("insert_job"), x.job); }
 template <class I> auto inspect(I& f, record_events& x) { return f(caf::meta::type_name("record_events"), x.events); }
@@ -54,6 +74,19 @@ template <class I> auto inspect(I& f, list_dead_letters& x) {
 }
 template <class I> auto inspect(I& f, job_list& x) { return f(caf::meta::type_name("job_list"), x.jobs); }
 template <class I> auto inspect(I& f, sweep_due&) { return f(caf::meta::type_name("sweep_due")); }
+template <class I> auto inspect(I& f, note_budget& x) { return f(caf::meta::type_name("note_budget"), x.rows); }
+template <class I> auto inspect(I& f, load_budget& x) {
+  return f(caf::meta::type_name("load_budget"), x.day_start, x.day);
+}
+template <class I> auto inspect(I& f, budget_state& x) { return f(caf::meta::type_name("budget_state"), x.snapshot); }
+template <class I> auto inspect(I& f, load_budget_days& x) {
+  return f(caf::meta::type_name("load_budget_days"), x.since_day);
+}
+template <class I> auto inspect(I& f, budget_days& x) { return f(caf::meta::type_name("budget_days"), x.rows); }
+template <class I> auto inspect(I& f, load_daily_stats& x) {
+  return f(caf::meta::type_name("load_daily_stats"), x.since, x.day_starts);
+}
+template <class I> auto inspect(I& f, daily_stats& x) { return f(caf::meta::type_name("daily_stats"), x.stats); }
 
 using store_actor = caf::typed_actor<
   caf::replies_to<insert_job>::with<stored>,
@@ -63,6 +96,10 @@ using store_actor = caf::typed_actor<
   caf::replies_to<load_open_jobs>::with<open_jobs>,
   caf::replies_to<load_boot>::with<boot_state>,
   caf::replies_to<list_dead_letters>::with<job_list>,
+  caf::replies_to<load_budget>::with<budget_state>,
+  caf::replies_to<load_budget_days>::with<budget_days>,
+  caf::replies_to<load_daily_stats>::with<daily_stats>,
+  caf::reacts_to<note_budget>,
   caf::reacts_to<store_flush>,
   caf::reacts_to<sweep_due>>;
 
@@ -70,4 +107,20 @@ using store_actor = caf::typed_actor<
 
 namespace cutover::core {
 template <class I> auto inspect(I& f, job_store::key_entry& x) { return f(x.key, x.body_hash, x.id); }
+template <class I> auto inspect(I& f, reservation_key& x) { return f(x.job, x.attempt); }
+/// `limit` is optional; CAF 0.17 inspects no std::optional, so it travels as a flag and a value.
+template <class I> auto inspect(I& f, day_row& x) {
+  bool has_limit = x.limit.has_value();
+  micros limit = x.limit.value_or(0);
+  return f(x.day, x.provider, has_limit, limit, x.consumed, x.reserved, x.requests,
+           caf::meta::load_callback([&]() -> caf::error {
+             x.limit = has_limit ? std::optional<micros>{limit} : std::nullopt;
+             return caf::none;
+           }));
+}
+template <class I> auto inspect(I& f, job_store::open_attempt& x) { return f(x.key, x.provider, x.tier_, x.n); }
+template <class I> auto inspect(I& f, job_store::budget_snapshot& x) { return f(x.today, x.open); }
+template <class I> auto inspect(I& f, job_store::daily_stat& x) {
+  return f(x.day, x.provider, x.requests, x.succeeded, x.failed, x.fell_back, x.avg_latency, x.p95_latency, x.cost);
+}
 } // namespace cutover::core

@@ -66,16 +66,21 @@ TEST_CASE("a failed attempt falls back along the chain, then dead-letters") {
   auto chain = provider_chain(cfg, "gemini");
   REQUIRE(chain == std::vector<std::string>{"gemini", "photomaker", "sdxl"});
 
-  auto a = decide_after_failure(cfg, chain, 1, error_class::server);
+  auto a = decide_after_failure(cfg, chain, 0, 1, error_class::server);
   CHECK(a.kind == after_failure_kind::fall_back);
   CHECK(a.provider == "photomaker");
+  CHECK(a.chain_pos == 1);
   CHECK(a.reason == "fallback after gemini: server");
-  CHECK(decide_after_failure(cfg, chain, 2, error_class::timeout).provider == "sdxl");
-  CHECK(decide_after_failure(cfg, chain, 3, error_class::timeout).kind == after_failure_kind::dead_letter);
-  CHECK(decide_after_failure(cfg, chain, 1, error_class::content_policy).kind == after_failure_kind::fail);
+  CHECK(decide_after_failure(cfg, chain, 1, 2, error_class::timeout).provider == "sdxl");
+  CHECK(decide_after_failure(cfg, chain, 2, 3, error_class::timeout).kind == after_failure_kind::dead_letter);
+  CHECK(decide_after_failure(cfg, chain, 0, 1, error_class::content_policy).kind == after_failure_kind::fail);
+  // a position skipped for budget is no attempt: photomaker failed as the first attempt, sdxl is next
+  CHECK(decide_after_failure(cfg, chain, 1, 1, error_class::server).provider == "sdxl");
+  CHECK(decide_after_failure(cfg, chain, 2, 1, error_class::server).reason ==
+        "fallback chain exhausted; last sdxl: server");
 
   cfg.dead_letter.max_attempts = 2;
-  CHECK(decide_after_failure(cfg, chain, 2, error_class::server).kind == after_failure_kind::dead_letter);
+  CHECK(decide_after_failure(cfg, chain, 1, 2, error_class::server).kind == after_failure_kind::dead_letter);
   auto short_chain = provider_chain(cfg, "sdxl");
-  CHECK(decide_after_failure(cfg, short_chain, 1, error_class::server).kind == after_failure_kind::dead_letter);
+  CHECK(decide_after_failure(cfg, short_chain, 0, 1, error_class::server).kind == after_failure_kind::dead_letter);
 }

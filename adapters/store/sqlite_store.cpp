@@ -2,7 +2,9 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <map>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -35,6 +37,11 @@ CREATE TABLE IF NOT EXISTS attempts(
   started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL DEFAULT 0, outcome TEXT NOT NULL,
   error_class TEXT NOT NULL DEFAULT 'none', remote_id TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(job_id, no)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS attempts_finished ON attempts(finished_at);
+-- The ledger's daily figures per provider ('' = global), as last written by the ledger actor.
+CREATE TABLE IF NOT EXISTS budget_days(
+  day TEXT NOT NULL, provider TEXT NOT NULL, limit_micros INTEGER, consumed INTEGER NOT NULL,
+  reserved INTEGER NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY(day, provider)) WITHOUT ROWID;
 )sql";
 
 std::int64_t us(instant t) { return t.time_since_epoch().count(); }
@@ -142,6 +149,8 @@ public:
                              " error=COALESCE(?6,error), updated_at=?7, attempt_base=COALESCE(?10,attempt_base)"
                              " WHERE id=?8");
     put_result_.emplace(db_, "INSERT OR REPLACE INTO results(job_id, images) VALUES(?,?)");
+    put_budget_.emplace(db_, "INSERT OR REPLACE INTO budget_days(day,provider,limit_micros,consumed,reserved,requests)"
+                             " VALUES(?,?,?,?,?,?)");
     put_attempt_.emplace(db_, "INSERT OR REPLACE INTO attempts(job_id,no,provider,started_at,finished_at,outcome,"
                               "error_class,remote_id,cost_micros) VALUES(?,?,?,?,?,?,?,?,?)");
     update_attempt_.emplace(db_, "UPDATE attempts SET remote_id=COALESCE(?1,remote_id),"
@@ -150,7 +159,9 @@ public:
                                  " WHERE job_id=?6 AND no=?7");
   }
 
-  void write(const std::vector<job_record>& inserts, const std::vector<job_event>& events) override {
+  using job_store::write;
+  void write(const std::vector<job_record>& inserts, const std::vector<job_event>& events,
+             const std::vector<day_row>& budget_rows) override {
     attempts_.clear();
     jobs_.clear();
     guarded("write", [&] {
@@ -160,7 +171,8 @@ public:
         bool done = false;
         ~reset_on_failure() {
           if (!done)
-            for (auto* st : {&s.insert_, &s.update_job_, &s.put_result_, &s.put_attempt_, &s.update_attempt_})
+            for (auto* st : {&s.insert_, &s.update_job_, &s.put_result_, &s.put_attempt_, &s.update_attempt_,
+                             &s.put_budget_})
               if (*st)
                 (*st)->tryReset();
         }
@@ -173,6 +185,8 @@ public:
         write_attempt(key.first, d);
       for (auto& [id, d] : jobs_)
         write_job(id, d);
+      for (const auto& row : budget_rows)
+        write_budget_row(row);
       tx.commit();
       guard.done = true;
     });
@@ -208,6 +222,95 @@ public:
         out.push_back(read_job(q));
       for (auto& j : out)
         load_attempts(j);
+      return out;
+    });
+  }
+
+  budget_snapshot budget_state(instant day_start, const std::string& day) override {
+    return guarded("budget_state", [&] {
+      budget_snapshot out;
+      SQLite::Statement spent(db_, "SELECT provider, SUM(cost_micros), COUNT(*) FROM attempts"
+                                   " WHERE finished_at >= ? AND outcome <> 'running' GROUP BY provider");
+      spent.bind(1, us(day_start));
+      while (spent.executeStep()) {
+        day_row r;
+        r.day = day;
+        r.provider = spent.getColumn(0).getString();
+        r.consumed = spent.getColumn(1).getInt64();
+        r.requests = spent.getColumn(2).getInt64();
+        out.today.push_back(std::move(r));
+      }
+      SQLite::Statement open(db_, "SELECT a.job_id, a.no, a.provider, j.tier, j.n FROM attempts a JOIN jobs j"
+                                  " ON j.id = a.job_id WHERE a.outcome = 'running'");
+      while (open.executeStep()) {
+        open_attempt o;
+        o.key = reservation_key{static_cast<std::uint64_t>(open.getColumn(0).getInt64()), open.getColumn(1).getInt()};
+        o.provider = open.getColumn(2).getString();
+        parse_tier(open.getColumn(3).getString(), o.tier_);
+        o.n = open.getColumn(4).getInt();
+        out.open.push_back(std::move(o));
+      }
+      return out;
+    });
+  }
+
+  std::vector<day_row> budget_days(const std::string& since_day) override {
+    return guarded("budget_days", [&] {
+      SQLite::Statement q(db_, "SELECT day, provider, limit_micros, consumed, reserved, requests FROM budget_days"
+                               " WHERE day >= ? ORDER BY day, provider");
+      q.bind(1, since_day);
+      std::vector<day_row> out;
+      while (q.executeStep()) {
+        day_row r;
+        r.day = q.getColumn(0).getString();
+        r.provider = q.getColumn(1).getString();
+        if (!q.getColumn(2).isNull())
+          r.limit = q.getColumn(2).getInt64();
+        r.consumed = q.getColumn(3).getInt64();
+        r.reserved = q.getColumn(4).getInt64();
+        r.requests = q.getColumn(5).getInt64();
+        out.push_back(std::move(r));
+      }
+      return out;
+    });
+  }
+
+  std::vector<daily_stat> daily_stats(instant since, duration day_starts) override {
+    return guarded("daily_stats", [&] {
+      // one pass over the attempts finished since `since`; an attempt "fell back" when a later one followed it
+      SQLite::Statement q(db_, "SELECT a.provider, a.started_at, a.finished_at, a.outcome, a.cost_micros,"
+                               " EXISTS(SELECT 1 FROM attempts b WHERE b.job_id = a.job_id AND b.no > a.no)"
+                               " FROM attempts a WHERE a.finished_at >= ? AND a.outcome <> 'running'");
+      q.bind(1, us(since));
+      struct acc {
+        daily_stat s;
+        std::vector<std::int64_t> latencies;
+      };
+      std::map<std::pair<std::string, std::string>, acc> groups;
+      while (q.executeStep()) {
+        const auto finished = at_us(q.getColumn(2).getInt64());
+        auto& g = groups[{budget_day(finished, day_starts), q.getColumn(0).getString()}];
+        g.s.requests += 1;
+        const bool ok = q.getColumn(3).getString() == "succeeded";
+        g.s.succeeded += ok;
+        g.s.failed += !ok;
+        g.s.fell_back += !ok && q.getColumn(5).getInt() != 0;
+        g.s.cost += q.getColumn(4).getInt64();
+        g.latencies.push_back(q.getColumn(2).getInt64() - q.getColumn(1).getInt64());
+      }
+      std::vector<daily_stat> out;
+      for (auto& [key, g] : groups) {
+        g.s.day = key.first;
+        g.s.provider = key.second;
+        std::sort(g.latencies.begin(), g.latencies.end());
+        std::int64_t sum = 0;
+        for (auto l : g.latencies)
+          sum += l;
+        g.s.avg_latency = duration{sum / static_cast<std::int64_t>(g.latencies.size())};
+        const auto rank = (g.latencies.size() * 95 + 99) / 100; // nearest rank
+        g.s.p95_latency = duration{g.latencies[std::max<std::size_t>(rank, 1) - 1]};
+        out.push_back(std::move(g.s));
+      }
       return out;
     });
   }
@@ -406,6 +509,21 @@ private:
     s.reset();
   }
 
+  void write_budget_row(const day_row& row) {
+    auto& s = *put_budget_;
+    s.bind(1, row.day);
+    s.bind(2, row.provider);
+    if (row.limit)
+      s.bind(3, *row.limit);
+    else
+      s.bind(3);
+    s.bind(4, row.consumed);
+    s.bind(5, row.reserved);
+    s.bind(6, row.requests);
+    s.exec();
+    s.reset();
+  }
+
   void write_job(std::uint64_t id, const job_delta& d) {
     auto& s = *update_job_;
     s.clearBindings();
@@ -492,7 +610,8 @@ private:
 
   SQLite::Database db_;
   std::optional<checkpointer> checkpoints_; ///< declared after db_: stopped before the connection closes
-  std::optional<SQLite::Statement> insert_, update_job_, put_result_, put_attempt_, update_attempt_, attempts_q_;
+  std::optional<SQLite::Statement> insert_, update_job_, put_result_, put_attempt_, update_attempt_, attempts_q_,
+    put_budget_;
   std::unordered_map<std::uint64_t, job_delta> jobs_;
   std::unordered_map<std::pair<std::uint64_t, int>, attempt_delta, pair_hash> attempts_;
 };

@@ -1,0 +1,149 @@
+#include "actors/ledger_actor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <iostream>
+
+namespace cutover::actors {
+
+using namespace cutover::core;
+
+namespace {
+
+/// How often the day boundary is checked (and figures exported) when nothing else happens.
+constexpr auto tick_every = std::chrono::seconds(10);
+
+struct ledger_state {
+  config_ptr cfg;
+  msg::store_actor store;
+  clock_anchor clock;
+  std::unique_ptr<core::ledger> book;
+  metrics_ptr metrics;
+  counter* admitted = nullptr;
+  counter* refused = nullptr;
+  static inline const char* name = "ledger";
+};
+
+using self_ptr = msg::ledger_actor::stateful_pointer<ledger_state>;
+
+instant now_of(self_ptr self) { return self->state.clock.now(self->clock()); }
+
+/// Sends changed rows to the store (they join its next commit) and updates the gauges.
+void persist(self_ptr self) {
+  auto& st = self->state;
+  auto dirty = st.book->take_dirty();
+  if (dirty.empty())
+    return;
+  for (const auto& r : st.book->rows()) {
+    const labels l{{"provider", r.provider.empty() ? "all" : r.provider}};
+    st.metrics->get_scaled_gauge("cutover_budget_consumed_usd", l, "Spend settled today.", micros_per_usd).set(r.consumed);
+    st.metrics->get_scaled_gauge("cutover_budget_reserved_usd", l, "Spend reserved by calls in flight.", micros_per_usd)
+      .set(r.reserved);
+    if (r.limit)
+      st.metrics->get_scaled_gauge("cutover_budget_limit_usd", l, "Daily limit.", micros_per_usd).set(*r.limit);
+  }
+  self->send(st.store, msg::note_budget{std::move(dirty)});
+}
+
+void restore(self_ptr self, const job_store::budget_snapshot& snap) {
+  auto& st = self->state;
+  std::vector<open_reservation> open;
+  for (const auto& o : snap.open)
+    if (const auto* p = st.cfg->provider(o.provider))
+      open.push_back({o.key, o.provider, estimate_cost(*p, o.tier_, o.n)});
+  st.book->restore(snap.today, open);
+  std::cerr << "event=ledger_restored day=" << st.book->day() << " consumed=" << format_usd(st.book->consumed(""))
+            << " open_reservations=" << open.size() << std::endl;
+  persist(self);
+}
+
+} // namespace
+
+msg::ledger_actor spawn_ledger(caf::actor_system& sys, config_ptr cfg, msg::store_actor store, clock_anchor clock,
+                               metrics_ptr metrics) {
+  auto fn = [](self_ptr self, config_ptr cfg, msg::store_actor store, clock_anchor clock,
+               metrics_ptr metrics) -> msg::ledger_actor::behavior_type {
+    auto& st = self->state;
+    st.cfg = std::move(cfg);
+    st.store = std::move(store);
+    st.clock = clock;
+    st.metrics = metrics ? std::move(metrics) : std::make_shared<metrics_registry>();
+    st.admitted = &st.metrics->get_counter("cutover_budget_admissions_total", {{"verdict", "admitted"}},
+                                           "Budget admissions by verdict.");
+    st.refused = &st.metrics->get_counter("cutover_budget_admissions_total", {{"verdict", "refused"}},
+                                          "Budget admissions by verdict.");
+    const auto now = now_of(self);
+    st.book = std::make_unique<core::ledger>(st.cfg->budget, now);
+    const auto day_start = budget_day_start(budget_day_index(now, st.cfg->budget.day_starts), st.cfg->budget.day_starts);
+    // Nothing is admitted before the day's spend and the reservations in flight are known.
+    self->request(st.store, caf::infinite, msg::load_budget{day_start, st.book->day()})
+      .await([self](msg::budget_state& b) { restore(self, b.snapshot); },
+             [](caf::error& err) { std::cerr << "event=ledger_restore_failed error=" << to_string(err) << std::endl; });
+    self->delayed_send(self, tick_every, msg::budget_tick{});
+    return {
+      [self](msg::admit& m) {
+        auto& st = self->state;
+        const auto now = now_of(self);
+        st.book->tick(now);
+        msg::admit_result out;
+        for (const auto& r : m.requests) {
+          out.verdicts.push_back(st.book->reserve(r.key, r.provider, r.estimate, now));
+          (out.verdicts.back().admitted() ? st.admitted : st.refused)->add();
+        }
+        persist(self);
+        return out;
+      },
+      [self](msg::settle& m) {
+        auto& st = self->state;
+        const auto now = now_of(self);
+        st.book->tick(now);
+        for (const auto& s : m.items) {
+          if (s.release)
+            st.book->release(s.key, now);
+          else
+            st.book->settle(s.key, s.actual, now);
+        }
+        persist(self);
+      },
+      [self](const msg::budget_query& q) -> caf::result<msg::budget_report> {
+        auto& st = self->state;
+        const auto now = now_of(self);
+        st.book->tick(now);
+        msg::budget_report report;
+        report.today = st.book->day();
+        for (const auto& name : [&] {
+               std::vector<std::string> n{""};
+               for (const auto& p : st.cfg->providers)
+                 n.push_back(p.name);
+               return n;
+             }())
+          if (auto line = st.book->line(name))
+            report.stop_lines.emplace_back(name, *line);
+        auto live = st.book->rows();
+        auto rp = self->make_response_promise<msg::budget_report>();
+        const auto since = budget_day(now - std::chrono::hours(24) * std::max(q.days - 1, 0), st.cfg->budget.day_starts);
+        self->request(st.store, caf::infinite, msg::load_budget_days{since})
+          .then(
+            [rp, report, live](msg::budget_days& d) mutable {
+              for (auto& r : d.rows)
+                if (r.day != report.today)
+                  report.rows.push_back(std::move(r));
+              report.rows.insert(report.rows.end(), live.begin(), live.end());
+              rp.deliver(std::move(report));
+            },
+            [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [self](msg::budget_tick) {
+        self->state.book->tick(now_of(self));
+        persist(self);
+        self->delayed_send(self, tick_every, msg::budget_tick{});
+      },
+    };
+  };
+  return sys.spawn(fn, std::move(cfg), std::move(store), clock, std::move(metrics));
+}
+
+} // namespace cutover::actors
