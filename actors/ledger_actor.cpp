@@ -136,6 +136,17 @@ msg::ledger_actor spawn_ledger(caf::actor_system& sys, config_ptr cfg, msg::stor
             [rp](caf::error& err) mutable { rp.deliver(err); });
         return rp;
       },
+      [self](const msg::stats_query& q) -> caf::result<msg::daily_stats> {
+        auto& st = self->state;
+        const auto& b = st.cfg->budget;
+        const auto today = budget_day_index(now_of(self), b.day_starts);
+        const auto since = budget_day_start(today - std::max(q.days - 1, 0), b.day_starts);
+        auto rp = self->make_response_promise<msg::daily_stats>();
+        self->request(st.store, caf::infinite, msg::load_daily_stats{since, b.day_starts})
+          .then([rp](msg::daily_stats& d) mutable { rp.deliver(std::move(d)); },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
       [self](msg::budget_tick) {
         self->state.book->tick(now_of(self));
         persist(self);

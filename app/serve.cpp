@@ -103,7 +103,7 @@ int serve(const serve_flags& flags) {
 
   auto metrics = engine.metrics;
   auto api = std::make_unique<http::server>(
-    sys, engine.intake, engine.store,
+    sys, engine.intake, engine.store, engine.ledger,
     http::server_options{snapshot->server.listen, snapshot->server.max_body_bytes, [metrics] { return metrics->render(); }});
   try {
     api->open();

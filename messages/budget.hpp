@@ -35,6 +35,8 @@ struct budget_report {
 };
 /// Internal: roll the day over when due, and persist.
 struct budget_tick {};
+/// Per day and provider figures of the last `days` budget days (today included).
+struct stats_query { int days = 7; };
 
 template <class I> auto inspect(I& f, admission_request& x) {
   return f(caf::meta::type_name("admission_request"), x.key, x.provider, x.estimate);
@@ -50,11 +52,13 @@ template <class I> auto inspect(I& f, budget_report& x) {
   return f(caf::meta::type_name("budget_report"), x.today, x.rows, x.stop_lines);
 }
 template <class I> auto inspect(I& f, budget_tick&) { return f(caf::meta::type_name("budget_tick")); }
+template <class I> auto inspect(I& f, stats_query& x) { return f(caf::meta::type_name("stats_query"), x.days); }
 
 using ledger_actor = caf::typed_actor<
   caf::replies_to<admit>::with<admit_result>,
   caf::reacts_to<settle>,
   caf::replies_to<budget_query>::with<budget_report>,
+  caf::replies_to<stats_query>::with<daily_stats>,
   caf::reacts_to<budget_tick>>;
 
 } // namespace cutover::msg

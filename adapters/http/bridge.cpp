@@ -26,6 +26,7 @@ struct engine_client::impl {
   caf::actor bridge;
   msg::intake_actor intake;
   msg::store_actor store;
+  msg::ledger_actor ledger;
 
   /// Sends `m` to `dest` from the bridge actor and hands the answer (or the error) to `cb`.
   template <class Answer, class Dest, class Msg>
@@ -37,10 +38,12 @@ struct engine_client::impl {
   }
 };
 
-engine_client::engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store)
+engine_client::engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store,
+                             msg::ledger_actor ledger)
   : impl_(std::make_unique<impl>()) {
   impl_->intake = std::move(intake);
   impl_->store = std::move(store);
+  impl_->ledger = std::move(ledger);
   impl_->bridge = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
     return {[self](bridged& b) { b.run(self); }};
   });
@@ -62,6 +65,18 @@ void engine_client::replay(msg::replay_dead_letter m, done<msg::replay_reply> cb
 
 void engine_client::dead_letters(msg::list_dead_letters m, done<msg::job_list> cb) {
   impl_->ask<msg::job_list>(impl_->store, m, std::move(cb));
+}
+
+} // namespace cutover::http
+
+namespace cutover::http {
+
+void engine_client::budget(msg::budget_query m, done<msg::budget_report> cb) {
+  impl_->ask<msg::budget_report>(impl_->ledger, m, std::move(cb));
+}
+
+void engine_client::daily_stats(msg::stats_query m, done<msg::daily_stats> cb) {
+  impl_->ask<msg::daily_stats>(impl_->ledger, m, std::move(cb));
 }
 
 } // namespace cutover::http

@@ -3,6 +3,7 @@
 /// at once; a small actor makes the request and runs the callback with the answer (on an actor thread). No HTTP
 /// thread ever waits for an actor.
 
+#include "messages/budget.hpp"
 #include "messages/intake.hpp"
 #include "messages/store.hpp"
 
@@ -20,7 +21,7 @@ public:
   template <class T>
   using done = std::function<void(const T*, const std::string& error)>;
 
-  engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store);
+  engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, msg::ledger_actor ledger);
   ~engine_client();
   engine_client(const engine_client&) = delete;
   engine_client& operator=(const engine_client&) = delete;
@@ -29,6 +30,8 @@ public:
   void lookup(msg::await_job query, done<msg::job_lookup> cb);
   void replay(msg::replay_dead_letter m, done<msg::replay_reply> cb);
   void dead_letters(msg::list_dead_letters m, done<msg::job_list> cb);
+  void budget(msg::budget_query m, done<msg::budget_report> cb);
+  void daily_stats(msg::stats_query m, done<msg::daily_stats> cb);
 
 private:
   struct impl;

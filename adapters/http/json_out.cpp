@@ -137,3 +137,60 @@ std::string job_json(const job_record& job) {
 }
 
 } // namespace cutover::http
+
+namespace cutover::http {
+
+std::string budget_json(const msg::budget_report& report) {
+  std::string out = "{";
+  field(out, "day", report.today);
+  key(out, "rows");
+  out += '[';
+  for (std::size_t i = 0; i < report.rows.size(); ++i) {
+    const auto& r = report.rows[i];
+    if (i > 0)
+      out += ',';
+    out += '{';
+    field(out, "day", r.day);
+    field(out, "provider", r.provider.empty() ? "all" : r.provider);
+    field_raw(out, "limit_usd", r.limit ? format_usd(*r.limit) : "null");
+    if (r.day == report.today)
+      for (const auto& [name, line] : report.stop_lines)
+        if (name == r.provider)
+          field_raw(out, "stop_line_usd", format_usd(line));
+    field_raw(out, "consumed_usd", format_usd(r.consumed));
+    field_raw(out, "reserved_usd", format_usd(r.reserved));
+    field_raw(out, "requests", std::to_string(r.requests));
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+std::string daily_stats_json(const std::vector<core::job_store::daily_stat>& stats) {
+  auto ms = [](core::duration d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(d.count()) / 1000.0);
+    return std::string{buf};
+  };
+  std::string out = "{\"days\":[";
+  for (std::size_t i = 0; i < stats.size(); ++i) {
+    const auto& s = stats[i];
+    if (i > 0)
+      out += ',';
+    out += '{';
+    field(out, "day", s.day);
+    field(out, "provider", s.provider);
+    field_raw(out, "requests", std::to_string(s.requests));
+    field_raw(out, "succeeded", std::to_string(s.succeeded));
+    field_raw(out, "failed", std::to_string(s.failed));
+    field_raw(out, "fell_back", std::to_string(s.fell_back));
+    field_raw(out, "avg_latency_ms", ms(s.avg_latency));
+    field_raw(out, "p95_latency_ms", ms(s.p95_latency));
+    field_raw(out, "cost_usd", format_usd(s.cost));
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+} // namespace cutover::http

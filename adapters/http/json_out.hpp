@@ -3,6 +3,8 @@
 /// from micro-dollars and large answers are built in one buffer.
 
 #include "core/job.hpp"
+#include "core/ports.hpp"
+#include "messages/budget.hpp"
 
 #include <string>
 #include <string_view>
@@ -20,5 +22,13 @@ std::string accepted_json(core::job_id id, core::job_status status);
 
 /// The contract's job shape.
 std::string job_json(const core::job_record& job);
+
+/// GET /v1/budget: `{"day", "rows":[{day, provider ("all" = global), limit_usd, stop_line_usd, consumed_usd,
+/// reserved_usd, requests}]}`.
+std::string budget_json(const msg::budget_report& report);
+
+/// GET /v1/stats/daily: `{"days":[{day, provider, requests, succeeded, failed, fell_back, avg_latency_ms,
+/// p95_latency_ms, cost_usd}]}`.
+std::string daily_stats_json(const std::vector<core::job_store::daily_stat>& stats);
 
 } // namespace cutover::http

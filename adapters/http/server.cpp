@@ -82,8 +82,8 @@ struct server::impl {
   engine_client engine;
   std::unique_ptr<web::http::experimental::listener::http_listener> listener;
 
-  impl(caf::actor_system& sys, msg::intake_actor a, msg::store_actor st, server_options o)
-    : opts(std::move(o)), engine(sys, std::move(a), std::move(st)) {}
+  impl(caf::actor_system& sys, msg::intake_actor a, msg::store_actor st, msg::ledger_actor l, server_options o)
+    : opts(std::move(o)), engine(sys, std::move(a), std::move(st), std::move(l)) {}
 
   void handle(http_request req) {
     const auto path = req.relative_uri().path();
@@ -113,6 +113,12 @@ struct server::impl {
     } else if (path == "/v1/images/generations") {
       if (only(methods::POST, "POST"))
         openai_generate(std::move(req));
+    } else if (path == "/v1/budget") {
+      if (only(methods::GET, "GET"))
+        budget(std::move(req));
+    } else if (path == "/v1/stats/daily") {
+      if (only(methods::GET, "GET"))
+        daily_stats(std::move(req));
     } else if (path == "/v1/dead-letters") {
       if (only(methods::GET, "GET"))
         dead_letters(std::move(req));
@@ -251,6 +257,49 @@ struct server::impl {
     });
   }
 
+  /// `?days=N` (1..90, default 7); false (and a 400 sent) when malformed.
+  static bool days_param(const http_request& req, int& days) {
+    auto params = web::uri::split_query(req.request_uri().query());
+    auto it = params.find("days");
+    if (it == params.end())
+      return true;
+    try {
+      days = std::stoi(it->second);
+    } catch (...) {
+      days = 0;
+    }
+    if (days >= 1 && days <= 90)
+      return true;
+    send_error(req, status_code(400), "invalid_parameter", "days must be between 1 and 90", "days");
+    return false;
+  }
+
+  void budget(http_request req) {
+    msg::budget_query q;
+    if (!days_param(req, q.days))
+      return;
+    engine.budget(q, [req](const msg::budget_report* r, const std::string& error) {
+      if (r == nullptr) {
+        send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "", {{"Retry-After", "1"}});
+        return;
+      }
+      send(req, status_code(200), budget_json(*r));
+    });
+  }
+
+  void daily_stats(http_request req) {
+    msg::stats_query q;
+    if (!days_param(req, q.days))
+      return;
+    engine.daily_stats(q, [req](const msg::daily_stats* r, const std::string& error) {
+      if (r == nullptr) {
+        send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "", {{"Retry-After", "1"}});
+        return;
+      }
+      send(req, status_code(200), daily_stats_json(r->stats));
+    });
+  }
+
   void dead_letters(http_request req) {
     msg::list_dead_letters query;
     auto params = web::uri::split_query(req.request_uri().query());
@@ -322,8 +371,9 @@ struct server::impl {
   }
 };
 
-server::server(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, server_options opts)
-  : impl_(std::make_unique<impl>(sys, std::move(intake), std::move(store), std::move(opts))) {}
+server::server(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, msg::ledger_actor ledger,
+               server_options opts)
+  : impl_(std::make_unique<impl>(sys, std::move(intake), std::move(store), std::move(ledger), std::move(opts))) {}
 
 server::~server() { close(); }
 

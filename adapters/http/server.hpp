@@ -2,6 +2,7 @@
 /// The HTTP API over cpprestsdk's listener: a thin translation from requests to intake messages and back.
 /// Handlers never block: each hands its message to the intake bridge and replies from the callback.
 
+#include "messages/budget.hpp"
 #include "messages/intake.hpp"
 #include "messages/store.hpp"
 
@@ -25,7 +26,8 @@ void init_http_threads(std::size_t threads);
 
 class server {
 public:
-  server(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, server_options opts);
+  server(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, msg::ledger_actor ledger,
+         server_options opts);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

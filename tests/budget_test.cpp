@@ -1,0 +1,136 @@
+// Budgets over real HTTP against the real binary: 10,000 jobs whose costs vary (tier and n) against a $20 daily
+// limit of the candidate with a stop at 90 %: the candidate's spend must end at or under its $18 line (overshoot 0)
+// and every other job is served by the fallback. Then the same with a kill -9 in the middle: after the restart
+// the ledger equals the spend recorded in the jobs table.
+
+#include "support/db_probe.hpp"
+#include "support/engine_process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <set>
+
+using namespace cutover::testing;
+
+namespace {
+
+constexpr long long candidate_line_micros = 18'000'000; // 90 % of $20
+
+std::string budget_config() {
+  return R"(server: {listen: 127.0.0.1:8080}
+providers:
+  candidate:
+    kind: simulated
+    mode: sync
+    cost_per_image: {sd: 0.03, hd: 0.039, 4k: 0.06}
+    simulated: {latency_p50: 30ms, latency_p95: 80ms, failure_rate: 0%, quality: 0.93}
+  baseline:
+    kind: simulated
+    mode: sync
+    cost_per_image: {sd: 0.04, hd: 0.05, 4k: 0.08}
+    simulated: {latency_p50: 5ms, latency_p95: 10ms, failure_rate: 0%, quality: 0.9}
+tiers:
+  sd: {batch: {max_items: 50, max_wait: 10ms}}
+  hd: {batch: {max_items: 50, max_wait: 10ms}}
+  4k: {batch: {max_items: 20, max_wait: 10ms}}
+fallback: {candidate: [baseline]}
+budget: {stop_at: 90%, providers: {candidate: 20}}
+rollout: {name: budget, baseline: baseline, candidate: candidate, percent: 100, phases: [{percent: 100}]}
+)";
+}
+
+std::string job_body(int i) {
+  static const char* tiers[] = {"sd", "hd", "4k"};
+  return R"({"user_id":"user-)" + std::to_string(i) + R"(","prompt":"p )" + std::to_string(i) + R"(","tier":")" +
+         tiers[i % 3] + R"(","n":)" + std::to_string(1 + i % 4) + "}";
+}
+
+/// Submits jobs [from, to) in waves of 1,000 concurrent requests; returns the ids that got a 202.
+std::vector<std::string> submit(http_client& http, int from, int to) {
+  std::vector<std::string> ids;
+  for (int start = from; start < to; start += 1000) {
+    std::vector<std::string> bodies;
+    for (int i = start; i < std::min(to, start + 1000); ++i)
+      bodies.push_back(job_body(i));
+    for (const auto& a : http.post_concurrently("/v1/jobs", bodies))
+      if (a.status == 202)
+        ids.push_back(json_field(a.body, "id"));
+  }
+  return ids;
+}
+
+void wait_final(http_client& http, const std::vector<std::string>& ids) {
+  for (std::size_t start = 0; start < ids.size(); start += 1000) {
+    std::vector<std::string> paths;
+    for (std::size_t i = start; i < std::min(ids.size(), start + 1000); ++i)
+      paths.push_back("/v1/jobs/" + ids[i] + "?wait=60");
+    for (const auto& j : http.get_concurrently(paths))
+      REQUIRE(json_field(j.body, "status") == "succeeded");
+  }
+}
+
+/// The ledger's row of `provider` today, from GET /v1/budget.
+std::string ledger_row(http_client& http, const std::string& provider) {
+  auto body = http.get("/v1/budget").body;
+  auto at = body.find("\"provider\":\"" + provider + "\"");
+  REQUIRE(at != std::string::npos);
+  return "{" + body.substr(at, body.find('}', at) - at) + "}";
+}
+
+long long usd_to_micros(const std::string& usd) { return std::llround(std::stod(usd) * 1e6); }
+
+} // namespace
+
+TEST_CASE("10,000 jobs against a $20 budget never take the candidate past its 90 percent line") {
+  temp_dir dir;
+  engine_process engine{dir.path.string(), budget_config()};
+  http_client http{engine.base_url()};
+  auto ids = submit(http, 0, 10000);
+  REQUIRE(ids.size() == 10000);
+  wait_final(http, ids);
+  const auto db = dir.file("cutover.db");
+  const auto spent = count_rows(db, "SELECT COALESCE(SUM(cost_micros),0) FROM attempts WHERE provider='candidate'");
+  const auto at_candidate = count_rows(db, "SELECT COUNT(*) FROM jobs WHERE provider='candidate'");
+  const auto overshoot = std::max(0LL, spent - candidate_line_micros);
+  INFO("candidate spend " << spent << " micro-dollars in " << at_candidate << " jobs; overshoot " << overshoot);
+  CHECK(overshoot == 0);
+  CHECK(spent > candidate_line_micros - 300'000); // it was used up to (nearly) the line: one item is at most $0.24
+  CHECK(count_rows(db, "SELECT COUNT(*) FROM jobs WHERE status='succeeded'") == 10000);
+  CHECK(count_rows(db, "SELECT COUNT(*) FROM jobs WHERE provider='baseline'") == 10000 - at_candidate);
+  CHECK(count_rows(db, "SELECT COUNT(*) FROM jobs WHERE provider='baseline' AND route_reason NOT LIKE '%budget: candidate%'") == 0);
+  // the ledger agrees with the store, and holds nothing back any more
+  auto row = ledger_row(http, "candidate");
+  CHECK(usd_to_micros(json_field(row, "consumed_usd")) == spent);
+  CHECK(usd_to_micros(json_field(row, "reserved_usd")) == 0);
+  CHECK(usd_to_micros(json_field(row, "stop_line_usd")) == candidate_line_micros);
+  CHECK(std::stoll(json_field(row, "requests")) == at_candidate);
+  auto stats = http.get("/v1/stats/daily?days=1");
+  CHECK(stats.status == 200);
+  CHECK(stats.body.find("\"provider\":\"candidate\",\"requests\":" + std::to_string(at_candidate)) != std::string::npos);
+}
+
+TEST_CASE("after a kill -9 in the middle of a budgeted run the ledger equals the spend in the jobs table") {
+  temp_dir dir;
+  auto engine = std::make_unique<engine_process>(dir.path.string(), budget_config());
+  const int port = engine->port();
+  std::vector<std::string> ids;
+  {
+    http_client http{engine->base_url()};
+    ids = submit(http, 0, 3000);
+  }
+  engine->kill9(); // calls in flight, reservations open, some of the line already spent
+  engine = std::make_unique<engine_process>(dir.path.string(), budget_config(), port);
+  http_client http{engine->base_url()};
+  auto more = submit(http, 3000, 6000);
+  ids.insert(ids.end(), more.begin(), more.end());
+  wait_final(http, ids);
+  const auto db = dir.file("cutover.db");
+  const auto spent = count_rows(db, "SELECT COALESCE(SUM(cost_micros),0) FROM attempts WHERE provider='candidate'");
+  auto row = ledger_row(http, "candidate");
+  INFO("store " << spent << " micro-dollars; ledger " << row);
+  CHECK(usd_to_micros(json_field(row, "consumed_usd")) == spent);
+  CHECK(usd_to_micros(json_field(row, "reserved_usd")) == 0);
+  CHECK(spent <= candidate_line_micros);
+  CHECK(engine->log().find("event=ledger_restored") != std::string::npos);
+  CHECK(engine->log().find("event=resumed jobs=") != std::string::npos); // the kill did interrupt work
+}
