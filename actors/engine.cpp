@@ -22,7 +22,7 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
   e.router = spawn_router(sys, cfg, e.store, e.ledger, clock, e.metrics);
   msg::router_wiring wiring;
   for (const auto& p : cfg->providers) {
-    auto env = std::make_shared<worker_env>(worker_env{p, ports(p), e.store, clock, e.metrics});
+    auto env = std::make_shared<worker_env>(worker_env{p, ports(p), e.store, clock, e.metrics, cfg->budget.day_starts});
     auto face = spawn_provider(sys, env, e.router, opts.restarts);
     e.providers[p.name] = face;
     wiring.providers[p.name] = face;
@@ -33,7 +33,7 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
       e.batchers.push_back(b);
     }
   }
-  e.intake = spawn_intake(sys, e.store, e.router, clock, e.metrics);
+  e.intake = spawn_intake(sys, e.store, e.router, clock, e.metrics, cfg->server.user_rate);
   wiring.finals = e.intake;
   caf::anon_send(e.router, std::move(wiring));
   return e;

@@ -1,5 +1,7 @@
 #include "actors/intake.hpp"
 
+#include "core/rate_limits.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -38,6 +40,8 @@ struct intake_state {
   std::uint64_t next_waiter = 1;
   std::vector<job_record> to_route; ///< stored, not yet handed to the router
   core::counter* accepted = nullptr;
+  core::counter* throttled = nullptr;
+  std::unique_ptr<core::user_rate_limiter> users; ///< null: no per-user rate
   static inline const char* name = "intake";
 };
 
@@ -58,6 +62,13 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
   if (st.draining)
     return refuse(503, "draining", "the engine is shutting down; retry on another instance or later");
   const auto now = now_of(self);
+  if (st.users)
+    if (auto wait = st.users->admit(m.spec.user_id, now)) {
+      st.throttled->add();
+      auto r = refuse(429, "rate_limited", "user " + m.spec.user_id + " is over its request rate");
+      r.retry_after_s = (wait->count() + 999'999) / 1'000'000;
+      return r;
+    }
   if (!m.idempotency_key.empty()) {
     auto it = st.keys.find(m.idempotency_key);
     if (it != st.keys.end()) {
@@ -214,13 +225,16 @@ void forget_old_keys(self_ptr self) {
 } // namespace
 
 msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, msg::router_actor router,
-                               clock_anchor clock, core::metrics_ptr metrics) {
+                               clock_anchor clock, core::metrics_ptr metrics, core::user_rate_config user_rate) {
   auto fn = [](self_ptr self, msg::store_actor store, msg::router_actor router, clock_anchor clock,
-               core::metrics_ptr metrics) -> msg::intake_actor::behavior_type {
+               core::metrics_ptr metrics, core::user_rate_config user_rate) -> msg::intake_actor::behavior_type {
     auto& st = self->state;
+    if (user_rate.per_minute > 0)
+      st.users = std::make_unique<core::user_rate_limiter>(user_rate.per_minute, user_rate.burst);
     if (!metrics)
       metrics = std::make_shared<core::metrics_registry>();
     st.accepted = &metrics->get_counter("cutover_jobs_accepted_total", {}, "Jobs stored and answered 202.");
+    st.throttled = &metrics->get_counter("cutover_jobs_throttled_total", {}, "Jobs refused 429 for a user's rate.");
     st.store = std::move(store);
     st.router = std::move(router);
     st.clock = clock;
@@ -244,6 +258,8 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, m
           answer_waiters(self, id);
         if (self->state.keys.size() > 100000)
           forget_old_keys(self);
+        if (self->state.users && self->state.users->tracked_users() > 100000)
+          self->state.users->prune(now_of(self));
       },
       [self](const msg::await_expired& m) { expire_waiter(self, m.waiter); },
       [self](msg::start_drain) { self->state.draining = true; },
@@ -256,7 +272,7 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, m
       },
     };
   };
-  return sys.spawn(fn, std::move(store), std::move(router), clock, std::move(metrics));
+  return sys.spawn(fn, std::move(store), std::move(router), clock, std::move(metrics), user_rate);
 }
 
 } // namespace cutover::actors

@@ -5,6 +5,7 @@
 /// the job is final. It reads the next id and recent keys from the store before taking any request.
 
 #include "actors/clock.hpp"
+#include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "messages/intake.hpp"
 #include "messages/routing.hpp"
@@ -20,6 +21,7 @@ constexpr core::duration idempotency_ttl = std::chrono::hours(24);
 } // namespace defaults
 
 msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, msg::router_actor router,
-                               clock_anchor clock, core::metrics_ptr metrics = nullptr);
+                               clock_anchor clock, core::metrics_ptr metrics = nullptr,
+                               core::user_rate_config user_rate = {});
 
 } // namespace cutover::actors

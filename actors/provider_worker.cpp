@@ -3,6 +3,7 @@
 #include "core/bucket.hpp"
 #include "core/circuit_breaker.hpp"
 #include "core/poll_schedule.hpp"
+#include "core/rate_limits.hpp"
 #include "core/retry_policy.hpp"
 
 #include <caf/actor_system.hpp>
@@ -12,6 +13,7 @@
 
 #include <iostream>
 #include <map>
+#include <deque>
 #include <random>
 
 namespace cutover::actors {
@@ -24,16 +26,20 @@ struct worker_state {
     std::vector<job_id> items; ///< empty: every item left in the batch
     int calls_made = 0;
     int bad_responses = 0;
+    bool holds_slot = false; ///< a concurrency slot of the provider's limits is held for this call
   };
   struct batch {
     msg::provider_batch b;
     instant started_at{};
     std::map<std::uint64_t, call> calls;
+    bool remote_slot = false; ///< an async remote job holds a slot until it ends
   };
   std::map<std::uint64_t, batch> batches;
   msg::provider_actor parent;
   std::shared_ptr<const worker_env> env;
   std::unique_ptr<circuit_breaker> breaker;
+  std::unique_ptr<provider_limits> limits;
+  std::deque<msg::retry_call> waiting; ///< calls waiting for a concurrency slot (on_limit: wait)
   std::mt19937_64 jitter;
   core::metrics_ptr metrics;
   core::gauge* breaker_gauge = nullptr;
@@ -170,6 +176,26 @@ void schedule_poll(self_ptr self, worker_state::batch& wb, outbox& out) {
 
 void on_reply(self_ptr self, msg::call_done& m, outbox& out);
 
+/// A remote call ended: its concurrency slot is free, and the longest-waiting call may go.
+void release_slot(self_ptr self) {
+  auto& st = self->state;
+  st.limits->release();
+  if (!st.waiting.empty()) {
+    self->send(self, st.waiting.front());
+    st.waiting.pop_front();
+  }
+}
+
+/// Forgets a batch whose every item was reported (freeing its remote job's slot).
+void forget_if_done(self_ptr self, std::uint64_t batch_id) {
+  auto it = self->state.batches.find(batch_id);
+  if (it == self->state.batches.end() || !it->second.b.items.empty())
+    return;
+  if (it->second.remote_slot)
+    release_slot(self); // the remote job ended
+  self->state.batches.erase(it);
+}
+
 /// Runs port calls that may answer inline, then handles those answers together (one outcomes message).
 template <class Fn>
 void calling(self_ptr self, Fn call) {
@@ -206,11 +232,29 @@ void make_call(self_ptr self, worker_state::batch& wb, std::uint64_t call_id, ou
     return;
   }
   log_breaker(self);
-  ++c->second.calls_made;
   std::vector<work_item> items;
   for (const auto& item : wb.b.items)
     if (c->second.items.empty() || c->second.items.front() == item.id)
       items.push_back(item);
+  auto lim = st.limits->try_acquire(now, static_cast<int>(items.size()));
+  if (!lim.ok()) {
+    if (st.env->provider.limits.on_limit == on_limit_action::wait) {
+      // a slot frees when a call ends; a window frees at retry_at
+      if (lim.retry_at)
+        self->delayed_send(self, *lim.retry_at - now, msg::retry_call{wb.b.batch_id, call_id});
+      else
+        st.waiting.push_back(msg::retry_call{wb.b.batch_id, call_id});
+      return;
+    }
+    provider_reply r;
+    r.error = error_class::over_limit;
+    r.message = lim.reason;
+    report(self, wb, r, c->second.items, out);
+    wb.calls.erase(c);
+    return;
+  }
+  c->second.holds_slot = true;
+  ++c->second.calls_made;
   st.env->port->submit(items, now, reply_to(self, wb.b.batch_id, call_id));
 }
 
@@ -254,6 +298,7 @@ void on_accepted(self_ptr self, worker_state::batch& wb, const std::string& remo
       outbox out;
       schedule_poll(self, b->second, out);
       send_outbox(self, out);
+      forget_if_done(self, batch_id);
     }
   };
   // Poll only once the remote id is on disk: a crash before that re-submits, after it re-polls.
@@ -308,6 +353,15 @@ void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
   auto& wb = it->second;
   auto& reply = m.reply;
   const bool polling = !wb.b.remote_id.empty();
+  // the answer to a submit ends that call: its slot is free, unless a remote job now holds it
+  if (!polling)
+    if (auto c = wb.calls.find(m.call_id); c != wb.calls.end() && c->second.holds_slot) {
+      c->second.holds_slot = false;
+      if (reply.k == provider_reply::kind::accepted)
+        wb.remote_slot = true;
+      else
+        release_slot(self);
+    }
   switch (reply.k) {
     case provider_reply::kind::accepted:
       record(self, error_class::none);
@@ -345,8 +399,7 @@ void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
       break;
     }
   }
-  if (wb.b.items.empty())
-    self->state.batches.erase(it);
+  forget_if_done(self, m.batch_id);
 }
 
 msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::provider_actor parent,
@@ -355,6 +408,7 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
   st.parent = std::move(parent);
   st.env = std::move(env);
   st.breaker = std::make_unique<circuit_breaker>(st.env->provider.breaker);
+  st.limits = std::make_unique<provider_limits>(st.env->provider.name, st.env->provider.limits, st.env->day_starts);
   st.metrics = st.env->metrics ? st.env->metrics : std::make_shared<core::metrics_registry>();
   st.breaker_gauge = &st.metrics->get_gauge("cutover_breaker_state", {{"provider", st.env->provider.name}},
                                             "Circuit breaker per provider: 0 closed, 1 open, 2 half-open.");
@@ -369,13 +423,13 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
       wb.started_at = now_of(self);
       if (wb.b.remote_id.empty()) {
         start_calls(self, wb);
-        if (auto it = self->state.batches.find(id); it != self->state.batches.end() && it->second.b.items.empty())
-          self->state.batches.erase(it); // every item was answered at once (e.g. the breaker is open)
+        forget_if_done(self, id); // every item may have been answered at once (e.g. the breaker is open)
         return;
       }
       outbox out; // resume a remote job that was submitted before
       schedule_poll(self, wb, out);
       send_outbox(self, out);
+      forget_if_done(self, id);
     },
     [self](msg::call_done& m) {
       outbox out;
@@ -392,11 +446,9 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
     [self](const msg::retry_call& m) {
       calling(self, [&] {
         outbox out;
-        if (auto it = self->state.batches.find(m.batch_id); it != self->state.batches.end()) {
+        if (auto it = self->state.batches.find(m.batch_id); it != self->state.batches.end())
           make_call(self, it->second, m.call_id, out);
-          if (it->second.b.items.empty())
-            self->state.batches.erase(it);
-        }
+        forget_if_done(self, m.batch_id);
         send_outbox(self, out);
       });
     },

@@ -22,6 +22,7 @@ struct worker_env {
   msg::store_actor store;
   clock_anchor clock;
   core::metrics_ptr metrics; ///< null: a private registry
+  core::duration day_starts{0}; ///< the budget day, for the provider's daily limit
 };
 
 msg::provider_worker_actor spawn_worker(caf::actor_system& sys, msg::provider_actor parent,

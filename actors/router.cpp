@@ -126,7 +126,8 @@ void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
   auto& f = it->second;
   f.spent += o.cost;
   // no call happened for these: nothing was spent
-  const bool called = o.error != error_class::breaker_open && o.error != error_class::budget_exhausted;
+  const bool called = o.error != error_class::breaker_open && o.error != error_class::budget_exhausted &&
+                      o.error != error_class::over_limit;
   fx.settle.push_back(msg::settlement{reservation_key{o.id.value, o.attempt_no}, o.cost, !called});
   auto a = event(o.id, event_kind::attempt_finished, job_status::running, now);
   a.attempt.no = o.attempt_no;

@@ -69,11 +69,15 @@ struct polling_config {
 };
 std::vector<poll_step> default_poll_schedule();
 
+/// What happens to an item that a provider's limits will not take now.
+enum class on_limit_action : std::uint8_t { fallback, wait };
+
 /// 0 means "no limit" for each field.
 struct limits_config {
-  int max_concurrent = 0;
-  int max_per_hour = 0;
-  int max_per_day = 0;
+  int max_concurrent = 0; ///< remote calls in flight (an async job holds its slot until it ends)
+  int max_per_hour = 0;   ///< items per rolling hour
+  int max_per_day = 0;    ///< items per budget day
+  on_limit_action on_limit = on_limit_action::fallback; ///< fallback: next provider at once; wait: until it frees
 };
 
 /// How a simulated provider behaves. Latency is drawn from a log-normal fitted to p50/p95.
@@ -183,9 +187,16 @@ struct rollout_config {
   std::map<std::string, override_target> segment_overrides;
 };
 
+/// Per-user request rate at intake (a token bucket); per_minute 0 = off.
+struct user_rate_config {
+  int per_minute = 0;
+  int burst = 20;
+};
+
 struct server_config {
   std::string listen = defaults::listen; ///< HOST:PORT
   std::size_t max_body_bytes = defaults::max_body_bytes;
+  user_rate_config user_rate;
 };
 
 enum class sync_mode : std::uint8_t { off, normal, full };

@@ -67,21 +67,21 @@ int provider_limits::used_today(instant now) const {
   return budget_day_index(now, day_starts_) > day_index_ ? 0 : day_count_;
 }
 
-limit_check provider_limits::try_acquire(instant now) {
+limit_check provider_limits::try_acquire(instant now, int items) {
   age(now);
   limit_check out;
   const int hour_count = used_this_hour(now);
-  if (cfg_.max_per_day > 0 && day_count_ >= cfg_.max_per_day) {
+  if (cfg_.max_per_day > 0 && day_count_ + items > cfg_.max_per_day) {
     out = {limit_verdict::daily, budget_day_start(day_index_ + 1, day_starts_),
            refusal(provider_, day_count_, cfg_.max_per_day, "per day")};
   }
-  if (cfg_.max_per_hour > 0 && hour_count >= cfg_.max_per_hour) {
+  if (cfg_.max_per_hour > 0 && hour_count + items > cfg_.max_per_hour) {
     // The window admits again once enough of the oldest buckets have aged out.
     int remaining = hour_count;
     instant frees{};
     for (const auto& b : hour_) {
       remaining -= b.count;
-      if (remaining < cfg_.max_per_hour) {
+      if (remaining + items <= cfg_.max_per_hour) {
         frees = minute_start(b.minute + hour_buckets);
         break;
       }
@@ -96,12 +96,12 @@ limit_check provider_limits::try_acquire(instant now) {
   if (!out.ok())
     return out;
   ++in_flight_;
-  ++day_count_;
+  day_count_ += items;
   const std::int64_t minute = minute_of(now);
   if (!hour_.empty() && hour_.back().minute >= minute)
-    ++hour_.back().count; // a clock that stepped back still counts in the newest bucket
+    hour_.back().count += items; // a clock that stepped back still counts in the newest bucket
   else
-    hour_.push_back({minute, 1});
+    hour_.push_back({minute, items});
   assert(static_cast<std::int64_t>(hour_.size()) <= hour_buckets);
   return out;
 }

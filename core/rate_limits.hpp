@@ -43,7 +43,8 @@ public:
   /// When every limit admits: takes a concurrency slot and counts the call in the hour and day windows.
   /// Otherwise changes nothing and names the binding limit, checked in the order daily, hourly, concurrency
   /// (the one that binds longest first).
-  limit_check try_acquire(instant now);
+  /// `items` generations ride on this one call (a batch API): they all count in the hour and day windows.
+  limit_check try_acquire(instant now, int items = 1);
   /// The remote call ended: its slot is free (the call stays counted in its windows). false when no slot was
   /// held, which is a caller's bug and changes nothing.
   bool release();

@@ -47,7 +47,7 @@ constexpr bool is_final(job_status s) { return s >= job_status::succeeded; }
 /// Why a provider call failed. Errors travel between actors as these values, never as exceptions.
 enum class error_class : std::uint8_t {
   none, timeout, rate_limited, auth, quota, bad_request, content_policy, server, bad_response,
-  breaker_open, budget_exhausted, cancelled
+  breaker_open, budget_exhausted, cancelled, over_limit ///< over_limit: our own limits for the provider
 };
 std::string_view to_string(error_class e);
 bool parse_error_class(std::string_view text, error_class& out);

@@ -17,7 +17,7 @@ struct submit_job {
   std::string body_hash;       ///< identifies the request body for idempotency
 };
 /// 202 accepted (also for an idempotent repeat), 409 repeat while the first is being stored,
-/// 422 same key with another body, 503 store unavailable or draining.
+/// 422 same key with another body, 429 the user's request rate is exceeded, 503 store unavailable or draining.
 struct submit_reply {
   int http_status = 202;
   core::job_id id;
@@ -25,6 +25,7 @@ struct submit_reply {
   bool replayed = false;
   std::string error_code;
   std::string message;
+  std::int64_t retry_after_s = 0; ///< 429: seconds until this user may submit again
 };
 /// Look a job up; with `wait` > 0, answer when it is final or when `wait` has passed.
 struct await_job {
@@ -52,7 +53,8 @@ template <class I> auto inspect(I& f, submit_job& x) {
   return f(caf::meta::type_name("submit_job"), x.spec, x.idempotency_key, x.body_hash);
 }
 template <class I> auto inspect(I& f, submit_reply& x) {
-  return f(caf::meta::type_name("submit_reply"), x.http_status, x.id, x.status, x.replayed, x.error_code, x.message);
+  return f(caf::meta::type_name("submit_reply"), x.http_status, x.id, x.status, x.replayed, x.error_code, x.message,
+           x.retry_after_s);
 }
 template <class I> auto inspect(I& f, await_job& x) { return f(caf::meta::type_name("await_job"), x.id, x.wait); }
 template <class I> auto inspect(I& f, jobs_final& x) { return f(caf::meta::type_name("jobs_final"), x.ids); }

@@ -16,7 +16,8 @@ namespace {
 
 constexpr long long candidate_line_micros = 18'000'000; // 90 % of $20
 
-std::string budget_config() {
+/// `baseline_latency` slows the fallback so that a kill finds work in flight.
+std::string budget_config(const std::string& baseline_latency = "5ms") {
   return R"(server: {listen: 127.0.0.1:8080}
 providers:
   candidate:
@@ -28,7 +29,7 @@ providers:
     kind: simulated
     mode: sync
     cost_per_image: {sd: 0.04, hd: 0.05, 4k: 0.08}
-    simulated: {latency_p50: 5ms, latency_p95: 10ms, failure_rate: 0%, quality: 0.9}
+    simulated: {latency_p50: )" + baseline_latency + R"(, latency_p95: )" + baseline_latency + R"(, failure_rate: 0%, quality: 0.9}
 tiers:
   sd: {batch: {max_items: 50, max_wait: 10ms}}
   hd: {batch: {max_items: 50, max_wait: 10ms}}
@@ -111,7 +112,8 @@ TEST_CASE("10,000 jobs against a $20 budget never take the candidate past its 90
 
 TEST_CASE("after a kill -9 in the middle of a budgeted run the ledger equals the spend in the jobs table") {
   temp_dir dir;
-  auto engine = std::make_unique<engine_process>(dir.path.string(), budget_config());
+  const auto config = budget_config("2s");
+  auto engine = std::make_unique<engine_process>(dir.path.string(), config);
   const int port = engine->port();
   std::vector<std::string> ids;
   {
@@ -119,7 +121,7 @@ TEST_CASE("after a kill -9 in the middle of a budgeted run the ledger equals the
     ids = submit(http, 0, 3000);
   }
   engine->kill9(); // calls in flight, reservations open, some of the line already spent
-  engine = std::make_unique<engine_process>(dir.path.string(), budget_config(), port);
+  engine = std::make_unique<engine_process>(dir.path.string(), config, port);
   http_client http{engine->base_url()};
   auto more = submit(http, 3000, 6000);
   ids.insert(ids.end(), more.begin(), more.end());

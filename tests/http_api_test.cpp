@@ -242,3 +242,22 @@ TEST_CASE("dead letters are listed, replayed over HTTP, and counted on /metrics"
   CHECK(metrics.body.find("cutover_breaker_state{provider=\"photomaker\"}") != std::string::npos);
   CHECK(metrics.body.find("# TYPE cutover_provider_calls_total counter") != std::string::npos);
 }
+
+TEST_CASE("a user over server.user_rate gets 429 with Retry-After and nothing is stored for it") {
+  temp_dir dir;
+  auto config = fast_config();
+  config.replace(config.find("max_body_bytes: 4096}"), 21, "max_body_bytes: 4096, user_rate: {per_minute: 2, burst: 2}}");
+  engine_process engine{dir.path.string(), config};
+  http_client http{engine.base_url()};
+  CHECK(http.post("/v1/jobs", job_body("alice")).status == 202);
+  CHECK(http.post("/v1/jobs", job_body("alice")).status == 202);
+  auto third = http.post("/v1/jobs", job_body("alice"));
+  CHECK(third.status == 429);
+  CHECK(error_code_of(third.body) == "rate_limited");
+  const int retry_after = std::stoi(third.headers["Retry-After"]);
+  CHECK(retry_after >= 29);
+  CHECK(retry_after <= 30);
+  CHECK(http.post("/v1/jobs", job_body("bob")).status == 202); // another user is not affected
+  CHECK(count_rows(dir.file("cutover.db"), "SELECT COUNT(*) FROM jobs") == 3);
+  CHECK(http.get("/metrics").body.find("cutover_jobs_throttled_total 1") != std::string::npos);
+}

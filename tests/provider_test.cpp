@@ -22,6 +22,7 @@ struct scripted_port : core::provider_port {
   bool async = false;
   int throw_first = 0;          ///< this many submits throw before one succeeds
   int polls_until_done = -1;    ///< -1: never finishes
+  core::duration latency{0};    ///< a sync answer arrives this much later (on the actor clock)
   std::vector<core::instant> submits, polls;
 
   bool takes_batches() const override { return async; }
@@ -37,6 +38,7 @@ struct scripted_port : core::provider_port {
       r.remote_id = "remote-1";
     } else {
       r.items = results(items);
+      r.delay = latency;
     }
     done(std::move(r));
   }
@@ -67,7 +69,7 @@ struct rig {
   actors::outcome_sink sink;
   msg::provider_actor provider;
 
-  explicit rig(bool async, actors::supervisor_limits limits = {}) {
+  explicit rig(bool async, actors::supervisor_limits limits = {}, core::limits_config provider_limits = {}) {
     port->async = async;
     store = actors::spawn_store(*vt.sys, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
                                 actors::store_options{false, vt.anchor(), core::defaults::dead_letter_retention, std::chrono::hours(1), nullptr});
@@ -82,7 +84,8 @@ struct rig {
     cfg.name = "gemini";
     cfg.mode = async ? core::provider_mode::async : core::provider_mode::sync;
     cfg.polling = {core::default_poll_schedule(), 5min};
-    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), nullptr});
+    cfg.limits = provider_limits;
+    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), nullptr, {}});
     provider = actors::spawn_provider(*vt.sys, env, sink, limits);
     vt.run();
   }
@@ -185,4 +188,61 @@ TEST_CASE("crashes spread out in time stay within the restart intensity") {
     r.vt.advance(61s);
   }
   CHECK(r.outcomes->size() == 4);
+}
+
+TEST_CASE("a provider never has more than max_concurrent calls in flight and waiting items go when a slot frees") {
+  core::limits_config limits;
+  limits.max_concurrent = 3;
+  limits.on_limit = core::on_limit_action::wait;
+  rig r{false, {}, limits};
+  r.port->latency = 1s;
+  const auto t0 = r.vt.now();
+  r.submit_batch(10);
+  r.vt.advance(10s);
+  REQUIRE(r.outcomes->size() == 10);
+  for (const auto& o : *r.outcomes)
+    CHECK(o.error == core::error_class::none);
+  // each call lasts 1 s: at any instant, the calls started in the last second are the ones in flight
+  int most = 0;
+  for (auto t : r.port->submits) {
+    int in_flight = 0;
+    for (auto u : r.port->submits)
+      in_flight += u <= t && t < u + 1s;
+    most = std::max(most, in_flight);
+  }
+  CHECK(most == 3);
+  CHECK(seconds_after(r.port->submits, t0) == std::vector<long>{0, 0, 0, 1, 1, 1, 2, 2, 2, 3});
+}
+
+TEST_CASE("an item over a provider's limit falls back at once when on_limit is fallback") {
+  core::limits_config limits;
+  limits.max_concurrent = 2;
+  rig r{false, {}, limits};
+  r.port->latency = 1s;
+  r.submit_batch(5);
+  r.vt.advance(5s);
+  REQUIRE(r.outcomes->size() == 5);
+  int over = 0;
+  for (const auto& o : *r.outcomes)
+    over += o.error == core::error_class::over_limit;
+  CHECK(over == 3);
+  CHECK(r.port->submits.size() == 2);
+}
+
+TEST_CASE("a provider's hourly cap holds across the window edge when items wait") {
+  core::limits_config limits;
+  limits.max_per_hour = 2;
+  limits.on_limit = core::on_limit_action::wait;
+  rig r{false, {}, limits};
+  const auto t0 = r.vt.now();
+  r.submit_batch(5);
+  r.vt.advance(3h);
+  REQUIRE(r.outcomes->size() == 5);
+  const auto at = seconds_after(r.port->submits, t0);
+  REQUIRE(at.size() == 5);
+  // never more than 2 calls in any 60 minutes
+  for (std::size_t i = 0; i + 2 < at.size(); ++i)
+    CHECK(at[i + 2] - at[i] >= 3600);
+  CHECK(at[0] == 0);
+  CHECK(at[1] == 0);
 }

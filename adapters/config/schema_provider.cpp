@@ -104,6 +104,8 @@ const fields<core::limits_config>& limits_fields() {
     integer("max_concurrent", &l::max_concurrent, 0, 100'000, "calls in flight at once; 0 = no limit"),
     integer("max_per_hour", &l::max_per_hour, 0, 1'000'000'000, "calls per rolling hour; 0 = no limit"),
     integer("max_per_day", &l::max_per_day, 0, 1'000'000'000, "calls per budget day; 0 = no limit"),
+    choice("on_limit", &l::on_limit, {"fallback", "wait"},
+           "an item over a limit: fallback = next provider at once; wait = until a slot or window frees"),
   };
   return f;
 }

@@ -21,11 +21,21 @@ bool check_origin(std::string_view s, std::string& why) {
   return ok;
 }
 
+const fields<core::user_rate_config>& user_rate_fields() {
+  using u = core::user_rate_config;
+  static const fields<u> f = {
+    integer("per_minute", &u::per_minute, 0, 1'000'000, "jobs one user may submit per minute; 0 = no limit"),
+    integer("burst", &u::burst, 1, 1'000'000, "jobs one user may submit at once"),
+  };
+  return f;
+}
+
 const fields<core::server_config>& server_fields() {
   using s = core::server_config;
   static const fields<s> f = {
     text("listen", &s::listen, "HOST:PORT of the HTTP API", check_listen),
     integer("max_body_bytes", &s::max_body_bytes, 1024, 16 * 1024 * 1024, "largest request body accepted"),
+    section("user_rate", &s::user_rate, user_rate_fields, "per-user request rate at intake (429 + Retry-After)"),
   };
   return f;
 }

@@ -186,6 +186,8 @@ struct server::impl {
                         return;
                       }
                       std::vector<std::pair<std::string, std::string>> h;
+                      if (r->http_status == 429)
+                        h.emplace_back("Retry-After", std::to_string(std::max<std::int64_t>(1, r->retry_after_s)));
                       if (r->http_status == 409 || r->http_status == 503)
                         h.emplace_back("Retry-After", "1");
                       send_error(req, status_code(r->http_status), r->error_code, r->message, "", std::move(h));
