@@ -57,6 +57,9 @@ msg::batcher_actor spawn_batcher(caf::actor_system& sys, core::tier tier, core::
         if (self->state.window.timer_due(m.generation))
           flush(self);
       },
+      [self](const msg::config_snapshot& c) {
+        self->state.window.reconfigure(c.cfg->tiers[static_cast<std::size_t>(self->state.tier)].batch);
+      },
     };
   };
   return sys.spawn(fn, tier, cfg, std::move(provider));

@@ -3,6 +3,7 @@
 #include "actors/batcher.hpp"
 #include "actors/intake.hpp"
 #include "actors/ledger_actor.hpp"
+#include "actors/rollout_controller.hpp"
 #include "actors/router.hpp"
 #include "actors/store_actor.hpp"
 
@@ -20,9 +21,11 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
                                       e.metrics});
   e.ledger = spawn_ledger(sys, cfg, e.store, clock, e.metrics);
   e.router = spawn_router(sys, cfg, e.store, e.ledger, clock, e.metrics);
+  e.rollout = spawn_rollout_controller(sys, cfg, e.store, e.router, clock, e.metrics);
   msg::router_wiring wiring;
   for (const auto& p : cfg->providers) {
-    auto env = std::make_shared<worker_env>(worker_env{p, ports(p), e.store, clock, e.metrics, cfg->budget.day_starts});
+    auto env = std::make_shared<worker_env>(
+      worker_env{p, ports(p), e.store, clock, e.metrics, cfg->budget.day_starts, e.rollout});
     auto face = spawn_provider(sys, env, e.router, opts.restarts);
     e.providers[p.name] = face;
     wiring.providers[p.name] = face;
@@ -35,14 +38,51 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
   }
   e.intake = spawn_intake(sys, e.store, e.router, clock, e.metrics, cfg->server.user_rate);
   wiring.finals = e.intake;
+  wiring.observer = e.rollout;
   caf::anon_send(e.router, std::move(wiring));
   return e;
+}
+
+void engine::reload(core::config_ptr cfg) {
+  const msg::config_snapshot snap{std::move(cfg)};
+  caf::anon_send(store, snap);
+  caf::anon_send(ledger, snap);
+  caf::anon_send(router, snap);
+  caf::anon_send(intake, snap);
+  for (auto& b : batchers)
+    caf::anon_send(b, snap);
+  for (auto& [name, p] : providers)
+    caf::anon_send(p, snap);
+  caf::anon_send(rollout, snap); // last: its decision row names the new hash once the others have it
+}
+
+std::vector<std::string> reload_blockers(const core::config& running, const core::config& next) {
+  std::vector<std::string> out;
+  for (const auto& p : running.providers) {
+    const auto* q = next.provider(p.name);
+    if (q == nullptr) {
+      out.push_back("providers." + p.name + ": removing a provider needs a restart");
+      continue;
+    }
+    if (q->kind != p.kind || q->mode != p.mode || q->base_url != p.base_url || q->api_key_env != p.api_key_env ||
+        q->model != p.model || q->timeout != p.timeout)
+      out.push_back("providers." + p.name + ": kind, mode, base_url, api_key_env, model and timeout need a restart");
+  }
+  for (const auto& q : next.providers)
+    if (running.provider(q.name) == nullptr)
+      out.push_back("providers." + q.name + ": adding a provider needs a restart");
+  if (next.store.path != running.store.path)
+    out.push_back("store.path: moving the store needs a restart");
+  if (next.server.listen != running.server.listen)
+    out.push_back("server.listen: a new address needs a restart");
+  return out;
 }
 
 void engine::stop() {
   caf::anon_send_exit(intake, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ledger, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(rollout, caf::exit_reason::user_shutdown);
   for (auto& b : batchers)
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   for (auto& [name, p] : providers)

@@ -10,6 +10,7 @@
 #include "messages/budget.hpp"
 #include "messages/intake.hpp"
 #include "messages/provider.hpp"
+#include "messages/rollout.hpp"
 #include "messages/routing.hpp"
 #include "messages/store.hpp"
 
@@ -33,6 +34,7 @@ struct engine {
   msg::store_actor store;
   msg::router_actor router;
   msg::ledger_actor ledger;
+  msg::rollout_actor rollout;
   msg::intake_actor intake;
   std::map<std::string, msg::provider_actor> providers;
   std::vector<msg::batcher_actor> batchers;
@@ -40,7 +42,14 @@ struct engine {
 
   /// Stops every actor of the tree (the store last, after what was sent to it).
   void stop();
+  /// Hands a new validated snapshot to every actor (each swaps it at one message boundary). The providers must be
+  /// the same as in the running snapshot: see reload_blockers.
+  void reload(core::config_ptr cfg);
 };
+
+/// Why `next` cannot replace `running` without a restart (providers added, removed, or pointed elsewhere);
+/// empty when it can.
+std::vector<std::string> reload_blockers(const core::config& running, const core::config& next);
 
 /// Spawns and wires the tree. Unfinished jobs in the store are resumed once the router is wired.
 engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_ptr<core::job_store> db,

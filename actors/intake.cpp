@@ -264,6 +264,16 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, m
       [self](const msg::await_expired& m) { expire_waiter(self, m.waiter); },
       [self](msg::start_drain) { self->state.draining = true; },
       [self](const msg::replay_dead_letter& m) { return replay(self, m.id); },
+      [self](const msg::config_snapshot& c) {
+        const auto& u = c.cfg->server.user_rate;
+        auto& users = self->state.users;
+        if (u.per_minute <= 0)
+          users.reset();
+        else if (users)
+          users->reconfigure(u.per_minute, u.burst);
+        else
+          users = std::make_unique<core::user_rate_limiter>(u.per_minute, u.burst);
+      },
       [self](msg::flush_routes) {
         auto jobs = std::move(self->state.to_route);
         self->state.to_route.clear();

@@ -147,6 +147,11 @@ msg::ledger_actor spawn_ledger(caf::actor_system& sys, config_ptr cfg, msg::stor
                 [rp](caf::error& err) mutable { rp.deliver(err); });
         return rp;
       },
+      [self](const msg::config_snapshot& c) {
+        self->state.cfg = c.cfg;
+        self->state.book->reconfigure(c.cfg->budget); // reservations are kept; new limits from the next admission
+        persist(self);
+      },
       [self](msg::budget_tick) {
         self->state.book->tick(now_of(self));
         persist(self);

@@ -87,10 +87,13 @@ core::provider_port::callback reply_to(self_ptr self, std::uint64_t batch_id, st
 void log_breaker(self_ptr self) {
   auto& st = self->state;
   st.breaker_gauge->set(static_cast<std::int64_t>(st.breaker->state(now_of(self))));
-  for (const auto& t : st.breaker->take_transitions())
+  for (const auto& t : st.breaker->take_transitions()) {
+    if (t.to == breaker_state::open && st.env->trips)
+      self->send(st.env->trips, msg::breaker_trip{provider_name(self), t.at});
     std::cerr << "event=breaker provider=" << provider_name(self) << " from=" << to_string(t.from)
               << " to=" << to_string(t.to) << " requests=" << t.requests << " failures=" << t.failures
               << " failure_rate_ppm=" << t.failure_rate << " reason=\"" << t.reason << "\"" << std::endl;
+  }
 }
 
 /// Counts a call's outcome, and tells the breaker.
@@ -442,6 +445,17 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
         return;
       auto& b = it->second.b;
       calling(self, [&] { self->state.env->port->poll(b.remote_id, b.items, now_of(self), reply_to(self, b.batch_id, 0)); });
+    },
+    [self](const msg::config_snapshot& c) {
+      auto& st = self->state;
+      if (const auto* p = c.cfg->provider(st.env->provider.name)) {
+        auto env = std::make_shared<worker_env>(*st.env);
+        env->provider = *p;
+        env->day_starts = c.cfg->budget.day_starts;
+        st.env = std::move(env);
+        st.breaker->reconfigure(p->breaker);
+        st.limits->reconfigure(p->limits, c.cfg->budget.day_starts);
+      }
     },
     [self](const msg::retry_call& m) {
       calling(self, [&] {

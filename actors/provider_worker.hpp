@@ -8,6 +8,7 @@
 #include "core/metrics.hpp"
 #include "core/ports.hpp"
 #include "messages/provider.hpp"
+#include "messages/rollout.hpp"
 #include "messages/store.hpp"
 
 #include <memory>
@@ -23,6 +24,7 @@ struct worker_env {
   clock_anchor clock;
   core::metrics_ptr metrics; ///< null: a private registry
   core::duration day_starts{0}; ///< the budget day, for the provider's daily limit
+  msg::trip_sink trips;         ///< told when the breaker opens (the rollout's breaker_trips gate); may be null
 };
 
 msg::provider_worker_actor spawn_worker(caf::actor_system& sys, msg::provider_actor parent,

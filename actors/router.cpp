@@ -54,6 +54,7 @@ struct effects {
   std::map<std::pair<std::string, tier>, std::vector<work_item>> enqueue;
   std::vector<job_id> finals;
   std::vector<msg::settlement> settle;
+  msg::observe observed; ///< for the rollout controller
 };
 
 instant now_of(self_ptr self) { return self->state.clock.now(self->clock()); }
@@ -118,12 +119,20 @@ void next_in_chain(self_ptr self, effects& fx, flight& f, const std::string& why
   dispatch(fx, f);
 }
 
+cohort cohort_of(self_ptr self, const std::string& provider) {
+  const auto& r = self->state.cfg->rollout;
+  return provider == r.candidate ? cohort::candidate : provider == r.baseline ? cohort::baseline : cohort::other;
+}
+
 void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
   auto& st = self->state;
   auto it = st.flights.find(o.id.value);
   if (it == st.flights.end() || it->second.item.attempt_no != o.attempt_no)
     return; // a duplicate or stale outcome
   auto& f = it->second;
+  fx.observed.outcomes.push_back(observation{o.finished_at, o.provider, f.item.tier_, cohort_of(self, o.provider),
+                                             o.error, o.finished_at - o.started_at, o.cost,
+                                             static_cast<int>(o.images.size()), o.quality > 0 ? o.quality : -1});
   f.spent += o.cost;
   // no call happened for these: nothing was spent
   const bool called = o.error != error_class::breaker_open && o.error != error_class::budget_exhausted &&
@@ -242,6 +251,11 @@ void on_admitted(self_ptr self, const std::vector<job_id>& ids, const msg::admit
     f.replay = false;
     fx.events.push_back(std::move(e));
     fx.enqueue[{provider, f.item.tier_}].push_back(f.item);
+    switch (cohort_of(self, provider)) {
+      case cohort::candidate: ++fx.observed.dispatched_candidate; break;
+      case cohort::baseline: ++fx.observed.dispatched_baseline; break;
+      case cohort::other: break;
+    }
   }
   apply(self, fx);
 }
@@ -272,6 +286,9 @@ void apply(self_ptr self, effects& fx) {
       self->send(b->second[static_cast<std::size_t>(key.second)], msg::enqueue_items{std::move(items)});
   }
   st.in_flight->set(static_cast<std::int64_t>(st.flights.size()));
+  if (!fx.observed.outcomes.empty() || fx.observed.dispatched_candidate > 0 || fx.observed.dispatched_baseline > 0)
+    if (st.wiring.observer)
+      self->send(st.wiring.observer, std::move(fx.observed));
   if (fx.events.empty())
     return;
   if (fx.finals.empty()) {
@@ -347,6 +364,11 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::stor
         apply(self, fx);
         return rp;
       },
+      [self](const msg::rollout_update& u) {
+        self->state.view.rolled_back = u.rolled_back;
+        self->state.view.percent = u.percent;
+      },
+      [self](const msg::config_snapshot& c) { self->state.cfg = c.cfg; },
       [self](msg::router_wiring& w) {
         self->state.wiring = std::move(w);
         self->request(self->state.store, caf::infinite, msg::load_open_jobs{})

@@ -16,7 +16,7 @@ struct store_state {
   store_options opts;
   std::vector<core::job_record> inserts;
   std::vector<core::job_event> events;
-  std::vector<core::day_row> budget_rows;
+  core::job_store::side_writes side;
   std::vector<caf::typed_response_promise<msg::stored>> waiting;
   bool flush_pending = false;
   core::counter* commits = nullptr;
@@ -40,15 +40,16 @@ void flush(self_ptr self) {
   st.flush_pending = false;
   auto waiting = std::move(st.waiting);
   st.waiting.clear();
-  const auto rows = st.inserts.size() + st.events.size() + st.budget_rows.size();
+  const auto rows = st.inserts.size() + st.events.size() + st.side.budget_rows.size() + st.side.rollout.size() +
+                    st.side.decisions.size();
   try {
-    st.db->write(st.inserts, st.events, st.budget_rows);
+    st.db->write(st.inserts, st.events, st.side);
   } catch (const std::exception& e) {
     std::cerr << "event=store_commit_failed rows=" << rows << " error=\"" << e.what() << "\"" << std::endl;
     st.failed->add();
     st.inserts.clear();
     st.events.clear();
-    st.budget_rows.clear();
+    st.side = {};
     for (auto& p : waiting)
       p.deliver(caf::make_error(caf::sec::runtime_error, e.what()));
     return;
@@ -57,7 +58,7 @@ void flush(self_ptr self) {
   st.rows->add(static_cast<std::int64_t>(rows));
   st.inserts.clear();
   st.events.clear();
-  st.budget_rows.clear();
+  st.side = {};
   for (auto& p : waiting)
     p.deliver(msg::stored{rows});
 }
@@ -140,9 +141,30 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::jo
       return read<msg::job_list>(self, [&](core::job_store& db) { return msg::job_list{db.dead_letters(m.limit)}; });
     },
     [self](msg::note_budget& m) {
-      auto& rows = self->state.budget_rows;
+      auto& rows = self->state.side.budget_rows;
       rows.insert(rows.end(), std::make_move_iterator(m.rows.begin()), std::make_move_iterator(m.rows.end()));
       schedule_flush(self);
+    },
+    [self](msg::record_rollout& m) -> caf::typed_response_promise<msg::stored> {
+      auto& side = self->state.side;
+      side.rollout.insert(side.rollout.end(), m.status.begin(), m.status.end());
+      side.decisions.insert(side.decisions.end(), std::make_move_iterator(m.decisions.begin()),
+                            std::make_move_iterator(m.decisions.end()));
+      auto rp = self->make_response_promise<msg::stored>();
+      self->state.waiting.push_back(rp);
+      schedule_flush(self);
+      return rp;
+    },
+    [self](msg::load_rollout) {
+      return read<msg::rollout_loaded>(self, [](core::job_store& db) {
+        auto r = db.rollout_state();
+        return r ? msg::rollout_loaded{true, *r} : msg::rollout_loaded{false, {}};
+      });
+    },
+    [self](const msg::load_decisions& m) {
+      return read<msg::decision_list>(self, [&](core::job_store& db) {
+        return msg::decision_list{db.decisions(m.since, m.before_id, m.limit)};
+      });
     },
     [self](const msg::load_budget& m) {
       return read<msg::budget_state>(self, [&](core::job_store& db) {
@@ -162,6 +184,7 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::jo
         flush(self);
     },
     [self](msg::sweep_due) { sweep(self); },
+    [self](const msg::config_snapshot& c) { self->state.opts.dead_letter_retention = c.cfg->dead_letter.retention; },
   };
 }
 

@@ -1,7 +1,9 @@
 #include "app/serve.hpp"
 
 #include "actors/engine.hpp"
+#include "adapters/config/keys.hpp"
 #include "adapters/config/loader.hpp"
+#include "adapters/http/json_out.hpp"
 #include "adapters/http/server.hpp"
 #include "adapters/providers/real.hpp"
 #include "adapters/store/sqlite_store.hpp"
@@ -15,6 +17,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <mutex>
 #include <iostream>
 #include <thread>
 #include <pthread.h>
@@ -58,6 +61,7 @@ int serve(const serve_flags& flags) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto loaded = config_adapter::load_config_file(flags.config);
@@ -67,11 +71,26 @@ int serve(const serve_flags& flags) {
     std::cerr << std::flush;
     return loaded.unreadable ? 1 : 2;
   }
-  auto cfg = std::make_shared<core::config>(*loaded.config);
-  if (!flags.listen.empty())
-    cfg->server.listen = flags.listen;
-  if (!flags.data_dir.empty())
-    cfg->store.path = (std::filesystem::path(flags.data_dir) / "cutover.db").string();
+  // command-line flags win over the file, at start and at every reload
+  auto with_flags = [&flags](const core::config& c) {
+    auto cfg = std::make_shared<core::config>(c);
+    if (!flags.listen.empty())
+      cfg->server.listen = flags.listen;
+    if (!flags.data_dir.empty())
+      cfg->store.path = (std::filesystem::path(flags.data_dir) / "cutover.db").string();
+    return cfg;
+  };
+  auto cfg = with_flags(*loaded.config);
+  std::vector<std::string> admin_keys;
+  if (!cfg->auth.keys_file.empty()) {
+    auto keys = config_adapter::load_keys_file(cfg->auth.keys_file);
+    for (const auto& e : keys.errors)
+      std::cerr << e << "\n";
+    if (!keys.errors.empty())
+      return 2;
+    admin_keys = keys.keys;
+    std::cerr << "event=admin_keys count=" << keys.names.size() << std::endl;
+  }
 
   const auto cores = std::max(2u, std::thread::hardware_concurrency());
   http::init_http_threads(cores);
@@ -101,10 +120,45 @@ int serve(const serve_flags& flags) {
     sys.await_all_actors_done();
   };
 
+  // A reload (SIGHUP or POST /v1/admin/reload) re-reads the file: a valid snapshot goes to every actor, an invalid
+  // one changes nothing and answers every error.
+  std::mutex reload_mutex;
+  core::config_ptr running = snapshot;
+  auto reload = [&]() -> std::pair<int, std::string> {
+    std::lock_guard<std::mutex> guard{reload_mutex};
+    auto next = config_adapter::load_config_file(flags.config);
+    std::vector<std::string> errors;
+    for (const auto& e : next.errors)
+      errors.push_back(config_adapter::to_string(e));
+    core::config_ptr candidate;
+    if (next.config) {
+      candidate = with_flags(*next.config);
+      errors = actors::reload_blockers(*running, *candidate);
+    }
+    if (!errors.empty()) {
+      std::string body = "{\"error\":{\"code\":\"invalid_config\",\"message\":\"the configuration was not "
+                         "reloaded; nothing changed\",\"errors\":[";
+      for (std::size_t i = 0; i < errors.size(); ++i) {
+        body += (i ? "," : "");
+        http::append_json_string(body, errors[i]);
+        std::cerr << "event=reload_refused error=\"" << errors[i] << "\"" << std::endl;
+      }
+      return {422, body + "]}}"};
+    }
+    running = candidate;
+    engine.reload(candidate);
+    std::cerr << "event=reloaded config_hash=" << candidate->hash << std::endl;
+    return {200, "{\"status\":\"reloaded\",\"config_hash\":\"" + candidate->hash + "\"}"};
+  };
+
   auto metrics = engine.metrics;
-  auto api = std::make_unique<http::server>(
-    sys, engine.intake, engine.store, engine.ledger,
-    http::server_options{snapshot->server.listen, snapshot->server.max_body_bytes, [metrics] { return metrics->render(); }});
+  http::server_options api_opts;
+  api_opts.listen = snapshot->server.listen;
+  api_opts.max_body_bytes = snapshot->server.max_body_bytes;
+  api_opts.metrics = [metrics] { return metrics->render(); };
+  api_opts.reload = reload;
+  api_opts.admin_keys = admin_keys;
+  auto api = std::make_unique<http::server>(sys, engine.intake, engine.store, engine.ledger, engine.rollout, api_opts);
   try {
     api->open();
   } catch (const std::exception& e) {
@@ -117,7 +171,8 @@ int serve(const serve_flags& flags) {
             << " config_hash=" << snapshot->hash << " store=" << snapshot->store.path << std::endl;
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (sigwait(&signals, &sig); sig == SIGHUP; sigwait(&signals, &sig))
+    reload();
   std::cerr << "event=draining signal=" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << std::endl;
   caf::anon_send(engine.intake, msg::start_drain{});
   api.reset(); // stops listening and ends the HTTP bridge

@@ -183,6 +183,7 @@ struct rollout_config {
   triggers_config triggers;
   on_trigger_action on_trigger = on_trigger_action::immediate;
   duration gradual_dwell = 10min; ///< YAML `gradual_dwell`: time at each step of a gradual rollback
+  duration tick = 1s;             ///< YAML `tick`: how often the controller evaluates (our addition)
   std::map<std::string, override_target> endpoint_overrides;
   std::map<std::string, override_target> segment_overrides;
 };

@@ -4,6 +4,7 @@
 
 #include "core/job.hpp"
 #include "core/ledger.hpp"
+#include "core/rollout.hpp"
 
 #include <functional>
 #include <memory>
@@ -18,12 +19,23 @@ namespace cutover::core {
 class job_store {
 public:
   virtual ~job_store() = default;
-  /// Writes new jobs, folds events into their rows and upserts budget day rows, all in one transaction.
+  /// Everything one commit writes besides jobs: the ledger's day rows, the rollout's state and decisions.
+  struct side_writes {
+    std::vector<day_row> budget_rows;
+    std::vector<rollout_status> rollout; ///< the last one wins
+    std::vector<decision_record> decisions;
+  };
+  /// Writes new jobs, folds events into their rows and writes the side rows, all in one transaction.
   virtual void write(const std::vector<job_record>& inserts, const std::vector<job_event>& events,
-                     const std::vector<day_row>& budget_rows) = 0;
+                     const side_writes& side) = 0;
   void write(const std::vector<job_record>& inserts, const std::vector<job_event>& events) {
-    write(inserts, events, {});
+    write(inserts, events, side_writes{});
   }
+  /// The rollout's persisted state, if any.
+  virtual std::optional<rollout_status> rollout_state() = 0;
+  /// Decision rows, newest first: made at or after `since`, with id < before_id (0 = from the newest), at most
+  /// `limit`.
+  virtual std::vector<decision_record> decisions(instant since, std::int64_t before_id, std::size_t limit) = 0;
   virtual std::optional<job_record> find(job_id id) = 0;
   /// Every job not in a final state, oldest first, with its attempts.
   virtual std::vector<job_record> open_jobs() = 0;

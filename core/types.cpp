@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cinttypes>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 
@@ -68,6 +69,44 @@ std::string format_rfc3339(instant t) {
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
   return buf;
+}
+
+bool parse_rfc3339(std::string_view text, instant& out) {
+  int y, mo, d, h, mi, s, consumed = 0;
+  const std::string str{text};
+  if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6 || consumed != 19)
+    return false;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    return false;
+  std::int64_t micros_part = 0;
+  std::size_t i = 19;
+  if (i < str.size() && str[i] == '.') {
+    std::int64_t scale = 100'000;
+    for (++i; i < str.size() && str[i] >= '0' && str[i] <= '9'; ++i, scale /= 10)
+      micros_part += (str[i] - '0') * scale;
+  }
+  std::int64_t offset_s = 0;
+  if (i < str.size() && (str[i] == 'Z' || str[i] == 'z')) {
+    ++i;
+  } else if (i + 6 == str.size() && (str[i] == '+' || str[i] == '-') && str[i + 3] == ':') {
+    const int oh = std::atoi(str.substr(i + 1, 2).c_str()), om = std::atoi(str.substr(i + 4, 2).c_str());
+    offset_s = (str[i] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    i += 6;
+  } else {
+    return false;
+  }
+  if (i != str.size())
+    return false;
+  // days from civil (Howard Hinnant's algorithm)
+  const int yy = y - (mo <= 2);
+  const int era = (yy >= 0 ? yy : yy - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(yy - era * 400);
+  const unsigned doy = (153u * static_cast<unsigned>(mo + (mo > 2 ? -3 : 9)) + 2u) / 5u + static_cast<unsigned>(d) - 1u;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+  const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset_s;
+  out = instant{duration{secs * 1'000'000 + micros_part}};
+  return true;
 }
 
 } // namespace cutover::core

@@ -60,5 +60,7 @@ constexpr bool is_request_fault(error_class e) {
 std::string format_usd(micros m);
 /// Formats an instant as RFC 3339 UTC with millisecond precision, e.g. "2026-11-25T12:00:00.000Z".
 std::string format_rfc3339(instant t);
+/// Parses RFC 3339 ("2026-11-25T12:00:00Z", fractions and +hh:mm offsets accepted); false when malformed.
+bool parse_rfc3339(std::string_view text, instant& out);
 
 } // namespace cutover::core

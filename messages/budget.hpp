@@ -3,6 +3,7 @@
 /// the figures); settlement turns a reservation into spend, or releases it. Its daily rows go to the store.
 
 #include "core/ledger.hpp"
+#include "messages/config.hpp"
 #include "messages/store.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -59,7 +60,8 @@ using ledger_actor = caf::typed_actor<
   caf::reacts_to<settle>,
   caf::replies_to<budget_query>::with<budget_report>,
   caf::replies_to<stats_query>::with<daily_stats>,
-  caf::reacts_to<budget_tick>>;
+  caf::reacts_to<budget_tick>,
+  caf::reacts_to<config_snapshot>>;
 
 } // namespace cutover::msg
 

@@ -3,6 +3,7 @@
 /// idempotency keys, and answers job lookups, optionally waiting until the job is final.
 
 #include "core/job.hpp"
+#include "messages/config.hpp"
 #include "messages/store.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -75,6 +76,7 @@ using intake_actor = caf::typed_actor<
   caf::reacts_to<await_expired>,
   caf::reacts_to<start_drain>,
   caf::reacts_to<flush_routes>,
-  caf::replies_to<replay_dead_letter>::with<replay_reply>>;
+  caf::replies_to<replay_dead_letter>::with<replay_reply>,
+  caf::reacts_to<config_snapshot>>;
 
 } // namespace cutover::msg

@@ -4,6 +4,7 @@
 
 #include "core/job.hpp"
 #include "core/ports.hpp"
+#include "messages/config.hpp"
 
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
@@ -68,18 +69,21 @@ template <class I> auto inspect(I& f, retry_call& x) {
 using provider_actor = caf::typed_actor<
   caf::reacts_to<provider_batch>,
   caf::reacts_to<remote_accepted>,
-  caf::reacts_to<outcomes>>;
+  caf::reacts_to<outcomes>,
+  caf::reacts_to<config_snapshot>>;
 
 /// The worker behind a supervisor: does the calls, retries and polls.
 using provider_worker_actor = caf::typed_actor<
   caf::reacts_to<provider_batch>,
   caf::reacts_to<call_done>,
   caf::reacts_to<poll_due>,
-  caf::reacts_to<retry_call>>;
+  caf::reacts_to<retry_call>,
+  caf::reacts_to<config_snapshot>>;
 
 using batcher_actor = caf::typed_actor<
   caf::reacts_to<enqueue_items>,
-  caf::reacts_to<window_due>>;
+  caf::reacts_to<window_due>,
+  caf::reacts_to<config_snapshot>>;
 
 } // namespace cutover::msg
 

@@ -2,8 +2,10 @@
 /// The router's protocol: it alone decides where a job goes (first route, fallback, final state).
 
 #include "core/job.hpp"
+#include "messages/config.hpp"
 #include "messages/intake.hpp"
 #include "messages/provider.hpp"
+#include "messages/rollout.hpp"
 
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
@@ -19,6 +21,13 @@ struct route_jobs { std::vector<core::job_record> jobs; };
 struct resume_jobs { std::vector<core::job_record> jobs; };
 /// Send a dead-lettered job round again (answered once that is on disk).
 struct replay_job { core::job_record job; };
+/// From the rollout controller: the live routing view.
+struct rollout_update {
+  bool rolled_back = false;
+  int percent = 0;
+};
+/// Where the router reports outcomes and dispatches for the rollout's figures.
+using observe_sink = caf::typed_actor<caf::reacts_to<observe>>;
 /// Who hears that jobs reached a final state (intake, to wake waiters).
 using final_sink = caf::typed_actor<caf::reacts_to<jobs_final>>;
 /// Wiring: the batchers per provider (index by tier), the provider faces, and the final-state listener.
@@ -27,13 +36,17 @@ struct router_wiring {
   std::map<std::string, std::vector<batcher_actor>> batchers;
   std::map<std::string, provider_actor> providers;
   final_sink finals;
+  observe_sink observer;
 };
 
 template <class I> auto inspect(I& f, route_jobs& x) { return f(caf::meta::type_name("route_jobs"), x.jobs); }
 template <class I> auto inspect(I& f, resume_jobs& x) { return f(caf::meta::type_name("resume_jobs"), x.jobs); }
 template <class I> auto inspect(I& f, replay_job& x) { return f(caf::meta::type_name("replay_job"), x.job); }
+template <class I> auto inspect(I& f, rollout_update& x) {
+  return f(caf::meta::type_name("rollout_update"), x.rolled_back, x.percent);
+}
 template <class I> auto inspect(I& f, router_wiring& x) {
-  return f(caf::meta::type_name("router_wiring"), x.batchers, x.providers, x.finals);
+  return f(caf::meta::type_name("router_wiring"), x.batchers, x.providers, x.finals, x.observer);
 }
 
 using router_actor = caf::typed_actor<
@@ -41,6 +54,8 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<resume_jobs>,
   caf::replies_to<replay_job>::with<stored>,
   caf::reacts_to<outcomes>,
-  caf::reacts_to<router_wiring>>;
+  caf::reacts_to<router_wiring>,
+  caf::reacts_to<rollout_update>,
+  caf::reacts_to<config_snapshot>>;
 
 } // namespace cutover::msg

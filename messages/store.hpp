@@ -4,6 +4,7 @@
 
 #include "core/job.hpp"
 #include "core/ports.hpp"
+#include "messages/config.hpp"
 
 #include <caf/error.hpp>
 #include <caf/meta/load_callback.hpp>
@@ -42,6 +43,22 @@ struct job_list { std::vector<core::job_record> jobs; };
 struct sweep_due {};
 /// The ledger's changed day rows: written in the next commit (no answer).
 struct note_budget { std::vector<core::day_row> rows; };
+/// The rollout's new state and decision rows: written in the next commit, answered once on disk.
+struct record_rollout {
+  std::vector<core::rollout_status> status; ///< empty: unchanged
+  std::vector<core::decision_record> decisions;
+};
+struct load_rollout {};
+struct rollout_loaded {
+  bool found = false;
+  core::rollout_status status;
+};
+struct load_decisions {
+  core::instant since{};
+  std::int64_t before_id = 0;
+  std::size_t limit = 50;
+};
+struct decision_list { std::vector<core::decision_record> decisions; };
 /// What the ledger restores from at start (see core::job_store::budget_state).
 struct load_budget {
   core::instant day_start{};
@@ -75,6 +92,17 @@ template <class I> auto inspect(I& f, list_dead_letters& x) {
 template <class I> auto inspect(I& f, job_list& x) { return f(caf::meta::type_name("job_list"), x.jobs); }
 template <class I> auto inspect(I& f, sweep_due&) { return f(caf::meta::type_name("sweep_due")); }
 template <class I> auto inspect(I& f, note_budget& x) { return f(caf::meta::type_name("note_budget"), x.rows); }
+template <class I> auto inspect(I& f, record_rollout& x) {
+  return f(caf::meta::type_name("record_rollout"), x.status, x.decisions);
+}
+template <class I> auto inspect(I& f, load_rollout&) { return f(caf::meta::type_name("load_rollout")); }
+template <class I> auto inspect(I& f, rollout_loaded& x) {
+  return f(caf::meta::type_name("rollout_loaded"), x.found, x.status);
+}
+template <class I> auto inspect(I& f, load_decisions& x) {
+  return f(caf::meta::type_name("load_decisions"), x.since, x.before_id, x.limit);
+}
+template <class I> auto inspect(I& f, decision_list& x) { return f(caf::meta::type_name("decision_list"), x.decisions); }
 template <class I> auto inspect(I& f, load_budget& x) {
   return f(caf::meta::type_name("load_budget"), x.day_start, x.day);
 }
@@ -100,8 +128,12 @@ using store_actor = caf::typed_actor<
   caf::replies_to<load_budget_days>::with<budget_days>,
   caf::replies_to<load_daily_stats>::with<daily_stats>,
   caf::reacts_to<note_budget>,
+  caf::replies_to<record_rollout>::with<stored>,
+  caf::replies_to<load_rollout>::with<rollout_loaded>,
+  caf::replies_to<load_decisions>::with<decision_list>,
   caf::reacts_to<store_flush>,
-  caf::reacts_to<sweep_due>>;
+  caf::reacts_to<sweep_due>,
+  caf::reacts_to<config_snapshot>>;
 
 } // namespace cutover::msg
 
@@ -117,6 +149,15 @@ template <class I> auto inspect(I& f, day_row& x) {
              x.limit = has_limit ? std::optional<micros>{limit} : std::nullopt;
              return caf::none;
            }));
+}
+template <class I> auto inspect(I& f, rollout_status& x) {
+  return f(x.phase, x.percent, x.state, x.since, x.next_step, x.config_hash);
+}
+template <class I> auto inspect(I& f, decision_item& x) {
+  return f(x.kind, x.name, x.verdict, x.window, x.samples, x.observed, x.baseline, x.threshold, x.reason);
+}
+template <class I> auto inspect(I& f, decision_record& x) {
+  return f(x.id, x.at, x.phase, x.percent, x.state, x.config_hash, x.action, x.reason, x.items);
 }
 template <class I> auto inspect(I& f, job_store::open_attempt& x) { return f(x.key, x.provider, x.tier_, x.n); }
 template <class I> auto inspect(I& f, job_store::budget_snapshot& x) { return f(x.today, x.open); }

@@ -23,6 +23,7 @@ msg::provider_actor spawn_recorder(testing::virtual_time& vt, std::shared_ptr<st
       [seen, &vt](msg::provider_batch& b) { seen->push_back({vt.now(), b.items.size()}); },
       [](const msg::remote_accepted&) {},
       [](const msg::outcomes&) {},
+      [](const msg::config_snapshot&) {},
     };
   });
 }

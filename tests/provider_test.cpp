@@ -85,7 +85,7 @@ struct rig {
     cfg.mode = async ? core::provider_mode::async : core::provider_mode::sync;
     cfg.polling = {core::default_poll_schedule(), 5min};
     cfg.limits = provider_limits;
-    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), nullptr, {}});
+    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), nullptr, {}, msg::trip_sink{}});
     provider = actors::spawn_provider(*vt.sys, env, sink, limits);
     vt.run();
   }

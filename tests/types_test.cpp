@@ -25,6 +25,18 @@ TEST_CASE("instants format as RFC 3339 UTC") {
   CHECK(format_rfc3339(instant{duration{1'764'072'000'123'456}}) == "2025-11-25T12:00:00.123Z");
 }
 
+TEST_CASE("RFC 3339 instants parse back, with fractions and offsets") {
+  instant t{};
+  REQUIRE(parse_rfc3339("2025-11-25T12:00:00.123Z", t));
+  CHECK(t == instant{duration{1'764'072'000'123'000}});
+  REQUIRE(parse_rfc3339("2025-11-25T13:00:00+01:00", t));
+  CHECK(t == instant{duration{1'764'072'000'000'000}});
+  CHECK(format_rfc3339(t) == "2025-11-25T12:00:00.000Z");
+  CHECK_FALSE(parse_rfc3339("2025-11-25 12:00:00Z", t));
+  CHECK_FALSE(parse_rfc3339("2025-13-25T12:00:00Z", t));
+  CHECK_FALSE(parse_rfc3339("yesterday", t));
+}
+
 TEST_CASE("tiers, statuses and error classes round-trip through their names") {
   tier t{};
   REQUIRE(parse_tier("4k", t));

@@ -155,6 +155,7 @@ const fields<rollout_config>& rollout_fields() {
     section("triggers", &r::triggers, trigger_fields, "any one fires a rollback; an absent one is not checked"),
     choice("on_trigger", &r::on_trigger, {"immediate", "gradual"}, "rollback straight to 0% or phase by phase"),
     duration("gradual_dwell", &r::gradual_dwell, 1s, 7 * 24h, "time at each step of a gradual rollback"),
+    duration("tick", &r::tick, 100ms, 1h, "how often the rollout controller evaluates gates and triggers"),
     custom<r>("overrides", "routes that bypass the bucket",
               [](context& c, const YAML::Node& n, const std::string& p, r& out) {
                 read_map(c, n, p, override_fields(), out);

@@ -27,6 +27,7 @@ struct engine_client::impl {
   msg::intake_actor intake;
   msg::store_actor store;
   msg::ledger_actor ledger;
+  msg::rollout_actor rollout;
 
   /// Sends `m` to `dest` from the bridge actor and hands the answer (or the error) to `cb`.
   template <class Answer, class Dest, class Msg>
@@ -39,8 +40,9 @@ struct engine_client::impl {
 };
 
 engine_client::engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store,
-                             msg::ledger_actor ledger)
+                             msg::ledger_actor ledger, msg::rollout_actor rollout)
   : impl_(std::make_unique<impl>()) {
+  impl_->rollout = std::move(rollout);
   impl_->intake = std::move(intake);
   impl_->store = std::move(store);
   impl_->ledger = std::move(ledger);
@@ -77,6 +79,22 @@ void engine_client::budget(msg::budget_query m, done<msg::budget_report> cb) {
 
 void engine_client::daily_stats(msg::stats_query m, done<msg::daily_stats> cb) {
   impl_->ask<msg::daily_stats>(impl_->ledger, m, std::move(cb));
+}
+
+void engine_client::rollout(done<msg::rollout_view_reply> cb) {
+  impl_->ask<msg::rollout_view_reply>(impl_->rollout, msg::get_rollout{}, std::move(cb));
+}
+
+void engine_client::rollout_action(msg::operator_action m, done<msg::operator_reply> cb) {
+  impl_->ask<msg::operator_reply>(impl_->rollout, std::move(m), std::move(cb));
+}
+
+void engine_client::decisions(msg::load_decisions m, done<msg::decision_list> cb) {
+  impl_->ask<msg::decision_list>(impl_->store, m, std::move(cb));
+}
+
+void engine_client::rate(msg::rate_job m, done<msg::rated> cb) {
+  impl_->ask<msg::rated>(impl_->rollout, m, std::move(cb));
 }
 
 } // namespace cutover::http

@@ -5,6 +5,7 @@
 
 #include "messages/budget.hpp"
 #include "messages/intake.hpp"
+#include "messages/rollout.hpp"
 #include "messages/store.hpp"
 
 #include <functional>
@@ -21,7 +22,8 @@ public:
   template <class T>
   using done = std::function<void(const T*, const std::string& error)>;
 
-  engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, msg::ledger_actor ledger);
+  engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, msg::ledger_actor ledger,
+                msg::rollout_actor rollout);
   ~engine_client();
   engine_client(const engine_client&) = delete;
   engine_client& operator=(const engine_client&) = delete;
@@ -32,6 +34,10 @@ public:
   void dead_letters(msg::list_dead_letters m, done<msg::job_list> cb);
   void budget(msg::budget_query m, done<msg::budget_report> cb);
   void daily_stats(msg::stats_query m, done<msg::daily_stats> cb);
+  void rollout(done<msg::rollout_view_reply> cb);
+  void rollout_action(msg::operator_action m, done<msg::operator_reply> cb);
+  void decisions(msg::load_decisions m, done<msg::decision_list> cb);
+  void rate(msg::rate_job m, done<msg::rated> cb);
 
 private:
   struct impl;

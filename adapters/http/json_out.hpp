@@ -5,6 +5,7 @@
 #include "core/job.hpp"
 #include "core/ports.hpp"
 #include "messages/budget.hpp"
+#include "messages/rollout.hpp"
 
 #include <string>
 #include <string_view>
@@ -22,6 +23,13 @@ std::string accepted_json(core::job_id id, core::job_status status);
 
 /// The contract's job shape.
 std::string job_json(const core::job_record& job);
+
+/// GET /v1/rollout: `{name, enabled, percent, phase, state, since, config_hash}`.
+std::string rollout_json(const msg::rollout_view_reply& r);
+
+/// GET /v1/rollout/decisions: `{"decisions":[{id, at, phase, percent, state, config_hash, action, reason,
+/// evaluations:[{kind, name, verdict, window_s, samples, observed, baseline, threshold, reason}]}]}`.
+std::string decisions_json(const std::vector<core::decision_record>& decisions);
 
 /// GET /v1/budget: `{"day", "rows":[{day, provider ("all" = global), limit_usd, stop_line_usd, consumed_usd,
 /// reserved_usd, requests}]}`.

@@ -82,8 +82,29 @@ struct server::impl {
   engine_client engine;
   std::unique_ptr<web::http::experimental::listener::http_listener> listener;
 
-  impl(caf::actor_system& sys, msg::intake_actor a, msg::store_actor st, msg::ledger_actor l, server_options o)
-    : opts(std::move(o)), engine(sys, std::move(a), std::move(st), std::move(l)) {}
+  impl(caf::actor_system& sys, msg::intake_actor a, msg::store_actor st, msg::ledger_actor l, msg::rollout_actor r,
+       server_options o)
+    : opts(std::move(o)), engine(sys, std::move(a), std::move(st), std::move(l), std::move(r)) {}
+
+  /// Admin calls need a configured key, or, when none is configured, a caller on loopback. false: refused (sent).
+  bool admin(const http_request& req) {
+    if (opts.admin_keys.empty()) {
+      const auto peer = req.remote_address();
+      if (peer == "127.0.0.1" || peer == "::1" || peer == "::ffff:127.0.0.1" || peer.empty())
+        return true;
+      send_error(req, status_code(403), "forbidden", "admin calls are only open on loopback when no keys are configured");
+      return false;
+    }
+    const auto& h = req.headers();
+    auto it = h.find("Authorization");
+    const std::string given = it == h.end() ? std::string{} : it->second;
+    for (const auto& k : opts.admin_keys)
+      if (given == "Bearer " + k)
+        return true;
+    send_error(req, status_code(given.empty() ? 401 : 403), given.empty() ? "unauthorized" : "forbidden",
+               "an admin key is required: Authorization: Bearer <key>");
+    return false;
+  }
 
   void handle(http_request req) {
     const auto path = req.relative_uri().path();
@@ -107,9 +128,28 @@ struct server::impl {
     } else if (path == "/v1/jobs" || path == "/v1/jobs/") {
       if (only(methods::POST, "POST"))
         submit(std::move(req));
+    } else if (path.rfind("/v1/jobs/", 0) == 0 && path.size() > 18 &&
+               path.compare(path.size() - 9, 9, "/feedback") == 0) {
+      if (only(methods::POST, "POST"))
+        feedback(std::move(req), path.substr(9, path.size() - 9 - 9));
     } else if (path.rfind("/v1/jobs/", 0) == 0) {
       if (only(methods::GET, "GET"))
         lookup(std::move(req), path.substr(9));
+    } else if (path == "/v1/rollout") {
+      if (only(methods::GET, "GET"))
+        rollout(std::move(req));
+    } else if (path == "/v1/rollout/decisions") {
+      if (only(methods::GET, "GET"))
+        decisions(std::move(req));
+    } else if (path == "/v1/rollout/promote" || path == "/v1/rollout/hold" || path == "/v1/rollout/resume" ||
+               path == "/v1/rollout/rollback") {
+      if (only(methods::POST, "POST") && admin(req))
+        rollout_action(std::move(req), path.substr(12));
+    } else if (path == "/v1/admin/reload") {
+      if (only(methods::POST, "POST") && admin(req)) {
+        auto [status, body] = opts.reload ? opts.reload() : std::pair<int, std::string>{503, error_json("unavailable", "reload is not wired", "")};
+        send(req, status_code(status), std::move(body));
+      }
     } else if (path == "/v1/images/generations") {
       if (only(methods::POST, "POST"))
         openai_generate(std::move(req));
@@ -302,6 +342,94 @@ struct server::impl {
     });
   }
 
+  void rollout(http_request req) {
+    engine.rollout([req](const msg::rollout_view_reply* r, const std::string& error) {
+      if (r == nullptr)
+        send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "", {{"Retry-After", "1"}});
+      else
+        send(req, status_code(200), rollout_json(*r));
+    });
+  }
+
+  void rollout_action(http_request req, const std::string& action) {
+    engine.rollout_action(msg::operator_action{action}, [req](const msg::operator_reply* r, const std::string& error) {
+      if (r == nullptr)
+        send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "", {{"Retry-After", "1"}});
+      else if (r->http_status == 200)
+        send(req, status_code(200), rollout_json(r->view));
+      else
+        send_error(req, status_code(r->http_status), r->http_status == 409 ? "conflict" : "not_found", r->message);
+    });
+  }
+
+  void decisions(http_request req) {
+    msg::load_decisions q;
+    auto params = web::uri::split_query(req.request_uri().query());
+    if (auto it = params.find("limit"); it != params.end()) {
+      try {
+        q.limit = static_cast<std::size_t>(std::stoul(it->second));
+      } catch (...) {
+        q.limit = 0;
+      }
+      if (q.limit < 1 || q.limit > 1000) {
+        send_error(req, status_code(400), "invalid_parameter", "limit must be between 1 and 1000", "limit");
+        return;
+      }
+    }
+    if (auto it = params.find("since"); it != params.end() && !core::parse_rfc3339(web::uri::decode(it->second), q.since)) {
+      send_error(req, status_code(400), "invalid_parameter", "since must be an RFC 3339 time", "since");
+      return;
+    }
+    if (auto it = params.find("before"); it != params.end()) {
+      try {
+        q.before_id = std::stoll(it->second);
+      } catch (...) {
+        send_error(req, status_code(400), "invalid_parameter", "before must be a decision id", "before");
+        return;
+      }
+    }
+    engine.decisions(q, [req](const msg::decision_list* r, const std::string& error) {
+      if (r == nullptr)
+        send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "", {{"Retry-After", "1"}});
+      else
+        send(req, status_code(200), decisions_json(r->decisions));
+    });
+  }
+
+  void feedback(http_request req, const std::string& id_text) {
+    core::job_id id;
+    if (!core::parse_job_id(id_text, id)) {
+      send_error(req, status_code(404), "not_found", "no job " + id_text);
+      return;
+    }
+    if (!is_json_type(req.headers().content_type())) {
+      send_error(req, status_code(415), "unsupported_media_type", "the body must be application/json");
+      return;
+    }
+    req.extract_string(true).then([this, req, id, id_text](pplx::task<std::string> t) {
+      double quality = -1;
+      try {
+        std::error_code ec;
+        auto v = web::json::value::parse(t.get(), ec);
+        if (!ec && v.is_object() && v.has_field("quality") && v.at("quality").is_number())
+          quality = v.at("quality").as_double();
+      } catch (...) {
+      }
+      if (quality < 0 || quality > 1) {
+        send_error(req, status_code(400), "invalid_field", "quality must be a number between 0 and 1", "quality");
+        return;
+      }
+      engine.rate(msg::rate_job{id, quality}, [req, id_text](const msg::rated* r, const std::string& error) {
+        if (r == nullptr)
+          send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "", {{"Retry-After", "1"}});
+        else if (!r->found)
+          send_error(req, status_code(404), "not_found", "no job " + id_text);
+        else
+          send(req, status_code(204), "");
+      });
+    });
+  }
+
   void dead_letters(http_request req) {
     msg::list_dead_letters query;
     auto params = web::uri::split_query(req.request_uri().query());
@@ -374,8 +502,9 @@ struct server::impl {
 };
 
 server::server(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, msg::ledger_actor ledger,
-               server_options opts)
-  : impl_(std::make_unique<impl>(sys, std::move(intake), std::move(store), std::move(ledger), std::move(opts))) {}
+               msg::rollout_actor rollout, server_options opts)
+  : impl_(std::make_unique<impl>(sys, std::move(intake), std::move(store), std::move(ledger), std::move(rollout),
+                                 std::move(opts))) {}
 
 server::~server() { close(); }
 

@@ -4,6 +4,7 @@
 
 #include "messages/budget.hpp"
 #include "messages/intake.hpp"
+#include "messages/rollout.hpp"
 #include "messages/store.hpp"
 
 #include <functional>
@@ -19,6 +20,10 @@ struct server_options {
   std::size_t max_body_bytes = 65536;
   /// Prometheus text for GET /metrics (may be empty).
   std::function<std::string()> metrics;
+  /// POST /v1/admin/reload: re-reads the configuration; answers the status and JSON body.
+  std::function<std::pair<int, std::string>()> reload;
+  /// Keys accepted for admin calls (`Authorization: Bearer KEY`); empty: admin calls only from loopback.
+  std::vector<std::string> admin_keys;
 };
 
 /// Call once, first thing in main, before any listener or client exists: sizes cpprestsdk's task pool.
@@ -27,7 +32,7 @@ void init_http_threads(std::size_t threads);
 class server {
 public:
   server(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, msg::ledger_actor ledger,
-         server_options opts);
+         msg::rollout_actor rollout, server_options opts);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <map>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -42,6 +43,17 @@ CREATE INDEX IF NOT EXISTS attempts_finished ON attempts(finished_at);
 CREATE TABLE IF NOT EXISTS budget_days(
   day TEXT NOT NULL, provider TEXT NOT NULL, limit_micros INTEGER, consumed INTEGER NOT NULL,
   reserved INTEGER NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY(day, provider)) WITHOUT ROWID;
+-- The rollout controller's state (one row) and its decision audit (append-only).
+CREATE TABLE IF NOT EXISTS rollout_state(
+  id INTEGER PRIMARY KEY CHECK (id = 1), phase INTEGER NOT NULL, percent INTEGER NOT NULL, state TEXT NOT NULL,
+  since INTEGER NOT NULL, next_step INTEGER NOT NULL, config_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, phase INTEGER NOT NULL, percent INTEGER NOT NULL,
+  state TEXT NOT NULL, config_hash TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decision_items(
+  decision_id INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, verdict TEXT NOT NULL,
+  window_us INTEGER NOT NULL, samples INTEGER NOT NULL, observed REAL NOT NULL, baseline REAL NOT NULL,
+  threshold REAL NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(decision_id, seq)) WITHOUT ROWID;
 )sql";
 
 std::int64_t us(instant t) { return t.time_since_epoch().count(); }
@@ -161,7 +173,7 @@ public:
 
   using job_store::write;
   void write(const std::vector<job_record>& inserts, const std::vector<job_event>& events,
-             const std::vector<day_row>& budget_rows) override {
+             const side_writes& side) override {
     attempts_.clear();
     jobs_.clear();
     guarded("write", [&] {
@@ -185,8 +197,12 @@ public:
         write_attempt(key.first, d);
       for (auto& [id, d] : jobs_)
         write_job(id, d);
-      for (const auto& row : budget_rows)
+      for (const auto& row : side.budget_rows)
         write_budget_row(row);
+      if (!side.rollout.empty())
+        write_rollout(side.rollout.back());
+      for (const auto& d : side.decisions)
+        write_decision(d);
       tx.commit();
       guard.done = true;
     });
@@ -310,6 +326,58 @@ public:
         const auto rank = (g.latencies.size() * 95 + 99) / 100; // nearest rank
         g.s.p95_latency = duration{g.latencies[std::max<std::size_t>(rank, 1) - 1]};
         out.push_back(std::move(g.s));
+      }
+      return out;
+    });
+  }
+
+  std::optional<rollout_status> rollout_state() override {
+    return guarded("rollout_state", [&]() -> std::optional<rollout_status> {
+      SQLite::Statement q(db_, "SELECT phase,percent,state,since,next_step,config_hash FROM rollout_state WHERE id=1");
+      if (!q.executeStep())
+        return std::nullopt;
+      rollout_status r;
+      r.phase = q.getColumn(0).getInt();
+      r.percent = q.getColumn(1).getInt();
+      parse_rollout_phase_state(q.getColumn(2).getString(), r.state);
+      r.since = at_us(q.getColumn(3).getInt64());
+      r.next_step = at_us(q.getColumn(4).getInt64());
+      r.config_hash = q.getColumn(5).getString();
+      return r;
+    });
+  }
+
+  std::vector<decision_record> decisions(instant since, std::int64_t before_id, std::size_t limit) override {
+    return guarded("decisions", [&] {
+      SQLite::Statement q(db_, "SELECT id,at,phase,percent,state,config_hash,action,reason FROM decisions"
+                               " WHERE id < ? AND at >= ? ORDER BY id DESC LIMIT ?");
+      q.bind(1, before_id > 0 ? before_id : std::numeric_limits<std::int64_t>::max());
+      q.bind(2, us(since));
+      q.bind(3, static_cast<std::int64_t>(limit));
+      std::vector<decision_record> out;
+      while (q.executeStep()) {
+        decision_record d;
+        d.id = q.getColumn(0).getInt64();
+        d.at = at_us(q.getColumn(1).getInt64());
+        d.phase = q.getColumn(2).getInt();
+        d.percent = q.getColumn(3).getInt();
+        d.state = q.getColumn(4).getString();
+        d.config_hash = q.getColumn(5).getString();
+        d.action = q.getColumn(6).getString();
+        d.reason = q.getColumn(7).getString();
+        out.push_back(std::move(d));
+      }
+      SQLite::Statement items(db_, "SELECT kind,name,verdict,window_us,samples,observed,baseline,threshold,reason"
+                                   " FROM decision_items WHERE decision_id=? ORDER BY seq");
+      for (auto& d : out) {
+        items.bind(1, d.id);
+        while (items.executeStep())
+          d.items.push_back(decision_item{items.getColumn(0).getString(), items.getColumn(1).getString(),
+                                          items.getColumn(2).getString(), duration{items.getColumn(3).getInt64()},
+                                          items.getColumn(4).getInt64(), items.getColumn(5).getDouble(),
+                                          items.getColumn(6).getDouble(), items.getColumn(7).getDouble(),
+                                          items.getColumn(8).getString()});
+        items.reset();
       }
       return out;
     });
@@ -507,6 +575,50 @@ private:
     s.bind(7, r.no);
     s.exec();
     s.reset();
+  }
+
+  void write_rollout(const rollout_status& r) {
+    SQLite::Statement s(db_, "INSERT OR REPLACE INTO rollout_state(id,phase,percent,state,since,next_step,config_hash)"
+                             " VALUES(1,?,?,?,?,?,?)");
+    s.bind(1, r.phase);
+    s.bind(2, r.percent);
+    s.bind(3, std::string{to_string(r.state)});
+    s.bind(4, us(r.since));
+    s.bind(5, us(r.next_step));
+    s.bind(6, r.config_hash);
+    s.exec();
+  }
+
+  void write_decision(const decision_record& d) {
+    SQLite::Statement s(db_, "INSERT INTO decisions(at,phase,percent,state,config_hash,action,reason)"
+                             " VALUES(?,?,?,?,?,?,?)");
+    s.bind(1, us(d.at));
+    s.bind(2, d.phase);
+    s.bind(3, d.percent);
+    s.bind(4, d.state);
+    s.bind(5, d.config_hash);
+    s.bind(6, d.action);
+    s.bind(7, d.reason);
+    s.exec();
+    const auto id = db_.getLastInsertRowid();
+    SQLite::Statement item(db_, "INSERT INTO decision_items(decision_id,seq,kind,name,verdict,window_us,samples,"
+                                "observed,baseline,threshold,reason) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+    int seq = 0;
+    for (const auto& i : d.items) {
+      item.bind(1, id);
+      item.bind(2, seq++);
+      item.bind(3, i.kind);
+      item.bind(4, i.name);
+      item.bind(5, i.verdict);
+      item.bind(6, static_cast<std::int64_t>(i.window.count()));
+      item.bind(7, i.samples);
+      item.bind(8, i.observed);
+      item.bind(9, i.baseline);
+      item.bind(10, i.threshold);
+      item.bind(11, i.reason);
+      item.exec();
+      item.reset();
+    }
   }
 
   void write_budget_row(const day_row& row) {

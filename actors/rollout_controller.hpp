@@ -1,0 +1,29 @@
+#pragma once
+/// The rollout controller: the one owner of the rollout's phase. On every tick (actor clock) it evaluates the
+/// rollback triggers against the live baseline in every state, and, when running, the gates of the current
+/// phase; it promotes 0 -> 10 -> 50 -> 100 only when every gate passes, holds on insufficient data or a failing
+/// gate, and rolls back (at once, or step by step) when a trigger fires. After a rollback it never re-advances by
+/// itself: an operator resumes. Every decision that changes or holds state is written with its figures; its state
+/// survives restarts. It tells the router the live view (percent, rolled back) the moment it changes.
+
+#include "actors/clock.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "messages/rollout.hpp"
+#include "messages/routing.hpp"
+#include "messages/store.hpp"
+
+namespace caf { class actor_system; }
+
+namespace cutover::actors {
+
+namespace defaults {
+/// A decision that only repeats the last one (same action and verdicts) is written at most this often.
+constexpr core::duration repeat_decision_every = std::chrono::hours(1);
+} // namespace defaults
+
+msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, core::config_ptr cfg, msg::store_actor store,
+                                            msg::router_actor router, clock_anchor clock,
+                                            core::metrics_ptr metrics = nullptr);
+
+} // namespace cutover::actors

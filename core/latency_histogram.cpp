@@ -1,0 +1,103 @@
+#include "core/latency_histogram.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace cutover::core {
+
+namespace {
+
+/// The bucket scale, in microseconds: u[0] = 1 ms, u[i] = u[i-1] * 1.02 rounded down, up to >= 24 h.
+const std::vector<std::int64_t>& scale() {
+  static const std::vector<std::int64_t> s = [] {
+    std::vector<std::int64_t> v{latency_histogram::floor_bound.count()};
+    while (v.back() < latency_histogram::ceiling.count())
+      v.push_back(v.back() + v.back() / 50);
+    return v;
+  }();
+  return s;
+}
+
+std::uint16_t index_of(std::int64_t us) {
+  const auto& s = scale();
+  auto it = std::lower_bound(s.begin(), s.end(), us); // first upper bound >= us
+  if (it == s.end())
+    --it;
+  return static_cast<std::uint16_t>(it - s.begin());
+}
+
+} // namespace
+
+std::size_t latency_histogram::bucket_count() { return scale().size(); }
+
+duration latency_histogram::bucket_upper(std::size_t i) {
+  const auto& s = scale();
+  return duration{s[std::min(i, s.size() - 1)]};
+}
+
+void latency_histogram::add(duration d) {
+  d = std::clamp(d, duration{0}, ceiling);
+  auto idx = index_of(d.count());
+  auto it = std::lower_bound(bins_.begin(), bins_.end(), idx, [](const bin& b, std::uint16_t i) { return b.index < i; });
+  if (it != bins_.end() && it->index == idx)
+    ++it->count;
+  else
+    bins_.insert(it, bin{idx, 1});
+  min_ = count_ == 0 ? d : std::min(min_, d);
+  max_ = count_ == 0 ? d : std::max(max_, d);
+  ++count_;
+}
+
+void latency_histogram::merge(const latency_histogram& o) {
+  if (o.count_ == 0)
+    return;
+  if (count_ == 0) {
+    *this = o;
+    return;
+  }
+  std::vector<bin> out;
+  out.reserve(bins_.size() + o.bins_.size());
+  auto a = bins_.begin();
+  auto b = o.bins_.begin();
+  while (a != bins_.end() || b != o.bins_.end()) {
+    if (b == o.bins_.end() || (a != bins_.end() && a->index < b->index))
+      out.push_back(*a++);
+    else if (a == bins_.end() || b->index < a->index)
+      out.push_back(*b++);
+    else {
+      out.push_back(bin{a->index, a->count + b->count});
+      ++a;
+      ++b;
+    }
+  }
+  bins_ = std::move(out);
+  min_ = std::min(min_, o.min_);
+  max_ = std::max(max_, o.max_);
+  count_ += o.count_;
+}
+
+duration latency_histogram::quantile(double q) const {
+  if (count_ == 0)
+    return duration{0};
+  if (!(q >= 0)) // also NaN
+    q = 0;
+  q = std::min(q, 1.0);
+  // Nearest rank; the epsilon keeps e.g. 0.95 * 100 at rank 95 despite binary fractions.
+  auto rank = static_cast<std::int64_t>(std::ceil(q * static_cast<double>(count_) - 1e-9));
+  rank = std::clamp<std::int64_t>(rank, 1, count_);
+  std::int64_t seen = 0;
+  for (const auto& b : bins_) {
+    seen += b.count;
+    if (seen >= rank)
+      return std::clamp(duration{scale()[b.index]}, min_, max_);
+  }
+  return max_;
+}
+
+void latency_histogram::clear() {
+  bins_.clear();
+  count_ = 0;
+  min_ = max_ = duration{0};
+}
+
+} // namespace cutover::core

@@ -1,0 +1,173 @@
+#pragma once
+/// Metric windows for the rollout: what the candidate and the baseline cohorts did, over a rolling span (for the
+/// triggers, evaluated every tick) and since a phase began (for the gates, days long).
+///
+/// Guarantees:
+///  - Counting rules, the same in every view:
+///    * a sample is an attempt the provider answered: every observation except our own outcomes (breaker_open,
+///      budget_exhausted, over_limit: we never called the provider; cancelled: we stopped waiting). Those are
+///      still listed under `errors`, but count neither as samples nor as failures, carry no latency, and do not
+///      count as a response for last_response();
+///    * failures are samples with error != none; failure_rate = failures * 1e6 / samples (ppm, rounded down);
+///    * latency quantiles are over succeeded samples only (a failure's duration says how fast it failed, not how
+///      fast it serves); latency_samples says how many; error bound as latency_histogram (< 2 % above 1 ms);
+///    * cost and images add up over every observation; cost_per_image = cost / images rounded to the nearest
+///      micro-dollar (0 when no images); gates and triggers compare cost and images exactly, not this rounding;
+///    * quality mixes provider scores (observation.quality in [0, 1]) and feedback (add_quality, in [0, 1]);
+///      values outside [0, 1] (and NaN) are ignored.
+///  - metric_window keeps ceil(span / bucket) buckets in a ring; an observation older than the newest bucket
+///    minus the span is dropped (counted in dropped()). Memory is bounded by the ring size times the distinct
+///    (provider, tier, cohort) series, which come from the configuration.
+///  - stats(from, to) sums the retained buckets overlapping [from, to): the figures cover [from, to) widened
+///    to bucket edges (at most one bucket more).
+/// No clock: every call takes the instant it is about. Owned by the rollout controller.
+
+#include "core/latency_histogram.hpp"
+#include "core/types.hpp"
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cutover::core {
+
+enum class cohort : std::uint8_t { candidate, baseline, other }; ///< other: fallback providers
+constexpr std::size_t cohort_count = 3;
+std::string_view to_string(cohort c); // "candidate", "baseline", "other"
+
+constexpr std::size_t error_class_count = static_cast<std::size_t>(error_class::over_limit) + 1;
+
+/// Outcomes that are ours, not the provider's: never a sample, a failure or a response (see above).
+constexpr bool is_own_outcome(error_class e) {
+  return e == error_class::breaker_open || e == error_class::budget_exhausted || e == error_class::over_limit ||
+         e == error_class::cancelled;
+}
+
+/// One attempt's outcome as the controller sees it.
+struct observation {
+  instant at{}; ///< when it finished
+  std::string provider;
+  tier tier_ = tier::sd;
+  cohort who = cohort::other;
+  error_class error = error_class::none; ///< none = succeeded
+  duration latency{0};                  ///< the attempt's duration
+  micros cost = 0;
+  int images = 0;
+  double quality = -1; ///< < 0: the provider gave no score
+};
+
+/// Figures of one cohort over a span; all derived values are integers or exact ratios.
+struct cohort_stats {
+  std::int64_t samples = 0, failures = 0; ///< see the counting rules above
+  ppm failure_rate = 0;
+  duration p50{0}, p95{0}, p99{0};
+  std::int64_t latency_samples = 0; ///< succeeded samples behind p50/p95/p99
+  micros cost = 0;
+  std::int64_t images = 0;
+  micros cost_per_image = 0; ///< cost / images rounded to the nearest micro-dollar (0 when no images)
+  std::map<error_class, std::int64_t> errors; ///< every error class seen (our own outcomes included), non-zero only
+  double quality_mean = 0;
+  std::int64_t quality_samples = 0; ///< provider scores and feedback together
+  std::int64_t breaker_trips = 0;
+  std::int64_t dispatches = 0; ///< items sent to the cohort (metric_window only)
+
+  std::int64_t errors_of(error_class e) const;
+};
+
+/// Running sums behind cohort_stats; mergeable, so a span is the merge of its buckets.
+class cohort_totals {
+public:
+  void add(const observation& o);
+  void add_quality(double q);
+  void add_breaker_trips(std::int64_t n = 1) { breaker_trips_ += n; }
+  void add_dispatches(std::int64_t n) { dispatches_ += n; }
+  void merge(const cohort_totals& o);
+  cohort_stats stats() const;
+  std::int64_t dispatches() const { return dispatches_; }
+  void clear() { *this = cohort_totals{}; }
+
+private:
+  std::int64_t samples_ = 0, failures_ = 0, images_ = 0, quality_samples_ = 0, breaker_trips_ = 0, dispatches_ = 0;
+  micros cost_ = 0;
+  double quality_sum_ = 0;
+  std::array<std::int64_t, error_class_count> errors_{};
+  latency_histogram latency_;
+};
+
+/// One (provider, tier, cohort) series over a span, for the figures the API shows.
+struct series_stats {
+  std::string provider;
+  tier tier_ = tier::sd;
+  cohort who = cohort::other;
+  cohort_stats stats; ///< observations only: feedback, trips and dispatches are kept per cohort, not per series
+};
+
+/// Rolling window of buckets of `bucket` width covering `span`, per cohort and per (provider, tier, cohort).
+class metric_window {
+public:
+  /// One hour of 10 s buckets. (Not explicit, so that a member can be initialised with `{}`.)
+  metric_window() : metric_window(std::chrono::hours(1), std::chrono::seconds(10)) {}
+  /// `bucket` <= 0 becomes 10 s; the span is rounded up to whole buckets (at least one).
+  explicit metric_window(duration span, duration bucket = std::chrono::seconds(10));
+
+  void add(const observation& o);
+  void add_quality(cohort c, double q, instant at); ///< feedback (0..1)
+  void add_breaker_trip(cohort c, instant at);
+  void add_dispatch(cohort c, instant at, std::int64_t items = 1); ///< items sent to a provider of that cohort
+
+  /// The cohort's figures over the retained buckets overlapping [from, to).
+  cohort_stats stats(cohort c, instant from, instant to) const;
+  std::int64_t dispatches(cohort c, instant from, instant to) const;
+  /// Every series seen over [from, to), ordered by provider, tier, cohort.
+  std::vector<series_stats> breakdown(instant from, instant to) const;
+  /// Time of the newest response (observation that is not our own outcome) of that cohort; epoch if none.
+  instant last_response(cohort c) const { return last_response_[static_cast<std::size_t>(c)]; }
+
+  duration span() const { return bucket_ * static_cast<std::int64_t>(ring_.size()); }
+  duration bucket_width() const { return bucket_; }
+  std::size_t bucket_count() const { return ring_.size(); }
+  /// Observations and events that arrived after their bucket had left the window.
+  std::int64_t dropped() const { return dropped_; }
+
+private:
+  struct series_key {
+    std::string provider;
+    tier tier_ = tier::sd;
+    cohort who = cohort::other;
+    bool operator<(const series_key& o) const;
+  };
+  struct slot {
+    std::int64_t index = 0; ///< bucket number floor(t / bucket); meaningful when used
+    bool used = false;
+    std::map<series_key, cohort_totals> series;
+    std::array<cohort_totals, cohort_count> extras; ///< feedback, breaker trips, dispatches
+  };
+
+  slot* slot_for(instant at);
+  template <class F> void for_each_slot(instant from, instant to, F&& f) const;
+
+  duration bucket_;
+  std::vector<slot> ring_;
+  std::int64_t newest_ = 0;
+  bool any_ = false;
+  std::int64_t dropped_ = 0;
+  std::array<instant, cohort_count> last_response_{};
+};
+
+/// Figures since a start (a phase's whole life, days long): cumulative, not windowed; reset when a phase begins.
+class cumulative_stats {
+public:
+  void add(const observation& o);
+  void add_quality(cohort c, double q);
+  void add_breaker_trip(cohort c);
+  cohort_stats stats(cohort c) const;
+  void reset();
+
+private:
+  std::array<cohort_totals, cohort_count> totals_;
+};
+
+} // namespace cutover::core

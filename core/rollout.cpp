@@ -1,0 +1,22 @@
+#include "core/rollout.hpp"
+
+#include <array>
+
+namespace cutover::core {
+
+namespace {
+constexpr std::array<std::string_view, 5> names{"running", "holding", "rolling_back", "rolled_back", "completed"};
+}
+
+std::string_view to_string(rollout_phase_state s) { return names[static_cast<std::size_t>(s)]; }
+
+bool parse_rollout_phase_state(std::string_view text, rollout_phase_state& out) {
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == text) {
+      out = static_cast<rollout_phase_state>(i);
+      return true;
+    }
+  return false;
+}
+
+} // namespace cutover::core

@@ -1,0 +1,53 @@
+#pragma once
+/// The rollout's own state (owned by the rollout controller) and its decision audit records. Plain values.
+
+#include "core/types.hpp"
+
+#include <string>
+#include <vector>
+
+namespace cutover::core {
+
+/// running: evaluating gates to promote · holding: an operator said hold (triggers still watch) ·
+/// rolling_back: stepping down through the phases (gradual) · rolled_back: at 0 %, until an operator resumes ·
+/// completed: at the last phase (100 %).
+enum class rollout_phase_state : std::uint8_t { running, holding, rolling_back, rolled_back, completed };
+std::string_view to_string(rollout_phase_state s);
+bool parse_rollout_phase_state(std::string_view text, rollout_phase_state& out);
+
+struct rollout_status {
+  int phase = -1;   ///< index into rollout.phases of the phase the rollout is in; -1: before the first
+  int percent = 0;  ///< the share of users on the candidate now
+  rollout_phase_state state = rollout_phase_state::running;
+  instant since{};  ///< when the current phase (or state) began
+  instant next_step{}; ///< rolling_back: when the next step down is due
+  std::string config_hash;
+};
+
+/// One gate or trigger in a decision, with the figures behind its verdict.
+struct decision_item {
+  std::string kind;  ///< "gate" | "trigger"
+  std::string name;
+  std::string verdict; ///< "pass" | "fail" | "insufficient data" (a trigger: "fired" | "quiet" | "insufficient data")
+  duration window{0};
+  std::int64_t samples = 0;
+  double observed = 0;
+  double baseline = 0;
+  double threshold = 0;
+  std::string reason;
+};
+
+/// One row of the decision audit: an evaluation that changed or held the rollout's state, or an operator action.
+struct decision_record {
+  std::int64_t id = 0; ///< assigned by the store
+  instant at{};
+  int phase = -1;
+  int percent = 0;
+  std::string state;
+  std::string config_hash;
+  std::string action; ///< promote | hold | rollback | step_down | resume | operator_* | reload
+  std::string reason;
+  std::vector<decision_item> items;
+};
+
+} // namespace cutover::core

@@ -1,0 +1,86 @@
+#pragma once
+/// Rollback triggers: evaluated on every tick in every rollout state; any one firing rolls the candidate back.
+///
+/// Windows: "the trailing window w" at `now` is metric_window::stats(now - w, now + 1us), i.e. the buckets
+/// overlapping [now - w, now], so it may reach back up to one bucket (10 s) more than w. The evaluation window
+/// (constructor, default 1 min) is what sustained conditions are judged over on each tick.
+///
+/// Semantics, one evaluation per configured trigger, in this order (fail = fired, pass = quiet,
+/// insufficient = cannot judge now):
+///  - error_rate {above, for, min_samples}: condition = candidate failures / samples over the evaluation window
+///    > above. Sustained: the first tick where it holds starts a breach (breach_since = now); a tick where it is
+///    false ends it; a tick with no candidate samples neither starts nor ends it (insufficient). It fires on a
+///    tick where it holds, now - breach_since >= for, and the candidate samples over
+///    [breach_since - evaluation window, now] >= min_samples (otherwise insufficient, saying how many).
+///  - p95_vs_baseline / p99_vs_baseline {factor, for}: condition = candidate p95 (p99) over the evaluation window
+///    > factor x the baseline cohort's p95 (p99) over the same window (the concurrent baseline). Same sustained
+///    rule; no succeeded sample on either side in the window = no judgement. It fires on the first tick at which
+///    `for` of continuous breach is reached, so within one tick of the condition having held for `for`.
+///  - cost_over_budget (ppm x): fires at once when candidate cost / images over the evaluation window
+///    > reference x (1 + x), compared exactly in integers (at the limit: quiet). Insufficient without a
+///    reference or without candidate images in the window.
+///  - auth_failures {above, for}: fires at once when the candidate's auth errors over the trailing `for`
+///    > above (11 with above 10 fires; 10 does not).
+///  - content_policy_rate {above, for, min_samples}: content_policy errors / candidate samples over the trailing
+///    `for` > above; insufficient below min_samples (default_content_policy_min_samples when the config says 0).
+///  - quota_exhausted (when true): fires at once on any candidate quota error in the evaluation window.
+///  - silence {for}: never fires unless ctx.traffic_expected. The evaluator remembers since when traffic has
+///    been expected without a break (expected_since). It fires when now - max(last candidate response,
+///    expected_since) >= for and items were dispatched to the candidate in the trailing `for`. So the first
+///    dispatch after a start or a resume is given `for` to be answered.
+///  - A trigger absent from the configuration is not evaluated and its memory is dropped.
+/// Each reason names the figures, e.g. "candidate p95 38s > 3 x baseline 9.1s for 10m (since ...)".
+/// No clock: `now` is passed in. Owned by the rollout controller; reset() after a rollback or a resume.
+
+#include "core/config.hpp"
+#include "core/gates.hpp"
+#include "core/metric_window.hpp"
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace cutover::core {
+
+/// content_policy_rate without a min_samples (0 in the model) waits for this many samples.
+constexpr int default_content_policy_min_samples = 20;
+
+/// Context the triggers need besides the window.
+struct trigger_context {
+  /// percent > 0 and items were dispatched to the candidate in the silence window (the controller decides).
+  bool traffic_expected = false;
+  /// Cost per image the candidate may cost (the phase's cost_per_image_max, else the baseline's cost per image).
+  std::optional<micros> cost_reference;
+};
+
+class trigger_evaluator {
+public:
+  /// A one-minute evaluation window. (Not explicit, so that a member can be initialised with `{}`.)
+  trigger_evaluator() : trigger_evaluator(std::chrono::minutes(1)) {}
+  /// `evaluation_window` <= 0 becomes one minute.
+  explicit trigger_evaluator(duration evaluation_window);
+
+  /// Evaluates every configured trigger at `now` and returns one evaluation each (fail = fired).
+  std::vector<evaluation> evaluate(const triggers_config& cfg, const metric_window& w, const trigger_context& ctx,
+                                   instant now);
+  /// Forgets every breach and the silence memory (after a rollback or a resume).
+  void reset();
+
+  /// Since when a sustained trigger's condition has held ("error_rate", "p95_vs_baseline", "p99_vs_baseline"),
+  /// or since when traffic has been expected ("silence"); nullopt when not.
+  std::optional<instant> since(std::string_view trigger) const;
+  duration evaluation_window() const { return window_; }
+
+private:
+  evaluation error_rate(const rate_trigger& t, const metric_window& w, instant now);
+  evaluation latency_factor(const char* name, duration cohort_stats::*q, const factor_trigger& t, const metric_window& w, instant now,
+                            std::optional<instant>& since);
+
+  duration window_;
+  std::optional<instant> error_since_, p95_since_, p99_since_, expected_since_;
+};
+
+/// Any trigger fired.
+bool any_fired(const std::vector<evaluation>& triggers);
+
+} // namespace cutover::core

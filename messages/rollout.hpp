@@ -1,0 +1,94 @@
+#pragma once
+/// The rollout controller's protocol: the one owner of the rollout's phase. It hears every attempt's outcome and
+/// every dispatch (from the router), breaker trips (from provider workers) and quality ratings (feedback), decides
+/// on every tick, tells the router the live routing view, and records each decision with its figures.
+
+#include "core/metric_window.hpp"
+#include "core/rollout.hpp"
+#include "messages/config.hpp"
+#include "messages/store.hpp"
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+namespace cutover::msg {
+
+/// Outcomes and dispatches since the last report (router -> controller).
+struct observe {
+  std::vector<core::observation> outcomes;
+  std::int64_t dispatched_candidate = 0;
+  std::int64_t dispatched_baseline = 0;
+};
+/// A provider's breaker opened (worker -> controller).
+struct breaker_trip {
+  std::string provider;
+  core::instant at{};
+};
+/// A client's quality rating of a job, 0..1 (answer: found or not).
+struct rate_job {
+  core::job_id id;
+  double quality = 0;
+};
+struct rated { bool found = false; };
+/// Internal: evaluate now.
+struct rollout_tick {};
+/// GET /v1/rollout
+struct get_rollout {};
+struct rollout_view_reply {
+  std::string name;
+  bool enabled = true;
+  int percent = 0;
+  int phase = -1;
+  std::string state;
+  core::instant since{};
+  std::string config_hash;
+};
+/// POST /v1/rollout/{promote,hold,resume,rollback}: 200 with the new view, 409 when not allowed now.
+struct operator_action { std::string action; };
+struct operator_reply {
+  int http_status = 200;
+  std::string message;
+  rollout_view_reply view;
+};
+
+template <class I> auto inspect(I& f, observe& x) {
+  return f(caf::meta::type_name("observe"), x.outcomes, x.dispatched_candidate, x.dispatched_baseline);
+}
+template <class I> auto inspect(I& f, breaker_trip& x) {
+  return f(caf::meta::type_name("breaker_trip"), x.provider, x.at);
+}
+template <class I> auto inspect(I& f, rate_job& x) { return f(caf::meta::type_name("rate_job"), x.id, x.quality); }
+template <class I> auto inspect(I& f, rated& x) { return f(caf::meta::type_name("rated"), x.found); }
+template <class I> auto inspect(I& f, rollout_tick&) { return f(caf::meta::type_name("rollout_tick")); }
+template <class I> auto inspect(I& f, get_rollout&) { return f(caf::meta::type_name("get_rollout")); }
+template <class I> auto inspect(I& f, rollout_view_reply& x) {
+  return f(caf::meta::type_name("rollout_view_reply"), x.name, x.enabled, x.percent, x.phase, x.state, x.since,
+           x.config_hash);
+}
+template <class I> auto inspect(I& f, operator_action& x) {
+  return f(caf::meta::type_name("operator_action"), x.action);
+}
+template <class I> auto inspect(I& f, operator_reply& x) {
+  return f(caf::meta::type_name("operator_reply"), x.http_status, x.message, x.view);
+}
+
+using rollout_actor = caf::typed_actor<
+  caf::reacts_to<observe>,
+  caf::reacts_to<breaker_trip>,
+  caf::replies_to<rate_job>::with<rated>,
+  caf::reacts_to<rollout_tick>,
+  caf::replies_to<get_rollout>::with<rollout_view_reply>,
+  caf::replies_to<operator_action>::with<operator_reply>,
+  caf::reacts_to<config_snapshot>>;
+
+/// What a provider worker may tell the controller.
+using trip_sink = caf::typed_actor<caf::reacts_to<breaker_trip>>;
+
+} // namespace cutover::msg
+
+namespace cutover::core {
+template <class I> auto inspect(I& f, observation& x) {
+  return f(x.at, x.provider, x.tier_, x.who, x.error, x.latency, x.cost, x.images, x.quality);
+}
+} // namespace cutover::core
