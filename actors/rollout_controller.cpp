@@ -146,7 +146,9 @@ void tick(self_ptr self) {
   if (!ctx.cost_reference && baseline.images > 0)
     ctx.cost_reference = baseline.cost_per_image;
   auto fired = st.triggers.evaluate(r.triggers, st.window, ctx, now);
-  if (st.status.state != rollout_phase_state::rolled_back && any_fired(fired)) {
+  // a gradual rollback already under way keeps its steps and dwell; the steps record what still fires
+  if (st.status.state != rollout_phase_state::rolled_back && st.status.state != rollout_phase_state::rolling_back &&
+      any_fired(fired)) {
     rollback(self, now, "trigger: " + fired_names(fired), gates, fired);
     return;
   }

@@ -144,6 +144,13 @@ int engine_process::terminate() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+void engine_process::signal(int sig) {
+  if (pid_ > 0)
+    ::kill(pid_, sig);
+}
+
+void engine_process::write_config(const std::string& text) { std::ofstream(dir_ + "/config.yaml") << text; }
+
 std::string engine_process::log() const {
   std::lock_guard<std::mutex> guard{log_mutex_};
   return log_;

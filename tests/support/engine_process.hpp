@@ -32,6 +32,10 @@ public:
   void kill9();
   /// SIGTERM; returns the exit status.
   int terminate();
+  /// Sends `sig` (e.g. SIGHUP) and returns at once.
+  void signal(int sig);
+  /// Rewrites the config file the engine was started with (for reloads).
+  void write_config(const std::string& text);
   /// Everything the engine wrote to stderr so far.
   std::string log() const;
 

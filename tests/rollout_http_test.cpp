@@ -1,0 +1,149 @@
+// The rollout over real HTTP against the real binary: operator actions and the kill switch, the decision audit,
+// job feedback, admin keys, and configuration reloads (POST /v1/admin/reload and SIGHUP).
+
+#include "support/engine_process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+
+using namespace cutover::testing;
+
+namespace {
+
+std::string job(const std::string& user) {
+  return R"({"user_id":")" + user + R"(","prompt":"a kite","tier":"sd"})";
+}
+
+/// The provider and route reason a user's new job gets.
+std::pair<std::string, std::string> route_of(http_client& http, const std::string& user) {
+  auto a = http.post("/v1/jobs", job(user));
+  REQUIRE(a.status == 202);
+  auto j = http.get("/v1/jobs/" + json_field(a.body, "id") + "?wait=20");
+  return {json_field(j.body, "provider"), json_field(json_field(j.body, "route"), "reason")};
+}
+
+std::string newest_decision(http_client& http) {
+  auto d = http.get("/v1/rollout/decisions?limit=1");
+  REQUIRE(d.status == 200);
+  return d.body;
+}
+
+} // namespace
+
+TEST_CASE("an operator holds, rolls back and resumes, and a rollback moves new jobs to the baseline at once") {
+  temp_dir dir;
+  engine_process engine{dir.path.string(), fast_config(100)};
+  http_client http{engine.base_url()};
+  auto view = http.get("/v1/rollout");
+  REQUIRE(view.status == 200);
+  CHECK(json_field(view.body, "name") == "test-rollout");
+  CHECK(json_field(view.body, "percent") == "100");
+  CHECK(route_of(http, "u1").first == "gemini");
+
+  auto hold = http.post("/v1/rollout/hold", "");
+  CHECK(hold.status == 200);
+  CHECK(json_field(hold.body, "state") == "holding");
+  CHECK(http.post("/v1/rollout/hold", "").status == 409);
+
+  auto rollback = http.post("/v1/rollout/rollback", "");
+  CHECK(rollback.status == 200);
+  CHECK(json_field(rollback.body, "percent") == "0");
+  CHECK(json_field(rollback.body, "state") == "rolled_back");
+  // the very next job, sent right after the answer, already goes to the baseline
+  auto r = route_of(http, "u1");
+  CHECK(r.first == "photomaker");
+  CHECK(r.second == "rolled back -> baseline");
+  CHECK(http.post("/v1/rollout/promote", "").status == 409); // resume first
+  CHECK(http.post("/v1/rollout/resume", "").status == 200);
+  CHECK(http.post("/v1/rollout/nonsense", "").status == 404);
+
+  auto audit = http.get("/v1/rollout/decisions?limit=10");
+  CHECK(audit.body.find("\"action\":\"operator_rollback\"") != std::string::npos);
+  CHECK(audit.body.find("\"action\":\"operator_hold\"") != std::string::npos);
+  CHECK(audit.body.find("\"action\":\"operator_resume\"") != std::string::npos);
+  CHECK(http.get("/v1/rollout/decisions?limit=0").status == 400);
+  CHECK(http.get("/v1/rollout/decisions?since=yesterday").status == 400);
+  CHECK(http.get("/v1/rollout/decisions?since=2000-01-01T00:00:00Z").status == 200);
+}
+
+TEST_CASE("an invalid reload answers 422 with every error and changes nothing") {
+  temp_dir dir;
+  engine_process engine{dir.path.string(), fast_config(0)};
+  http_client http{engine.base_url()};
+  const auto hash = json_field(http.get("/v1/rollout").body, "config_hash");
+  auto broken = fast_config(0);
+  broken.replace(broken.find("max_items: 50"), 13, "max_items: 0");
+  broken.replace(broken.find("percent: 0"), 10, "percent: 101");
+  engine.write_config(broken);
+  auto r = http.post("/v1/admin/reload", "");
+  CHECK(r.status == 422);
+  CHECK(r.body.find("tiers.sd.batch.max_items") != std::string::npos);
+  CHECK(r.body.find("rollout.percent") != std::string::npos);
+  CHECK(json_field(http.get("/v1/rollout").body, "config_hash") == hash);
+  CHECK(newest_decision(http).find("\"action\":\"reload\"") == std::string::npos);
+  // a new provider needs a restart: refused as well
+  auto moved = fast_config(0);
+  moved.replace(moved.find("  photomaker:\n"), 14,
+                "  extra: {kind: simulated, mode: sync, cost_per_image: {sd: 0.01, hd: 0.01, 4k: 0.01}}\n  photomaker:\n");
+  engine.write_config(moved);
+  auto m = http.post("/v1/admin/reload", "");
+  CHECK(m.status == 422);
+  CHECK(m.body.find("needs a restart") != std::string::npos);
+}
+
+TEST_CASE("a valid reload swaps the snapshot and its hash is in the next decision row") {
+  temp_dir dir;
+  engine_process engine{dir.path.string(), fast_config(0)};
+  http_client http{engine.base_url()};
+  const auto old_hash = json_field(http.get("/v1/rollout").body, "config_hash");
+  // kill switch by reload: enabled false sends everyone to the baseline
+  auto off = fast_config(100);
+  off.replace(off.find("  percent: 100"), 14, "  enabled: false\n  percent: 100");
+  engine.write_config(off);
+  auto r = http.post("/v1/admin/reload", "");
+  REQUIRE(r.status == 200);
+  const auto new_hash = json_field(r.body, "config_hash");
+  CHECK(new_hash != old_hash);
+  CHECK(json_field(http.get("/v1/rollout").body, "config_hash") == new_hash);
+  auto d = newest_decision(http);
+  CHECK(d.find("\"action\":\"reload\"") != std::string::npos);
+  CHECK(d.find("\"config_hash\":\"" + new_hash + "\"") != std::string::npos);
+  CHECK(route_of(http, "u1").second == "kill switch -> baseline");
+
+  // SIGHUP reloads too: back on, at 100 %
+  engine.write_config(fast_config(100));
+  engine.signal(SIGHUP);
+  std::string hup_hash;
+  for (int i = 0; i < 200 && (hup_hash.empty() || hup_hash == new_hash); ++i) // the signal is asynchronous
+    hup_hash = json_field(http.get("/v1/rollout?wait").body, "config_hash");
+  CHECK(hup_hash != new_hash);
+  CHECK(route_of(http, "u2").first == "gemini");
+}
+
+TEST_CASE("feedback rates a job's quality and bad feedback is refused") {
+  temp_dir dir;
+  engine_process engine{dir.path.string(), fast_config(50)};
+  http_client http{engine.base_url()};
+  auto a = http.post("/v1/jobs", job("u1"));
+  const auto id = json_field(a.body, "id");
+  http.get("/v1/jobs/" + id + "?wait=20");
+  CHECK(http.post("/v1/jobs/" + id + "/feedback", R"({"quality":0.8})").status == 204);
+  CHECK(http.post("/v1/jobs/" + id + "/feedback", R"({"quality":1.5})").status == 400);
+  CHECK(http.post("/v1/jobs/" + id + "/feedback", R"({"q":1})").status == 400);
+  CHECK(http.post("/v1/jobs/j999999/feedback", R"({"quality":0.5})").status == 404);
+}
+
+TEST_CASE("with admin keys configured an operator call needs one") {
+  temp_dir dir;
+  std::ofstream(dir.file("keys.yaml")) << "keys:\n  - {name: ops, key: \"0123456789abcdef-test\"}\n";
+  auto config = fast_config(0) + "auth: {keys_file: " + dir.file("keys.yaml") + "}\n";
+  engine_process engine{dir.path.string(), config};
+  http_client http{engine.base_url()};
+  CHECK(http.post("/v1/rollout/hold", "").status == 401);
+  CHECK(http.post("/v1/rollout/hold", "", "application/json", {{"Authorization", "Bearer wrong-key-000000"}}).status == 403);
+  CHECK(http.post("/v1/rollout/hold", "", "application/json", {{"Authorization", "Bearer 0123456789abcdef-test"}}).status == 200);
+  CHECK(engine.log().find("0123456789abcdef-test") == std::string::npos); // never logged
+}

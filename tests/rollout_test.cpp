@@ -1,0 +1,313 @@
+// Rollout stories on the deterministic scheduler: the real actor tree (router, ledger, controller, providers,
+// store on a real SQLite file) driven through days of virtual time by scripted providers. Each story asserts the
+// decisions the controller wrote, and when.
+
+#include "actors/engine.hpp"
+#include "adapters/config/loader.hpp"
+#include "adapters/store/sqlite_store.hpp"
+#include "support/virtual_time.hpp"
+
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+
+using namespace cutover;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A provider scripted by the story: answers after `latency`, with `error` for the next `errors_left` calls,
+/// or never when `silent`.
+struct story_port : core::provider_port {
+  core::duration latency = 1s;
+  core::error_class error = core::error_class::none;
+  int errors_left = 0;
+  bool silent = false;
+  double quality = 0.9;
+  core::micros cost_per_image = 30'000;
+  int calls = 0;
+  bool takes_batches() const override { return false; }
+  void submit(const std::vector<core::work_item>& items, core::instant, callback done) override {
+    ++calls;
+    if (silent)
+      return; // never answers
+    core::provider_reply r;
+    r.delay = latency;
+    if (errors_left > 0) {
+      --errors_left;
+      r.error = error;
+      r.message = "scripted";
+    } else {
+      for (const auto& i : items)
+        r.items.push_back({i.id, core::error_class::none, "", {"iVBORw0KGgo="}, cost_per_image * i.n, quality});
+    }
+    done(std::move(r));
+  }
+  void poll(const std::string&, const std::vector<core::work_item>&, core::instant, callback) override {}
+};
+
+std::string config_text(int percent, const std::string& tick, const std::string& extra = "") {
+  return R"(providers:
+  cand: {kind: simulated, mode: sync, cost_per_image: {sd: 0.03, hd: 0.039, 4k: 0.06}, timeout: 1h,
+         retry: {max_attempts: 1}, breaker: {failure_rate: 100%, min_requests: 1000}}
+  base: {kind: simulated, mode: sync, cost_per_image: {sd: 0.04, hd: 0.05, 4k: 0.08}, timeout: 1h,
+         retry: {max_attempts: 1}}
+tiers:
+  sd: {batch: {max_items: 50, max_wait: 1s}}
+fallback: {cand: [base]}
+rollout:
+  name: story
+  baseline: base
+  candidate: cand
+  percent: )" + std::to_string(percent) + R"(
+  tick: )" + tick + R"(
+  phases:
+    - {percent: 10,  min_duration: 3d, min_samples: 500,
+       gates: {cost_per_image_max: 0.05, p95_max: 60s, failure_rate_max: 5%, quality_parity_min: 0.9}}
+    - {percent: 50,  min_duration: 7d, min_samples: 2000,
+       gates: {cost_per_image_max: 0.05, p95_max: 60s, failure_rate_max: 5%, quality_parity_min: 0.9,
+               breaker_trips_max: 0}}
+    - {percent: 100}
+  triggers:
+    error_rate:      {above: 50%, for: 5m, min_samples: 20}
+    p95_vs_baseline: {factor: 3, for: 10m}
+    auth_failures:   {above: 10, for: 5m}
+    silence:         {for: 2m}
+)" + extra;
+}
+
+struct story {
+  testing::temp_dir dir;
+  testing::virtual_time vt;
+  core::config_ptr cfg;
+  std::shared_ptr<story_port> cand = std::make_shared<story_port>();
+  std::shared_ptr<story_port> base = std::make_shared<story_port>();
+  actors::engine engine;
+  std::unique_ptr<core::job_store> reader;
+  core::instant t0;
+  int users = 0;
+
+  explicit story(const std::string& text) {
+    auto loaded = config_adapter::load_config_text(text, "story.yaml");
+    for (const auto& e : loaded.errors)
+      FAIL(config_adapter::to_string(e));
+    cfg = loaded.config;
+    base->latency = 1s;
+    base->quality = 0.9;
+    cand->latency = 2s;
+    cand->quality = 0.93;
+    engine = actors::start_engine(
+      *vt.sys, cfg, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
+      [this](const core::provider_config& p) -> std::shared_ptr<core::provider_port> {
+        return p.name == "cand" ? cand : base;
+      },
+      vt.anchor());
+    vt.run();
+    reader = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
+    t0 = vt.now();
+  }
+  ~story() {
+    engine.stop();
+    vt.run();
+  }
+
+  /// `jobs` new users' jobs now, then `every` of virtual time; repeated until `total` has passed.
+  void traffic(int jobs, core::duration every, core::duration total) {
+    for (core::duration t{0}; t < total; t += every) {
+      for (int i = 0; i < jobs; ++i) {
+        core::job_spec spec;
+        spec.user_id = "user-" + std::to_string(users++);
+        spec.prompt = "a kite";
+        caf::anon_send(engine.intake, msg::submit_job{spec, {}, {}});
+      }
+      vt.advance(every);
+    }
+  }
+
+  std::vector<core::decision_record> decisions() {
+    auto d = reader->decisions(core::instant{}, 0, 100000);
+    std::reverse(d.begin(), d.end()); // oldest first
+    return d;
+  }
+  std::vector<core::decision_record> decisions(const std::string& action) {
+    std::vector<core::decision_record> out;
+    for (auto& d : decisions())
+      if (d.action == action)
+        out.push_back(d);
+    return out;
+  }
+  core::rollout_status status() { return *reader->rollout_state(); }
+  core::duration since_start(core::instant t) const { return t - t0; }
+};
+
+const core::decision_item* item(const core::decision_record& d, const std::string& name) {
+  for (const auto& i : d.items)
+    if (i.name == name)
+      return &i;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("a healthy candidate goes 0, 10, 50, 100 only after 3 days with 500 samples and 7 days with 2000") {
+  story s{config_text(0, "1m")};
+  s.traffic(20, 10min, 10 * 24h + 2h);
+  auto promotes = s.decisions("promote");
+  REQUIRE(promotes.size() == 3);
+  CHECK(promotes[0].percent == 10);
+  CHECK(s.since_start(promotes[0].at) == 1min); // the first tick: phase 10 asks nothing to enter
+  CHECK(promotes[1].percent == 50);
+  const auto at_10 = promotes[0].at;
+  CHECK(promotes[1].at - at_10 >= 3 * 24h);
+  CHECK(promotes[1].at - at_10 <= 3 * 24h + 1min); // within one tick of the gates passing
+  const auto* samples = item(promotes[1], "min_samples");
+  REQUIRE(samples != nullptr);
+  CHECK(samples->observed >= 500);
+  for (const auto& i : promotes[1].items)
+    if (i.kind == "gate")
+      CHECK(i.verdict == "pass");
+  CHECK(promotes[2].percent == 100);
+  CHECK(promotes[2].at - promotes[1].at >= 7 * 24h);
+  CHECK(promotes[2].at - promotes[1].at <= 7 * 24h + 1min);
+  CHECK(s.decisions("complete").size() == 1);
+  CHECK(s.decisions("rollback").empty());
+  CHECK(s.status().percent == 100);
+  // holds in between say why, with their figures
+  auto holds = s.decisions("hold");
+  REQUIRE_FALSE(holds.empty());
+  CHECK(holds.front().reason.find("insufficient data") != std::string::npos);
+}
+
+TEST_CASE("too few samples holds the phase with insufficient data") {
+  story s{config_text(0, "1m")};
+  s.traffic(1, 10min, 4 * 24h); // about 58 candidate samples at 10 %
+  auto promotes = s.decisions("promote");
+  REQUIRE(promotes.size() == 1); // 0 -> 10 only
+  CHECK(s.status().percent == 10);
+  auto holds = s.decisions("hold");
+  REQUIRE_FALSE(holds.empty());
+  const auto& last = holds.back();
+  CHECK(last.percent == 10);
+  CHECK(last.reason.find("insufficient data") != std::string::npos);
+  const auto* samples = item(last, "min_samples");
+  REQUIRE(samples != nullptr);
+  CHECK(samples->verdict == "insufficient data");
+  CHECK(samples->observed < 500);
+  CHECK(samples->threshold == 500);
+}
+
+TEST_CASE("a candidate p95 of 4x the baseline for 10 minutes rolls back within one tick of the window condition") {
+  story s{config_text(50, "10s")};
+  s.traffic(20, 1min, 30min); // both cohorts answer, the candidate at 2 s, the baseline at 1 s
+  REQUIRE(s.decisions("rollback").empty());
+  s.cand->latency = 4s * 1; // baseline 1 s: the candidate is now 4x
+  const auto slow_from = s.vt.now();
+  s.traffic(20, 1min, 15min);
+  auto rollbacks = s.decisions("rollback");
+  REQUIRE(rollbacks.size() == 1);
+  const auto& r = rollbacks.front();
+  const auto after = r.at - slow_from;
+  INFO("rolled back " << std::chrono::duration_cast<std::chrono::seconds>(after).count() << " s after the slowdown");
+  CHECK(after >= 10min);
+  CHECK(after <= 10min + 5s + 10s); // the first slow answers land within the slow latency; then one tick
+  CHECK(r.percent == 0);
+  CHECK(r.reason.rfind("trigger: ", 0) == 0);
+  // the audit row names the trigger with its observed and baseline figures
+  const auto* t = item(r, "p95_vs_baseline");
+  REQUIRE(t != nullptr);
+  CHECK(t->kind == "trigger");
+  CHECK(t->verdict == "fired");
+  CHECK(t->observed >= 4.0);
+  CHECK(t->baseline >= 1.0);
+  CHECK(t->baseline < 1.1);
+  CHECK(t->threshold >= 3 * t->baseline * 0.99);
+  CHECK(s.status().state == core::rollout_phase_state::rolled_back);
+}
+
+TEST_CASE("a single slow minute does not roll back") {
+  story s{config_text(50, "10s")};
+  s.traffic(20, 1min, 20min);
+  s.cand->latency = 8s;
+  s.traffic(20, 1min, 1min);
+  s.cand->latency = 2s;
+  s.traffic(20, 1min, 40min);
+  CHECK(s.decisions("rollback").empty());
+  CHECK(s.status().percent == 50);
+}
+
+TEST_CASE("11 auth failures at the candidate roll back and 10 do not") {
+  story ten{config_text(50, "10s")};
+  ten.cand->error = core::error_class::auth;
+  ten.cand->errors_left = 10;
+  ten.traffic(20, 1min, 20min);
+  CHECK(ten.decisions("rollback").empty());
+
+  story eleven{config_text(50, "10s")};
+  eleven.cand->error = core::error_class::auth;
+  eleven.cand->errors_left = 11;
+  eleven.traffic(20, 1min, 20min);
+  auto rollbacks = eleven.decisions("rollback");
+  REQUIRE(rollbacks.size() == 1);
+  CHECK(eleven.since_start(rollbacks[0].at) < 3min); // at the first tick after the 11th
+  const auto* t = item(rollbacks[0], "auth_failures");
+  REQUIRE(t != nullptr);
+  CHECK(t->observed == 11);
+  CHECK(t->threshold == 10);
+}
+
+TEST_CASE("silence rolls back only when traffic is expected") {
+  story quiet{config_text(50, "10s")};
+  quiet.cand->silent = true;
+  quiet.vt.advance(30min); // no traffic at all: nothing is expected from the candidate
+  CHECK(quiet.decisions("rollback").empty());
+
+  story s{config_text(50, "10s")};
+  s.cand->silent = true;
+  s.traffic(10, 1min, 10min); // jobs go to the candidate, which never answers
+  auto rollbacks = s.decisions("rollback");
+  REQUIRE(rollbacks.size() == 1);
+  const auto* t = item(rollbacks[0], "silence");
+  REQUIRE(t != nullptr);
+  CHECK(t->verdict == "fired");
+}
+
+TEST_CASE("a gradual rollback steps down through the phases with a dwell at each") {
+  story s{config_text(100, "10s", "  on_trigger: gradual\n  gradual_dwell: 10m\n")};
+  s.cand->error = core::error_class::auth;
+  s.cand->errors_left = 1000;
+  s.traffic(20, 1min, 40min);
+  auto rollbacks = s.decisions("rollback");
+  REQUIRE(rollbacks.size() == 1);
+  CHECK(rollbacks[0].percent == 50);
+  auto steps = s.decisions("step_down");
+  REQUIRE(steps.size() == 2);
+  CHECK(steps[0].percent == 10);
+  CHECK(steps[0].at - rollbacks[0].at >= 10min);
+  CHECK(steps[0].at - rollbacks[0].at <= 10min + 10s);
+  CHECK(steps[1].percent == 0);
+  CHECK(steps[1].at - steps[0].at <= 10min + 10s);
+  CHECK(s.status().state == core::rollout_phase_state::rolled_back);
+}
+
+TEST_CASE("after a rollback the rollout never re-advances until an operator resumes") {
+  story s{config_text(50, "1m")};
+  s.cand->error = core::error_class::auth;
+  s.cand->errors_left = 11;
+  s.traffic(20, 1min, 20min);
+  REQUIRE(s.decisions("rollback").size() == 1);
+  s.traffic(20, 10min, 4 * 24h); // healthy again, plenty of days: still nothing
+  CHECK(s.decisions("promote").empty());
+  CHECK(s.status().percent == 0);
+  caf::scoped_actor self{*s.vt.sys};
+  self->send(s.engine.rollout, msg::operator_action{"resume"});
+  s.vt.run();
+  self->receive([](const msg::operator_reply& r) { CHECK(r.http_status == 200); });
+  s.vt.advance(2min);
+  auto promotes = s.decisions("promote");
+  REQUIRE(promotes.size() == 1);
+  CHECK(promotes[0].percent == 10);
+  CHECK(s.decisions("operator_resume").size() == 1);
+}
