@@ -147,3 +147,26 @@ TEST_CASE("with admin keys configured an operator call needs one") {
   CHECK(http.post("/v1/rollout/hold", "", "application/json", {{"Authorization", "Bearer 0123456789abcdef-test"}}).status == 200);
   CHECK(engine.log().find("0123456789abcdef-test") == std::string::npos); // never logged
 }
+
+TEST_CASE("a reload lowering a budget limit applies from the next admission and overrides apply to new jobs at once") {
+  temp_dir dir;
+  auto config = fast_config(100) + "budget: {stop_at: 90%, providers: {gemini: 1000}}\n";
+  engine_process engine{dir.path.string(), config};
+  http_client http{engine.base_url()};
+  CHECK(route_of(http, "u1").first == "gemini");
+  // a limit below what one image costs, and a segment sent to the baseline
+  auto lowered = fast_config(100) + "budget: {stop_at: 90%, providers: {gemini: 0.01}}\n";
+  lowered.replace(lowered.find("  phases:"), 9, "  overrides: {segments: {enterprise: baseline}}\n  phases:");
+  engine.write_config(lowered);
+  REQUIRE(http.post("/v1/admin/reload", "").status == 200);
+  auto r = route_of(http, "u2");
+  CHECK(r.first == "photomaker");
+  CHECK(r.second.find("budget: gemini") != std::string::npos);
+  auto seg = http.post("/v1/jobs", R"({"user_id":"u3","prompt":"p","tier":"sd","segment":"enterprise"})");
+  auto j = http.get("/v1/jobs/" + json_field(seg.body, "id") + "?wait=20");
+  CHECK(json_field(json_field(j.body, "route"), "reason").rfind("segment enterprise -> baseline", 0) == 0);
+  // what was spent before the reload is still counted
+  auto budget = http.get("/v1/budget").body;
+  CHECK(budget.find("\"provider\":\"gemini\",\"limit_usd\":0.010000") != std::string::npos);
+  CHECK(budget.find("\"consumed_usd\":0.030000") != std::string::npos);
+}
