@@ -225,23 +225,28 @@ void make_call(self_ptr self, worker_state::batch& wb, std::uint64_t call_id, ou
   if (c == wb.calls.end())
     return;
   const auto now = now_of(self);
-  if (!st.breaker->allow(now)) {
-    log_breaker(self);
-    provider_reply r;
-    r.error = error_class::breaker_open;
-    r.message = "the circuit breaker of " + provider_name(self) + " is open";
-    report(self, wb, r, c->second.items, out);
-    wb.calls.erase(c);
-    return;
-  }
-  log_breaker(self);
   std::vector<work_item> items;
   for (const auto& item : wb.b.items)
     if (c->second.items.empty() || c->second.items.front() == item.id)
       items.push_back(item);
-  auto lim = st.limits->try_acquire(now, static_cast<int>(items.size()));
+  auto fail_all = [&](error_class e, std::string message) {
+    provider_reply r;
+    r.error = e;
+    r.message = std::move(message);
+    report(self, wb, r, c->second.items, out);
+    wb.calls.erase(c);
+  };
+  // Limits first: a refused call never takes a half-open probe of the breaker.
+  const auto& lc = st.env->provider.limits;
+  const int n = static_cast<int>(items.size());
+  if ((lc.max_per_hour > 0 && n > lc.max_per_hour) || (lc.max_per_day > 0 && n > lc.max_per_day)) {
+    fail_all(error_class::over_limit, "limit: a call of " + std::to_string(n) + " items can never fit " +
+                                        provider_name(self) + "'s hourly or daily limit");
+    return;
+  }
+  auto lim = st.limits->try_acquire(now, n);
   if (!lim.ok()) {
-    if (st.env->provider.limits.on_limit == on_limit_action::wait) {
+    if (lc.on_limit == on_limit_action::wait && (!lim.retry_at || *lim.retry_at > now)) {
       // a slot frees when a call ends; a window frees at retry_at
       if (lim.retry_at)
         self->delayed_send(self, *lim.retry_at - now, msg::retry_call{wb.b.batch_id, call_id});
@@ -249,13 +254,16 @@ void make_call(self_ptr self, worker_state::batch& wb, std::uint64_t call_id, ou
         st.waiting.push_back(msg::retry_call{wb.b.batch_id, call_id});
       return;
     }
-    provider_reply r;
-    r.error = error_class::over_limit;
-    r.message = lim.reason;
-    report(self, wb, r, c->second.items, out);
-    wb.calls.erase(c);
+    fail_all(error_class::over_limit, lim.reason);
     return;
   }
+  if (!st.breaker->allow(now)) {
+    log_breaker(self);
+    release_slot(self);
+    fail_all(error_class::breaker_open, "the circuit breaker of " + provider_name(self) + " is open");
+    return;
+  }
+  log_breaker(self);
   c->second.holds_slot = true;
   ++c->second.calls_made;
   st.env->port->submit(items, now, reply_to(self, wb.b.batch_id, call_id));

@@ -91,6 +91,16 @@ decision_record make_decision(self_ptr self, instant now, std::string action, st
   return d;
 }
 
+/// Keeps a stored or reloaded phase inside the phases of the snapshot in force (a reload may have fewer).
+void clamp_phase(self_ptr self) {
+  auto& st = self->state;
+  const int last = static_cast<int>(phases(self).size()) - 1;
+  if (st.status.phase > last) {
+    st.status.phase = last;
+    st.status.percent = last < 0 ? 0 : phases(self)[static_cast<std::size_t>(last)].percent;
+  }
+}
+
 /// Moves to phase `index` (its percent), starting its figures afresh.
 void enter_phase(self_ptr self, int index, instant now) {
   auto& st = self->state;
@@ -279,6 +289,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
         [self](msg::rollout_loaded& l) {
           if (l.found)
             self->state.status = l.status;
+          clamp_phase(self);
           publish(self, std::nullopt);
         },
         [](caf::error& err) { std::cerr << "event=rollout_load_failed error=" << to_string(err) << std::endl; });
@@ -331,6 +342,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
         st.cfg = c.cfg;
         const auto now = now_of(self);
         std::string reason = "configuration reloaded: " + old->hash + " -> " + st.cfg->hash;
+        clamp_phase(self);
         if (st.cfg->rollout.percent != old->rollout.percent) {
           // the operator moved the start: take it (sticky buckets keep every candidate user on the candidate)
           st.status.percent = st.cfg->rollout.percent;

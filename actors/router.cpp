@@ -203,6 +203,15 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
   }
   auto pos = std::find(f.chain.begin(), f.chain.end(), provider);
   if (pos == f.chain.end()) {
+    if (last != nullptr && last->outcome == job_status::running) {
+      auto a = event(job.id, event_kind::attempt_finished, job_status::running, now);
+      a.attempt = *last;
+      a.attempt.finished_at = now;
+      a.attempt.outcome = job_status::failed;
+      a.attempt.error = error_class::cancelled;
+      fx.events.push_back(std::move(a));
+      fx.settle.push_back(msg::settlement{reservation_key{job.id.value, last->no}, 0, true});
+    }
     st.flights[job.id.value] = std::move(f);
     finish(self, fx, job.id, job_status::dead_lettered, now, {}, "provider " + provider + " is no longer configured");
     return;
@@ -222,6 +231,22 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
 }
 
 void apply(self_ptr self, effects& fx);
+
+/// How long to wait before writing final states again after a failed commit.
+constexpr auto record_retry = std::chrono::seconds(1);
+
+/// Writes events that end jobs, then tells the waiters; a failed commit is tried again (never dropped: a job
+/// whose end is not on disk would be resumed, and a sync call paid twice).
+void record_final(self_ptr self, std::vector<job_event> events, std::vector<job_id> finals) {
+  auto again = msg::retry_record{events, finals};
+  self->request(self->state.store, caf::infinite, msg::record_events{std::move(events)})
+    .then([self, finals](msg::stored) { self->send(self->state.wiring.finals, msg::jobs_final{finals}); },
+          [self, again](caf::error& err) {
+            std::cerr << "event=job_events_not_stored jobs=" << again.finals.size() << " error=" << to_string(err)
+                      << " retry_in_ms=" << std::chrono::milliseconds(record_retry).count() << std::endl;
+            self->delayed_send(self, record_retry, again);
+          });
+}
 
 /// The ledger answered: admitted items go to their batchers; refused ones move along their chain (no attempt is
 /// used) and are asked for again.
@@ -296,11 +321,7 @@ void apply(self_ptr self, effects& fx) {
     self->send(st.store, msg::note_events{std::move(fx.events)});
     return;
   }
-  auto finals = std::move(fx.finals);
-  self->request(st.store, caf::infinite, msg::record_events{std::move(fx.events)})
-    .then(
-      [self, finals](msg::stored) { self->send(self->state.wiring.finals, msg::jobs_final{finals}); },
-      [](caf::error& err) { std::cerr << "event=job_events_not_stored error=" << to_string(err) << std::endl; });
+  record_final(self, std::move(fx.events), std::move(fx.finals));
 }
 
 void resume_all(self_ptr self, std::vector<job_record>& jobs) {
@@ -369,6 +390,7 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::stor
         self->state.view.percent = u.percent;
       },
       [self](const msg::config_snapshot& c) { self->state.cfg = c.cfg; },
+      [self](msg::retry_record& m) { record_final(self, std::move(m.events), std::move(m.finals)); },
       [self](msg::router_wiring& w) {
         self->state.wiring = std::move(w);
         self->request(self->state.store, caf::infinite, msg::load_open_jobs{})

@@ -2,6 +2,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
@@ -113,6 +114,12 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::jo
   st.failed = &m.get_counter("cutover_store_commit_failures_total", {}, "Transactions that failed.");
   st.swept = &m.get_counter("cutover_dead_letters_swept_total", {}, "Dead letters deleted after their retention.");
   self->delayed_send(self, st.opts.sweep_every, msg::sweep_due{});
+  // an exit can overtake the flush the store sent itself: commit what it holds before it stops
+  self->set_exit_handler([self](caf::exit_msg& m) {
+    if (self->state.flush_pending)
+      flush(self);
+    self->quit(m.reason);
+  });
   return {
     [self](msg::insert_job& m) -> caf::typed_response_promise<msg::stored> {
       self->state.inserts.push_back(std::move(m.job));

@@ -17,6 +17,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <atomic>
 #include <mutex>
 #include <iostream>
 #include <thread>
@@ -157,6 +158,29 @@ int serve(const serve_flags& flags) {
   api_opts.max_body_bytes = snapshot->server.max_body_bytes;
   api_opts.metrics = [metrics] { return metrics->render(); };
   api_opts.reload = reload;
+  // ready: ok; degraded while a provider's breaker is open (its traffic is served by the fallback);
+  // unavailable once draining
+  std::atomic<bool> draining{false};
+  api_opts.readiness = [metrics, &running, &reload_mutex, &draining]() -> std::pair<int, std::string> {
+    if (draining)
+      return {503, R"({"status":"unavailable","checks":{"draining":"yes"}})"};
+    std::vector<std::string> names;
+    {
+      std::lock_guard<std::mutex> guard{reload_mutex};
+      for (const auto& p : running->providers)
+        names.push_back(p.name);
+    }
+    std::string checks, status = "ok";
+    for (const auto& name : names) {
+      const auto v = metrics->get_gauge("cutover_breaker_state", {{"provider", name}},
+                                        "Circuit breaker per provider: 0 closed, 1 open, 2 half-open.").value();
+      const char* state = v == 1 ? "breaker_open" : v == 2 ? "breaker_half_open" : "ok";
+      if (v != 0)
+        status = "degraded";
+      checks += (checks.empty() ? "\"" : ",\"") + name + "\":\"" + state + "\"";
+    }
+    return {200, "{\"status\":\"" + status + "\",\"checks\":{" + checks + "}}"};
+  };
   api_opts.admin_keys = admin_keys;
   auto api = std::make_unique<http::server>(sys, engine.intake, engine.store, engine.ledger, engine.rollout, api_opts);
   try {
@@ -174,6 +198,7 @@ int serve(const serve_flags& flags) {
   for (sigwait(&signals, &sig); sig == SIGHUP; sigwait(&signals, &sig))
     reload();
   std::cerr << "event=draining signal=" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << std::endl;
+  draining = true;
   caf::anon_send(engine.intake, msg::start_drain{});
   api.reset(); // stops listening and ends the HTTP bridge
   stop_all();

@@ -21,6 +21,11 @@ struct route_jobs { std::vector<core::job_record> jobs; };
 struct resume_jobs { std::vector<core::job_record> jobs; };
 /// Send a dead-lettered job round again (answered once that is on disk).
 struct replay_job { core::job_record job; };
+/// Internal: final states whose commit failed, tried again (waiters hear of them only once they are on disk).
+struct retry_record {
+  std::vector<core::job_event> events;
+  std::vector<core::job_id> finals;
+};
 /// From the rollout controller: the live routing view.
 struct rollout_update {
   bool rolled_back = false;
@@ -42,6 +47,9 @@ struct router_wiring {
 template <class I> auto inspect(I& f, route_jobs& x) { return f(caf::meta::type_name("route_jobs"), x.jobs); }
 template <class I> auto inspect(I& f, resume_jobs& x) { return f(caf::meta::type_name("resume_jobs"), x.jobs); }
 template <class I> auto inspect(I& f, replay_job& x) { return f(caf::meta::type_name("replay_job"), x.job); }
+template <class I> auto inspect(I& f, retry_record& x) {
+  return f(caf::meta::type_name("retry_record"), x.events, x.finals);
+}
 template <class I> auto inspect(I& f, rollout_update& x) {
   return f(caf::meta::type_name("rollout_update"), x.rolled_back, x.percent);
 }
@@ -56,6 +64,7 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<outcomes>,
   caf::reacts_to<router_wiring>,
   caf::reacts_to<rollout_update>,
+  caf::reacts_to<retry_record>,
   caf::reacts_to<config_snapshot>>;
 
 } // namespace cutover::msg

@@ -192,6 +192,15 @@ TEST_CASE("1,000 jobs submitted concurrently over HTTP all succeed, each exactly
   CHECK(count_rows(e.db(), "SELECT COUNT(*) FROM attempts WHERE outcome='succeeded'") == 1000);
 }
 
+TEST_CASE("readiness names every provider and says ok while no breaker is open") {
+  live_engine e;
+  auto r = e.http.get("/readyz");
+  CHECK(r.status == 200);
+  CHECK(json_field(r.body, "status") == "ok");
+  CHECK(json_field(json_field(r.body, "checks"), "gemini") == "ok");
+  CHECK(json_field(json_field(r.body, "checks"), "sdxl") == "ok");
+}
+
 TEST_CASE("serve drains and exits 0 on SIGTERM") {
   live_engine e;
   REQUIRE(e.http.post("/v1/jobs", job_body("u1")).status == 202);
@@ -217,7 +226,7 @@ TEST_CASE("dead letters are listed, replayed over HTTP, and counted on /metrics"
   CHECK(http.get("/v1/dead-letters?limit=0").status == 400);
 
   auto replayed = http.post("/v1/dead-letters/" + ids[0] + "/replay", "");
-  CHECK(replayed.status == 202);
+  CHECK(replayed.status == 200);
   CHECK(json_field(replayed.body, "status") == "queued");
   auto count_attempts = [](const std::string& body) {
     std::size_t n = 0;

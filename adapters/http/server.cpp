@@ -120,8 +120,11 @@ struct server::impl {
       if (only(methods::GET, "GET"))
         send(req, status_code(200), R"({"status":"ok"})");
     } else if (path == "/readyz") {
-      if (only(methods::GET, "GET"))
-        send(req, status_code(200), R"({"status":"ok","checks":{"store":"ok","providers":"ok"}})");
+      if (only(methods::GET, "GET")) {
+        auto [status, body] = opts.readiness ? opts.readiness()
+                                             : std::pair<int, std::string>{200, R"({"status":"ok","checks":{}})"};
+        send(req, status_code(status), std::move(body));
+      }
     } else if (path == "/metrics") {
       if (only(methods::GET, "GET"))
         send(req, status_code(200), opts.metrics ? opts.metrics() : std::string{}, "text/plain; version=0.0.4");
@@ -470,7 +473,7 @@ struct server::impl {
       if (r == nullptr)
         send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "", {{"Retry-After", "1"}});
       else if (r->http_status == 202)
-        send(req, status_code(202), accepted_json(id, core::job_status::queued), json_type,
+        send(req, status_code(200), accepted_json(id, core::job_status::queued), json_type,
              {{"Location", "/v1/jobs/" + core::to_string(id)}});
       else
         send_error(req, status_code(r->http_status), r->error_code, r->message);

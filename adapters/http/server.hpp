@@ -22,6 +22,8 @@ struct server_options {
   std::function<std::string()> metrics;
   /// POST /v1/admin/reload: re-reads the configuration; answers the status and JSON body.
   std::function<std::pair<int, std::string>()> reload;
+  /// GET /readyz: the status and JSON body (`{"status": "ok"|"degraded"|"unavailable", "checks": {...}}`).
+  std::function<std::pair<int, std::string>()> readiness;
   /// Keys accepted for admin calls (`Authorization: Bearer KEY`); empty: admin calls only from loopback.
   std::vector<std::string> admin_keys;
 };

@@ -161,6 +161,7 @@ public:
                              " error=COALESCE(?6,error), updated_at=?7, attempt_base=COALESCE(?10,attempt_base)"
                              " WHERE id=?8");
     put_result_.emplace(db_, "INSERT OR REPLACE INTO results(job_id, images) VALUES(?,?)");
+    free_key_.emplace(db_, "UPDATE jobs SET idempotency_key=NULL WHERE idempotency_key=?");
     put_budget_.emplace(db_, "INSERT OR REPLACE INTO budget_days(day,provider,limit_micros,consumed,reserved,requests)"
                              " VALUES(?,?,?,?,?,?)");
     put_attempt_.emplace(db_, "INSERT OR REPLACE INTO attempts(job_id,no,provider,started_at,finished_at,outcome,"
@@ -184,7 +185,7 @@ public:
         ~reset_on_failure() {
           if (!done)
             for (auto* st : {&s.insert_, &s.update_job_, &s.put_result_, &s.put_attempt_, &s.update_attempt_,
-                             &s.put_budget_})
+                             &s.put_budget_, &s.free_key_})
               if (*st)
                 (*st)->tryReset();
         }
@@ -246,7 +247,9 @@ public:
     return guarded("budget_state", [&] {
       budget_snapshot out;
       SQLite::Statement spent(db_, "SELECT provider, SUM(cost_micros), COUNT(*) FROM attempts"
-                                   " WHERE finished_at >= ? AND outcome <> 'running' GROUP BY provider");
+                                   " WHERE finished_at >= ? AND outcome <> 'running'"
+                                   " AND error_class NOT IN ('breaker_open','budget_exhausted','over_limit')"
+                                   " GROUP BY provider");
       spent.bind(1, us(day_start));
       while (spent.executeStep()) {
         day_row r;
@@ -460,6 +463,13 @@ private:
     " FROM jobs LEFT JOIN results r ON r.job_id=jobs.id";
 
   void insert(const job_record& j) {
+    if (!j.idempotency_key.empty()) {
+      // intake remembers keys for a day and checked this one: a row still holding it is older, its key expired
+      auto& free = *free_key_;
+      free.bind(1, j.idempotency_key);
+      free.exec();
+      free.reset();
+    }
     auto& s = *insert_;
     s.bind(1, static_cast<std::int64_t>(j.id.value));
     s.bind(2, j.spec.user_id);
@@ -723,7 +733,7 @@ private:
   SQLite::Database db_;
   std::optional<checkpointer> checkpoints_; ///< declared after db_: stopped before the connection closes
   std::optional<SQLite::Statement> insert_, update_job_, put_result_, put_attempt_, update_attempt_, attempts_q_,
-    put_budget_;
+    put_budget_, free_key_;
   std::unordered_map<std::uint64_t, job_delta> jobs_;
   std::unordered_map<std::pair<std::uint64_t, int>, attempt_delta, pair_hash> attempts_;
 };
