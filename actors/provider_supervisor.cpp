@@ -100,10 +100,7 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
       [self](const msg::config_snapshot& c) {
         // the same port (API, key, URL); new retry, breaker, limits, polling and timeout settings
         auto& st = self->state;
-        if (const auto* p = c.cfg->provider(st.env->provider.name)) {
-          auto env = std::make_shared<worker_env>(*st.env);
-          env->provider = *p;
-          env->day_starts = c.cfg->budget.day_starts;
+        if (auto env = reconfigured(*st.env, *c.cfg)) {
           st.env = std::move(env);
           self->send(st.worker, c);
         }

@@ -456,13 +456,10 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
     },
     [self](const msg::config_snapshot& c) {
       auto& st = self->state;
-      if (const auto* p = c.cfg->provider(st.env->provider.name)) {
-        auto env = std::make_shared<worker_env>(*st.env);
-        env->provider = *p;
-        env->day_starts = c.cfg->budget.day_starts;
+      if (auto env = reconfigured(*st.env, *c.cfg)) {
         st.env = std::move(env);
-        st.breaker->reconfigure(p->breaker);
-        st.limits->reconfigure(p->limits, c.cfg->budget.day_starts);
+        st.breaker->reconfigure(st.env->provider.breaker);
+        st.limits->reconfigure(st.env->provider.limits, st.env->day_starts);
       }
     },
     [self](const msg::retry_call& m) {
@@ -478,6 +475,16 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
 }
 
 } // namespace
+
+std::shared_ptr<const worker_env> reconfigured(const worker_env& env, const core::config& cfg) {
+  const auto* p = cfg.provider(env.provider.name);
+  if (p == nullptr)
+    return nullptr;
+  auto next = std::make_shared<worker_env>(env);
+  next->provider = *p;
+  next->day_starts = cfg.budget.day_starts;
+  return next;
+}
 
 msg::provider_worker_actor spawn_worker(caf::actor_system& sys, msg::provider_actor parent,
                                         std::shared_ptr<const worker_env> env) {

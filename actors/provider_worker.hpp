@@ -27,6 +27,9 @@ struct worker_env {
   msg::trip_sink trips;         ///< told when the breaker opens (the rollout's breaker_trips gate); may be null
 };
 
+/// `env` with its provider's settings from `cfg` (same port: API, key, URL); null when `cfg` lacks the provider.
+std::shared_ptr<const worker_env> reconfigured(const worker_env& env, const core::config& cfg);
+
 msg::provider_worker_actor spawn_worker(caf::actor_system& sys, msg::provider_actor parent,
                                         std::shared_ptr<const worker_env> env);
 

@@ -65,6 +65,14 @@ void attempt_json(std::string& out, const attempt_record& a) {
 
 } // namespace
 
+void append_image_json(std::string& out, const std::string& image) {
+  // adapters keep what the provider gave: base64 image data, or a URL
+  const bool url = image.rfind("https://", 0) == 0 || image.rfind("http://", 0) == 0 || image.rfind("data:", 0) == 0;
+  out += url ? "{\"url\":" : "{\"b64_json\":";
+  append_json_string(out, image);
+  out += '}';
+}
+
 std::string error_json(std::string_view code, std::string_view message, std::string_view field_name) {
   std::string out = "{\"error\":{";
   field(out, "code", code);
@@ -118,12 +126,7 @@ std::string job_json(const job_record& job) {
     for (std::size_t i = 0; i < job.images.size(); ++i) {
       if (i > 0)
         out += ',';
-      // adapters keep what the provider gave: base64 image data, or a URL (Replicate's files, OpenAI's url)
-      const auto& image = job.images[i];
-      const bool url = image.rfind("https://", 0) == 0 || image.rfind("http://", 0) == 0 || image.rfind("data:", 0) == 0;
-      out += url ? "{\"url\":" : "{\"b64_json\":";
-      append_json_string(out, image);
-      out += '}';
+      append_image_json(out, job.images[i]);
     }
     out += "]}";
   }

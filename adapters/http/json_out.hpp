@@ -18,6 +18,10 @@ void append_json_string(std::string& out, std::string_view s);
 /// `{"error":{"code":..,"message":..,"field":..}}`; `field` omitted when empty.
 std::string error_json(std::string_view code, std::string_view message, std::string_view field = {});
 
+/// Appends an image as `{"url": ...}` when the provider gave a URL (Replicate files, OpenAI urls), else as
+/// `{"b64_json": ...}`.
+void append_image_json(std::string& out, const std::string& image);
+
 /// `{"id":"j1","status":"accepted"}`
 std::string accepted_json(core::job_id id, core::job_status status);
 

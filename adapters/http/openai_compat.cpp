@@ -87,11 +87,7 @@ std::string openai_images_json(const core::job_record& job) {
   for (std::size_t i = 0; i < job.images.size(); ++i) {
     if (i > 0)
       out += ',';
-    const auto& image = job.images[i];
-    const bool url = image.rfind("https://", 0) == 0 || image.rfind("http://", 0) == 0 || image.rfind("data:", 0) == 0;
-    out += url ? "{\"url\":" : "{\"b64_json\":";
-    append_json_string(out, image);
-    out += '}';
+    append_image_json(out, job.images[i]);
   }
   out += "]}";
   return out;
