@@ -62,13 +62,6 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
   if (st.draining)
     return refuse(503, "draining", "the engine is shutting down; retry on another instance or later");
   const auto now = now_of(self);
-  if (st.users)
-    if (auto wait = st.users->admit(m.spec.user_id, now)) {
-      st.throttled->add();
-      auto r = refuse(429, "rate_limited", "user " + m.spec.user_id + " is over its request rate");
-      r.retry_after_s = (wait->count() + 999'999) / 1'000'000;
-      return r;
-    }
   if (!m.idempotency_key.empty()) {
     auto it = st.keys.find(m.idempotency_key);
     if (it != st.keys.end()) {
@@ -83,6 +76,14 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
       return r;
     }
   }
+  // after the key: a client retrying a job it already has gets that job, not a 429
+  if (st.users)
+    if (auto wait = st.users->admit(m.spec.user_id, now)) {
+      st.throttled->add();
+      auto r = refuse(429, "rate_limited", "user " + m.spec.user_id + " is over its request rate");
+      r.retry_after_s = (wait->count() + 999'999) / 1'000'000;
+      return r;
+    }
   job_record job;
   job.id = job_id{++st.last_id};
   job.spec = std::move(m.spec);

@@ -252,14 +252,20 @@ TEST_CASE("dead letters are listed, replayed over HTTP, and counted on /metrics"
   CHECK(metrics.body.find("# TYPE cutover_provider_calls_total counter") != std::string::npos);
 }
 
-TEST_CASE("a user over server.user_rate gets 429 with Retry-After and nothing is stored for it") {
+TEST_CASE("a user over server.user_rate gets 429 with Retry-After and nothing is stored for it, but a retry of a stored job answers it") {
   temp_dir dir;
   auto config = fast_config();
   config.replace(config.find("max_body_bytes: 4096}"), 21, "max_body_bytes: 4096, user_rate: {per_minute: 2, burst: 2}}");
   engine_process engine{dir.path.string(), config};
   http_client http{engine.base_url()};
+  const std::map<std::string, std::string> key{{"Idempotency-Key", "alice-1"}};
+  auto first = http.post("/v1/jobs", job_body("alice"), "application/json", key);
+  CHECK(first.status == 202);
   CHECK(http.post("/v1/jobs", job_body("alice")).status == 202);
-  CHECK(http.post("/v1/jobs", job_body("alice")).status == 202);
+  // a retry of a job she already has answers that job: the rate is not asked again
+  auto retried = http.post("/v1/jobs", job_body("alice"), "application/json", key);
+  CHECK(retried.status == 202);
+  CHECK(json_field(retried.body, "id") == json_field(first.body, "id"));
   auto third = http.post("/v1/jobs", job_body("alice"));
   CHECK(third.status == 429);
   CHECK(error_code_of(third.body) == "rate_limited");
