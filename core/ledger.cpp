@@ -100,6 +100,8 @@ admission ledger::reserve(reservation_key key, const std::string& provider, micr
     const micros exposure = consumed(*who) + reserved(*who);
     if (exposure > *stop || estimate > *stop - exposure) {
       const bool is_global = who->empty();
+      ++accounts_[provider].refused; // counted at the provider refused, whichever line refused it
+      touch(provider);
       return {is_global ? admit_verdict::over_global_budget : admit_verdict::over_provider_budget, estimate,
               "budget: " + (is_global ? std::string{"global"} : *who) + " " + format_usd(exposure) + " + " +
                 format_usd(estimate) + " > " + format_percent(cfg_.stop_at) + " of " + format_usd(*limit_of(*who))};
@@ -163,6 +165,7 @@ void ledger::tick(instant now) {
     } else {
       it->second.consumed = 0;
       it->second.requests = 0;
+      it->second.refused = 0;
       ++it;
     }
   }
@@ -189,6 +192,7 @@ void ledger::restore(const std::vector<day_row>& persisted, const std::vector<op
     auto& acc = accounts_[r.provider];
     acc.consumed = r.consumed;
     acc.requests = r.requests;
+    acc.refused = r.refused;
   }
   for (const auto& o : open)
     if (open_.emplace(o.key, entry{o.provider, o.estimate}).second)
@@ -243,6 +247,14 @@ std::int64_t ledger::requests(const std::string& provider) const {
   return sum;
 }
 
+std::int64_t ledger::refused(const std::string& provider) const {
+  std::int64_t sum = 0;
+  for (const auto& [name, acc] : accounts_)
+    if (provider.empty() || name == provider)
+      sum += acc.refused;
+  return sum;
+}
+
 std::optional<micros> ledger::limit_of(const std::string& provider) const {
   if (provider.empty())
     return cfg_.daily;
@@ -256,7 +268,8 @@ std::optional<micros> ledger::line(const std::string& provider) const {
 }
 
 day_row ledger::row_of(const std::string& provider) const {
-  return {day_, provider, limit_of(provider), consumed(provider), reserved(provider), requests(provider)};
+  return {day_,         provider, limit_of(provider), consumed(provider), reserved(provider), requests(provider),
+          refused(provider)};
 }
 
 void ledger::touch(const std::string& provider) {

@@ -65,9 +65,10 @@ struct day_row {
   micros consumed = 0;           ///< settled spend of the day
   micros reserved = 0;           ///< open reservations (0 on a closed day: they moved to the next one)
   std::int64_t requests = 0;     ///< settled calls of the day
+  std::int64_t refused = 0;      ///< admissions refused for budget (those items took the fallback chain)
   friend bool operator==(const day_row& a, const day_row& b) {
     return a.day == b.day && a.provider == b.provider && a.limit == b.limit && a.consumed == b.consumed &&
-           a.reserved == b.reserved && a.requests == b.requests;
+           a.reserved == b.reserved && a.requests == b.requests && a.refused == b.refused;
   }
 };
 
@@ -100,7 +101,7 @@ public:
   /// New limits, stop_at and day_starts apply from the next call; reservations and spend are kept.
   /// A changed day_starts rolls over only once the new day index passes the current one.
   void reconfigure(budget_config cfg);
-  /// Rebuilds after a restart, replacing all state: consumed and request counts from the persisted rows of
+  /// Rebuilds after a restart, replacing all state: consumed, request and refusal counts from the persisted rows of
   /// the current day (rows of other days, their `reserved` and the derived global row are ignored), then
   /// the open reservations, admitted unconditionally since their calls are already under way. Every row
   /// becomes dirty.
@@ -118,6 +119,7 @@ public:
   micros consumed(const std::string& provider) const;
   micros reserved(const std::string& provider) const;
   std::int64_t requests(const std::string& provider) const;
+  std::int64_t refused(const std::string& provider) const;
   /// The stop line of `provider` ("" = global), or nullopt when it has no limit.
   std::optional<micros> line(const std::string& provider) const;
   std::size_t open_reservations() const { return open_.size(); }
@@ -128,6 +130,7 @@ private:
     micros consumed = 0;
     micros reserved = 0;
     std::int64_t requests = 0;
+    std::int64_t refused = 0;
   };
   struct entry {
     std::string provider;

@@ -93,7 +93,7 @@ TEST_CASE("10,000 jobs against a $20 budget never take the candidate past its 90
   const auto spent = count_rows(db, "SELECT COALESCE(SUM(cost_micros),0) FROM attempts WHERE provider='candidate'");
   const auto at_candidate = count_rows(db, "SELECT COUNT(*) FROM jobs WHERE provider='candidate'");
   const auto overshoot = std::max(0LL, spent - candidate_line_micros);
-  INFO("candidate spend " << spent << " micro-dollars in " << at_candidate << " jobs; overshoot " << overshoot);
+  WARN("candidate spend " << spent << " micro-dollars in " << at_candidate << " jobs; overshoot " << overshoot);
   CHECK(overshoot == 0);
   CHECK(spent > candidate_line_micros - 300'000); // it was used up to (nearly) the line: one item is at most $0.24
   CHECK(count_rows(db, "SELECT COUNT(*) FROM jobs WHERE status='succeeded'") == 10000);
@@ -105,9 +105,26 @@ TEST_CASE("10,000 jobs against a $20 budget never take the candidate past its 90
   CHECK(usd_to_micros(json_field(row, "reserved_usd")) == 0);
   CHECK(usd_to_micros(json_field(row, "stop_line_usd")) == candidate_line_micros);
   CHECK(std::stoll(json_field(row, "requests")) == at_candidate);
+  CHECK(std::stoll(json_field(row, "refused")) == 10000 - at_candidate);
+  // the day's figures: the candidate's calls, and every item its budget sent on counted as fell back
   auto stats = http.get("/v1/stats/daily?days=1");
   CHECK(stats.status == 200);
-  CHECK(stats.body.find("\"provider\":\"candidate\",\"requests\":" + std::to_string(at_candidate)) != std::string::npos);
+  auto stat_of = [&](const std::string& provider) {
+    auto at = stats.body.find("\"provider\":\"" + provider + "\"");
+    REQUIRE(at != std::string::npos);
+    return "{" + stats.body.substr(at, stats.body.find('}', at) - at) + "}";
+  };
+  const auto candidate = stat_of("candidate");
+  CHECK(std::stoll(json_field(candidate, "requests")) == at_candidate);
+  CHECK(std::stoll(json_field(candidate, "succeeded")) == at_candidate);
+  CHECK(std::stoll(json_field(candidate, "failed")) == 0);
+  CHECK(std::stoll(json_field(candidate, "fell_back")) == 10000 - at_candidate);
+  const auto baseline = stat_of("baseline");
+  CHECK(std::stoll(json_field(baseline, "requests")) == 10000 - at_candidate);
+  CHECK(std::stoll(json_field(baseline, "succeeded")) == 10000 - at_candidate);
+  CHECK(std::stoll(json_field(baseline, "fell_back")) == 0);
+  CHECK(usd_to_micros(json_field(baseline, "cost_usd")) ==
+        count_rows(db, "SELECT COALESCE(SUM(cost_micros),0) FROM attempts WHERE provider='baseline'"));
 }
 
 TEST_CASE("after a kill -9 in the middle of a budgeted run the ledger equals the spend in the jobs table") {

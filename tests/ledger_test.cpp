@@ -95,6 +95,26 @@ TEST_CASE("the global and the provider limits each refuse with their own verdict
   CHECK(unlimited.reserve({1, 0}, "sdxl", 1'000'000 * usd, nov25).admitted());
 }
 
+TEST_CASE("refusals are counted per provider refused and per day, and survive a restore") {
+  ledger l{budget(10 * usd, {{"gemini", 5 * usd}}, 1'000'000), nov25};
+  REQUIRE(l.reserve({1, 0}, "gemini", 4 * usd, nov25).admitted());
+  CHECK_FALSE(l.reserve({2, 0}, "gemini", 2 * usd, nov25).admitted()); // gemini's own line
+  REQUIRE(l.reserve({3, 0}, "sdxl", 5 * usd, nov25).admitted());
+  CHECK_FALSE(l.reserve({4, 0}, "sdxl", 2 * usd, nov25).admitted()); // the global line, counted at sdxl
+  CHECK_FALSE(l.reserve({5, 0}, "sdxl", 2 * usd, nov25).admitted());
+  CHECK(l.refused("gemini") == 1);
+  CHECK(l.refused("sdxl") == 2);
+  CHECK(l.refused("") == 3);
+  const auto rows = l.take_dirty();
+  REQUIRE(find_row(rows, "2026-11-25", "sdxl"));
+  CHECK(find_row(rows, "2026-11-25", "sdxl")->refused == 2);
+  ledger after{l.config(), nov25 + 1h};
+  after.restore(rows, {});
+  CHECK(after.refused("sdxl") == 2);
+  after.tick(nov25 + 24h);
+  CHECK(after.refused("") == 0); // a new day counts afresh
+}
+
 TEST_CASE("reserving the same key twice keeps one reservation") {
   ledger l{budget(std::nullopt, {{"gemini", 1 * usd}}), nov25};
   CHECK(l.reserve({7, 1}, "gemini", 500'000, nov25).admitted());

@@ -410,3 +410,20 @@ TEST_CASE("images come back in order and a job without images has none", "[store
   CHECK(j2->error == "content policy");
   CHECK(j3->images.empty());
 }
+
+TEST_CASE("swept dead letters are deleted and their ids are never given out again", "[store]") {
+  temp_folder tmp;
+  const auto path = tmp.file("jobs.db");
+  {
+    auto store = open_at(path);
+    store->write({job_of(1), job_of(2), job_of(3)}, {});
+    store->write({}, {finished(3, t0 + 1s, job_status::dead_lettered, {}, 0, "too many attempts"),
+                      finished(1, t0 + 1s, job_status::succeeded, {"aW1n"}, 30'000)});
+    CHECK(store->sweep_dead_letters(t0 + 2s) == 1);
+    CHECK_FALSE(store->find(core::job_id{3}));
+    CHECK(store->find(core::job_id{1}));
+    CHECK(store->max_job_id() == 3); // the newest job is gone, its id stays used
+  }
+  auto store = open_at(path);
+  CHECK(store->max_job_id() == 3);
+}

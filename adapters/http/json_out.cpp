@@ -163,6 +163,7 @@ std::string budget_json(const msg::budget_report& report) {
     field_raw(out, "consumed_usd", format_usd(r.consumed));
     field_raw(out, "reserved_usd", format_usd(r.reserved));
     field_raw(out, "requests", std::to_string(r.requests));
+    field_raw(out, "refused", std::to_string(r.refused));
     out += '}';
   }
   out += "]}";

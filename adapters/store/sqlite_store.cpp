@@ -19,8 +19,9 @@ using namespace cutover::core;
 namespace {
 
 constexpr const char* schema = R"sql(
+-- AUTOINCREMENT: the highest id ever used is kept in sqlite_sequence, so ids of swept jobs are never reissued.
 CREATE TABLE IF NOT EXISTS jobs(
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   user_id TEXT NOT NULL, prompt TEXT NOT NULL, tier TEXT NOT NULL, n INTEGER NOT NULL,
   endpoint TEXT NOT NULL DEFAULT '', segment TEXT NOT NULL DEFAULT '', metadata TEXT NOT NULL DEFAULT '',
   idempotency_key TEXT, body_hash TEXT NOT NULL DEFAULT '',
@@ -42,7 +43,8 @@ CREATE INDEX IF NOT EXISTS attempts_finished ON attempts(finished_at);
 -- The ledger's daily figures per provider ('' = global), as last written by the ledger actor.
 CREATE TABLE IF NOT EXISTS budget_days(
   day TEXT NOT NULL, provider TEXT NOT NULL, limit_micros INTEGER, consumed INTEGER NOT NULL,
-  reserved INTEGER NOT NULL, requests INTEGER NOT NULL, PRIMARY KEY(day, provider)) WITHOUT ROWID;
+  reserved INTEGER NOT NULL, requests INTEGER NOT NULL, refused INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(day, provider)) WITHOUT ROWID;
 -- The rollout controller's state (one row) and its decision audit (append-only).
 CREATE TABLE IF NOT EXISTS rollout_state(
   id INTEGER PRIMARY KEY CHECK (id = 1), phase INTEGER NOT NULL, percent INTEGER NOT NULL, state TEXT NOT NULL,
@@ -149,6 +151,9 @@ public:
     db_.exec("PRAGMA wal_autocheckpoint=0"); // the checkpointer does it, off the commit path
     db_.exec("PRAGMA journal_size_limit=67108864");
     db_.exec(schema);
+    // stores written before budget refusals were counted
+    if (!db_.execAndGet("SELECT COUNT(*) FROM pragma_table_info('budget_days') WHERE name = 'refused'").getInt())
+      db_.exec("ALTER TABLE budget_days ADD COLUMN refused INTEGER NOT NULL DEFAULT 0");
     migrate();
     checkpoints_.emplace(path);
     insert_.emplace(db_, "INSERT INTO jobs(id,user_id,prompt,tier,n,endpoint,segment,metadata,idempotency_key,"
@@ -162,8 +167,8 @@ public:
                              " WHERE id=?8");
     put_result_.emplace(db_, "INSERT OR REPLACE INTO results(job_id, images) VALUES(?,?)");
     free_key_.emplace(db_, "UPDATE jobs SET idempotency_key=NULL WHERE idempotency_key=?");
-    put_budget_.emplace(db_, "INSERT OR REPLACE INTO budget_days(day,provider,limit_micros,consumed,reserved,requests)"
-                             " VALUES(?,?,?,?,?,?)");
+    put_budget_.emplace(db_, "INSERT OR REPLACE INTO budget_days(day,provider,limit_micros,consumed,reserved,requests,"
+                             "refused) VALUES(?,?,?,?,?,?,?)");
     put_attempt_.emplace(db_, "INSERT OR REPLACE INTO attempts(job_id,no,provider,started_at,finished_at,outcome,"
                               "error_class,remote_id,cost_micros) VALUES(?,?,?,?,?,?,?,?,?)");
     update_attempt_.emplace(db_, "UPDATE attempts SET remote_id=COALESCE(?1,remote_id),"
@@ -219,7 +224,8 @@ public:
 
   std::uint64_t max_job_id() override {
     return guarded("max_job_id", [&] {
-      SQLite::Statement q(db_, "SELECT COALESCE(MAX(id),0) FROM jobs");
+      SQLite::Statement q(db_, "SELECT MAX(COALESCE((SELECT MAX(id) FROM jobs), 0),"
+                                  " COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0))");
       q.executeStep();
       return static_cast<std::uint64_t>(q.getColumn(0).getInt64());
     });
@@ -259,6 +265,21 @@ public:
         r.requests = spent.getColumn(2).getInt64();
         out.today.push_back(std::move(r));
       }
+      // refusals leave no attempt: their count is the ledger's own, from its row of the day
+      SQLite::Statement refused(db_, "SELECT provider, refused FROM budget_days WHERE day = ? AND provider <> ''"
+                                     " AND refused > 0");
+      refused.bind(1, day);
+      while (refused.executeStep()) {
+        const auto provider = refused.getColumn(0).getString();
+        auto it = std::find_if(out.today.begin(), out.today.end(), [&](const day_row& r) { return r.provider == provider; });
+        if (it == out.today.end()) {
+          out.today.push_back(day_row{});
+          it = std::prev(out.today.end());
+          it->day = day;
+          it->provider = provider;
+        }
+        it->refused = refused.getColumn(1).getInt64();
+      }
       SQLite::Statement open(db_, "SELECT a.job_id, a.no, a.provider, j.tier, j.n FROM attempts a JOIN jobs j"
                                   " ON j.id = a.job_id WHERE a.outcome = 'running'");
       while (open.executeStep()) {
@@ -275,8 +296,8 @@ public:
 
   std::vector<day_row> budget_days(const std::string& since_day) override {
     return guarded("budget_days", [&] {
-      SQLite::Statement q(db_, "SELECT day, provider, limit_micros, consumed, reserved, requests FROM budget_days"
-                               " WHERE day >= ? ORDER BY day, provider");
+      SQLite::Statement q(db_, "SELECT day, provider, limit_micros, consumed, reserved, requests, refused"
+                               " FROM budget_days WHERE day >= ? ORDER BY day, provider");
       q.bind(1, since_day);
       std::vector<day_row> out;
       while (q.executeStep()) {
@@ -288,6 +309,7 @@ public:
         r.consumed = q.getColumn(3).getInt64();
         r.reserved = q.getColumn(4).getInt64();
         r.requests = q.getColumn(5).getInt64();
+        r.refused = q.getColumn(6).getInt64();
         out.push_back(std::move(r));
       }
       return out;
@@ -296,9 +318,12 @@ public:
 
   std::vector<daily_stat> daily_stats(instant since, duration day_starts) override {
     return guarded("daily_stats", [&] {
-      // one pass over the attempts finished since `since`; an attempt "fell back" when a later one followed it
+      // One pass over the attempts finished since `since`. An attempt "fell back" when a later one followed it.
+      // Our own refusals (breaker open, over a limit) made no call: they count as fell back only, not as
+      // requests, failures or latency; budget refusals leave no attempt and come from the ledger's rows.
       SQLite::Statement q(db_, "SELECT a.provider, a.started_at, a.finished_at, a.outcome, a.cost_micros,"
-                               " EXISTS(SELECT 1 FROM attempts b WHERE b.job_id = a.job_id AND b.no > a.no)"
+                               " EXISTS(SELECT 1 FROM attempts b WHERE b.job_id = a.job_id AND b.no > a.no),"
+                               " a.error_class IN ('breaker_open','over_limit','budget_exhausted')"
                                " FROM attempts a WHERE a.finished_at >= ? AND a.outcome <> 'running'");
       q.bind(1, us(since));
       struct acc {
@@ -306,9 +331,19 @@ public:
         std::vector<std::int64_t> latencies;
       };
       std::map<std::pair<std::string, std::string>, acc> groups;
+      SQLite::Statement refused(db_, "SELECT day, provider, refused FROM budget_days WHERE day >= ? AND provider <> ''"
+                                     " AND refused > 0");
+      refused.bind(1, budget_day(since, day_starts));
+      while (refused.executeStep())
+        groups[{refused.getColumn(0).getString(), refused.getColumn(1).getString()}].s.fell_back +=
+          refused.getColumn(2).getInt64();
       while (q.executeStep()) {
         const auto finished = at_us(q.getColumn(2).getInt64());
         auto& g = groups[{budget_day(finished, day_starts), q.getColumn(0).getString()}];
+        if (q.getColumn(6).getInt() != 0) {
+          g.s.fell_back += 1;
+          continue;
+        }
         g.s.requests += 1;
         const bool ok = q.getColumn(3).getString() == "succeeded";
         g.s.succeeded += ok;
@@ -321,13 +356,15 @@ public:
       for (auto& [key, g] : groups) {
         g.s.day = key.first;
         g.s.provider = key.second;
-        std::sort(g.latencies.begin(), g.latencies.end());
-        std::int64_t sum = 0;
-        for (auto l : g.latencies)
-          sum += l;
-        g.s.avg_latency = duration{sum / static_cast<std::int64_t>(g.latencies.size())};
-        const auto rank = (g.latencies.size() * 95 + 99) / 100; // nearest rank
-        g.s.p95_latency = duration{g.latencies[std::max<std::size_t>(rank, 1) - 1]};
+        if (!g.latencies.empty()) {
+          std::sort(g.latencies.begin(), g.latencies.end());
+          std::int64_t sum = 0;
+          for (auto l : g.latencies)
+            sum += l;
+          g.s.avg_latency = duration{sum / static_cast<std::int64_t>(g.latencies.size())};
+          const auto rank = (g.latencies.size() * 95 + 99) / 100; // nearest rank
+          g.s.p95_latency = duration{g.latencies[std::max<std::size_t>(rank, 1) - 1]};
+        }
         out.push_back(std::move(g.s));
       }
       return out;
@@ -642,6 +679,7 @@ private:
     s.bind(4, row.consumed);
     s.bind(5, row.reserved);
     s.bind(6, row.requests);
+    s.bind(7, row.refused);
     s.exec();
     s.reset();
   }
