@@ -8,6 +8,7 @@
 #include "actors/store_actor.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 namespace cutover::actors {
@@ -44,15 +45,17 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
 }
 
 void engine::reload(core::config_ptr cfg) {
+  // Downstream first: an actor's mailbox holds the snapshot before any job that the router routes under it,
+  // so a job routed with the new settings is batched, called, charged and settled with them too.
   const msg::config_snapshot snap{std::move(cfg)};
   caf::anon_send(store, snap);
+  for (auto& [name, p] : providers)
+    caf::anon_send(p, snap);
+  for (auto& b : batchers)
+    caf::anon_send(b, snap);
   caf::anon_send(ledger, snap);
   caf::anon_send(router, snap);
   caf::anon_send(intake, snap);
-  for (auto& b : batchers)
-    caf::anon_send(b, snap);
-  for (auto& [name, p] : providers)
-    caf::anon_send(p, snap);
   caf::anon_send(rollout, snap); // last: its decision row names the new hash once the others have it
 }
 
@@ -76,6 +79,27 @@ std::vector<std::string> reload_blockers(const core::config& running, const core
   if (next.server.listen != running.server.listen)
     out.push_back("server.listen: a new address needs a restart");
   return out;
+}
+
+drain_report engine::drain(caf::actor_system& sys, core::duration timeout) {
+  drain_report report;
+  caf::scoped_actor self{sys};
+  // every provider asked at once: the timeouts run together
+  using handle = decltype(self->request(providers.begin()->second, timeout, msg::drain_calls{}));
+  std::vector<handle> waits;
+  for (auto& [name, p] : providers)
+    waits.push_back(self->request(p, timeout, msg::drain_calls{}));
+  for (auto& w : waits)
+    w.receive([&](msg::drained& d) { report.batches_held += d.held; },
+              [&](caf::error&) { ++report.providers_timed_out; });
+  // the outcomes went to the router before each answer; the router's writes go to the store before its answer;
+  // an empty write is answered once everything before it is committed
+  self->request(router, std::chrono::seconds(10), msg::barrier{})
+    .receive([&](msg::stored) {
+      self->request(store, std::chrono::seconds(10), msg::record_events{})
+        .receive([&](msg::stored) { report.flushed = true; }, [](caf::error&) {});
+    }, [](caf::error&) {});
+  return report;
 }
 
 void engine::stop() {

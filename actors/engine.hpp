@@ -30,6 +30,13 @@ struct engine_options {
   core::metrics_ptr metrics; ///< null: the engine makes its own (see engine::metrics)
 };
 
+/// What a drain did: providers whose calls outlasted the timeout, batches left for the next start.
+struct drain_report {
+  std::size_t providers_timed_out = 0;
+  std::size_t batches_held = 0;
+  bool flushed = false; ///< the outcomes of the finished calls are on disk
+};
+
 struct engine {
   msg::store_actor store;
   msg::router_actor router;
@@ -42,6 +49,10 @@ struct engine {
 
   /// Stops every actor of the tree (the store last, after what was sent to it).
   void stop();
+  /// At shutdown, before stop(): no provider starts a new call, the calls on the wire end (each provider gets at
+  /// most `timeout`, all at once), and their outcomes reach the disk. Jobs still in batch windows or polled
+  /// remotely stay as they are on disk and resume at the next start. Blocks the caller (serve's main thread).
+  drain_report drain(caf::actor_system& sys, core::duration timeout);
   /// Hands a new validated snapshot to every actor (each swaps it at one message boundary). The providers must be
   /// the same as in the running snapshot: see reload_blockers.
   void reload(core::config_ptr cfg);

@@ -21,6 +21,9 @@ struct supervisor_state {
   core::restart_intensity intensity;
   std::uint64_t next_batch = 1;
   std::map<std::uint64_t, msg::provider_batch> in_flight; ///< items without an outcome yet
+  bool draining = false;                                  ///< no new batch starts
+  std::size_t held = 0;                                   ///< batches not started because of the drain
+  std::vector<caf::typed_response_promise<msg::drained>> drain_waiters;
   static inline const char* name = "provider_supervisor";
 };
 
@@ -58,6 +61,24 @@ void on_worker_down(self_ptr self, const caf::down_msg& dm) {
     self->send(st.worker, batch);
 }
 
+/// A call is on the wire (or waiting for a retry) unless its batch is an async remote job with a known id.
+bool calls_on_wire(self_ptr self) {
+  const bool async = self->state.env->provider.mode == core::provider_mode::async;
+  for (const auto& [id, b] : self->state.in_flight)
+    if (!async || b.remote_id.empty())
+      return true;
+  return false;
+}
+
+void answer_drain(self_ptr self) {
+  auto& st = self->state;
+  if (st.drain_waiters.empty() || calls_on_wire(self))
+    return;
+  for (auto& rp : st.drain_waiters)
+    rp.deliver(msg::drained{st.held});
+  st.drain_waiters.clear();
+}
+
 } // namespace
 
 msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const worker_env> env,
@@ -77,6 +98,13 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
     return {
       [self](msg::provider_batch& b) {
         auto& st = self->state;
+        if (st.draining) {
+          // on disk as routed: the next start routes these jobs again
+          ++st.held;
+          std::cerr << "event=batch_held provider=" << st.env->provider.name << " items=" << b.items.size()
+                    << " reason=draining" << std::endl;
+          return;
+        }
         auto hand_over = [&](msg::provider_batch one) {
           one.batch_id = st.next_batch++;
           st.in_flight[one.batch_id] = one;
@@ -97,6 +125,14 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
           hand_over(std::move(one));
         }
       },
+      [self](msg::drain_calls) -> caf::result<msg::drained> {
+        auto& st = self->state;
+        st.draining = true;
+        if (!calls_on_wire(self))
+          return msg::drained{st.held};
+        st.drain_waiters.push_back(self->make_response_promise<msg::drained>());
+        return st.drain_waiters.back();
+      },
       [self](const msg::config_snapshot& c) {
         // the same port (API, key, URL); new retry, breaker, limits, polling and timeout settings
         auto& st = self->state;
@@ -111,6 +147,7 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
           return;
         it->second.remote_id = m.remote_id;
         it->second.submitted_at = m.submitted_at;
+        answer_drain(self);
       },
       [self](msg::outcomes& m) {
         auto& st = self->state;
@@ -131,6 +168,7 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
           st.in_flight.erase(it);
         if (!fresh.items.empty())
           self->send(st.downstream, std::move(fresh));
+        answer_drain(self);
       },
     };
   };

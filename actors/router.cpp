@@ -303,7 +303,10 @@ void apply(self_ptr self, effects& fx) {
     auto ids = std::move(fx.admit);
     self->request(st.ledger, caf::infinite, std::move(req))
       .then([self, ids](msg::admit_result& r) { on_admitted(self, ids, r); },
-            [](caf::error& err) { std::cerr << "event=admission_failed error=" << to_string(err) << std::endl; });
+            [](caf::error& err) {
+              // only when the ledger is gone; serve then stops, and the jobs resume (and are admitted) at the next start
+              std::cerr << "event=admission_failed error=" << to_string(err) << std::endl;
+            });
   }
   for (auto& [key, items] : fx.enqueue) {
     auto b = st.wiring.batchers.find(key.first);
@@ -351,6 +354,7 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::stor
     st.ledger = std::move(ledger);
     st.clock = clock;
     return {
+      [](msg::barrier) { return msg::stored{}; },
       [self](msg::route_jobs& m) {
         effects fx;
         for (const auto& job : m.jobs)

@@ -36,9 +36,14 @@ std::atomic<int> escalation_code{0};
 /// The root of the tree: hears when a top-level actor ends abnormally and stops the process (it resumes every
 /// unfinished job from the store on its next start).
 caf::actor watch_tree(caf::actor_system& sys, const actors::engine& e) {
-  std::vector<caf::actor_addr> watched{e.store.address(), e.router.address(), e.intake.address()};
+  // every actor that holds work or state: if one ends, jobs could wait on it forever, so the process stops and the
+  // next start resumes them
+  std::vector<caf::actor_addr> watched{e.store.address(),  e.router.address(),  e.intake.address(),
+                                       e.ledger.address(), e.rollout.address()};
   for (const auto& [name, p] : e.providers)
     watched.push_back(p.address());
+  for (const auto& b : e.batchers)
+    watched.push_back(b.address());
   return sys.spawn([watched](caf::event_based_actor* self) -> caf::behavior {
     for (const auto& a : watched)
       self->monitor(caf::actor_cast<caf::actor>(a));
@@ -198,8 +203,11 @@ int serve(const serve_flags& flags) {
   for (sigwait(&signals, &sig); sig == SIGHUP; sigwait(&signals, &sig))
     reload();
   std::cerr << "event=draining signal=" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << std::endl;
-  draining = true;
-  caf::anon_send(engine.intake, msg::start_drain{});
+  caf::anon_send(engine.intake, msg::start_drain{}); // new jobs get 503 while the API still answers
+  draining = true; // after: a /readyz that says draining means the intake refuses new jobs
+  const auto drained = engine.drain(sys, running->server.drain_timeout);
+  std::cerr << "event=drained providers_timed_out=" << drained.providers_timed_out
+            << " batches_held=" << drained.batches_held << " flushed=" << (drained.flushed ? "yes" : "no") << std::endl;
   api.reset(); // stops listening and ends the HTTP bridge
   stop_all();
   std::cerr << "event=stopped" << std::endl;

@@ -19,6 +19,7 @@ using namespace std::chrono_literals;
 namespace defaults {
 constexpr const char* listen = "127.0.0.1:8080";
 constexpr std::size_t max_body_bytes = 65536;
+constexpr duration drain_timeout = 30s;
 constexpr const char* store_path = "data/cutover.db";
 constexpr duration provider_timeout = 60s;
 constexpr int retry_max_attempts = 3;
@@ -198,6 +199,7 @@ struct server_config {
   std::string listen = defaults::listen; ///< HOST:PORT
   std::size_t max_body_bytes = defaults::max_body_bytes;
   user_rate_config user_rate;
+  duration drain_timeout = defaults::drain_timeout; ///< at SIGTERM: how long calls on the wire may take to end
 };
 
 enum class sync_mode : std::uint8_t { off, normal, full };

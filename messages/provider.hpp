@@ -48,6 +48,16 @@ struct retry_call {
   std::uint64_t call_id = 0;
 };
 
+/// Serve -> provider supervisor at shutdown: start no new calls; answered once no call is on the wire (a sync
+/// call, or an async submit whose remote id is not known yet). Remote jobs being polled need not end: their ids are
+/// on disk and the next start polls them again.
+struct drain_calls {};
+struct drained {
+  std::size_t held = 0; ///< batches not started because of the drain (their jobs resume at the next start)
+};
+
+template <class I> auto inspect(I& f, drain_calls&) { return f(caf::meta::type_name("drain_calls")); }
+template <class I> auto inspect(I& f, drained& x) { return f(caf::meta::type_name("drained"), x.held); }
 template <class I> auto inspect(I& f, enqueue_items& x) { return f(caf::meta::type_name("enqueue_items"), x.items); }
 template <class I> auto inspect(I& f, window_due& x) { return f(caf::meta::type_name("window_due"), x.generation); }
 template <class I> auto inspect(I& f, provider_batch& x) {
@@ -68,6 +78,7 @@ template <class I> auto inspect(I& f, retry_call& x) {
 /// The face of a provider (its supervisor); batchers send to it.
 using provider_actor = caf::typed_actor<
   caf::reacts_to<provider_batch>,
+  caf::replies_to<drain_calls>::with<drained>,
   caf::reacts_to<remote_accepted>,
   caf::reacts_to<outcomes>,
   caf::reacts_to<config_snapshot>>;

@@ -57,7 +57,12 @@ template <class I> auto inspect(I& f, router_wiring& x) {
   return f(caf::meta::type_name("router_wiring"), x.batchers, x.providers, x.finals, x.observer);
 }
 
+/// Answered once every message the router received before it is handled (and its writes are sent to the store).
+struct barrier {};
+template <class I> auto inspect(I& f, barrier&) { return f(caf::meta::type_name("barrier")); }
+
 using router_actor = caf::typed_actor<
+  caf::replies_to<barrier>::with<stored>,
   caf::reacts_to<route_jobs>,
   caf::reacts_to<resume_jobs>,
   caf::replies_to<replay_job>::with<stored>,

@@ -21,6 +21,7 @@ msg::provider_actor spawn_recorder(testing::virtual_time& vt, std::shared_ptr<st
   return vt.sys->spawn([seen, &vt](msg::provider_actor::pointer) -> msg::provider_actor::behavior_type {
     return {
       [seen, &vt](msg::provider_batch& b) { seen->push_back({vt.now(), b.items.size()}); },
+      [](msg::drain_calls) { return msg::drained{}; },
       [](const msg::remote_accepted&) {},
       [](const msg::outcomes&) {},
       [](const msg::config_snapshot&) {},

@@ -95,6 +95,7 @@ TEST_CASE("the default config.yaml loads with the seed values") {
   const core::config& c = *r.config;
   CHECK(c.server.listen == "127.0.0.1:8080");
   CHECK(c.server.max_body_bytes == 65536);
+  CHECK(c.server.drain_timeout == 30s);
   CHECK(c.store.path == "data/cutover.db");
   CHECK(c.store.synchronous == core::sync_mode::normal);
 

@@ -8,7 +8,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <functional>
+#include <thread>
 #include <map>
 #include <set>
 
@@ -119,4 +123,57 @@ TEST_CASE("with 30 percent 500s and 10 percent 429s at the candidate every job e
     CHECK((paid == 1) == (provider_of.count(user) && provider_of[user] == "candidate"));
   }
   CHECK(retried_after_429 > 0);
+}
+
+namespace {
+
+/// Asks `done` again every 20 ms until it holds or `limit` passes (a state poll across a process boundary).
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > end)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+} // namespace
+
+TEST_CASE("SIGTERM lets a call on the wire finish and stores it, refuses new jobs with 503, and exits 0") {
+  fake_provider_process::options fo;
+  fo.faults = R"({"openai": {"latency_ms": 1500}})";
+  fake_provider_process fake{fo};
+  ::setenv("CUTOVER_TEST_OPENAI_KEY", fake.api_key().c_str(), 1);
+  temp_dir dir;
+  auto config = resilience_config(fake.url());
+  const std::string window = "{max_items: 50, max_wait: 20ms}";
+  config.replace(config.find(window), window.size(), "{max_items: 1, max_wait: 20ms}");
+  engine_process engine{dir.path.string(), config};
+  http_client http{engine.base_url()};
+  auto first = http.post("/v1/jobs", R"({"user_id":"ada","prompt":"a lighthouse","tier":"sd"})");
+  REQUIRE(first.status == 202);
+  const auto id = json_field(first.body, "id");
+  REQUIRE(eventually([&] { return fake.call_count() == 1; })); // its call is on the wire (1.5 s)
+
+  engine.signal(SIGTERM);
+  REQUIRE(eventually([&] { return http.get("/readyz").status == 503; }));
+  auto late = http.post("/v1/jobs", R"({"user_id":"bob","prompt":"a harbour","tier":"sd"})");
+  CHECK(late.status == 503);
+  CHECK(json_field(json_field(late.body, "error"), "code") == "draining");
+
+  CHECK(engine.terminate() == 0);
+  const auto log = engine.log();
+  CHECK(log.find("event=drained providers_timed_out=0 batches_held=0 flushed=yes") != std::string::npos);
+  const auto db = dir.file("cutover.db");
+  CHECK(count_rows(db, "SELECT COUNT(*) FROM jobs") == 1); // bob's job was never stored
+  CHECK(count_rows(db, "SELECT COUNT(*) FROM jobs WHERE status='succeeded' AND provider='candidate'") == 1);
+  CHECK(count_rows(db, "SELECT COUNT(*) FROM attempts WHERE outcome='running'") == 0);
+
+  // the next start has nothing to run again: the call was made once, and paid once
+  engine_process again{dir.path.string(), config};
+  http_client http2{again.base_url()};
+  auto job = http2.get("/v1/jobs/" + id + "?wait=5");
+  CHECK(json_field(job.body, "status") == "succeeded");
+  CHECK(fake.call_count() == 1);
 }

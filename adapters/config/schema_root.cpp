@@ -36,6 +36,8 @@ const fields<core::server_config>& server_fields() {
     text("listen", &s::listen, "HOST:PORT of the HTTP API", check_listen),
     integer("max_body_bytes", &s::max_body_bytes, 1024, 16 * 1024 * 1024, "largest request body accepted"),
     section("user_rate", &s::user_rate, user_rate_fields, "per-user request rate at intake (429 + Retry-After)"),
+    duration("drain_timeout", &s::drain_timeout, 0s, 1h,
+             "at SIGTERM/SIGINT: how long provider calls already made may take to end before the engine stops"),
   };
   return f;
 }
