@@ -101,6 +101,56 @@ void clamp_phase(self_ptr self) {
   }
 }
 
+/// Points the phase index at the last phase whose percent the live percent has reached (-1: none), under the
+/// phases in force; a completed rollout whose live percent is below the last phase runs again.
+std::string align_phase(self_ptr self) {
+  auto& st = self->state;
+  const auto& ps = phases(self);
+  st.status.phase = -1;
+  for (std::size_t i = 0; i < ps.size(); ++i)
+    if (ps[i].percent <= st.status.percent)
+      st.status.phase = static_cast<int>(i);
+  if (st.status.state == rollout_phase_state::completed && !ps.empty() && st.status.percent < ps.back().percent) {
+    st.status.state = rollout_phase_state::running;
+    return "; back to running: " + std::to_string(st.status.percent) + "% is below the last phase (" +
+           std::to_string(ps.back().percent) + "%)";
+  }
+  return "";
+}
+
+/// A reload's `rollout.percent`. The file's percent is where a rollout starts, not the live share, which the
+/// controller has moved since. So a changed file percent only raises the live percent (sticky buckets keep every
+/// candidate user on the candidate) and never lowers it: taking users off the candidate is an operator's rollback,
+/// which the audit then shows as one. A rolled back rollout stays rolled back until an operator resumes.
+/// Returns what was decided, for the reload's decision row.
+std::string reload_percent(self_ptr self, int old_file, instant now) {
+  auto& st = self->state;
+  const int file = st.cfg->rollout.percent;
+  const int live = st.status.percent;
+  std::string out;
+  if (file != old_file) {
+    out = "; rollout.percent " + std::to_string(old_file) + " -> " + std::to_string(file) + " in the file: ";
+    const auto state = st.status.state;
+    if (state == rollout_phase_state::rolled_back || state == rollout_phase_state::rolling_back) {
+      out += "not applied while " + std::string{to_string(state)} + " (the live percent stays " +
+             std::to_string(live) + "%; an operator resumes)";
+    } else if (file <= live) {
+      out += "the live percent stays " + std::to_string(live) +
+             "% (a reload only raises it; an operator rollback lowers it)";
+    } else {
+      st.status.percent = file;
+      st.status.since = now;
+      st.phase_stats.reset();
+      out += "the live percent rises " + std::to_string(live) + "% -> " + std::to_string(file) + "%";
+    }
+  }
+  const int phase_before = st.status.phase;
+  out += align_phase(self);
+  if (st.status.phase != phase_before)
+    out += "; phase " + std::to_string(phase_before) + " -> " + std::to_string(st.status.phase);
+  return out;
+}
+
 /// Moves to phase `index` (its percent), starting its figures afresh.
 void enter_phase(self_ptr self, int index, instant now) {
   auto& st = self->state;
@@ -341,19 +391,8 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
         const auto old = st.cfg;
         st.cfg = c.cfg;
         const auto now = now_of(self);
-        std::string reason = "configuration reloaded: " + old->hash + " -> " + st.cfg->hash;
-        clamp_phase(self);
-        if (st.cfg->rollout.percent != old->rollout.percent) {
-          // the operator moved the start: take it (sticky buckets keep every candidate user on the candidate)
-          st.status.percent = st.cfg->rollout.percent;
-          st.status.phase = -1;
-          for (std::size_t i = 0; i < st.cfg->rollout.phases.size(); ++i)
-            if (st.cfg->rollout.phases[i].percent <= st.status.percent)
-              st.status.phase = static_cast<int>(i);
-          st.status.since = now;
-          st.phase_stats.reset();
-          reason += "; percent " + std::to_string(old->rollout.percent) + " -> " + std::to_string(st.status.percent);
-        }
+        const std::string reason = "configuration reloaded: " + old->hash + " -> " + st.cfg->hash +
+                                   reload_percent(self, old->rollout.percent, now);
         publish(self, make_decision(self, now, "reload", reason, {}, {}));
       },
     };
