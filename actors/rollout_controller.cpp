@@ -271,6 +271,40 @@ void tick(self_ptr self) {
   publish(self, make_decision(self, now, action, reason, gates, fired));
 }
 
+/// After a restart: rebuilds what the controller held in memory from the attempts on disk, the phase's cumulative
+/// figures since `status.since` (the gates: a phase 3 days in keeps its samples) and the rolling window (the
+/// triggers), up to `until`, the instant the controller started (what finishes later arrives in `observe`). Reads
+/// page by page; the actor waits for each page, so no tick evaluates half-rebuilt figures. Not on disk, so not
+/// rebuilt: quality scores and ratings, breaker trips, dispatches; they count again from the restart.
+void restore_figures(self_ptr self, instant until, job_store::attempt_cursor after, std::int64_t restored) {
+  self->request(self->state.store, caf::infinite, msg::load_finished_attempts{after, until, defaults::restore_page})
+    .await(
+      [self, until, restored](msg::finished_attempts& page) {
+        auto& st = self->state;
+        const auto window_from = until - st.window.span();
+        for (const auto& a : page.attempts) {
+          const observation o{a.key.finished_at, a.provider, a.tier_, cohort_of(self, a.provider), a.error,
+                              a.key.finished_at - a.started_at, a.cost, a.images, -1};
+          if (o.at >= st.status.since)
+            st.phase_stats.add(o);
+          if (o.at >= window_from)
+            st.window.add(o);
+        }
+        const auto total = restored + static_cast<std::int64_t>(page.attempts.size());
+        if (page.attempts.size() >= defaults::restore_page) {
+          restore_figures(self, until, page.attempts.back().key, total);
+          return;
+        }
+        std::cerr << "event=rollout_figures_restored attempts=" << total
+                  << " phase_since=" << format_rfc3339(st.status.since)
+                  << " candidate_samples=" << st.phase_stats.stats(cohort::candidate).samples
+                  << " baseline_samples=" << st.phase_stats.stats(cohort::baseline).samples << std::endl;
+      },
+      [](caf::error& err) {
+        std::cerr << "event=rollout_figures_not_restored error=" << to_string(err) << std::endl;
+      });
+}
+
 msg::operator_reply act(self_ptr self, const std::string& action) {
   auto& st = self->state;
   const auto now = now_of(self);
@@ -336,11 +370,14 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
     // a stored state wins over the configured start: the rollout survives restarts
     self->request(st.store, caf::infinite, msg::load_rollout{})
       .await(
-        [self](msg::rollout_loaded& l) {
+        [self, started = now](msg::rollout_loaded& l) {
+          auto& st = self->state;
           if (l.found)
-            self->state.status = l.status;
+            st.status = l.status;
           clamp_phase(self);
           publish(self, std::nullopt);
+          if (l.found)
+            restore_figures(self, started, {std::min(st.status.since, started - st.window.span()), 0, 0}, 0);
         },
         [](caf::error& err) { std::cerr << "event=rollout_load_failed error=" << to_string(err) << std::endl; });
     self->delayed_send(self, st.cfg->rollout.tick, msg::rollout_tick{});

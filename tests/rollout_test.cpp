@@ -466,3 +466,49 @@ TEST_CASE("a completed rollout runs again when a reload adds phases above its li
   CHECK(holds[0].percent == 30);
   CHECK(contains(holds[0].reason, "insufficient data"));
 }
+
+TEST_CASE("the rollout's state, percent, phase and since survive a restart of the engine") {
+  story s{config_text(0, "1m")};
+  s.vt.advance(1min); // promoted to 10 at the first tick
+  REQUIRE(s.act("hold").http_status == 200);
+  const auto before = s.view();
+  REQUIRE(before.percent == 10);
+  s.vt.advance(1h);
+  s.restart(config_text(0, "1m")); // the file still says 0 %
+  const auto after = s.view();
+  CHECK(after.state == "holding");
+  CHECK(after.percent == 10);
+  CHECK(after.phase == 0);
+  CHECK(after.since == before.since);
+  s.vt.advance(10min);
+  CHECK(s.view().state == "holding");
+  // new jobs route by the restored percent, not the file's
+  CHECK(s.job(s.submit(user_in_buckets(1, 10))).provider == "cand");
+}
+
+TEST_CASE("a restart in the middle of a phase keeps its figures: promotion comes on time as without the restart") {
+  story s{config_text(0, "1m")};
+  s.traffic(40, 30min, 2 * 24h); // 2 of the 3 days at 10 %, about 380 candidate samples
+  auto promotes = s.decisions("promote");
+  REQUIRE(promotes.size() == 1);
+  const auto at_10 = promotes[0].at;
+  s.restart(config_text(0, "1m"));
+  s.traffic(40, 30min, 24h + 2h);
+  promotes = s.decisions("promote");
+  REQUIRE(promotes.size() == 2);
+  CHECK(promotes[1].percent == 50);
+  CHECK(promotes[1].at - at_10 >= 3 * 24h);
+  CHECK(promotes[1].at - at_10 <= 3 * 24h + 1min);
+  // the samples behind it are every candidate attempt of the phase, before and after the restart, each once
+  std::int64_t candidate_attempts = 0;
+  for (const auto& a : s.reader->finished_attempts({at_10, 0, 0}, promotes[1].at, 1'000'000))
+    candidate_attempts += a.provider == "cand";
+  const auto* samples = item(promotes[1], "min_samples");
+  REQUIRE(samples != nullptr);
+  CHECK(samples->observed >= 500);
+  CHECK(samples->observed == candidate_attempts);
+  const auto* cost = item(promotes[1], "cost_per_image_max");
+  REQUIRE(cost != nullptr);
+  CHECK(cost->verdict == "pass");
+  CHECK(cost->observed == Approx(0.03)); // images restored with the attempts: cost per image, not per attempt
+}
