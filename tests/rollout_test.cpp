@@ -512,3 +512,33 @@ TEST_CASE("a restart in the middle of a phase keeps its figures: promotion comes
   CHECK(cost->verdict == "pass");
   CHECK(cost->observed == Approx(0.03)); // images restored with the attempts: cost per image, not per attempt
 }
+
+TEST_CASE("jobs only accepted before a restart that finds the rollout rolled back go to the baseline") {
+  story s{config_text(100, "1m")};
+  REQUIRE(s.act("rollback").http_status == 200);
+  s.stop();
+  // jobs on disk, never routed: the engine stopped between the 202 and the routing
+  std::vector<core::job_record> accepted;
+  for (std::uint64_t id = 1; id <= 5; ++id) {
+    core::job_record j;
+    j.id = core::job_id{id};
+    j.spec.user_id = "early-" + std::to_string(id);
+    j.spec.prompt = "a kite";
+    j.status = core::job_status::accepted;
+    j.created_at = j.updated_at = s.vt.now();
+    accepted.push_back(j);
+  }
+  s.reader->write(accepted, {});
+  s.start(config_text(100, "1m"), false); // the file still says 100 %
+  const auto fresh = s.submit(user_in_buckets(1, 100), false); // sent before the tree has settled
+  s.vt.advance(1min);
+  for (const auto& a : accepted) {
+    const auto j = s.job(a.id);
+    INFO(core::to_string(a.id) << " " << j.route_reason);
+    CHECK(j.status == core::job_status::succeeded);
+    CHECK(j.provider == "base");
+    CHECK(j.route_reason == "rolled back -> baseline");
+  }
+  CHECK(s.job(fresh).route_reason == "rolled back -> baseline");
+  CHECK(s.cand->calls == 0);
+}
