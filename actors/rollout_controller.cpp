@@ -101,6 +101,56 @@ void clamp_phase(self_ptr self) {
   }
 }
 
+/// Points the phase index at the last phase whose percent the live percent has reached (-1: none), under the
+/// phases in force; a completed rollout whose live percent is below the last phase runs again.
+std::string align_phase(self_ptr self) {
+  auto& st = self->state;
+  const auto& ps = phases(self);
+  st.status.phase = -1;
+  for (std::size_t i = 0; i < ps.size(); ++i)
+    if (ps[i].percent <= st.status.percent)
+      st.status.phase = static_cast<int>(i);
+  if (st.status.state == rollout_phase_state::completed && !ps.empty() && st.status.percent < ps.back().percent) {
+    st.status.state = rollout_phase_state::running;
+    return "; back to running: " + std::to_string(st.status.percent) + "% is below the last phase (" +
+           std::to_string(ps.back().percent) + "%)";
+  }
+  return "";
+}
+
+/// A reload's `rollout.percent`. The file's percent is where a rollout starts, not the live share, which the
+/// controller has moved since. So a changed file percent only raises the live percent (sticky buckets keep every
+/// candidate user on the candidate) and never lowers it: taking users off the candidate is an operator's rollback,
+/// which the audit then shows as one. A rolled back rollout stays rolled back until an operator resumes.
+/// Returns what was decided, for the reload's decision row.
+std::string reload_percent(self_ptr self, int old_file, instant now) {
+  auto& st = self->state;
+  const int file = st.cfg->rollout.percent;
+  const int live = st.status.percent;
+  std::string out;
+  if (file != old_file) {
+    out = "; rollout.percent " + std::to_string(old_file) + " -> " + std::to_string(file) + " in the file: ";
+    const auto state = st.status.state;
+    if (state == rollout_phase_state::rolled_back || state == rollout_phase_state::rolling_back) {
+      out += "not applied while " + std::string{to_string(state)} + " (the live percent stays " +
+             std::to_string(live) + "%; an operator resumes)";
+    } else if (file <= live) {
+      out += "the live percent stays " + std::to_string(live) +
+             "% (a reload only raises it; an operator rollback lowers it)";
+    } else {
+      st.status.percent = file;
+      st.status.since = now;
+      st.phase_stats.reset();
+      out += "the live percent rises " + std::to_string(live) + "% -> " + std::to_string(file) + "%";
+    }
+  }
+  const int phase_before = st.status.phase;
+  out += align_phase(self);
+  if (st.status.phase != phase_before)
+    out += "; phase " + std::to_string(phase_before) + " -> " + std::to_string(st.status.phase);
+  return out;
+}
+
 /// Moves to phase `index` (its percent), starting its figures afresh.
 void enter_phase(self_ptr self, int index, instant now) {
   auto& st = self->state;
@@ -221,6 +271,40 @@ void tick(self_ptr self) {
   publish(self, make_decision(self, now, action, reason, gates, fired));
 }
 
+/// After a restart: rebuilds what the controller held in memory from the attempts on disk, the phase's cumulative
+/// figures since `status.since` (the gates: a phase 3 days in keeps its samples) and the rolling window (the
+/// triggers), up to `until`, the instant the controller started (what finishes later arrives in `observe`). Reads
+/// page by page; the actor waits for each page, so no tick evaluates half-rebuilt figures. Not on disk, so not
+/// rebuilt: quality scores and ratings, breaker trips, dispatches; they count again from the restart.
+void restore_figures(self_ptr self, instant until, job_store::attempt_cursor after, std::int64_t restored) {
+  self->request(self->state.store, caf::infinite, msg::load_finished_attempts{after, until, defaults::restore_page})
+    .await(
+      [self, until, restored](msg::finished_attempts& page) {
+        auto& st = self->state;
+        const auto window_from = until - st.window.span();
+        for (const auto& a : page.attempts) {
+          const observation o{a.key.finished_at, a.provider, a.tier_, cohort_of(self, a.provider), a.error,
+                              a.key.finished_at - a.started_at, a.cost, a.images, -1};
+          if (o.at >= st.status.since)
+            st.phase_stats.add(o);
+          if (o.at >= window_from)
+            st.window.add(o);
+        }
+        const auto total = restored + static_cast<std::int64_t>(page.attempts.size());
+        if (page.attempts.size() >= defaults::restore_page) {
+          restore_figures(self, until, page.attempts.back().key, total);
+          return;
+        }
+        std::cerr << "event=rollout_figures_restored attempts=" << total
+                  << " phase_since=" << format_rfc3339(st.status.since)
+                  << " candidate_samples=" << st.phase_stats.stats(cohort::candidate).samples
+                  << " baseline_samples=" << st.phase_stats.stats(cohort::baseline).samples << std::endl;
+      },
+      [](caf::error& err) {
+        std::cerr << "event=rollout_figures_not_restored error=" << to_string(err) << std::endl;
+      });
+}
+
 msg::operator_reply act(self_ptr self, const std::string& action) {
   auto& st = self->state;
   const auto now = now_of(self);
@@ -286,11 +370,14 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
     // a stored state wins over the configured start: the rollout survives restarts
     self->request(st.store, caf::infinite, msg::load_rollout{})
       .await(
-        [self](msg::rollout_loaded& l) {
+        [self, started = now](msg::rollout_loaded& l) {
+          auto& st = self->state;
           if (l.found)
-            self->state.status = l.status;
+            st.status = l.status;
           clamp_phase(self);
           publish(self, std::nullopt);
+          if (l.found)
+            restore_figures(self, started, {std::min(st.status.since, started - st.window.span()), 0, 0}, 0);
         },
         [](caf::error& err) { std::cerr << "event=rollout_load_failed error=" << to_string(err) << std::endl; });
     self->delayed_send(self, st.cfg->rollout.tick, msg::rollout_tick{});
@@ -341,19 +428,8 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
         const auto old = st.cfg;
         st.cfg = c.cfg;
         const auto now = now_of(self);
-        std::string reason = "configuration reloaded: " + old->hash + " -> " + st.cfg->hash;
-        clamp_phase(self);
-        if (st.cfg->rollout.percent != old->rollout.percent) {
-          // the operator moved the start: take it (sticky buckets keep every candidate user on the candidate)
-          st.status.percent = st.cfg->rollout.percent;
-          st.status.phase = -1;
-          for (std::size_t i = 0; i < st.cfg->rollout.phases.size(); ++i)
-            if (st.cfg->rollout.phases[i].percent <= st.status.percent)
-              st.status.phase = static_cast<int>(i);
-          st.status.since = now;
-          st.phase_stats.reset();
-          reason += "; percent " + std::to_string(old->rollout.percent) + " -> " + std::to_string(st.status.percent);
-        }
+        const std::string reason = "configuration reloaded: " + old->hash + " -> " + st.cfg->hash +
+                                   reload_percent(self, old->rollout.percent, now);
         publish(self, make_decision(self, now, "reload", reason, {}, {}));
       },
     };

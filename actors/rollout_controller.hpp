@@ -4,7 +4,8 @@
 /// phase; it promotes 0 -> 10 -> 50 -> 100 only when every gate passes, holds on insufficient data or a failing
 /// gate, and rolls back (at once, or step by step) when a trigger fires. After a rollback it never re-advances by
 /// itself: an operator resumes. Every decision that changes or holds state is written with its figures; its state
-/// survives restarts. It tells the router the live view (percent, rolled back) the moment it changes.
+/// survives restarts, and so do its figures: at start it rebuilds the phase's figures (and the rolling window) from
+/// the attempts on disk. It tells the router the live view (percent, rolled back) the moment it changes.
 
 #include "actors/clock.hpp"
 #include "core/config.hpp"
@@ -20,6 +21,8 @@ namespace cutover::actors {
 namespace defaults {
 /// A decision that only repeats the last one (same action and verdicts) is written at most this often.
 constexpr core::duration repeat_decision_every = std::chrono::hours(1);
+/// Finished attempts read per store request while the figures are rebuilt at start.
+constexpr std::size_t restore_page = 5000;
 } // namespace defaults
 
 msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, core::config_ptr cfg, msg::store_actor store,

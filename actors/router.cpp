@@ -34,6 +34,7 @@ struct flight {
 struct router_state {
   config_ptr cfg;
   rollout_view view;
+  bool view_from_controller = false; ///< the controller has told its live view (it wins over the stored state)
   msg::store_actor store;
   msg::ledger_actor ledger;
   clock_anchor clock;
@@ -327,6 +328,40 @@ void apply(self_ptr self, effects& fx) {
   record_final(self, std::move(fx.events), std::move(fx.finals));
 }
 
+void resume_all(self_ptr self, std::vector<job_record>& jobs);
+
+/// Resumes every unfinished job in the store. Awaited: jobs sent meanwhile are routed after it.
+void load_and_resume(self_ptr self) {
+  self->request(self->state.store, caf::infinite, msg::load_open_jobs{})
+    .await(
+      [self](msg::open_jobs& open) {
+        if (!open.jobs.empty())
+          resume_all(self, open.jobs);
+      },
+      [](caf::error& err) { std::cerr << "event=resume_failed error=" << to_string(err) << std::endl; });
+}
+
+/// At start the router knows only the file's percent, and the controller's restored view may come after the jobs
+/// to resume: so the stored rollout state comes first (a restart after a rollback must not send resumed jobs to
+/// the candidate). Awaited, so new jobs wait for it too. The controller stays the owner: its update wins whenever
+/// it came before this answer or comes after.
+void load_rollout_then_resume(self_ptr self) {
+  self->request(self->state.store, caf::infinite, msg::load_rollout{})
+    .await(
+      [self](msg::rollout_loaded& l) {
+        auto& st = self->state;
+        if (l.found && !st.view_from_controller) {
+          st.view.rolled_back = l.status.state == rollout_phase_state::rolled_back;
+          st.view.percent = l.status.percent;
+        }
+        load_and_resume(self);
+      },
+      [self](caf::error& err) {
+        std::cerr << "event=rollout_state_not_loaded error=" << to_string(err) << std::endl;
+        load_and_resume(self);
+      });
+}
+
 void resume_all(self_ptr self, std::vector<job_record>& jobs) {
   effects fx;
   std::map<std::tuple<std::string, std::string>, msg::provider_batch> polls;
@@ -392,18 +427,13 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::stor
       [self](const msg::rollout_update& u) {
         self->state.view.rolled_back = u.rolled_back;
         self->state.view.percent = u.percent;
+        self->state.view_from_controller = true;
       },
       [self](const msg::config_snapshot& c) { self->state.cfg = c.cfg; },
       [self](msg::retry_record& m) { record_final(self, std::move(m.events), std::move(m.finals)); },
       [self](msg::router_wiring& w) {
         self->state.wiring = std::move(w);
-        self->request(self->state.store, caf::infinite, msg::load_open_jobs{})
-          .await(
-            [self](msg::open_jobs& open) {
-              if (!open.jobs.empty())
-                resume_all(self, open.jobs);
-            },
-            [](caf::error& err) { std::cerr << "event=resume_failed error=" << to_string(err) << std::endl; });
+        load_rollout_then_resume(self);
       },
     };
   };

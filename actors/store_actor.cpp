@@ -186,6 +186,11 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::jo
         return msg::daily_stats{db.daily_stats(m.since, m.day_starts)};
       });
     },
+    [self](const msg::load_finished_attempts& m) {
+      return read<msg::finished_attempts>(self, [&](core::job_store& db) {
+        return msg::finished_attempts{db.finished_attempts(m.after, m.until, m.limit)};
+      });
+    },
     [self](msg::store_flush) {
       if (self->state.flush_pending)
         flush(self);

@@ -78,6 +78,27 @@ public:
     micros cost = 0;
   };
   virtual std::vector<daily_stat> daily_stats(instant since, duration day_starts) = 0;
+
+  /// Where a page of finished attempts ends: attempts are ordered by (finished_at, job, no).
+  struct attempt_cursor {
+    instant finished_at{};
+    std::uint64_t job = 0;
+    int no = 0;
+  };
+  /// One finished attempt with what the rollout's figures count of it (the attempts table holds no quality score).
+  struct finished_attempt {
+    attempt_cursor key; ///< key.finished_at: when it finished
+    std::string provider;
+    tier tier_ = tier::sd;
+    instant started_at{};
+    error_class error = error_class::none;
+    micros cost = 0;
+    int images = 0; ///< images the attempt delivered (a succeeded attempt's are the job's result)
+  };
+  /// Attempts finished before `until` and after `after` in that order, oldest first, at most `limit`. A cursor of
+  /// (t, 0, 0) starts at the first attempt finished at or after t.
+  virtual std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, instant until,
+                                                          std::size_t limit) = 0;
 };
 
 /// What a provider answered to a submit or a poll.

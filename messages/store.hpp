@@ -74,6 +74,14 @@ struct load_daily_stats {
   core::duration day_starts{0};
 };
 struct daily_stats { std::vector<core::job_store::daily_stat> stats; };
+/// Attempts finished after a cursor and before `until`, oldest first, a page of at most `limit` (the rollout
+/// controller rebuilds its figures from them at start).
+struct load_finished_attempts {
+  core::job_store::attempt_cursor after;
+  core::instant until{};
+  std::size_t limit = 0;
+};
+struct finished_attempts { std::vector<core::job_store::finished_attempt> attempts; };
 
 template <class I> auto inspect(I& f, insert_job& x) { return f(caf::meta::type_name("insert_job"), x.job); }
 template <class I> auto inspect(I& f, record_events& x) { return f(caf::meta::type_name("record_events"), x.events); }
@@ -115,6 +123,12 @@ template <class I> auto inspect(I& f, load_daily_stats& x) {
   return f(caf::meta::type_name("load_daily_stats"), x.since, x.day_starts);
 }
 template <class I> auto inspect(I& f, daily_stats& x) { return f(caf::meta::type_name("daily_stats"), x.stats); }
+template <class I> auto inspect(I& f, load_finished_attempts& x) {
+  return f(caf::meta::type_name("load_finished_attempts"), x.after, x.until, x.limit);
+}
+template <class I> auto inspect(I& f, finished_attempts& x) {
+  return f(caf::meta::type_name("finished_attempts"), x.attempts);
+}
 
 using store_actor = caf::typed_actor<
   caf::replies_to<insert_job>::with<stored>,
@@ -127,6 +141,7 @@ using store_actor = caf::typed_actor<
   caf::replies_to<load_budget>::with<budget_state>,
   caf::replies_to<load_budget_days>::with<budget_days>,
   caf::replies_to<load_daily_stats>::with<daily_stats>,
+  caf::replies_to<load_finished_attempts>::with<finished_attempts>,
   caf::reacts_to<note_budget>,
   caf::replies_to<record_rollout>::with<stored>,
   caf::replies_to<load_rollout>::with<rollout_loaded>,
@@ -161,6 +176,10 @@ template <class I> auto inspect(I& f, decision_record& x) {
 }
 template <class I> auto inspect(I& f, job_store::open_attempt& x) { return f(x.key, x.provider, x.tier_, x.n); }
 template <class I> auto inspect(I& f, job_store::budget_snapshot& x) { return f(x.today, x.open); }
+template <class I> auto inspect(I& f, job_store::attempt_cursor& x) { return f(x.finished_at, x.job, x.no); }
+template <class I> auto inspect(I& f, job_store::finished_attempt& x) {
+  return f(x.key, x.provider, x.tier_, x.started_at, x.error, x.cost, x.images);
+}
 template <class I> auto inspect(I& f, job_store::daily_stat& x) {
   return f(x.day, x.provider, x.requests, x.succeeded, x.failed, x.fell_back, x.avg_latency, x.p95_latency, x.cost);
 }

@@ -5,6 +5,7 @@
 #include "actors/engine.hpp"
 #include "adapters/config/loader.hpp"
 #include "adapters/store/sqlite_store.hpp"
+#include "core/bucket.hpp"
 #include "support/virtual_time.hpp"
 
 #include <caf/scoped_actor.hpp>
@@ -91,28 +92,91 @@ struct story {
   int users = 0;
 
   explicit story(const std::string& text) {
-    auto loaded = config_adapter::load_config_text(text, "story.yaml");
-    for (const auto& e : loaded.errors)
-      FAIL(config_adapter::to_string(e));
-    cfg = loaded.config;
     base->latency = 1s;
     base->quality = 0.9;
     cand->latency = 2s;
     cand->quality = 0.93;
+    start(text);
+    reader = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
+    t0 = vt.now();
+  }
+  ~story() { stop(); }
+
+  static core::config_ptr parse(const std::string& text) {
+    auto loaded = config_adapter::load_config_text(text, "story.yaml");
+    for (const auto& e : loaded.errors)
+      FAIL(config_adapter::to_string(e));
+    return loaded.config;
+  }
+  /// Starts the engine tree on the story's SQLite file; `run`: and lets it settle.
+  void start(const std::string& text, bool run = true) {
+    cfg = parse(text);
     engine = actors::start_engine(
       *vt.sys, cfg, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
       [this](const core::provider_config& p) -> std::shared_ptr<core::provider_port> {
         return p.name == "cand" ? cand : base;
       },
       vt.anchor());
-    vt.run();
-    reader = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
-    t0 = vt.now();
+    running = true;
+    if (run)
+      vt.run();
   }
-  ~story() {
+  void stop() {
+    if (!running)
+      return;
     engine.stop();
     vt.run();
+    running = false;
   }
+  /// The whole tree stops and starts again on the same file, at the same virtual instant.
+  void restart(const std::string& text) {
+    stop();
+    start(text);
+  }
+  void reload(const std::string& text) {
+    cfg = parse(text);
+    engine.reload(cfg);
+    vt.run();
+  }
+  msg::operator_reply act(const std::string& action) {
+    caf::scoped_actor self{*vt.sys};
+    self->send(engine.rollout, msg::operator_action{action});
+    vt.run();
+    msg::operator_reply out;
+    self->receive([&](const msg::operator_reply& r) { out = r; });
+    return out;
+  }
+  msg::rollout_view_reply view() {
+    caf::scoped_actor self{*vt.sys};
+    self->send(engine.rollout, msg::get_rollout{});
+    vt.run();
+    msg::rollout_view_reply out;
+    self->receive([&](const msg::rollout_view_reply& r) { out = r; });
+    return out;
+  }
+  /// One job of `user`, on disk and routed; `settle`: and a minute for it to finish. Its id.
+  core::job_id submit(const std::string& user, bool settle = true) {
+    caf::scoped_actor self{*vt.sys};
+    core::job_spec spec;
+    spec.user_id = user;
+    spec.prompt = "a kite";
+    self->send(engine.intake, msg::submit_job{spec, {}, {}});
+    vt.run();
+    core::job_id id;
+    self->receive([&](const msg::submit_reply& r) {
+      CHECK(r.http_status == 202);
+      id = r.id;
+    });
+    if (settle)
+      vt.advance(1min);
+    return id;
+  }
+  core::job_record job(core::job_id id) {
+    auto j = reader->find(id);
+    REQUIRE(j);
+    return *j;
+  }
+  bool running = false;
 
   /// `jobs` new users' jobs now, then `every` of virtual time; repeated until `total` has passed.
   void traffic(int jobs, core::duration every, core::duration total) {
@@ -142,6 +206,18 @@ struct story {
   core::rollout_status status() { return *reader->rollout_state(); }
   core::duration since_start(core::instant t) const { return t - t0; }
 };
+
+/// A user of the story's rollout group whose sticky bucket is in [from, to].
+std::string user_in_buckets(int from, int to) {
+  for (int i = 0;; ++i) {
+    auto user = "someone-" + std::to_string(i);
+    const int b = core::sticky_bucket("story", user);
+    if (b >= from && b <= to)
+      return user;
+  }
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 const core::decision_item* item(const core::decision_record& d, const std::string& name) {
   for (const auto& i : d.items)
@@ -310,4 +386,159 @@ TEST_CASE("after a rollback the rollout never re-advances until an operator resu
   REQUIRE(promotes.size() == 1);
   CHECK(promotes[0].percent == 10);
   CHECK(s.decisions("operator_resume").size() == 1);
+}
+
+TEST_CASE("a reload that changes the file's percent raises the live percent but never lowers it") {
+  story s{config_text(0, "1m")};
+  REQUIRE(s.act("promote").http_status == 200); // 0 -> 10
+  REQUIRE(s.act("promote").http_status == 200); // 10 -> 50
+  const auto user = user_in_buckets(11, 50);    // on the candidate at 50 %, not at 10 %
+  const auto promoted_at = s.view().since;
+  s.vt.advance(10min);
+
+  // the file's start moves 0 -> 10 while the live rollout is at 50: nobody leaves the candidate
+  s.reload(config_text(10, "1m"));
+  auto v = s.view();
+  CHECK(v.percent == 50);
+  CHECK(v.phase == 1);
+  CHECK(v.state == "running");
+  CHECK(v.since == promoted_at); // the phase goes on: its figures and time are kept
+  auto reloads = s.decisions("reload");
+  REQUIRE(reloads.size() == 1);
+  INFO(reloads[0].reason);
+  CHECK(contains(reloads[0].reason, "rollout.percent 0 -> 10 in the file: the live percent stays 50%"));
+  CHECK(reloads[0].percent == 50);
+  CHECK(s.status().percent == 50);
+  const auto j = s.job(s.submit(user));
+  CHECK(j.provider == "cand");
+  CHECK(j.route_reason == "bucket " + std::to_string(j.bucket) + " <= 50");
+
+  // a file percent above the live one raises it, and the phase follows
+  s.reload(config_text(100, "1m"));
+  v = s.view();
+  CHECK(v.percent == 100);
+  CHECK(v.phase == 2);
+  CHECK(v.since == s.vt.now());
+  CHECK(contains(s.decisions("reload").back().reason, "the live percent rises 50% -> 100%"));
+  s.vt.advance(1min);
+  CHECK(s.decisions("complete").size() == 1);
+  CHECK(s.view().state == "completed");
+
+  // a completed rollout keeps everyone on the candidate when the file's percent goes down
+  s.reload(config_text(10, "1m"));
+  v = s.view();
+  CHECK(v.percent == 100);
+  CHECK(v.state == "completed");
+  CHECK(contains(s.decisions("reload").back().reason,
+                 "rollout.percent 100 -> 10 in the file: the live percent stays 100%"));
+  CHECK(s.job(s.submit(user_in_buckets(51, 100))).provider == "cand");
+}
+
+TEST_CASE("a reload does not raise a rolled back rollout; an operator resumes it") {
+  story s{config_text(0, "1m")};
+  REQUIRE(s.act("rollback").http_status == 200);
+  s.reload(config_text(50, "1m"));
+  auto v = s.view();
+  CHECK(v.percent == 0);
+  CHECK(v.state == "rolled_back");
+  CHECK(contains(s.decisions("reload").back().reason, "not applied while rolled_back"));
+  const auto j = s.job(s.submit(user_in_buckets(1, 50)));
+  CHECK(j.provider == "base");
+  CHECK(j.route_reason == "rolled back -> baseline");
+}
+
+TEST_CASE("a completed rollout runs again when a reload adds phases above its live percent") {
+  auto no_phases = config_text(30, "1m");
+  no_phases.erase(no_phases.find("  phases:"), no_phases.find("  triggers:") - no_phases.find("  phases:"));
+  story s{no_phases};
+  s.vt.advance(1min);
+  REQUIRE(s.view().state == "completed"); // no phase to go to: it stays at the file's 30 %
+  REQUIRE(s.view().percent == 30);
+  s.reload(config_text(30, "1m")); // the percent is the same; phases 10, 50 and 100 are new
+  auto v = s.view();
+  CHECK(v.state == "running");
+  CHECK(v.percent == 30);
+  CHECK(v.phase == 0); // 10 <= 30 < 50: the gates of the 10 % phase lead on to 50 %
+  CHECK(contains(s.decisions("reload").back().reason, "back to running: 30% is below the last phase (100%)"));
+  s.vt.advance(1min);
+  auto holds = s.decisions("hold");
+  REQUIRE(holds.size() == 1); // evaluated again: too few samples yet
+  CHECK(holds[0].percent == 30);
+  CHECK(contains(holds[0].reason, "insufficient data"));
+}
+
+TEST_CASE("the rollout's state, percent, phase and since survive a restart of the engine") {
+  story s{config_text(0, "1m")};
+  s.vt.advance(1min); // promoted to 10 at the first tick
+  REQUIRE(s.act("hold").http_status == 200);
+  const auto before = s.view();
+  REQUIRE(before.percent == 10);
+  s.vt.advance(1h);
+  s.restart(config_text(0, "1m")); // the file still says 0 %
+  const auto after = s.view();
+  CHECK(after.state == "holding");
+  CHECK(after.percent == 10);
+  CHECK(after.phase == 0);
+  CHECK(after.since == before.since);
+  s.vt.advance(10min);
+  CHECK(s.view().state == "holding");
+  // new jobs route by the restored percent, not the file's
+  CHECK(s.job(s.submit(user_in_buckets(1, 10))).provider == "cand");
+}
+
+TEST_CASE("a restart in the middle of a phase keeps its figures: promotion comes on time as without the restart") {
+  story s{config_text(0, "1m")};
+  s.traffic(40, 30min, 2 * 24h); // 2 of the 3 days at 10 %, about 380 candidate samples
+  auto promotes = s.decisions("promote");
+  REQUIRE(promotes.size() == 1);
+  const auto at_10 = promotes[0].at;
+  s.restart(config_text(0, "1m"));
+  s.traffic(40, 30min, 24h + 2h);
+  promotes = s.decisions("promote");
+  REQUIRE(promotes.size() == 2);
+  CHECK(promotes[1].percent == 50);
+  CHECK(promotes[1].at - at_10 >= 3 * 24h);
+  CHECK(promotes[1].at - at_10 <= 3 * 24h + 1min);
+  // the samples behind it are every candidate attempt of the phase, before and after the restart, each once
+  std::int64_t candidate_attempts = 0;
+  for (const auto& a : s.reader->finished_attempts({at_10, 0, 0}, promotes[1].at, 1'000'000))
+    candidate_attempts += a.provider == "cand";
+  const auto* samples = item(promotes[1], "min_samples");
+  REQUIRE(samples != nullptr);
+  CHECK(samples->observed >= 500);
+  CHECK(samples->observed == candidate_attempts);
+  const auto* cost = item(promotes[1], "cost_per_image_max");
+  REQUIRE(cost != nullptr);
+  CHECK(cost->verdict == "pass");
+  CHECK(cost->observed == Approx(0.03)); // images restored with the attempts: cost per image, not per attempt
+}
+
+TEST_CASE("jobs only accepted before a restart that finds the rollout rolled back go to the baseline") {
+  story s{config_text(100, "1m")};
+  REQUIRE(s.act("rollback").http_status == 200);
+  s.stop();
+  // jobs on disk, never routed: the engine stopped between the 202 and the routing
+  std::vector<core::job_record> accepted;
+  for (std::uint64_t id = 1; id <= 5; ++id) {
+    core::job_record j;
+    j.id = core::job_id{id};
+    j.spec.user_id = "early-" + std::to_string(id);
+    j.spec.prompt = "a kite";
+    j.status = core::job_status::accepted;
+    j.created_at = j.updated_at = s.vt.now();
+    accepted.push_back(j);
+  }
+  s.reader->write(accepted, {});
+  s.start(config_text(100, "1m"), false); // the file still says 100 %
+  const auto fresh = s.submit(user_in_buckets(1, 100), false); // sent before the tree has settled
+  s.vt.advance(1min);
+  for (const auto& a : accepted) {
+    const auto j = s.job(a.id);
+    INFO(core::to_string(a.id) << " " << j.route_reason);
+    CHECK(j.status == core::job_status::succeeded);
+    CHECK(j.provider == "base");
+    CHECK(j.route_reason == "rolled back -> baseline");
+  }
+  CHECK(s.job(fresh).route_reason == "rolled back -> baseline");
+  CHECK(s.cand->calls == 0);
 }

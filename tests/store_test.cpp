@@ -426,4 +426,43 @@ TEST_CASE("swept dead letters are deleted and their ids are never given out agai
   }
   auto store = open_at(path);
   CHECK(store->max_job_id() == 3);
+
+TEST_CASE("finished attempts come oldest first from a cursor, page by page, with the images they delivered",
+          "[store]") {
+  temp_folder tmp;
+  auto store = open_at(tmp.file("jobs.db"));
+  store->write({job_of(1), job_of(2), job_of(3)}, life_of(1));
+  store->write({}, life_of(3));                               // the same instants: ordered by job, then attempt
+  store->write({}, {started(2, 1, t0 + 1s, "gemini")});        // still running: not finished, not listed
+  const auto all = store->finished_attempts({t0, 0, 0}, t0 + 1h, 100);
+  REQUIRE(all.size() == 4);
+  auto key = [](const core::job_store::finished_attempt& a) {
+    return std::to_string((a.key.finished_at - t0).count()) + "/" + std::to_string(a.key.job) + "/" +
+           std::to_string(a.key.no);
+  };
+  CHECK(key(all[0]) == "4000000/1/1");
+  CHECK(key(all[1]) == "4000000/3/1");
+  CHECK(key(all[2]) == "7000000/1/2");
+  CHECK(key(all[3]) == "7000000/3/2");
+  const auto& failed = all[0];
+  CHECK(failed.provider == "gemini");
+  CHECK(failed.tier_ == core::tier::hd);
+  CHECK(failed.started_at == t0 + 2s);
+  CHECK(failed.error == core::error_class::server);
+  CHECK(failed.cost == 0);
+  CHECK(failed.images == 0);
+  const auto& ok = all[2];
+  CHECK(ok.provider == "photomaker");
+  CHECK(ok.error == core::error_class::none);
+  CHECK(ok.cost == 100'000);
+  CHECK(ok.images == 2); // the job's result
+  // pages: the next starts after the last key of the one before
+  const auto first = store->finished_attempts({t0, 0, 0}, t0 + 1h, 3);
+  REQUIRE(first.size() == 3);
+  const auto second = store->finished_attempts(first.back().key, t0 + 1h, 3);
+  REQUIRE(second.size() == 1);
+  CHECK(key(second[0]) == "7000000/3/2");
+  // the start is inclusive, `until` exclusive
+  CHECK(store->finished_attempts({t0 + 4s, 0, 0}, t0 + 7s, 100).size() == 2);
+  CHECK(store->finished_attempts({t0 + 5s, 0, 0}, t0 + 1h, 100).size() == 2);
 }

@@ -145,7 +145,8 @@ const fields<rollout_config>& rollout_fields() {
     required(text("baseline", &r::baseline, "provider serving everyone not on the candidate", check_not_empty)),
     required(text("candidate", &r::candidate, "provider being rolled out", check_not_empty)),
     boolean("enabled", &r::enabled, "false = kill switch: everyone on the baseline at once"),
-    traffic_percent("percent", &r::percent, 0, "share of users on the candidate when the rollout starts"),
+    traffic_percent("percent", &r::percent, 0,
+                    "share of users on the candidate when the rollout starts (a reload only raises the live share)"),
     custom<r>("phases", "steps of the rollout, ending at 100",
               [](context& c, const YAML::Node& n, const std::string& path, r& out) {
                 for_each_item(c, n, path, [&](std::size_t, const YAML::Node& v, const std::string& p) {

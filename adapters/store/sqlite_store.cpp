@@ -371,6 +371,41 @@ public:
     });
   }
 
+  std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, instant until,
+                                                  std::size_t limit) override {
+    return guarded("finished_attempts", [&] {
+      // a succeeded attempt delivered the job's result: its images are counted from the results row
+      SQLite::Statement q(db_, "SELECT a.job_id, a.no, a.finished_at, a.provider, j.tier, a.started_at, a.error_class,"
+                               " a.cost_micros, CASE WHEN a.outcome = 'succeeded' AND COALESCE(r.images, '') <> ''"
+                               " THEN length(r.images) - length(replace(r.images, char(10), '')) + 1 ELSE 0 END"
+                               " FROM attempts a JOIN jobs j ON j.id = a.job_id"
+                               " LEFT JOIN results r ON r.job_id = a.job_id"
+                               " WHERE a.outcome <> 'running' AND a.finished_at >= ?1 AND a.finished_at < ?4"
+                               " AND (a.finished_at, a.job_id, a.no) > (?1, ?2, ?3)"
+                               " ORDER BY a.finished_at, a.job_id, a.no LIMIT ?5");
+      q.bind(1, us(after.finished_at));
+      q.bind(2, static_cast<std::int64_t>(after.job));
+      q.bind(3, after.no);
+      q.bind(4, us(until));
+      q.bind(5, static_cast<std::int64_t>(limit));
+      std::vector<finished_attempt> out;
+      while (q.executeStep()) {
+        finished_attempt a;
+        a.key.job = static_cast<std::uint64_t>(q.getColumn(0).getInt64());
+        a.key.no = q.getColumn(1).getInt();
+        a.key.finished_at = at_us(q.getColumn(2).getInt64());
+        a.provider = q.getColumn(3).getString();
+        parse_tier(q.getColumn(4).getString(), a.tier_);
+        a.started_at = at_us(q.getColumn(5).getInt64());
+        parse_error_class(q.getColumn(6).getString(), a.error);
+        a.cost = q.getColumn(7).getInt64();
+        a.images = q.getColumn(8).getInt();
+        out.push_back(std::move(a));
+      }
+      return out;
+    });
+  }
+
   std::optional<rollout_status> rollout_state() override {
     return guarded("rollout_state", [&]() -> std::optional<rollout_status> {
       SQLite::Statement q(db_, "SELECT phase,percent,state,since,next_step,config_hash FROM rollout_state WHERE id=1");
