@@ -426,6 +426,7 @@ TEST_CASE("swept dead letters are deleted and their ids are never given out agai
   }
   auto store = open_at(path);
   CHECK(store->max_job_id() == 3);
+}
 
 TEST_CASE("finished attempts come oldest first from a cursor, page by page, with the images they delivered",
           "[store]") {
