@@ -16,20 +16,21 @@ namespace {
 
 constexpr long long candidate_line_micros = 18'000'000; // 90 % of $20
 
-/// `baseline_latency` slows the fallback so that a kill finds work in flight.
-std::string budget_config(const std::string& baseline_latency = "5ms") {
+/// `candidate_latency` slows the candidate so that a kill finds its calls in flight, reservations open.
+std::string budget_config(const std::string& candidate_latency = "30ms") {
+  const auto p95 = candidate_latency == "30ms" ? std::string{"80ms"} : candidate_latency;
   return R"(server: {listen: 127.0.0.1:8080}
 providers:
   candidate:
     kind: simulated
     mode: sync
     cost_per_image: {sd: 0.03, hd: 0.039, 4k: 0.06}
-    simulated: {latency_p50: 30ms, latency_p95: 80ms, failure_rate: 0%, quality: 0.93}
+    simulated: {latency_p50: )" + candidate_latency + R"(, latency_p95: )" + p95 + R"(, failure_rate: 0%, quality: 0.93}
   baseline:
     kind: simulated
     mode: sync
     cost_per_image: {sd: 0.04, hd: 0.05, 4k: 0.08}
-    simulated: {latency_p50: )" + baseline_latency + R"(, latency_p95: )" + baseline_latency + R"(, failure_rate: 0%, quality: 0.9}
+    simulated: {latency_p50: 5ms, latency_p95: 5ms, failure_rate: 0%, quality: 0.9}
 tiers:
   sd: {batch: {max_items: 50, max_wait: 10ms}}
   hd: {batch: {max_items: 50, max_wait: 10ms}}
@@ -129,27 +130,41 @@ TEST_CASE("10,000 jobs against a $20 budget never take the candidate past its 90
 
 TEST_CASE("after a kill -9 in the middle of a budgeted run the ledger equals the spend in the jobs table") {
   temp_dir dir;
-  const auto config = budget_config("2s");
+  const auto config = budget_config("5s");
   auto engine = std::make_unique<engine_process>(dir.path.string(), config);
   const int port = engine->port();
   std::vector<std::string> ids;
   {
     http_client http{engine->base_url()};
-    ids = submit(http, 0, 3000);
+    ids = submit(http, 0, 5000);
+    // the candidate's calls take 5 s: its reservations are open now
+    REQUIRE(usd_to_micros(json_field(ledger_row(http, "candidate"), "reserved_usd")) > 0);
   }
-  engine->kill9(); // calls in flight, reservations open, some of the line already spent
+  engine->kill9();
   engine = std::make_unique<engine_process>(dir.path.string(), config, port);
   http_client http{engine->base_url()};
-  auto more = submit(http, 3000, 6000);
+  const auto db = dir.file("cutover.db");
+  // rebuilt from the jobs table: one reservation (cost_per_image[tier] x n) per candidate call still running;
+  // those calls run again and take 5 s, so nothing has settled yet
+  const auto open_estimates =
+    count_rows(db, "SELECT COALESCE(SUM(j.n * CASE j.tier WHEN 'sd' THEN 30000 WHEN 'hd' THEN 39000 ELSE 60000 END),0)"
+                   " FROM attempts a JOIN jobs j ON j.id = a.job_id WHERE a.outcome = 'running' AND a.provider = 'candidate'");
+  CHECK(open_estimates > 0);
+  CHECK(usd_to_micros(json_field(ledger_row(http, "candidate"), "reserved_usd")) == open_estimates);
+  auto more = submit(http, 5000, 10000);
   ids.insert(ids.end(), more.begin(), more.end());
   wait_final(http, ids);
-  const auto db = dir.file("cutover.db");
+  CHECK(ids.size() == 10000);
   const auto spent = count_rows(db, "SELECT COALESCE(SUM(cost_micros),0) FROM attempts WHERE provider='candidate'");
   auto row = ledger_row(http, "candidate");
   INFO("store " << spent << " micro-dollars; ledger " << row);
   CHECK(usd_to_micros(json_field(row, "consumed_usd")) == spent);
   CHECK(usd_to_micros(json_field(row, "reserved_usd")) == 0);
   CHECK(spent <= candidate_line_micros);
+  // and the whole day: every provider's settled cost, once
+  auto all = ledger_row(http, "all");
+  CHECK(usd_to_micros(json_field(all, "consumed_usd")) == count_rows(db, "SELECT SUM(cost_micros) FROM attempts"));
+  CHECK(usd_to_micros(json_field(all, "reserved_usd")) == 0);
   CHECK(engine->log().find("event=ledger_restored") != std::string::npos);
   CHECK(engine->log().find("event=resumed jobs=") != std::string::npos); // the kill did interrupt work
 }
