@@ -90,7 +90,13 @@ msg::ledger_actor spawn_ledger(caf::actor_system& sys, config_ptr cfg, msg::stor
         msg::admit_result out;
         for (const auto& r : m.requests) {
           out.verdicts.push_back(st.book->reserve(r.key, r.provider, r.estimate, now));
-          (out.verdicts.back().admitted() ? st.admitted : st.refused)->add();
+          const bool ok = out.verdicts.back().admitted();
+          (ok ? st.admitted : st.refused)->add();
+          // its last admission was refused: its traffic goes to the fallback (readiness says degraded)
+          st.metrics
+            ->get_gauge("cutover_budget_stopped", {{"provider", r.provider}},
+                        "1 while a provider's admissions are refused for budget (its last one was).")
+            .set(ok ? 0 : 1);
         }
         persist(self);
         return out;

@@ -163,8 +163,8 @@ int serve(const serve_flags& flags) {
   api_opts.max_body_bytes = snapshot->server.max_body_bytes;
   api_opts.metrics = [metrics] { return metrics->render(); };
   api_opts.reload = reload;
-  // ready: ok; degraded while a provider's breaker is open (its traffic is served by the fallback);
-  // unavailable once draining
+  // ready: ok; degraded while a provider's breaker is open or its budget refuses admissions (its traffic is
+  // served by the fallback); unavailable once draining
   std::atomic<bool> draining{false};
   api_opts.readiness = [metrics, &running, &reload_mutex, &draining]() -> std::pair<int, std::string> {
     if (draining)
@@ -179,8 +179,12 @@ int serve(const serve_flags& flags) {
     for (const auto& name : names) {
       const auto v = metrics->get_gauge("cutover_breaker_state", {{"provider", name}},
                                         "Circuit breaker per provider: 0 closed, 1 open, 2 half-open.").value();
-      const char* state = v == 1 ? "breaker_open" : v == 2 ? "breaker_half_open" : "ok";
-      if (v != 0)
+      const bool stopped = metrics
+                             ->get_gauge("cutover_budget_stopped", {{"provider", name}},
+                                         "1 while a provider's admissions are refused for budget (its last one was).")
+                             .value() != 0;
+      const char* state = v == 1 ? "breaker_open" : v == 2 ? "breaker_half_open" : stopped ? "budget_stopped" : "ok";
+      if (v != 0 || stopped)
         status = "degraded";
       checks += (checks.empty() ? "\"" : ",\"") + name + "\":\"" + state + "\"";
     }

@@ -107,6 +107,13 @@ TEST_CASE("10,000 jobs against a $20 budget never take the candidate past its 90
   CHECK(usd_to_micros(json_field(row, "stop_line_usd")) == candidate_line_micros);
   CHECK(std::stoll(json_field(row, "requests")) == at_candidate);
   CHECK(std::stoll(json_field(row, "refused")) == 10000 - at_candidate);
+  // its traffic is on the fallback: ready, but degraded, and /metrics says why
+  auto ready = http.get("/readyz");
+  CHECK(ready.status == 200);
+  CHECK(json_field(ready.body, "status") == "degraded");
+  CHECK(json_field(json_field(ready.body, "checks"), "candidate") == "budget_stopped");
+  CHECK(json_field(json_field(ready.body, "checks"), "baseline") == "ok");
+  CHECK(http.get("/metrics").body.find("cutover_budget_stopped{provider=\"candidate\"} 1") != std::string::npos);
   // the day's figures: the candidate's calls, and every item its budget sent on counted as fell back
   auto stats = http.get("/v1/stats/daily?days=1");
   CHECK(stats.status == 200);
