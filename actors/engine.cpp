@@ -74,6 +74,8 @@ std::vector<std::string> reload_blockers(const core::config& running, const core
   for (const auto& q : next.providers)
     if (running.provider(q.name) == nullptr)
       out.push_back("providers." + q.name + ": adding a provider needs a restart");
+  if (next.cors.allow_origins != running.cors.allow_origins)
+    out.push_back("cors.allow_origins: the HTTP listener takes it at start; changing it needs a restart");
   if (next.store.path != running.store.path)
     out.push_back("store.path: moving the store needs a restart");
   if (next.server.listen != running.server.listen)

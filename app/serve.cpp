@@ -191,6 +191,7 @@ int serve(const serve_flags& flags) {
     return {200, "{\"status\":\"" + status + "\",\"checks\":{" + checks + "}}"};
   };
   api_opts.admin_keys = admin_keys;
+  api_opts.cors_origins = snapshot->cors.allow_origins;
   auto api = std::make_unique<http::server>(sys, engine.intake, engine.store, engine.ledger, engine.rollout, api_opts);
   try {
     api->open();

@@ -276,3 +276,27 @@ TEST_CASE("a user over server.user_rate gets 429 with Retry-After and nothing is
   CHECK(count_rows(dir.file("cutover.db"), "SELECT COUNT(*) FROM jobs") == 3);
   CHECK(http.get("/metrics").body.find("cutover_jobs_throttled_total 1") != std::string::npos);
 }
+
+TEST_CASE("cors.allow_origins lets an allowed browser origin read answers and preflight, and no other") {
+  temp_dir dir;
+  engine_process engine{dir.path.string(), fast_config() + "cors: {allow_origins: [\"https://dash.example\"]}\n"};
+  http_client http{engine.base_url()};
+  const std::map<std::string, std::string> dash{{"Origin", "https://dash.example"}};
+  auto job = http.post("/v1/jobs", job_body("u1"), "application/json", dash);
+  CHECK(job.status == 202);
+  CHECK(job.headers["Access-Control-Allow-Origin"] == "https://dash.example");
+  CHECK(job.headers["Vary"] == "Origin");
+  auto bad = http.post("/v1/jobs", "{", "application/json", dash); // errors too, so the page can show them
+  CHECK(bad.status == 400);
+  CHECK(bad.headers["Access-Control-Allow-Origin"] == "https://dash.example");
+  auto preflight = http.send("OPTIONS", "/v1/jobs", dash);
+  CHECK(preflight.status == 204);
+  CHECK(preflight.headers["Access-Control-Allow-Methods"] == "GET, POST, OPTIONS");
+  CHECK(preflight.headers["Access-Control-Allow-Headers"].find("Idempotency-Key") != std::string::npos);
+  // another origin, or none: no CORS headers, and OPTIONS is not a method of the API
+  auto other = http.post("/v1/jobs", job_body("u2"), "application/json", {{"Origin", "https://evil.example"}});
+  CHECK(other.status == 202);
+  CHECK(other.headers.count("Access-Control-Allow-Origin") == 0);
+  CHECK(http.send("OPTIONS", "/v1/jobs", {{"Origin", "https://evil.example"}}).status == 405);
+  CHECK(http.get("/healthz").headers.count("Access-Control-Allow-Origin") == 0);
+}

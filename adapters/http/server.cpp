@@ -21,6 +21,8 @@ using web::http::status_code;
 namespace {
 
 constexpr const char* json_type = "application/json";
+/// Set by handle() on a request whose Origin may read the answer; send() turns it into the CORS headers.
+constexpr const char* cors_mark = "X-Cutover-Cors-Origin";
 /// The longest `GET /v1/jobs/{id}?wait=` honoured.
 constexpr auto max_wait = std::chrono::seconds(60);
 
@@ -29,6 +31,11 @@ void send(const http_request& req, status_code code, std::string body, const cha
   http_response resp(code);
   for (auto& [k, v] : headers)
     resp.headers().add(k, v);
+  const auto cors = req.headers().find(cors_mark);
+  if (cors != req.headers().end()) {
+    resp.headers().add("Access-Control-Allow-Origin", cors->second);
+    resp.headers().add("Vary", "Origin");
+  }
   resp.set_body(std::move(body), type);
   req.reply(resp).then([](pplx::task<void> t) {
     try {
@@ -106,9 +113,31 @@ struct server::impl {
     return false;
   }
 
+  /// The Origin of a browser call that `cors.allow_origins` lets read the answer; empty otherwise.
+  std::string allowed_origin(const http_request& req) const {
+    const auto it = req.headers().find("Origin");
+    if (it == req.headers().end() || opts.cors_origins.empty())
+      return {};
+    for (const auto& o : opts.cors_origins)
+      if (o == "*" || o == it->second)
+        return it->second;
+    return {};
+  }
+
   void handle(http_request req) {
     const auto path = req.relative_uri().path();
     const auto& method = req.method();
+    req.headers().remove(cors_mark); // only ever set here
+    if (const auto origin = allowed_origin(req); !origin.empty()) {
+      req.headers().add(cors_mark, origin);
+      if (method == methods::OPTIONS) { // a preflight: what a browser may send
+        send(req, status_code(204), "", json_type,
+             {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+              {"Access-Control-Allow-Headers", "Content-Type, Authorization, Idempotency-Key"},
+              {"Access-Control-Max-Age", "600"}});
+        return;
+      }
+    }
     auto only = [&](const web::http::method& m, const char* allow) {
       if (method == m)
         return true;
@@ -515,6 +544,8 @@ void server::open() {
   auto uri = "http://" + impl_->opts.listen;
   impl_->listener = std::make_unique<web::http::experimental::listener::http_listener>(uri);
   impl_->listener->support([this](http_request req) { impl_->handle(std::move(req)); });
+  // cpprestsdk answers OPTIONS itself unless it has a handler for that method: CORS preflights are ours
+  impl_->listener->support(methods::OPTIONS, [this](http_request req) { impl_->handle(std::move(req)); });
   try {
     impl_->listener->open().wait(); // start-up only, on the main thread
   } catch (const std::exception& e) {

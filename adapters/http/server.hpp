@@ -26,6 +26,8 @@ struct server_options {
   std::function<std::pair<int, std::string>()> readiness;
   /// Keys accepted for admin calls (`Authorization: Bearer KEY`); empty: admin calls only from loopback.
   std::vector<std::string> admin_keys;
+  /// Browser origins allowed to call the API (`cors.allow_origins`; "*" = any); empty: no CORS headers.
+  std::vector<std::string> cors_origins;
 };
 
 /// Call once, first thing in main, before any listener or client exists: sizes cpprestsdk's task pool.

@@ -212,9 +212,12 @@ http_answer http_client::post(const std::string& path, const std::string& body, 
 
 http_answer http_client::get(const std::string& path) { return send("GET", path); }
 
-http_answer http_client::send(const std::string& method, const std::string& path) {
+http_answer http_client::send(const std::string& method, const std::string& path,
+                              const std::map<std::string, std::string>& headers) {
   web::http::http_request req(method);
   req.set_request_uri(path);
+  for (const auto& [k, v] : headers)
+    req.headers().add(k, v);
   return impl_->request(req).get();
 }
 

@@ -64,7 +64,7 @@ public:
   http_answer post(const std::string& path, const std::string& body, const std::string& content_type = "application/json",
                    const std::map<std::string, std::string>& headers = {});
   http_answer get(const std::string& path);
-  http_answer send(const std::string& method, const std::string& path);
+  http_answer send(const std::string& method, const std::string& path, const std::map<std::string, std::string>& headers = {});
   /// Sends all posts at once and waits for every answer (in the order given).
   std::vector<http_answer> post_concurrently(const std::string& path, const std::vector<std::string>& bodies,
                                              const std::vector<std::map<std::string, std::string>>& headers = {});
