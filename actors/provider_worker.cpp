@@ -15,6 +15,7 @@
 #include <map>
 #include <deque>
 #include <random>
+#include <sstream>
 
 namespace cutover::actors {
 
@@ -44,6 +45,7 @@ struct worker_state {
   core::metrics_ptr metrics;
   core::gauge* breaker_gauge = nullptr;
   core::counter* retries = nullptr;
+  core::counter* cancels = nullptr;
   static inline const char* name = "provider_worker";
 };
 
@@ -153,6 +155,21 @@ void report(self_ptr self, worker_state::batch& wb, const provider_reply& reply,
   }
 }
 
+/// Asks the provider to stop a remote job the engine has given up on, so it stops running and billing. Fire and
+/// forget: nothing waits for the answer, which is only logged (as one line, from whichever thread it comes on).
+void cancel_remote(self_ptr self, const std::string& remote_id, const char* why) {
+  auto& st = self->state;
+  st.cancels->add();
+  std::cerr << "event=remote_cancel provider=" << provider_name(self) << " remote_id=" << remote_id << " reason=" << why
+            << std::endl;
+  st.env->port->cancel(remote_id, now_of(self), [provider = provider_name(self), remote_id](provider_reply r) {
+    std::ostringstream line;
+    line << "event=remote_cancel_answered provider=" << provider << " remote_id=" << remote_id
+         << " outcome=" << to_string(r.error) << " message=\"" << r.message << "\"\n";
+    std::cerr << line.str() << std::flush;
+  });
+}
+
 void send_outbox(self_ptr self, outbox& out) {
   for (auto& [id, o] : out)
     if (!o.items.empty())
@@ -175,6 +192,7 @@ void schedule_poll(self_ptr self, worker_state::batch& wb, outbox& out) {
   r.error = error_class::timeout;
   r.message = "remote job " + wb.b.remote_id + " not finished by the polling deadline";
   report(self, wb, r, {}, out);
+  cancel_remote(self, wb.b.remote_id, "polling_deadline"); // its items are given up on: stop paying for it
 }
 
 void on_reply(self_ptr self, msg::call_done& m, outbox& out);
@@ -425,6 +443,8 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
                                             "Circuit breaker per provider: 0 closed, 1 open, 2 half-open.");
   st.retries = &st.metrics->get_counter("cutover_provider_retries_total", {{"provider", st.env->provider.name}},
                                         "Calls retried after a retryable failure.");
+  st.cancels = &st.metrics->get_counter("cutover_remote_cancels_total", {{"provider", st.env->provider.name}},
+                                        "Remote jobs the worker asked the provider to cancel (past the polling deadline).");
   st.jitter.seed(murmur3_x86_32(st.env->provider.name, 0x7e57));
   return {
     [self](msg::provider_batch& b) {

@@ -39,6 +39,7 @@ struct instant_port : core::provider_port {
   void poll(const std::string&, const std::vector<core::work_item>&, core::instant, callback done) override {
     done(core::provider_reply{});
   }
+  void cancel(const std::string&, core::instant, callback done) override { done(core::provider_reply{}); }
 };
 
 struct driver_state {

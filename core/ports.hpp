@@ -117,6 +117,10 @@ public:
   virtual void submit(const std::vector<work_item>& items, instant now, callback done) = 0;
   virtual void poll(const std::string& remote_id, const std::vector<work_item>& items, instant now,
                     callback done) = 0;
+  /// Asks the provider to stop remote job `remote_id` (e.g. past the polling deadline), so it stops billing.
+  /// Best effort: `done` gets error none when the provider took the request, else the failure. Ports without
+  /// remote jobs to stop (sync APIs, the simulated provider) answer at once with a message saying so.
+  virtual void cancel(const std::string& remote_id, instant now, callback done) = 0;
 };
 
 } // namespace cutover::core

@@ -93,6 +93,9 @@ provider_reply poll_and_wait(core::provider_port& port, const std::string& remot
                              const std::vector<core::work_item>& items) {
   return answer_of([&](auto done) { port.poll(remote_id, items, now(), std::move(done)); });
 }
+provider_reply cancel_and_wait(core::provider_port& port, const std::string& remote_id) {
+  return answer_of([&](auto done) { port.cancel(remote_id, now(), std::move(done)); });
+}
 
 /// Submits to an async adapter and returns the remote id it was accepted as.
 std::string accepted_id(core::provider_port& port, const std::vector<core::work_item>& items) {
@@ -311,6 +314,23 @@ TEST_CASE("a replicate prediction that ends failed or canceled is a failure and 
   CHECK_FALSE(canceled.poll_failed);
 }
 
+TEST_CASE("replicate cancel posts to the prediction's cancel route and the prediction then polls as cancelled") {
+  fake_provider_process fake;
+  fake.set_faults(R"({"async_polls_before_done":100})");
+  auto port = adapter(fake, api::replicate);
+  const std::vector<core::work_item> items{item(7)};
+  const auto id = accepted_id(*port, items);
+  auto cancelled = cancel_and_wait(*port, id);
+  CHECK(cancelled.error == error_class::none);
+  auto calls = fake.calls();
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[1].method == "POST");
+  CHECK(calls[1].path == "/v1/predictions/" + id + "/cancel");
+  CHECK(calls[1].status == 200);
+  check_failure(poll_and_wait(*port, id, items), error_class::cancelled);
+  check_failure(cancel_and_wait(*port, "no-such-prediction"), error_class::bad_request); // 404
+}
+
 TEST_CASE("a replicate poll whose HTTP call fails is poll_failed and the prediction can still be polled to the end") {
   fake_provider_process fake;
   const std::vector<core::work_item> items{item(6)};
@@ -404,6 +424,33 @@ TEST_CASE("a gemini batch that ends FAILED or CANCELLED is a failure and not a f
   auto cancelled = poll_and_wait(*port, id, items);
   check_failure(cancelled, error_class::cancelled);
   CHECK_FALSE(cancelled.poll_failed);
+}
+
+TEST_CASE("gemini batch cancel posts batches id cancel and the batch then polls as cancelled") {
+  fake_provider_process fake;
+  fake.set_faults(R"({"async_polls_before_done":100})");
+  auto port = adapter(fake, api::gemini_batch);
+  const std::vector<core::work_item> items{item(33), item(34)};
+  const auto id = accepted_id(*port, items);
+  auto cancelled = cancel_and_wait(*port, id);
+  CHECK(cancelled.error == error_class::none);
+  auto calls = fake.calls();
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[1].method == "POST");
+  CHECK(calls[1].path == "/v1beta/" + id + ":cancel");
+  CHECK(calls[1].status == 200);
+  check_failure(poll_and_wait(*port, id, items), error_class::cancelled);
+}
+
+TEST_CASE("sync adapters have no remote job to cancel and make no call") {
+  fake_provider_process fake;
+  for (const auto a : {api::openai, api::imagen}) {
+    INFO("api " << static_cast<int>(a));
+    auto r = cancel_and_wait(*adapter(fake, a), "anything");
+    CHECK(r.error == error_class::none);
+    CHECK_FALSE(r.message.empty());
+  }
+  CHECK(fake.call_count() == 0);
 }
 
 TEST_CASE("gemini batch items blocked for safety are content_policy") {

@@ -24,6 +24,7 @@ struct scripted_port : core::provider_port {
   int polls_until_done = -1;    ///< -1: never finishes
   core::duration latency{0};    ///< a sync answer arrives this much later (on the actor clock)
   std::vector<core::instant> submits, polls;
+  std::vector<std::pair<std::string, core::instant>> cancels; ///< remote id, when
 
   bool takes_batches() const override { return async; }
   void submit(const std::vector<core::work_item>& items, core::instant now, callback done) override {
@@ -51,6 +52,10 @@ struct scripted_port : core::provider_port {
     else
       r.items = results(items);
     done(std::move(r));
+  }
+  void cancel(const std::string& remote_id, core::instant now, callback done) override {
+    cancels.emplace_back(remote_id, now);
+    done(core::provider_reply{});
   }
   static std::vector<core::provider_reply::item> results(const std::vector<core::work_item>& items) {
     std::vector<core::provider_reply::item> out;
@@ -129,6 +134,29 @@ TEST_CASE("an async job is polled at 5, 10 .. 30, 45 .. 90, 150, 210 s and times
     CHECK(o.remote_id == "remote-1");
     CHECK(o.finished_at == t0 + 5min);
   }
+}
+
+TEST_CASE("an async job past its polling deadline is cancelled at the provider once, at the deadline") {
+  rig r{true};
+  const auto t0 = r.vt.now();
+  r.submit_batch(2);
+  r.vt.advance(4min);
+  CHECK(r.port->cancels.empty()); // still polling
+  r.vt.advance(6min);
+  REQUIRE(r.outcomes->size() == 2);
+  REQUIRE(r.port->cancels.size() == 1); // one remote job, however many items it carries
+  CHECK(r.port->cancels[0].first == "remote-1");
+  CHECK(r.port->cancels[0].second == t0 + 5min);
+}
+
+TEST_CASE("an async job that finishes before its deadline is never cancelled") {
+  rig r{true};
+  r.port->polls_until_done = 3;
+  r.submit_batch(1);
+  r.vt.advance(10min);
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::none);
+  CHECK(r.port->cancels.empty());
 }
 
 TEST_CASE("an async job that finishes is reported once, at the poll that saw it finish") {

@@ -47,6 +47,7 @@ struct story_port : core::provider_port {
     done(std::move(r));
   }
   void poll(const std::string&, const std::vector<core::work_item>&, core::instant, callback) override {}
+  void cancel(const std::string&, core::instant, callback done) override { done(core::provider_reply{}); }
 };
 
 std::string config_text(int percent, const std::string& tick, const std::string& extra = "") {

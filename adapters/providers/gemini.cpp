@@ -167,6 +167,35 @@ public:
     });
   }
 
+  /// Batch mode: `POST /v1beta/batches/{id}:cancel`. Imagen (`mode: sync`) has no remote job to stop.
+  void cancel(const std::string& remote_id, instant, callback done) override {
+    if (cfg_.mode == provider_mode::sync) {
+      done(detail::nothing_to_cancel("Imagen :predict is synchronous: no remote job to cancel"));
+      return;
+    }
+    if (key_.empty()) {
+      done(detail::failure(error_class::auth, "the environment variable " + cfg_.api_key_env + " holding the API key is not set"));
+      return;
+    }
+    web::http::http_request req(web::http::methods::POST);
+    req.headers().add("x-goog-api-key", key_);
+    req.set_request_uri("/" + remote_id + ":cancel");
+    detail::send(*client_, req, [remote_id, done](http_result r) {
+      if (r.status == 0) {
+        done(detail::transport_failure(r));
+        return;
+      }
+      if (r.status != 200) {
+        done(google_error(r));
+        return;
+      }
+      provider_reply out;
+      out.remote_id = remote_id;
+      out.message = "cancel of " + remote_id + " accepted";
+      done(std::move(out));
+    });
+  }
+
 private:
   static provider_reply predicted(const provider_config& cfg, const work_item& item, const http_result& r) {
     if (r.status == 0)

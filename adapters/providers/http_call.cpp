@@ -84,6 +84,12 @@ core::provider_reply transport_failure(const http_result& r) {
                  r.transport_message);
 }
 
+core::provider_reply nothing_to_cancel(std::string why) {
+  core::provider_reply r;
+  r.message = std::move(why);
+  return r;
+}
+
 std::string unexpected_body(const http_result& r) {
   auto excerpt = r.body.substr(0, 120);
   std::replace_if(excerpt.begin(), excerpt.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');

@@ -43,6 +43,9 @@ core::provider_reply failure(core::error_class e, std::string message, core::dur
 /// A reply that fails the whole call for a transport problem (timeout, connection refused, ...).
 core::provider_reply transport_failure(const http_result& r);
 
+/// The answer of a port's cancel() when the API has no remote job to stop: no failure, no HTTP call.
+core::provider_reply nothing_to_cancel(std::string why);
+
 /// "the body was not what the API documents", with the status and a short excerpt.
 std::string unexpected_body(const http_result& r);
 

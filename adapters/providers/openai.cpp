@@ -49,6 +49,10 @@ public:
     done(detail::failure(error_class::bad_request, "OpenAI images are synchronous: nothing to poll"));
   }
 
+  void cancel(const std::string&, instant, callback done) override {
+    done(detail::nothing_to_cancel("OpenAI images are synchronous: no remote job to cancel"));
+  }
+
 private:
   static provider_reply answer(const provider_config& cfg, const work_item& item, const http_result& r, instant now) {
     if (r.status == 0)

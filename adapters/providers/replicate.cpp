@@ -62,6 +62,31 @@ public:
     });
   }
 
+  /// `POST /v1/predictions/{id}/cancel`: a running prediction ends `canceled` and stops billing.
+  void cancel(const std::string& remote_id, instant now, callback done) override {
+    if (key_.empty()) {
+      done(detail::failure(error_class::auth, "the environment variable " + cfg_.api_key_env + " holding the API key is not set"));
+      return;
+    }
+    web::http::http_request req(web::http::methods::POST);
+    req.set_request_uri("/predictions/" + remote_id + "/cancel");
+    req.headers().add("Authorization", "Bearer " + key_);
+    detail::send(*client_, req, [remote_id, now, done](http_result r) {
+      if (r.status == 0) {
+        done(detail::transport_failure(r));
+        return;
+      }
+      if (r.status != 200) {
+        done(problem(r, now));
+        return;
+      }
+      provider_reply out;
+      out.remote_id = remote_id;
+      out.message = "cancel of prediction " + remote_id + " accepted";
+      done(std::move(out));
+    });
+  }
+
 private:
   static bool safety_text(const std::string& error) {
     static const std::regex safety{"NSFW|flagged as sensitive|E005|safety", std::regex::icase};
@@ -119,7 +144,12 @@ private:
         out.k = provider_reply::kind::accepted;
       return out;
     }
-    // RFC 7807 problem details
+    return problem(r, now);
+  }
+
+  /// An answer other than 200/201 (RFC 7807 problem details) as a failure of the whole call.
+  static provider_reply problem(const http_result& r, instant now) {
+    auto json = detail::parse_json(r.body);
     auto text = [&json](const char* k) {
       return json.is_object() && json.has_field(k) && json.at(k).is_string() ? json.at(k).as_string() : std::string{};
     };

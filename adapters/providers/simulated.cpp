@@ -79,6 +79,14 @@ public:
     done(std::move(r));
   }
 
+  /// A simulated remote job costs nothing while it runs and ends by itself: there is nothing to stop.
+  void cancel(const std::string& remote_id, instant, callback done) override {
+    provider_reply r;
+    r.remote_id = remote_id;
+    r.message = "the simulated provider has nothing to cancel";
+    done(std::move(r));
+  }
+
 private:
   duration draw_latency() {
     if (mu_ == 0 && sigma_ == 0 && cfg_.simulated.latency_p50 <= duration{0})
