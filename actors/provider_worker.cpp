@@ -355,7 +355,15 @@ void on_call_failed(self_ptr self, worker_state::batch& wb, std::uint64_t call_i
                         call.bad_responses);
   if (reply.error == error_class::bad_response)
     ++call.bad_responses;
-  if (d.retry && !reply.no_retry) {
+  // An async create that timed out or got no answer may have created the remote job (Gemini batch create is not
+  // idempotent): another create could start a second paid job. The item goes on along its fallback chain instead.
+  const bool ambiguous_create = self->state.env->provider.mode == provider_mode::async &&
+                                (reply.error == error_class::timeout || reply.unanswered);
+  if (d.retry && ambiguous_create)
+    std::cerr << "event=ambiguous_create_not_retried provider=" << provider_name(self) << " batch=" << wb.b.batch_id
+              << " call=" << call_id << " error=" << to_string(reply.error) << " message=\"" << reply.message << "\""
+              << std::endl;
+  if (d.retry && !reply.no_retry && !ambiguous_create) {
     self->state.retries->add();
     std::cerr << "event=retry provider=" << provider_name(self) << " batch=" << wb.b.batch_id << " call=" << call_id
               << " calls_made=" << call.calls_made << " error=" << to_string(reply.error)
@@ -366,7 +374,13 @@ void on_call_failed(self_ptr self, worker_state::batch& wb, std::uint64_t call_i
   }
   auto items = call.items;
   wb.calls.erase(c);
-  report(self, wb, reply, items, out);
+  if (!ambiguous_create) {
+    report(self, wb, reply, items, out);
+    return;
+  }
+  auto given_up = reply;
+  given_up.message += " (an async create without a clear answer is not repeated: the remote job may exist)";
+  report(self, wb, given_up, items, out);
 }
 
 void on_reply(self_ptr self, msg::call_done& m, outbox& out) {

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <deque>
 #include <set>
 
 using namespace cutover;
@@ -25,6 +26,7 @@ struct scripted_port : core::provider_port {
   core::duration latency{0};    ///< a sync answer arrives this much later (on the actor clock)
   std::vector<core::instant> submits, polls;
   std::vector<std::pair<std::string, core::instant>> cancels; ///< remote id, when
+  std::deque<core::provider_reply> failing_submits; ///< the next submits answer these failures, in order
 
   bool takes_batches() const override { return async; }
   void submit(const std::vector<core::work_item>& items, core::instant now, callback done) override {
@@ -32,6 +34,12 @@ struct scripted_port : core::provider_port {
     if (throw_first > 0) {
       --throw_first;
       throw std::runtime_error("scripted crash");
+    }
+    if (!failing_submits.empty()) {
+      auto failure = failing_submits.front();
+      failing_submits.pop_front();
+      done(std::move(failure));
+      return;
     }
     core::provider_reply r;
     if (async) {
@@ -157,6 +165,67 @@ TEST_CASE("an async job that finishes before its deadline is never cancelled") {
   REQUIRE(r.outcomes->size() == 1);
   CHECK(r.outcomes->front().error == core::error_class::none);
   CHECK(r.port->cancels.empty());
+}
+
+namespace {
+/// A failure of a whole call; `unanswered`: no HTTP answer arrived (a transport failure).
+core::provider_reply failed_call(core::error_class e, bool unanswered, core::duration retry_after = 0s) {
+  core::provider_reply r;
+  r.error = e;
+  r.message = "scripted failure";
+  r.unanswered = unanswered;
+  r.retry_after = retry_after;
+  return r;
+}
+} // namespace
+
+TEST_CASE("an async create that times out is not retried and its items fail as timeout for the fallback chain") {
+  rig r{true};
+  r.port->failing_submits = {failed_call(core::error_class::timeout, true)};
+  r.submit_batch(2);
+  r.vt.advance(10min);
+  CHECK(r.port->submits.size() == 1); // a second create could start a second paid remote job
+  CHECK(r.port->polls.empty());
+  REQUIRE(r.outcomes->size() == 2);
+  for (const auto& o : *r.outcomes) {
+    CHECK(o.error == core::error_class::timeout);
+    CHECK(o.remote_id.empty());
+  }
+}
+
+TEST_CASE("an async create that got no HTTP answer is not retried and its items fail with their class") {
+  rig r{true};
+  r.port->failing_submits = {failed_call(core::error_class::server, true)}; // e.g. the connection was cut
+  r.submit_batch(1);
+  r.vt.advance(10min);
+  CHECK(r.port->submits.size() == 1);
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::server);
+}
+
+TEST_CASE("an async create answered with 429 or a 5xx is retried at the same provider") {
+  rig r{true};
+  r.port->polls_until_done = 1;
+  r.port->failing_submits = {failed_call(core::error_class::rate_limited, false, 2s),
+                             failed_call(core::error_class::server, false)};
+  const auto t0 = r.vt.now();
+  r.submit_batch(1);
+  r.vt.advance(10min);
+  REQUIRE(r.port->submits.size() == 3);
+  CHECK(r.port->submits[1] >= t0 + 2s); // after the provider's Retry-After
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::none);
+  CHECK(r.outcomes->front().remote_id == "remote-1");
+}
+
+TEST_CASE("a sync call that timed out is still retried at the same provider") {
+  rig r{false};
+  r.port->failing_submits = {failed_call(core::error_class::timeout, true)};
+  r.submit_batch(1);
+  r.vt.advance(1min);
+  CHECK(r.port->submits.size() == 2);
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::none);
 }
 
 TEST_CASE("an async job that finishes is reported once, at the poll that saw it finish") {

@@ -80,8 +80,10 @@ core::provider_reply failure(core::error_class e, std::string message, core::dur
 }
 
 core::provider_reply transport_failure(const http_result& r) {
-  return failure(r.transport_error == core::error_class::none ? core::error_class::server : r.transport_error,
-                 r.transport_message);
+  auto out = failure(r.transport_error == core::error_class::none ? core::error_class::server : r.transport_error,
+                     r.transport_message);
+  out.unanswered = true;
+  return out;
 }
 
 core::provider_reply nothing_to_cancel(std::string why) {

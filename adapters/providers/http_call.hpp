@@ -40,7 +40,7 @@ web::json::value parse_json(const std::string& text);
 /// A reply that fails the whole call.
 core::provider_reply failure(core::error_class e, std::string message, core::duration retry_after = {});
 
-/// A reply that fails the whole call for a transport problem (timeout, connection refused, ...).
+/// A reply that fails the whole call for a transport problem (timeout, connection refused, ...): `unanswered`.
 core::provider_reply transport_failure(const http_result& r);
 
 /// The answer of a port's cancel() when the API has no remote job to stop: no failure, no HTTP call.
