@@ -312,35 +312,54 @@ void start_calls(self_ptr self, worker_state::batch& wb) {
   });
 }
 
-void on_accepted(self_ptr self, worker_state::batch& wb, const std::string& remote_id) {
-  const auto& env = *self->state.env;
-  wb.b.remote_id = remote_id;
-  wb.b.submitted_at = now_of(self);
+/// How often, and how far apart on the actor clock, the worker tries to write a remote id before polling anyway.
+constexpr int remote_id_write_tries = 5;
+constexpr auto remote_id_write_retry = std::chrono::seconds(1);
+
+/// Schedules the first poll of a batch's remote job (and tells the supervisor the id, for a restarted worker).
+void start_polling(self_ptr self, std::uint64_t batch_id) {
+  auto b = self->state.batches.find(batch_id);
+  if (b == self->state.batches.end())
+    return;
+  self->send(self->state.parent, msg::remote_accepted{batch_id, b->second.b.remote_id, b->second.b.submitted_at});
+  outbox out;
+  schedule_poll(self, b->second, out);
+  send_outbox(self, out);
+  forget_if_done(self, batch_id);
+}
+
+/// Writes a batch's remote id, then polls. Poll only once the remote id is on disk: a crash before that
+/// re-submits, after it re-polls. A failed write is tried again on the actor clock; after the last try the worker
+/// polls anyway, because the remote job runs (and is paid for) whether or not the engine follows it.
+void store_remote(self_ptr self, std::uint64_t batch_id, int try_no) {
+  auto b = self->state.batches.find(batch_id);
+  if (b == self->state.batches.end())
+    return;
+  const auto& wb = b->second;
   std::vector<job_event> events;
   for (const auto& item : wb.b.items)
-    events.push_back(attempt_event(event_kind::attempt_remote, job_status::running, item, env.provider.name,
-                                   wb.b.submitted_at, remote_id));
-  const auto batch_id = wb.b.batch_id;
-  const auto accepted = msg::remote_accepted{batch_id, remote_id, wb.b.submitted_at};
-  auto first_poll = [self, batch_id] {
-    if (auto b = self->state.batches.find(batch_id); b != self->state.batches.end()) {
-      outbox out;
-      schedule_poll(self, b->second, out);
-      send_outbox(self, out);
-      forget_if_done(self, batch_id);
-    }
-  };
-  // Poll only once the remote id is on disk: a crash before that re-submits, after it re-polls.
-  self->request(env.store, caf::infinite, msg::record_events{std::move(events)})
-    .then(
-      [self, accepted, first_poll](msg::stored) {
-        self->send(self->state.parent, accepted);
-        first_poll();
-      },
-      [batch_id, first_poll](caf::error& err) {
-        std::cerr << "event=remote_id_not_stored batch=" << batch_id << " error=" << to_string(err) << std::endl;
-        first_poll();
-      });
+    events.push_back(attempt_event(event_kind::attempt_remote, job_status::running, item, provider_name(self),
+                                   wb.b.submitted_at, wb.b.remote_id));
+  self->request(self->state.env->store, caf::infinite, msg::record_events{std::move(events)})
+    .then([self, batch_id](msg::stored) { start_polling(self, batch_id); },
+          [self, batch_id, try_no](caf::error& err) {
+            const bool again = try_no < remote_id_write_tries;
+            std::cerr << "event=remote_id_not_stored provider=" << provider_name(self) << " batch=" << batch_id
+                      << " try=" << try_no << " of=" << remote_id_write_tries << " error=" << to_string(err)
+                      << (again ? " retry_in_ms=" + std::to_string(std::chrono::milliseconds(remote_id_write_retry).count())
+                                : std::string{" polling_without_it=true"})
+                      << std::endl;
+            if (again)
+              self->delayed_send(self, remote_id_write_retry, msg::store_remote_id{batch_id, try_no + 1});
+            else
+              start_polling(self, batch_id);
+          });
+}
+
+void on_accepted(self_ptr self, worker_state::batch& wb, const std::string& remote_id) {
+  wb.b.remote_id = remote_id;
+  wb.b.submitted_at = now_of(self);
+  store_remote(self, wb.b.batch_id, 1);
 }
 
 /// A call answered with a failure of the whole call: retry it after a backoff, or report its items.
@@ -496,6 +515,7 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
         st.limits->reconfigure(st.env->provider.limits, st.env->day_starts);
       }
     },
+    [self](const msg::store_remote_id& m) { store_remote(self, m.batch_id, m.try_no); },
     [self](const msg::retry_call& m) {
       calling(self, [&] {
         outbox out;

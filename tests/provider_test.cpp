@@ -9,7 +9,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <deque>
+#include <functional>
 #include <set>
 
 using namespace cutover;
@@ -73,10 +75,52 @@ struct scripted_port : core::provider_port {
   }
 };
 
+/// The SQLite store whose writes of remote ids can be made to fail (a full disk, a locked file): the store actor
+/// then answers those writes with an error, as it does for any failed commit.
+struct flaky_store : core::job_store {
+  std::shared_ptr<core::job_store> inner;
+  std::function<core::instant()> clock;
+  int fail_remote_writes = 0;                                ///< this many writes of a remote id fail, then they pass
+  std::vector<std::pair<bool, core::instant>> remote_writes; ///< (stored, when) per write carrying a remote id
+
+  void write(const std::vector<core::job_record>& inserts, const std::vector<core::job_event>& events,
+             const side_writes& side) override {
+    const bool remote = std::any_of(events.begin(), events.end(),
+                                    [](const auto& e) { return e.kind == core::event_kind::attempt_remote; });
+    if (remote && fail_remote_writes > 0) {
+      --fail_remote_writes;
+      remote_writes.emplace_back(false, clock());
+      throw std::runtime_error("disk I/O error (scripted)");
+    }
+    inner->write(inserts, events, side);
+    if (remote)
+      remote_writes.emplace_back(true, clock());
+  }
+  std::optional<core::rollout_status> rollout_state() override { return inner->rollout_state(); }
+  std::vector<core::decision_record> decisions(core::instant since, std::int64_t before_id,
+                                               std::size_t limit) override {
+    return inner->decisions(since, before_id, limit);
+  }
+  std::optional<core::job_record> find(core::job_id id) override { return inner->find(id); }
+  std::vector<core::job_record> open_jobs() override { return inner->open_jobs(); }
+  std::uint64_t max_job_id() override { return inner->max_job_id(); }
+  std::vector<key_entry> idempotency_keys(core::instant since) override { return inner->idempotency_keys(since); }
+  std::vector<core::job_record> dead_letters(std::size_t limit) override { return inner->dead_letters(limit); }
+  std::size_t sweep_dead_letters(core::instant before) override { return inner->sweep_dead_letters(before); }
+  budget_snapshot budget_state(core::instant day_start, const std::string& day) override {
+    return inner->budget_state(day_start, day);
+  }
+  std::vector<core::day_row> budget_days(const std::string& since_day) override { return inner->budget_days(since_day); }
+  std::vector<daily_stat> daily_stats(core::instant since, core::duration day_starts) override {
+    return inner->daily_stats(since, day_starts);
+  }
+};
+
 struct rig {
   testing::virtual_time vt;
   testing::temp_dir dir;
   std::shared_ptr<scripted_port> port = std::make_shared<scripted_port>();
+  std::shared_ptr<flaky_store> db = std::make_shared<flaky_store>();
   std::shared_ptr<std::vector<core::item_outcome>> outcomes = std::make_shared<std::vector<core::item_outcome>>();
   msg::store_actor store;
   actors::outcome_sink sink;
@@ -84,7 +128,9 @@ struct rig {
 
   explicit rig(bool async, actors::supervisor_limits limits = {}, core::limits_config provider_limits = {}) {
     port->async = async;
-    store = actors::spawn_store(*vt.sys, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
+    db->inner = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
+    db->clock = [this] { return vt.now(); };
+    store = actors::spawn_store(*vt.sys, db,
                                 actors::store_options{false, vt.anchor(), core::defaults::dead_letter_retention, std::chrono::hours(1), nullptr});
     auto seen = outcomes;
     sink = vt.sys->spawn([seen](actors::outcome_sink::pointer) -> actors::outcome_sink::behavior_type {
@@ -224,6 +270,37 @@ TEST_CASE("a sync call that timed out is still retried at the same provider") {
   r.submit_batch(1);
   r.vt.advance(1min);
   CHECK(r.port->submits.size() == 2);
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::none);
+}
+
+TEST_CASE("a remote id whose write fails is written again on the actor clock before the first poll") {
+  rig r{true};
+  r.db->fail_remote_writes = 2;
+  r.port->polls_until_done = 1;
+  const auto t0 = r.vt.now();
+  r.submit_batch(2);
+  r.vt.advance(2500ms);
+  CHECK(r.port->polls.empty()); // not polled while the id is not on disk
+  r.vt.advance(10min);
+  using write = std::pair<bool, core::instant>;
+  CHECK(r.db->remote_writes == std::vector<write>{{false, t0}, {false, t0 + 1s}, {true, t0 + 2s}});
+  CHECK(seconds_after(r.port->polls, t0) == std::vector<long>{5}); // the schedule still counts from the submit
+  REQUIRE(r.outcomes->size() == 2);
+  for (const auto& o : *r.outcomes)
+    CHECK(o.error == core::error_class::none);
+}
+
+TEST_CASE("a remote id that cannot be written after every try is still polled to its end") {
+  rig r{true};
+  r.db->fail_remote_writes = 1000;
+  r.port->polls_until_done = 2;
+  const auto t0 = r.vt.now();
+  r.submit_batch(1);
+  r.vt.advance(10min);
+  REQUIRE(r.db->remote_writes.size() == 5);
+  CHECK(r.db->remote_writes.back() == std::pair<bool, core::instant>{false, t0 + 4s});
+  CHECK(seconds_after(r.port->polls, t0) == std::vector<long>{5, 10}); // the remote job runs, paid for: follow it
   REQUIRE(r.outcomes->size() == 1);
   CHECK(r.outcomes->front().error == core::error_class::none);
 }
