@@ -11,6 +11,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <deque>
@@ -85,17 +86,29 @@ core::provider_port::callback reply_to(self_ptr self, std::uint64_t batch_id, st
   };
 }
 
+/// Wakes the worker when an open breaker half-opens, so its gauge and log change on time even with no traffic
+/// (allow() would otherwise find out only at the next call). A timer made stale by a later trip or a reconfigured
+/// open_for finds nothing to do: advance() acts only once open_for has passed.
+void schedule_half_open(self_ptr self) {
+  if (auto at = self->state.breaker->half_opens_at())
+    self->delayed_send(self, std::max(duration{0}, *at - now_of(self)), msg::breaker_due{});
+}
+
 /// Logs the breaker's state changes with their figures.
 void log_breaker(self_ptr self) {
   auto& st = self->state;
   st.breaker_gauge->set(static_cast<std::int64_t>(st.breaker->state(now_of(self))));
+  bool opened = false;
   for (const auto& t : st.breaker->take_transitions()) {
     if (t.to == breaker_state::open && st.env->trips)
       self->send(st.env->trips, msg::breaker_trip{provider_name(self), t.at});
+    opened |= t.to == breaker_state::open;
     std::cerr << "event=breaker provider=" << provider_name(self) << " from=" << to_string(t.from)
               << " to=" << to_string(t.to) << " requests=" << t.requests << " failures=" << t.failures
               << " failure_rate_ppm=" << t.failure_rate << " reason=\"" << t.reason << "\"" << std::endl;
   }
+  if (opened)
+    schedule_half_open(self);
 }
 
 /// Counts a call's outcome, and tells the breaker.
@@ -513,7 +526,13 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
         st.env = std::move(env);
         st.breaker->reconfigure(st.env->provider.breaker);
         st.limits->reconfigure(st.env->provider.limits, st.env->day_starts);
+        schedule_half_open(self); // open_for may have changed
+        log_breaker(self);
       }
+    },
+    [self](const msg::breaker_due&) {
+      self->state.breaker->advance(now_of(self));
+      log_breaker(self);
     },
     [self](const msg::store_remote_id& m) { store_remote(self, m.batch_id, m.try_no); },
     [self](const msg::retry_call& m) {

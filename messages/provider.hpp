@@ -48,6 +48,8 @@ struct retry_call {
   std::uint64_t batch_id = 0;
   std::uint64_t call_id = 0;
 };
+/// Internal to a worker: the open breaker's `open_for` has passed (time to half-open, log and export it).
+struct breaker_due {};
 /// Internal to a worker: write the remote id of a batch again (try number `try_no`), the last write failed.
 struct store_remote_id {
   std::uint64_t batch_id = 0;
@@ -70,6 +72,7 @@ template <class I> auto inspect(I& f, poll_due& x) { return f(caf::meta::type_na
 template <class I> auto inspect(I& f, retry_call& x) {
   return f(caf::meta::type_name("retry_call"), x.batch_id, x.call_id);
 }
+template <class I> auto inspect(I& f, breaker_due&) { return f(caf::meta::type_name("breaker_due")); }
 template <class I> auto inspect(I& f, store_remote_id& x) {
   return f(caf::meta::type_name("store_remote_id"), x.batch_id, x.try_no);
 }
@@ -88,6 +91,7 @@ using provider_worker_actor = caf::typed_actor<
   caf::reacts_to<poll_due>,
   caf::reacts_to<retry_call>,
   caf::reacts_to<store_remote_id>,
+  caf::reacts_to<breaker_due>,
   caf::reacts_to<config_snapshot>>;
 
 using batcher_actor = caf::typed_actor<

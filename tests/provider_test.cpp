@@ -126,7 +126,11 @@ struct rig {
   actors::outcome_sink sink;
   msg::provider_actor provider;
 
-  explicit rig(bool async, actors::supervisor_limits limits = {}, core::limits_config provider_limits = {}) {
+  core::metrics_ptr metrics = std::make_shared<core::metrics_registry>();
+
+  /// `tweak` adjusts the provider's configuration before the provider starts.
+  explicit rig(bool async, actors::supervisor_limits limits = {}, core::limits_config provider_limits = {},
+               const std::function<void(core::provider_config&)>& tweak = {}) {
     port->async = async;
     db->inner = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
     db->clock = [this] { return vt.now(); };
@@ -144,7 +148,9 @@ struct rig {
     cfg.mode = async ? core::provider_mode::async : core::provider_mode::sync;
     cfg.polling = {core::default_poll_schedule(), 5min};
     cfg.limits = provider_limits;
-    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), nullptr, {}, msg::trip_sink{}});
+    if (tweak)
+      tweak(cfg);
+    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), metrics, {}, msg::trip_sink{}});
     provider = actors::spawn_provider(*vt.sys, env, sink, limits);
     vt.run();
   }
@@ -155,6 +161,10 @@ struct rig {
       b.items.push_back(core::work_item{core::job_id{static_cast<std::uint64_t>(i)}, 1, core::tier::sd, 1, "a kite", "u"});
     caf::anon_send(provider, std::move(b));
     vt.run();
+  }
+
+  std::int64_t breaker_gauge() {
+    return metrics->get_gauge("cutover_breaker_state", {{"provider", "gemini"}}, "").value();
   }
 
   ~rig() {
@@ -419,4 +429,27 @@ TEST_CASE("a provider's hourly cap holds across the window edge when items wait"
     CHECK(at[i + 2] - at[i] >= 3600);
   CHECK(at[0] == 0);
   CHECK(at[1] == 0);
+}
+
+TEST_CASE("the breaker gauge reads half-open exactly open_for after the trip with no traffic") {
+  rig r{false, {}, {}, [](core::provider_config& p) {
+          p.retry.max_attempts = 1;
+          p.breaker = core::breaker_config{500'000, 2, 60s, 30s, 1};
+        }};
+  constexpr std::int64_t closed = 0, open = 1, half_open = 2;
+  CHECK(r.breaker_gauge() == closed);
+  r.port->failing_submits = {failed_call(core::error_class::server, false), failed_call(core::error_class::server, false)};
+  r.submit_batch(2); // 2 of 2 calls fail: it trips now
+  CHECK(r.breaker_gauge() == open);
+  r.vt.advance(30s - 1ms);
+  CHECK(r.breaker_gauge() == open);
+  r.vt.advance(1ms);
+  CHECK(r.breaker_gauge() == half_open);
+  CHECK(r.port->submits.size() == 2); // no call made it change
+  // a failed probe opens it again, and it half-opens again on time
+  r.port->failing_submits = {failed_call(core::error_class::server, false)};
+  r.submit_batch(1);
+  CHECK(r.breaker_gauge() == open);
+  r.vt.advance(30s);
+  CHECK(r.breaker_gauge() == half_open);
 }
