@@ -123,6 +123,17 @@ void record(self_ptr self, error_class outcome) {
   log_breaker(self);
 }
 
+/// What a succeeded item costs: the price per image of its tier in the provider's current configuration (a reload
+/// may change prices while a job runs), times the images kept. The client asked for `n`: a provider that returns
+/// more is neither kept nor charged beyond n, so spend never passes what the ledger reserved (price x n).
+void price(self_ptr self, const work_item& item, item_outcome& o) {
+  const auto asked = static_cast<std::size_t>(std::max(item.n, 1));
+  if (o.images.size() > asked)
+    o.images.resize(asked);
+  o.cost = self->state.env->provider.cost_per_image[static_cast<std::size_t>(item.tier_)] *
+           static_cast<micros>(o.images.size());
+}
+
 /// Turns the answer for items `ids` of a batch (all items when empty) into outcomes, and forgets those items.
 void report(self_ptr self, worker_state::batch& wb, const provider_reply& reply, const std::vector<job_id>& ids,
             outbox& out) {
@@ -155,12 +166,13 @@ void report(self_ptr self, worker_state::batch& wb, const provider_reply& reply,
           o.error = r.error;
           o.message = r.message;
           o.images = r.images;
-          o.cost = r.cost;
           o.quality = r.quality;
           if (o.error == error_class::none && o.images.empty()) {
             o.error = error_class::bad_response;
             o.message = "succeeded without image data";
           }
+          if (o.error == error_class::none)
+            price(self, *it, o);
         }
     }
     sink.items.push_back(std::move(o));

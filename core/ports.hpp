@@ -101,8 +101,7 @@ struct provider_reply {
     job_id id;
     error_class error = error_class::none;
     std::string message;
-    std::vector<std::string> images; ///< base64 PNG
-    micros cost = 0;
+    std::vector<std::string> images; ///< base64 PNG (or URLs). No cost: the worker prices images from its config
     double quality = 0;
   };
   std::vector<item> items;

@@ -103,7 +103,7 @@ using batcher_actor = caf::typed_actor<
 
 namespace cutover::core {
 template <class I> auto inspect(I& f, provider_reply::item& x) {
-  return f(x.id, x.error, x.message, x.images, x.cost, x.quality);
+  return f(x.id, x.error, x.message, x.images, x.quality);
 }
 template <class I> auto inspect(I& f, provider_reply& x) {
   return f(x.k, x.remote_id, x.error, x.message, x.retry_after, x.no_retry, x.poll_failed, x.unanswered, x.items,

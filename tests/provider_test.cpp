@@ -26,6 +26,7 @@ struct scripted_port : core::provider_port {
   int throw_first = 0;          ///< this many submits throw before one succeeds
   int polls_until_done = -1;    ///< -1: never finishes
   core::duration latency{0};    ///< a sync answer arrives this much later (on the actor clock)
+  int images_per_item = 1;      ///< images each item succeeds with, whatever its n
   std::vector<core::instant> submits, polls;
   std::vector<std::pair<std::string, core::instant>> cancels; ///< remote id, when
   std::deque<core::provider_reply> failing_submits; ///< the next submits answer these failures, in order
@@ -67,10 +68,11 @@ struct scripted_port : core::provider_port {
     cancels.emplace_back(remote_id, now);
     done(core::provider_reply{});
   }
-  static std::vector<core::provider_reply::item> results(const std::vector<core::work_item>& items) {
+  std::vector<core::provider_reply::item> results(const std::vector<core::work_item>& items) const {
     std::vector<core::provider_reply::item> out;
     for (const auto& i : items)
-      out.push_back({i.id, core::error_class::none, "", {"iVBORw0KGgo="}, 30'000, 0.9});
+      out.push_back({i.id, core::error_class::none, "",
+                     std::vector<std::string>(static_cast<std::size_t>(images_per_item), "iVBORw0KGgo="), 0.9});
     return out;
   }
 };
@@ -127,6 +129,7 @@ struct rig {
   msg::provider_actor provider;
 
   core::metrics_ptr metrics = std::make_shared<core::metrics_registry>();
+  core::provider_config cfg; ///< the provider's configuration at start
 
   /// `tweak` adjusts the provider's configuration before the provider starts.
   explicit rig(bool async, actors::supervisor_limits limits = {}, core::limits_config provider_limits = {},
@@ -143,8 +146,8 @@ struct rig {
           seen->push_back(o);
       }};
     });
-    core::provider_config cfg;
     cfg.name = "gemini";
+    cfg.cost_per_image = {30'000, 60'000, 90'000};
     cfg.mode = async ? core::provider_mode::async : core::provider_mode::sync;
     cfg.polling = {core::default_poll_schedule(), 5min};
     cfg.limits = provider_limits;
@@ -155,10 +158,11 @@ struct rig {
     vt.run();
   }
 
-  void submit_batch(int items) {
+  void submit_batch(int items, int n = 1, core::tier t = core::tier::sd) {
     msg::provider_batch b;
+    b.tier_ = t;
     for (int i = 1; i <= items; ++i)
-      b.items.push_back(core::work_item{core::job_id{static_cast<std::uint64_t>(i)}, 1, core::tier::sd, 1, "a kite", "u"});
+      b.items.push_back(core::work_item{core::job_id{static_cast<std::uint64_t>(i)}, 1, t, n, "a kite", "u"});
     caf::anon_send(provider, std::move(b));
     vt.run();
   }
@@ -452,4 +456,36 @@ TEST_CASE("the breaker gauge reads half-open exactly open_for after the trip wit
   CHECK(r.breaker_gauge() == open);
   r.vt.advance(30s);
   CHECK(r.breaker_gauge() == half_open);
+}
+
+TEST_CASE("an outcome is priced from the provider's current config after a reload changed the price") {
+  rig r{true};
+  r.port->polls_until_done = 3; // done at 15 s
+  r.port->images_per_item = 2;
+  r.submit_batch(1, 2, core::tier::hd);
+  r.vt.advance(7s);
+  auto reloaded = std::make_shared<core::config>();
+  reloaded->providers.push_back(r.cfg);
+  reloaded->providers.back().cost_per_image = {11'000, 22'000, 33'000};
+  caf::anon_send(r.provider, msg::config_snapshot{reloaded});
+  r.vt.advance(1min);
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::none);
+  CHECK(r.outcomes->front().cost == 2 * 22'000); // not the 60'000 per image of the start
+}
+
+TEST_CASE("a provider returning more images than n is charged for n and only n are kept") {
+  rig r{false};
+  r.port->images_per_item = 5;
+  r.submit_batch(2, 3, core::tier::k4);
+  REQUIRE(r.outcomes->size() == 2);
+  for (const auto& o : *r.outcomes) {
+    CHECK(o.error == core::error_class::none);
+    CHECK(o.images.size() == 3);
+    CHECK(o.cost == 3 * 90'000); // what the ledger reserved for n = 3, never 5 x 90'000
+  }
+  r.port->images_per_item = 1; // fewer than n: charged for what came
+  r.submit_batch(1, 3, core::tier::k4);
+  REQUIRE(r.outcomes->size() == 3);
+  CHECK(r.outcomes->back().cost == 90'000);
 }

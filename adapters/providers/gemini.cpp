@@ -63,7 +63,7 @@ provider_reply google_error(const http_result& r) {
 }
 
 /// Images of one GenerateContentResponse: inlineData parts; a safety block is content_policy.
-provider_reply::item generated_item(const provider_config& cfg, const work_item& item, const value& response) {
+provider_reply::item generated_item(const work_item& item, const value& response) {
   std::vector<std::string> images;
   std::string blocked;
   if (response.has_field("promptFeedback"))
@@ -86,7 +86,7 @@ provider_reply::item generated_item(const provider_config& cfg, const work_item&
     out.message = "blocked: " + blocked;
     return out;
   }
-  return detail::item_result(cfg, item, std::move(images));
+  return detail::item_result(item, std::move(images));
 }
 
 /// Gemini API: `mode: sync` calls Imagen's :predict per item; `mode: async` makes one Gemini batch per batch,
@@ -118,7 +118,7 @@ public:
       body["parameters"] = params;
       req.set_request_uri("/models/" + cfg_.model + ":predict");
       req.set_body(body);
-      detail::send(*client_, req, [cfg = cfg_, item, done](http_result r) { done(predicted(cfg, item, r)); });
+      detail::send(*client_, req, [item, done](http_result r) { done(predicted(item, r)); });
       return;
     }
     std::vector<value> requests;
@@ -147,7 +147,7 @@ public:
     body["batch"] = batch;
     req.set_request_uri("/models/" + cfg_.model + ":batchGenerateContent");
     req.set_body(body);
-    detail::send(*client_, req, [cfg = cfg_, items, done](http_result r) { done(operation(cfg, items, r, true)); });
+    detail::send(*client_, req, [items, done](http_result r) { done(operation(items, r, true)); });
   }
 
   void poll(const std::string& remote_id, const std::vector<work_item>& items, instant, callback done) override {
@@ -158,8 +158,8 @@ public:
     web::http::http_request req(web::http::methods::GET);
     req.headers().add("x-goog-api-key", key_);
     req.set_request_uri("/" + remote_id);
-    detail::send(*client_, req, [cfg = cfg_, items, done](http_result r) {
-      auto reply = operation(cfg, items, r, false);
+    detail::send(*client_, req, [items, done](http_result r) {
+      auto reply = operation(items, r, false);
       // the GET failed, or answered no JSON at all: either way the batch itself may be fine
       reply.poll_failed = r.status != 200 ||
                           (reply.error == error_class::bad_response && detail::parse_json(r.body).is_null());
@@ -197,7 +197,7 @@ public:
   }
 
 private:
-  static provider_reply predicted(const provider_config& cfg, const work_item& item, const http_result& r) {
+  static provider_reply predicted(const work_item& item, const http_result& r) {
     if (r.status == 0)
       return detail::transport_failure(r);
     if (r.status != 200)
@@ -217,12 +217,12 @@ private:
     provider_reply out;
     if (images.empty() && filtered)
       return detail::failure(error_class::content_policy, "every image was filtered by Responsible AI");
-    out.items.push_back(detail::item_result(cfg, item, std::move(images)));
+    out.items.push_back(detail::item_result(item, std::move(images)));
     return out;
   }
 
   /// An Operation (answer to a batch create or get) as a provider reply.
-  static provider_reply operation(const provider_config& cfg, const std::vector<work_item>& items,
+  static provider_reply operation(const std::vector<work_item>& items,
                                   const http_result& r, bool create) {
     if (r.status == 0)
       return detail::transport_failure(r);
@@ -287,7 +287,7 @@ private:
         out.items.push_back(failed);
         continue;
       }
-      out.items.push_back(generated_item(cfg, *item, entry.has_field("response") ? entry.at("response") : value::object()));
+      out.items.push_back(generated_item(*item, entry.has_field("response") ? entry.at("response") : value::object()));
     }
     return out;
   }

@@ -98,8 +98,7 @@ std::string unexpected_body(const http_result& r) {
   return "HTTP " + std::to_string(r.status) + " with an unexpected body: " + excerpt;
 }
 
-core::provider_reply::item item_result(const core::provider_config& cfg, const core::work_item& item,
-                                       std::vector<std::string> images) {
+core::provider_reply::item item_result(const core::work_item& item, std::vector<std::string> images) {
   core::provider_reply::item out;
   out.id = item.id;
   if (images.empty()) {
@@ -107,7 +106,6 @@ core::provider_reply::item item_result(const core::provider_config& cfg, const c
     out.message = "the answer has no image data";
     return out;
   }
-  out.cost = cfg.cost_per_image[static_cast<std::size_t>(item.tier_)] * static_cast<core::micros>(images.size());
   out.images = std::move(images);
   return out;
 }

@@ -49,8 +49,8 @@ core::provider_reply nothing_to_cancel(std::string why);
 /// "the body was not what the API documents", with the status and a short excerpt.
 std::string unexpected_body(const http_result& r);
 
-/// Builds the per-item result of `item` from images; no images is bad_response (never a success).
-core::provider_reply::item item_result(const core::provider_config& cfg, const core::work_item& item,
-                                       std::vector<std::string> images);
+/// Builds the per-item result of `item` from images; no images is bad_response (never a success). No price:
+/// the worker prices what came back from its current configuration.
+core::provider_reply::item item_result(const core::work_item& item, std::vector<std::string> images);
 
 } // namespace cutover::providers::detail

@@ -41,7 +41,7 @@ public:
     }
     req.headers().add("Authorization", "Bearer " + key_);
     req.set_body(body);
-    detail::send(*client_, req, [cfg = cfg_, item, now, done](http_result r) { done(answer(cfg, item, r, now)); });
+    detail::send(*client_, req, [item, now, done](http_result r) { done(answer(item, r, now)); });
   }
 
   void poll(const std::string& remote_id, const std::vector<work_item>& items, instant now, callback done) override {
@@ -53,8 +53,8 @@ public:
     web::http::http_request req(web::http::methods::GET);
     req.set_request_uri("/predictions/" + remote_id);
     req.headers().add("Authorization", "Bearer " + key_);
-    detail::send(*client_, req, [cfg = cfg_, item, now, done](http_result r) {
-      auto reply = answer(cfg, item, r, now);
+    detail::send(*client_, req, [item, now, done](http_result r) {
+      auto reply = answer(item, r, now);
       // the GET failed, or answered no JSON at all: either way the prediction itself may be fine
       reply.poll_failed = r.status != 200 ||
                           (reply.error == error_class::bad_response && detail::parse_json(r.body).is_null());
@@ -94,7 +94,7 @@ private:
   }
 
   /// A prediction (answer to a create or a poll) as a provider reply.
-  static provider_reply prediction(const provider_config& cfg, const work_item& item, const web::json::value& p,
+  static provider_reply prediction(const work_item& item, const web::json::value& p,
                                    const http_result& r) {
     auto text = [&p](const char* k) { return p.has_field(k) && p.at(k).is_string() ? p.at(k).as_string() : std::string{}; };
     const auto id = text("id"), status = text("status");
@@ -117,7 +117,7 @@ private:
             if (u.is_string() && !u.as_string().empty())
               images.push_back(u.as_string());
       }
-      out.items.push_back(detail::item_result(cfg, item, std::move(images)));
+      out.items.push_back(detail::item_result(item, std::move(images)));
       return out;
     }
     const auto error = p.has_field("error") && p.at("error").is_string() ? p.at("error").as_string() : status;
@@ -131,14 +131,14 @@ private:
     return detail::failure(error_class::bad_response, "prediction " + id + " has an unknown status \"" + status + "\"");
   }
 
-  static provider_reply answer(const provider_config& cfg, const work_item& item, const http_result& r, instant now) {
+  static provider_reply answer(const work_item& item, const http_result& r, instant now) {
     if (r.status == 0)
       return detail::transport_failure(r);
     auto json = detail::parse_json(r.body);
     if (r.status == 200 || r.status == 201) {
       if (!json.is_object())
         return detail::failure(error_class::bad_response, detail::unexpected_body(r));
-      auto out = prediction(cfg, item, json, r);
+      auto out = prediction(item, json, r);
       // a create answers the prediction: while it runs, the engine polls it by id
       if (r.status == 201 && out.k == provider_reply::kind::pending)
         out.k = provider_reply::kind::accepted;
