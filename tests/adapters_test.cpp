@@ -366,6 +366,55 @@ TEST_CASE("a gemini batch is accepted as batches id then pending while running t
   CHECK(calls[3].path == "/v1beta/" + id);
 }
 
+TEST_CASE("a gemini batch sends n keyed requests for an item of n images and gathers the n images back") {
+  fake_provider_process fake;
+  fake.set_faults(R"({"async_polls_before_done":0})");
+  auto port = adapter(fake, api::gemini_batch);
+  const std::vector<core::work_item> items{item(14, 4, tier::hd), item(15, 1, tier::sd), item(16, 2, tier::k4)};
+  const auto id = accepted_id(*port, items);
+  CHECK(fake.stats().at("batch_items_created").as_integer() == 7);
+  // the keys the fake was given, in order
+  const auto op = web::json::value::parse(fake.request("GET", "/v1beta/" + id, {}, google_key(fake)).body);
+  std::vector<std::string> keys;
+  for (const auto& e : op.at("response").at("inlinedResponses").at("inlinedResponses").as_array())
+    keys.push_back(e.at("metadata").at("key").as_string());
+  CHECK(keys == std::vector<std::string>{"j14#1", "j14#2", "j14#3", "j14#4", "j15", "j16#1", "j16#2"});
+  auto done = poll_and_wait(*port, id, items);
+  REQUIRE(done.error == error_class::none);
+  REQUIRE(done.items.size() == 3);
+  for (std::size_t i = 0; i < items.size(); ++i)
+    check_success(done.items[i], items[i], static_cast<std::size_t>(items[i].n), png_base64);
+}
+
+TEST_CASE("a gemini batch item whose split requests partly fail keeps the images that came") {
+  fake_provider_process fake;
+  fake.set_faults(R"({"seed":5,"item_error_rate":0.5,"async_polls_before_done":0})");
+  auto port = adapter(fake, api::gemini_batch);
+  std::vector<core::work_item> items;
+  for (std::uint64_t id = 1; id <= 6; ++id)
+    items.push_back(item(100 + id, 3));
+  const auto id = accepted_id(*port, items);
+  auto done = poll_and_wait(*port, id, items);
+  REQUIRE(done.error == error_class::none);
+  // what the fake answered: good requests per job
+  const auto op = web::json::value::parse(fake.request("GET", "/v1beta/" + id, {}, google_key(fake)).body);
+  std::map<std::string, std::size_t> good;
+  for (const auto& e : op.at("response").at("inlinedResponses").at("inlinedResponses").as_array()) {
+    const auto key = e.at("metadata").at("key").as_string();
+    good[key.substr(0, key.find('#'))] += e.has_field("error") ? 0 : 1;
+  }
+  REQUIRE(done.items.size() == 6);
+  int partial = 0;
+  for (const auto& i : done.items) {
+    INFO("item " << core::to_string(i.id));
+    const auto expected = good.at(core::to_string(i.id));
+    CHECK(i.images.size() == expected);
+    CHECK(i.error == (expected == 0 ? error_class::server : error_class::none));
+    partial += expected > 0 && expected < 3;
+  }
+  CHECK(partial > 0); // seed 5 gives some items part of their images
+}
+
 TEST_CASE("gemini batch results are matched to items by key including a per item error") {
   fake_provider_process fake;
   fake.set_faults(R"({"seed":3,"item_error_rate":0.5,"async_polls_before_done":0})");

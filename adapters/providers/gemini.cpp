@@ -3,6 +3,8 @@
 #include "adapters/providers/http_call.hpp"
 #include "core/retry_policy.hpp"
 
+#include <algorithm>
+#include <optional>
 #include <regex>
 
 namespace cutover::providers {
@@ -121,21 +123,24 @@ public:
       detail::send(*client_, req, [item, done](http_result r) { done(predicted(item, r)); });
       return;
     }
+    // A GenerateContentRequest asks for one image and providers.md documents no count for batch requests, so an
+    // item of n images is n requests, keyed "j42#1" .. "j42#n" (n = 1: "j42"), gathered back by key.
     std::vector<value> requests;
-    for (const auto& item : items) {
-      value part;
-      part["text"] = value::string(item.prompt);
-      value content;
-      content["parts"] = value::array({part});
-      value request;
-      request["contents"] = value::array({content});
-      value meta;
-      meta["key"] = value::string(to_string(item.id));
-      value entry;
-      entry["request"] = request;
-      entry["metadata"] = meta;
-      requests.push_back(entry);
-    }
+    for (const auto& item : items)
+      for (int k = 1; k <= requests_of(item); ++k) {
+        value part;
+        part["text"] = value::string(item.prompt);
+        value content;
+        content["parts"] = value::array({part});
+        value request;
+        request["contents"] = value::array({content});
+        value meta;
+        meta["key"] = value::string(request_key(item, k));
+        value entry;
+        entry["request"] = request;
+        entry["metadata"] = meta;
+        requests.push_back(entry);
+      }
     value inner;
     inner["requests"] = value::array(requests);
     value input;
@@ -266,30 +271,71 @@ private:
     if (responses == nullptr)
       return detail::failure(error_class::bad_response, "batch " + name + " succeeded without inlined responses");
     const auto& list = responses->as_array();
+    // Without keys, answers come in input order: the requests as sent (n per item), or one per item (a batch made
+    // before items were split).
+    std::vector<std::size_t> sent;
+    for (std::size_t i = 0; i < items.size(); ++i)
+      sent.insert(sent.end(), static_cast<std::size_t>(requests_of(items[i])), i);
+    if (list.size() != sent.size() && list.size() == items.size()) {
+      sent.resize(items.size());
+      for (std::size_t i = 0; i < items.size(); ++i)
+        sent[i] = i;
+    }
+    std::vector<std::vector<provider_reply::item>> parts(items.size()); // per item, its requests' results
     std::size_t position = 0;
     for (const auto& entry : list) {
-      // match by metadata.key; fall back to input order when keys are absent
-      const work_item* item = nullptr;
-      auto key = entry.has_field("metadata") ? text_of(entry.at("metadata"), "key") : std::string{};
-      for (const auto& candidate : items)
-        if (!key.empty() && to_string(candidate.id) == key)
-          item = &candidate;
-      if (item == nullptr && key.empty() && position < items.size())
-        item = &items[position];
+      const auto key = entry.has_field("metadata") ? text_of(entry.at("metadata"), "key") : std::string{};
+      std::optional<std::size_t> index;
+      if (!key.empty()) {
+        const auto job = key.substr(0, key.find('#'));
+        for (std::size_t i = 0; i < items.size(); ++i)
+          if (to_string(items[i].id) == job)
+            index = i;
+      } else if (position < sent.size()) {
+        index = sent[position];
+      }
       ++position;
-      if (item == nullptr)
+      if (!index)
         continue;
+      const auto& item = items[*index];
       if (entry.has_field("error")) {
         provider_reply::item failed;
-        failed.id = item->id;
+        failed.id = item.id;
         failed.error = error_class::server;
         failed.message = "batch item failed: " + text_of(entry.at("error"), "message");
-        out.items.push_back(failed);
+        parts[*index].push_back(failed);
         continue;
       }
-      out.items.push_back(generated_item(*item, entry.has_field("response") ? entry.at("response") : value::object()));
+      parts[*index].push_back(generated_item(item, entry.has_field("response") ? entry.at("response") : value::object()));
     }
+    for (std::size_t i = 0; i < items.size(); ++i)
+      if (!parts[i].empty())
+        out.items.push_back(gathered(items[i], std::move(parts[i])));
     return out;
+  }
+
+  /// Requests sent for an item: one per image asked for.
+  static int requests_of(const work_item& item) { return std::max(item.n, 1); }
+  static std::string request_key(const work_item& item, int k) {
+    return item.n <= 1 ? to_string(item.id) : to_string(item.id) + "#" + std::to_string(k);
+  }
+
+  /// One item's result from its requests' results: every image that came (fewer than n is partial), or, when
+  /// none came, the first failure.
+  static provider_reply::item gathered(const work_item& item, std::vector<provider_reply::item> parts) {
+    provider_reply::item out;
+    out.id = item.id;
+    double quality = 0;
+    for (auto& p : parts)
+      if (p.error == error_class::none) {
+        out.images.insert(out.images.end(), std::make_move_iterator(p.images.begin()),
+                          std::make_move_iterator(p.images.end()));
+        quality = std::max(quality, p.quality);
+      }
+    out.quality = quality;
+    if (!out.images.empty())
+      return out;
+    return parts.front();
   }
 
   provider_config cfg_;
