@@ -11,10 +11,12 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <deque>
 #include <random>
+#include <sstream>
 
 namespace cutover::actors {
 
@@ -44,6 +46,7 @@ struct worker_state {
   core::metrics_ptr metrics;
   core::gauge* breaker_gauge = nullptr;
   core::counter* retries = nullptr;
+  core::counter* cancels = nullptr;
   static inline const char* name = "provider_worker";
 };
 
@@ -83,17 +86,29 @@ core::provider_port::callback reply_to(self_ptr self, std::uint64_t batch_id, st
   };
 }
 
+/// Wakes the worker when an open breaker half-opens, so its gauge and log change on time even with no traffic
+/// (allow() would otherwise find out only at the next call). A timer made stale by a later trip or a reconfigured
+/// open_for finds nothing to do: advance() acts only once open_for has passed.
+void schedule_half_open(self_ptr self) {
+  if (auto at = self->state.breaker->half_opens_at())
+    self->delayed_send(self, std::max(duration{0}, *at - now_of(self)), msg::breaker_due{});
+}
+
 /// Logs the breaker's state changes with their figures.
 void log_breaker(self_ptr self) {
   auto& st = self->state;
   st.breaker_gauge->set(static_cast<std::int64_t>(st.breaker->state(now_of(self))));
+  bool opened = false;
   for (const auto& t : st.breaker->take_transitions()) {
     if (t.to == breaker_state::open && st.env->trips)
       self->send(st.env->trips, msg::breaker_trip{provider_name(self), t.at});
+    opened |= t.to == breaker_state::open;
     std::cerr << "event=breaker provider=" << provider_name(self) << " from=" << to_string(t.from)
               << " to=" << to_string(t.to) << " requests=" << t.requests << " failures=" << t.failures
               << " failure_rate_ppm=" << t.failure_rate << " reason=\"" << t.reason << "\"" << std::endl;
   }
+  if (opened)
+    schedule_half_open(self);
 }
 
 /// Counts a call's outcome, and tells the breaker.
@@ -106,6 +121,17 @@ void record(self_ptr self, error_class outcome) {
     .add();
   st.breaker->record(outcome, now_of(self));
   log_breaker(self);
+}
+
+/// What a succeeded item costs: the price per image of its tier in the provider's current configuration (a reload
+/// may change prices while a job runs), times the images kept. The client asked for `n`: a provider that returns
+/// more is neither kept nor charged beyond n, so spend never passes what the ledger reserved (price x n).
+void price(self_ptr self, const work_item& item, item_outcome& o) {
+  const auto asked = static_cast<std::size_t>(std::max(item.n, 1));
+  if (o.images.size() > asked)
+    o.images.resize(asked);
+  o.cost = self->state.env->provider.cost_per_image[static_cast<std::size_t>(item.tier_)] *
+           static_cast<micros>(o.images.size());
 }
 
 /// Turns the answer for items `ids` of a batch (all items when empty) into outcomes, and forgets those items.
@@ -140,17 +166,33 @@ void report(self_ptr self, worker_state::batch& wb, const provider_reply& reply,
           o.error = r.error;
           o.message = r.message;
           o.images = r.images;
-          o.cost = r.cost;
           o.quality = r.quality;
           if (o.error == error_class::none && o.images.empty()) {
             o.error = error_class::bad_response;
             o.message = "succeeded without image data";
           }
+          if (o.error == error_class::none)
+            price(self, *it, o);
         }
     }
     sink.items.push_back(std::move(o));
     it = items.erase(it);
   }
+}
+
+/// Asks the provider to stop a remote job the engine has given up on, so it stops running and billing. Fire and
+/// forget: nothing waits for the answer, which is only logged (as one line, from whichever thread it comes on).
+void cancel_remote(self_ptr self, const std::string& remote_id, const char* why) {
+  auto& st = self->state;
+  st.cancels->add();
+  std::cerr << "event=remote_cancel provider=" << provider_name(self) << " remote_id=" << remote_id << " reason=" << why
+            << std::endl;
+  st.env->port->cancel(remote_id, now_of(self), [provider = provider_name(self), remote_id](provider_reply r) {
+    std::ostringstream line;
+    line << "event=remote_cancel_answered provider=" << provider << " remote_id=" << remote_id
+         << " outcome=" << to_string(r.error) << " message=\"" << r.message << "\"\n";
+    std::cerr << line.str() << std::flush;
+  });
 }
 
 void send_outbox(self_ptr self, outbox& out) {
@@ -175,6 +217,7 @@ void schedule_poll(self_ptr self, worker_state::batch& wb, outbox& out) {
   r.error = error_class::timeout;
   r.message = "remote job " + wb.b.remote_id + " not finished by the polling deadline";
   report(self, wb, r, {}, out);
+  cancel_remote(self, wb.b.remote_id, "polling_deadline"); // its items are given up on: stop paying for it
 }
 
 void on_reply(self_ptr self, msg::call_done& m, outbox& out);
@@ -294,35 +337,54 @@ void start_calls(self_ptr self, worker_state::batch& wb) {
   });
 }
 
-void on_accepted(self_ptr self, worker_state::batch& wb, const std::string& remote_id) {
-  const auto& env = *self->state.env;
-  wb.b.remote_id = remote_id;
-  wb.b.submitted_at = now_of(self);
+/// How often, and how far apart on the actor clock, the worker tries to write a remote id before polling anyway.
+constexpr int remote_id_write_tries = 5;
+constexpr auto remote_id_write_retry = std::chrono::seconds(1);
+
+/// Schedules the first poll of a batch's remote job (and tells the supervisor the id, for a restarted worker).
+void start_polling(self_ptr self, std::uint64_t batch_id) {
+  auto b = self->state.batches.find(batch_id);
+  if (b == self->state.batches.end())
+    return;
+  self->send(self->state.parent, msg::remote_accepted{batch_id, b->second.b.remote_id, b->second.b.submitted_at});
+  outbox out;
+  schedule_poll(self, b->second, out);
+  send_outbox(self, out);
+  forget_if_done(self, batch_id);
+}
+
+/// Writes a batch's remote id, then polls. Poll only once the remote id is on disk: a crash before that
+/// re-submits, after it re-polls. A failed write is tried again on the actor clock; after the last try the worker
+/// polls anyway, because the remote job runs (and is paid for) whether or not the engine follows it.
+void store_remote(self_ptr self, std::uint64_t batch_id, int try_no) {
+  auto b = self->state.batches.find(batch_id);
+  if (b == self->state.batches.end())
+    return;
+  const auto& wb = b->second;
   std::vector<job_event> events;
   for (const auto& item : wb.b.items)
-    events.push_back(attempt_event(event_kind::attempt_remote, job_status::running, item, env.provider.name,
-                                   wb.b.submitted_at, remote_id));
-  const auto batch_id = wb.b.batch_id;
-  const auto accepted = msg::remote_accepted{batch_id, remote_id, wb.b.submitted_at};
-  auto first_poll = [self, batch_id] {
-    if (auto b = self->state.batches.find(batch_id); b != self->state.batches.end()) {
-      outbox out;
-      schedule_poll(self, b->second, out);
-      send_outbox(self, out);
-      forget_if_done(self, batch_id);
-    }
-  };
-  // Poll only once the remote id is on disk: a crash before that re-submits, after it re-polls.
-  self->request(env.store, caf::infinite, msg::record_events{std::move(events)})
-    .then(
-      [self, accepted, first_poll](msg::stored) {
-        self->send(self->state.parent, accepted);
-        first_poll();
-      },
-      [batch_id, first_poll](caf::error& err) {
-        std::cerr << "event=remote_id_not_stored batch=" << batch_id << " error=" << to_string(err) << std::endl;
-        first_poll();
-      });
+    events.push_back(attempt_event(event_kind::attempt_remote, job_status::running, item, provider_name(self),
+                                   wb.b.submitted_at, wb.b.remote_id));
+  self->request(self->state.env->store, caf::infinite, msg::record_events{std::move(events)})
+    .then([self, batch_id](msg::stored) { start_polling(self, batch_id); },
+          [self, batch_id, try_no](caf::error& err) {
+            const bool again = try_no < remote_id_write_tries;
+            std::cerr << "event=remote_id_not_stored provider=" << provider_name(self) << " batch=" << batch_id
+                      << " try=" << try_no << " of=" << remote_id_write_tries << " error=" << to_string(err)
+                      << (again ? " retry_in_ms=" + std::to_string(std::chrono::milliseconds(remote_id_write_retry).count())
+                                : std::string{" polling_without_it=true"})
+                      << std::endl;
+            if (again)
+              self->delayed_send(self, remote_id_write_retry, msg::store_remote_id{batch_id, try_no + 1});
+            else
+              start_polling(self, batch_id);
+          });
+}
+
+void on_accepted(self_ptr self, worker_state::batch& wb, const std::string& remote_id) {
+  wb.b.remote_id = remote_id;
+  wb.b.submitted_at = now_of(self);
+  store_remote(self, wb.b.batch_id, 1);
 }
 
 /// A call answered with a failure of the whole call: retry it after a backoff, or report its items.
@@ -337,7 +399,15 @@ void on_call_failed(self_ptr self, worker_state::batch& wb, std::uint64_t call_i
                         call.bad_responses);
   if (reply.error == error_class::bad_response)
     ++call.bad_responses;
-  if (d.retry && !reply.no_retry) {
+  // An async create that timed out or got no answer may have created the remote job (Gemini batch create is not
+  // idempotent): another create could start a second paid job. The item goes on along its fallback chain instead.
+  const bool ambiguous_create = self->state.env->provider.mode == provider_mode::async &&
+                                (reply.error == error_class::timeout || reply.unanswered);
+  if (d.retry && ambiguous_create)
+    std::cerr << "event=ambiguous_create_not_retried provider=" << provider_name(self) << " batch=" << wb.b.batch_id
+              << " call=" << call_id << " error=" << to_string(reply.error) << " message=\"" << reply.message << "\""
+              << std::endl;
+  if (d.retry && !reply.no_retry && !ambiguous_create) {
     self->state.retries->add();
     std::cerr << "event=retry provider=" << provider_name(self) << " batch=" << wb.b.batch_id << " call=" << call_id
               << " calls_made=" << call.calls_made << " error=" << to_string(reply.error)
@@ -348,7 +418,13 @@ void on_call_failed(self_ptr self, worker_state::batch& wb, std::uint64_t call_i
   }
   auto items = call.items;
   wb.calls.erase(c);
-  report(self, wb, reply, items, out);
+  if (!ambiguous_create) {
+    report(self, wb, reply, items, out);
+    return;
+  }
+  auto given_up = reply;
+  given_up.message += " (an async create without a clear answer is not repeated: the remote job may exist)";
+  report(self, wb, given_up, items, out);
 }
 
 void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
@@ -425,6 +501,8 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
                                             "Circuit breaker per provider: 0 closed, 1 open, 2 half-open.");
   st.retries = &st.metrics->get_counter("cutover_provider_retries_total", {{"provider", st.env->provider.name}},
                                         "Calls retried after a retryable failure.");
+  st.cancels = &st.metrics->get_counter("cutover_remote_cancels_total", {{"provider", st.env->provider.name}},
+                                        "Remote jobs the worker asked the provider to cancel (past the polling deadline).");
   st.jitter.seed(murmur3_x86_32(st.env->provider.name, 0x7e57));
   return {
     [self](msg::provider_batch& b) {
@@ -460,8 +538,15 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
         st.env = std::move(env);
         st.breaker->reconfigure(st.env->provider.breaker);
         st.limits->reconfigure(st.env->provider.limits, st.env->day_starts);
+        schedule_half_open(self); // open_for may have changed
+        log_breaker(self);
       }
     },
+    [self](const msg::breaker_due&) {
+      self->state.breaker->advance(now_of(self));
+      log_breaker(self);
+    },
+    [self](const msg::store_remote_id& m) { store_remote(self, m.batch_id, m.try_no); },
     [self](const msg::retry_call& m) {
       calling(self, [&] {
         outbox out;

@@ -33,12 +33,13 @@ struct instant_port : core::provider_port {
   void submit(const std::vector<core::work_item>& items, core::instant, callback done) override {
     core::provider_reply r;
     for (const auto& i : items)
-      r.items.push_back({i.id, core::error_class::none, "", {"iVBORw0KGgo="}, 40000, 0.9});
+      r.items.push_back({i.id, core::error_class::none, "", {"iVBORw0KGgo="}, 0.9});
     done(std::move(r));
   }
   void poll(const std::string&, const std::vector<core::work_item>&, core::instant, callback done) override {
     done(core::provider_reply{});
   }
+  void cancel(const std::string&, core::instant, callback done) override { done(core::provider_reply{}); }
 };
 
 struct driver_state {

@@ -115,12 +115,14 @@ struct provider_reply {
   duration retry_after{0}; ///< the provider's own hint (Retry-After, RetryInfo), 0 when none
   bool no_retry = false;   ///< the provider said not to retry this call (e.g. OpenAI's x-should-retry: false)
   bool poll_failed = false; ///< a poll call itself failed (HTTP or transport): says nothing of the remote job
+  /// No answer arrived at all (connection cut, timed out): the provider may or may not have acted on the call.
+  /// For an async create this means a remote job may exist, and be billing, without the engine knowing its id.
+  bool unanswered = false;
   struct item {
     job_id id;
     error_class error = error_class::none;
     std::string message;
-    std::vector<std::string> images; ///< base64 PNG
-    micros cost = 0;
+    std::vector<std::string> images; ///< base64 PNG (or URLs). No cost: the worker prices images from its config
     double quality = 0;
   };
   std::vector<item> items;
@@ -138,6 +140,10 @@ public:
   virtual void submit(const std::vector<work_item>& items, instant now, callback done) = 0;
   virtual void poll(const std::string& remote_id, const std::vector<work_item>& items, instant now,
                     callback done) = 0;
+  /// Asks the provider to stop remote job `remote_id` (e.g. past the polling deadline), so it stops billing.
+  /// Best effort: `done` gets error none when the provider took the request, else the failure. Ports without
+  /// remote jobs to stop (sync APIs, the simulated provider) answer at once with a message saying so.
+  virtual void cancel(const std::string& remote_id, instant now, callback done) = 0;
 };
 
 } // namespace cutover::core

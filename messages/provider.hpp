@@ -23,7 +23,8 @@ struct provider_batch {
   std::string remote_id;        ///< set: resume polling this remote job
   core::instant submitted_at{}; ///< when the remote job was submitted (for the poll schedule)
 };
-/// Worker -> supervisor: the provider accepted the batch as a remote job, and that is on disk.
+/// Worker -> supervisor: the provider accepted the batch as a remote job, and that is on disk (or every try to
+/// write it failed: a restarted worker must still poll it rather than create another).
 struct remote_accepted {
   std::uint64_t batch_id = 0;
   std::string remote_id;
@@ -46,6 +47,13 @@ struct poll_due { std::uint64_t batch_id = 0; };
 struct retry_call {
   std::uint64_t batch_id = 0;
   std::uint64_t call_id = 0;
+};
+/// Internal to a worker: the open breaker's `open_for` has passed (time to half-open, log and export it).
+struct breaker_due {};
+/// Internal to a worker: write the remote id of a batch again (try number `try_no`), the last write failed.
+struct store_remote_id {
+  std::uint64_t batch_id = 0;
+  int try_no = 1;
 };
 
 /// Serve -> provider supervisor at shutdown: start no new calls; answered once no call is on the wire (a sync
@@ -74,6 +82,10 @@ template <class I> auto inspect(I& f, poll_due& x) { return f(caf::meta::type_na
 template <class I> auto inspect(I& f, retry_call& x) {
   return f(caf::meta::type_name("retry_call"), x.batch_id, x.call_id);
 }
+template <class I> auto inspect(I& f, breaker_due&) { return f(caf::meta::type_name("breaker_due")); }
+template <class I> auto inspect(I& f, store_remote_id& x) {
+  return f(caf::meta::type_name("store_remote_id"), x.batch_id, x.try_no);
+}
 
 /// The face of a provider (its supervisor); batchers send to it.
 using provider_actor = caf::typed_actor<
@@ -89,6 +101,8 @@ using provider_worker_actor = caf::typed_actor<
   caf::reacts_to<call_done>,
   caf::reacts_to<poll_due>,
   caf::reacts_to<retry_call>,
+  caf::reacts_to<store_remote_id>,
+  caf::reacts_to<breaker_due>,
   caf::reacts_to<config_snapshot>>;
 
 using batcher_actor = caf::typed_actor<
@@ -100,9 +114,10 @@ using batcher_actor = caf::typed_actor<
 
 namespace cutover::core {
 template <class I> auto inspect(I& f, provider_reply::item& x) {
-  return f(x.id, x.error, x.message, x.images, x.cost, x.quality);
+  return f(x.id, x.error, x.message, x.images, x.quality);
 }
 template <class I> auto inspect(I& f, provider_reply& x) {
-  return f(x.k, x.remote_id, x.error, x.message, x.retry_after, x.no_retry, x.poll_failed, x.items, x.delay);
+  return f(x.k, x.remote_id, x.error, x.message, x.retry_after, x.no_retry, x.poll_failed, x.unanswered, x.items,
+           x.delay);
 }
 } // namespace cutover::core

@@ -55,6 +55,9 @@ struct counting_port : core::provider_port {
             callback done) override {
     inner->poll(id, items, now, std::move(done));
   }
+  void cancel(const std::string& id, core::instant now, callback done) override {
+    inner->cancel(id, now, std::move(done));
+  }
 };
 
 struct story {

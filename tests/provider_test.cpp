@@ -9,6 +9,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <deque>
+#include <functional>
 #include <set>
 
 using namespace cutover;
@@ -23,7 +26,10 @@ struct scripted_port : core::provider_port {
   int throw_first = 0;          ///< this many submits throw before one succeeds
   int polls_until_done = -1;    ///< -1: never finishes
   core::duration latency{0};    ///< a sync answer arrives this much later (on the actor clock)
+  int images_per_item = 1;      ///< images each item succeeds with, whatever its n
   std::vector<core::instant> submits, polls;
+  std::vector<std::pair<std::string, core::instant>> cancels; ///< remote id, when
+  std::deque<core::provider_reply> failing_submits; ///< the next submits answer these failures, in order
 
   bool takes_batches() const override { return async; }
   void submit(const std::vector<core::work_item>& items, core::instant now, callback done) override {
@@ -31,6 +37,12 @@ struct scripted_port : core::provider_port {
     if (throw_first > 0) {
       --throw_first;
       throw std::runtime_error("scripted crash");
+    }
+    if (!failing_submits.empty()) {
+      auto failure = failing_submits.front();
+      failing_submits.pop_front();
+      done(std::move(failure));
+      return;
     }
     core::provider_reply r;
     if (async) {
@@ -52,11 +64,57 @@ struct scripted_port : core::provider_port {
       r.items = results(items);
     done(std::move(r));
   }
-  static std::vector<core::provider_reply::item> results(const std::vector<core::work_item>& items) {
+  void cancel(const std::string& remote_id, core::instant now, callback done) override {
+    cancels.emplace_back(remote_id, now);
+    done(core::provider_reply{});
+  }
+  std::vector<core::provider_reply::item> results(const std::vector<core::work_item>& items) const {
     std::vector<core::provider_reply::item> out;
     for (const auto& i : items)
-      out.push_back({i.id, core::error_class::none, "", {"iVBORw0KGgo="}, 30'000, 0.9});
+      out.push_back({i.id, core::error_class::none, "",
+                     std::vector<std::string>(static_cast<std::size_t>(images_per_item), "iVBORw0KGgo="), 0.9});
     return out;
+  }
+};
+
+/// The SQLite store whose writes of remote ids can be made to fail (a full disk, a locked file): the store actor
+/// then answers those writes with an error, as it does for any failed commit.
+struct flaky_store : core::job_store {
+  std::shared_ptr<core::job_store> inner;
+  std::function<core::instant()> clock;
+  int fail_remote_writes = 0;                                ///< this many writes of a remote id fail, then they pass
+  std::vector<std::pair<bool, core::instant>> remote_writes; ///< (stored, when) per write carrying a remote id
+
+  void write(const std::vector<core::job_record>& inserts, const std::vector<core::job_event>& events,
+             const side_writes& side) override {
+    const bool remote = std::any_of(events.begin(), events.end(),
+                                    [](const auto& e) { return e.kind == core::event_kind::attempt_remote; });
+    if (remote && fail_remote_writes > 0) {
+      --fail_remote_writes;
+      remote_writes.emplace_back(false, clock());
+      throw std::runtime_error("disk I/O error (scripted)");
+    }
+    inner->write(inserts, events, side);
+    if (remote)
+      remote_writes.emplace_back(true, clock());
+  }
+  std::optional<core::rollout_status> rollout_state() override { return inner->rollout_state(); }
+  std::vector<core::decision_record> decisions(core::instant since, std::int64_t before_id,
+                                               std::size_t limit) override {
+    return inner->decisions(since, before_id, limit);
+  }
+  std::optional<core::job_record> find(core::job_id id) override { return inner->find(id); }
+  std::vector<core::job_record> open_jobs() override { return inner->open_jobs(); }
+  std::uint64_t max_job_id() override { return inner->max_job_id(); }
+  std::vector<key_entry> idempotency_keys(core::instant since) override { return inner->idempotency_keys(since); }
+  std::vector<core::job_record> dead_letters(std::size_t limit) override { return inner->dead_letters(limit); }
+  std::size_t sweep_dead_letters(core::instant before) override { return inner->sweep_dead_letters(before); }
+  budget_snapshot budget_state(core::instant day_start, const std::string& day) override {
+    return inner->budget_state(day_start, day);
+  }
+  std::vector<core::day_row> budget_days(const std::string& since_day) override { return inner->budget_days(since_day); }
+  std::vector<daily_stat> daily_stats(core::instant since, core::duration day_starts) override {
+    return inner->daily_stats(since, day_starts);
   }
 };
 
@@ -64,14 +122,22 @@ struct rig {
   testing::virtual_time vt;
   testing::temp_dir dir;
   std::shared_ptr<scripted_port> port = std::make_shared<scripted_port>();
+  std::shared_ptr<flaky_store> db = std::make_shared<flaky_store>();
   std::shared_ptr<std::vector<core::item_outcome>> outcomes = std::make_shared<std::vector<core::item_outcome>>();
   msg::store_actor store;
   actors::outcome_sink sink;
   msg::provider_actor provider;
 
-  explicit rig(bool async, actors::supervisor_limits limits = {}, core::limits_config provider_limits = {}) {
+  core::metrics_ptr metrics = std::make_shared<core::metrics_registry>();
+  core::provider_config cfg; ///< the provider's configuration at start
+
+  /// `tweak` adjusts the provider's configuration before the provider starts.
+  explicit rig(bool async, actors::supervisor_limits limits = {}, core::limits_config provider_limits = {},
+               const std::function<void(core::provider_config&)>& tweak = {}) {
     port->async = async;
-    store = actors::spawn_store(*vt.sys, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
+    db->inner = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
+    db->clock = [this] { return vt.now(); };
+    store = actors::spawn_store(*vt.sys, db,
                                 actors::store_options{false, vt.anchor(), core::defaults::dead_letter_retention, std::chrono::hours(1), nullptr});
     auto seen = outcomes;
     sink = vt.sys->spawn([seen](actors::outcome_sink::pointer) -> actors::outcome_sink::behavior_type {
@@ -80,22 +146,29 @@ struct rig {
           seen->push_back(o);
       }};
     });
-    core::provider_config cfg;
     cfg.name = "gemini";
+    cfg.cost_per_image = {30'000, 60'000, 90'000};
     cfg.mode = async ? core::provider_mode::async : core::provider_mode::sync;
     cfg.polling = {core::default_poll_schedule(), 5min};
     cfg.limits = provider_limits;
-    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), nullptr, {}, msg::trip_sink{}});
+    if (tweak)
+      tweak(cfg);
+    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), metrics, {}, msg::trip_sink{}});
     provider = actors::spawn_provider(*vt.sys, env, sink, limits);
     vt.run();
   }
 
-  void submit_batch(int items) {
+  void submit_batch(int items, int n = 1, core::tier t = core::tier::sd) {
     msg::provider_batch b;
+    b.tier_ = t;
     for (int i = 1; i <= items; ++i)
-      b.items.push_back(core::work_item{core::job_id{static_cast<std::uint64_t>(i)}, 1, core::tier::sd, 1, "a kite", "u"});
+      b.items.push_back(core::work_item{core::job_id{static_cast<std::uint64_t>(i)}, 1, t, n, "a kite", "u"});
     caf::anon_send(provider, std::move(b));
     vt.run();
+  }
+
+  std::int64_t breaker_gauge() {
+    return metrics->get_gauge("cutover_breaker_state", {{"provider", "gemini"}}, "").value();
   }
 
   ~rig() {
@@ -129,6 +202,121 @@ TEST_CASE("an async job is polled at 5, 10 .. 30, 45 .. 90, 150, 210 s and times
     CHECK(o.remote_id == "remote-1");
     CHECK(o.finished_at == t0 + 5min);
   }
+}
+
+TEST_CASE("an async job past its polling deadline is cancelled at the provider once, at the deadline") {
+  rig r{true};
+  const auto t0 = r.vt.now();
+  r.submit_batch(2);
+  r.vt.advance(4min);
+  CHECK(r.port->cancels.empty()); // still polling
+  r.vt.advance(6min);
+  REQUIRE(r.outcomes->size() == 2);
+  REQUIRE(r.port->cancels.size() == 1); // one remote job, however many items it carries
+  CHECK(r.port->cancels[0].first == "remote-1");
+  CHECK(r.port->cancels[0].second == t0 + 5min);
+}
+
+TEST_CASE("an async job that finishes before its deadline is never cancelled") {
+  rig r{true};
+  r.port->polls_until_done = 3;
+  r.submit_batch(1);
+  r.vt.advance(10min);
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::none);
+  CHECK(r.port->cancels.empty());
+}
+
+namespace {
+/// A failure of a whole call; `unanswered`: no HTTP answer arrived (a transport failure).
+core::provider_reply failed_call(core::error_class e, bool unanswered, core::duration retry_after = 0s) {
+  core::provider_reply r;
+  r.error = e;
+  r.message = "scripted failure";
+  r.unanswered = unanswered;
+  r.retry_after = retry_after;
+  return r;
+}
+} // namespace
+
+TEST_CASE("an async create that times out is not retried and its items fail as timeout for the fallback chain") {
+  rig r{true};
+  r.port->failing_submits = {failed_call(core::error_class::timeout, true)};
+  r.submit_batch(2);
+  r.vt.advance(10min);
+  CHECK(r.port->submits.size() == 1); // a second create could start a second paid remote job
+  CHECK(r.port->polls.empty());
+  REQUIRE(r.outcomes->size() == 2);
+  for (const auto& o : *r.outcomes) {
+    CHECK(o.error == core::error_class::timeout);
+    CHECK(o.remote_id.empty());
+  }
+}
+
+TEST_CASE("an async create that got no HTTP answer is not retried and its items fail with their class") {
+  rig r{true};
+  r.port->failing_submits = {failed_call(core::error_class::server, true)}; // e.g. the connection was cut
+  r.submit_batch(1);
+  r.vt.advance(10min);
+  CHECK(r.port->submits.size() == 1);
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::server);
+}
+
+TEST_CASE("an async create answered with 429 or a 5xx is retried at the same provider") {
+  rig r{true};
+  r.port->polls_until_done = 1;
+  r.port->failing_submits = {failed_call(core::error_class::rate_limited, false, 2s),
+                             failed_call(core::error_class::server, false)};
+  const auto t0 = r.vt.now();
+  r.submit_batch(1);
+  r.vt.advance(10min);
+  REQUIRE(r.port->submits.size() == 3);
+  CHECK(r.port->submits[1] >= t0 + 2s); // after the provider's Retry-After
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::none);
+  CHECK(r.outcomes->front().remote_id == "remote-1");
+}
+
+TEST_CASE("a sync call that timed out is still retried at the same provider") {
+  rig r{false};
+  r.port->failing_submits = {failed_call(core::error_class::timeout, true)};
+  r.submit_batch(1);
+  r.vt.advance(1min);
+  CHECK(r.port->submits.size() == 2);
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::none);
+}
+
+TEST_CASE("a remote id whose write fails is written again on the actor clock before the first poll") {
+  rig r{true};
+  r.db->fail_remote_writes = 2;
+  r.port->polls_until_done = 1;
+  const auto t0 = r.vt.now();
+  r.submit_batch(2);
+  r.vt.advance(2500ms);
+  CHECK(r.port->polls.empty()); // not polled while the id is not on disk
+  r.vt.advance(10min);
+  using write = std::pair<bool, core::instant>;
+  CHECK(r.db->remote_writes == std::vector<write>{{false, t0}, {false, t0 + 1s}, {true, t0 + 2s}});
+  CHECK(seconds_after(r.port->polls, t0) == std::vector<long>{5}); // the schedule still counts from the submit
+  REQUIRE(r.outcomes->size() == 2);
+  for (const auto& o : *r.outcomes)
+    CHECK(o.error == core::error_class::none);
+}
+
+TEST_CASE("a remote id that cannot be written after every try is still polled to its end") {
+  rig r{true};
+  r.db->fail_remote_writes = 1000;
+  r.port->polls_until_done = 2;
+  const auto t0 = r.vt.now();
+  r.submit_batch(1);
+  r.vt.advance(10min);
+  REQUIRE(r.db->remote_writes.size() == 5);
+  CHECK(r.db->remote_writes.back() == std::pair<bool, core::instant>{false, t0 + 4s});
+  CHECK(seconds_after(r.port->polls, t0) == std::vector<long>{5, 10}); // the remote job runs, paid for: follow it
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::none);
 }
 
 TEST_CASE("an async job that finishes is reported once, at the poll that saw it finish") {
@@ -245,4 +433,59 @@ TEST_CASE("a provider's hourly cap holds across the window edge when items wait"
     CHECK(at[i + 2] - at[i] >= 3600);
   CHECK(at[0] == 0);
   CHECK(at[1] == 0);
+}
+
+TEST_CASE("the breaker gauge reads half-open exactly open_for after the trip with no traffic") {
+  rig r{false, {}, {}, [](core::provider_config& p) {
+          p.retry.max_attempts = 1;
+          p.breaker = core::breaker_config{500'000, 2, 60s, 30s, 1};
+        }};
+  constexpr std::int64_t closed = 0, open = 1, half_open = 2;
+  CHECK(r.breaker_gauge() == closed);
+  r.port->failing_submits = {failed_call(core::error_class::server, false), failed_call(core::error_class::server, false)};
+  r.submit_batch(2); // 2 of 2 calls fail: it trips now
+  CHECK(r.breaker_gauge() == open);
+  r.vt.advance(30s - 1ms);
+  CHECK(r.breaker_gauge() == open);
+  r.vt.advance(1ms);
+  CHECK(r.breaker_gauge() == half_open);
+  CHECK(r.port->submits.size() == 2); // no call made it change
+  // a failed probe opens it again, and it half-opens again on time
+  r.port->failing_submits = {failed_call(core::error_class::server, false)};
+  r.submit_batch(1);
+  CHECK(r.breaker_gauge() == open);
+  r.vt.advance(30s);
+  CHECK(r.breaker_gauge() == half_open);
+}
+
+TEST_CASE("an outcome is priced from the provider's current config after a reload changed the price") {
+  rig r{true};
+  r.port->polls_until_done = 3; // done at 15 s
+  r.port->images_per_item = 2;
+  r.submit_batch(1, 2, core::tier::hd);
+  r.vt.advance(7s);
+  auto reloaded = std::make_shared<core::config>();
+  reloaded->providers.push_back(r.cfg);
+  reloaded->providers.back().cost_per_image = {11'000, 22'000, 33'000};
+  caf::anon_send(r.provider, msg::config_snapshot{reloaded});
+  r.vt.advance(1min);
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::none);
+  CHECK(r.outcomes->front().cost == 2 * 22'000); // not the 60'000 per image of the start
+}
+
+TEST_CASE("a provider returning more images than n is charged for n and only n are kept") {
+  rig r{false};
+  r.port->images_per_item = 5;
+  r.submit_batch(2, 3, core::tier::k4);
+  REQUIRE(r.outcomes->size() == 2);
+  for (const auto& o : *r.outcomes) {
+    CHECK(o.error == core::error_class::none);
+    CHECK(o.images.size() == 3);
+    CHECK(o.cost == 3 * 90'000); // what the ledger reserved for n = 3, never 5 x 90'000
+  }
+  r.port->images_per_item = 1; // fewer than n: charged for what came
+  r.submit_batch(1, 3, core::tier::k4);
+  REQUIRE(r.outcomes->size() == 3);
+  CHECK(r.outcomes->back().cost == 90'000);
 }

@@ -28,7 +28,6 @@ struct story_port : core::provider_port {
   int errors_left = 0;
   bool silent = false;
   double quality = 0.9;
-  core::micros cost_per_image = 30'000;
   int calls = 0;
   bool takes_batches() const override { return false; }
   void submit(const std::vector<core::work_item>& items, core::instant, callback done) override {
@@ -43,11 +42,12 @@ struct story_port : core::provider_port {
       r.message = "scripted";
     } else {
       for (const auto& i : items)
-        r.items.push_back({i.id, core::error_class::none, "", {"iVBORw0KGgo="}, cost_per_image * i.n, quality});
+        r.items.push_back({i.id, core::error_class::none, "", {"iVBORw0KGgo="}, quality});
     }
     done(std::move(r));
   }
   void poll(const std::string&, const std::vector<core::work_item>&, core::instant, callback) override {}
+  void cancel(const std::string&, core::instant, callback done) override { done(core::provider_reply{}); }
 };
 
 std::string config_text(int percent, const std::string& tick, const std::string& extra = "") {

@@ -3,6 +3,8 @@
 #include "adapters/providers/http_call.hpp"
 #include "core/retry_policy.hpp"
 
+#include <algorithm>
+#include <optional>
 #include <regex>
 
 namespace cutover::providers {
@@ -63,7 +65,7 @@ provider_reply google_error(const http_result& r) {
 }
 
 /// Images of one GenerateContentResponse: inlineData parts; a safety block is content_policy.
-provider_reply::item generated_item(const provider_config& cfg, const work_item& item, const value& response) {
+provider_reply::item generated_item(const work_item& item, const value& response) {
   std::vector<std::string> images;
   std::string blocked;
   if (response.has_field("promptFeedback"))
@@ -86,7 +88,7 @@ provider_reply::item generated_item(const provider_config& cfg, const work_item&
     out.message = "blocked: " + blocked;
     return out;
   }
-  return detail::item_result(cfg, item, std::move(images));
+  return detail::item_result(item, std::move(images));
 }
 
 /// Gemini API: `mode: sync` calls Imagen's :predict per item; `mode: async` makes one Gemini batch per batch,
@@ -118,24 +120,27 @@ public:
       body["parameters"] = params;
       req.set_request_uri("/models/" + cfg_.model + ":predict");
       req.set_body(body);
-      detail::send(*client_, req, [cfg = cfg_, item, done](http_result r) { done(predicted(cfg, item, r)); });
+      detail::send(*client_, req, [item, done](http_result r) { done(predicted(item, r)); });
       return;
     }
+    // A GenerateContentRequest asks for one image and providers.md documents no count for batch requests, so an
+    // item of n images is n requests, keyed "j42#1" .. "j42#n" (n = 1: "j42"), gathered back by key.
     std::vector<value> requests;
-    for (const auto& item : items) {
-      value part;
-      part["text"] = value::string(item.prompt);
-      value content;
-      content["parts"] = value::array({part});
-      value request;
-      request["contents"] = value::array({content});
-      value meta;
-      meta["key"] = value::string(to_string(item.id));
-      value entry;
-      entry["request"] = request;
-      entry["metadata"] = meta;
-      requests.push_back(entry);
-    }
+    for (const auto& item : items)
+      for (int k = 1; k <= requests_of(item); ++k) {
+        value part;
+        part["text"] = value::string(item.prompt);
+        value content;
+        content["parts"] = value::array({part});
+        value request;
+        request["contents"] = value::array({content});
+        value meta;
+        meta["key"] = value::string(request_key(item, k));
+        value entry;
+        entry["request"] = request;
+        entry["metadata"] = meta;
+        requests.push_back(entry);
+      }
     value inner;
     inner["requests"] = value::array(requests);
     value input;
@@ -147,7 +152,7 @@ public:
     body["batch"] = batch;
     req.set_request_uri("/models/" + cfg_.model + ":batchGenerateContent");
     req.set_body(body);
-    detail::send(*client_, req, [cfg = cfg_, items, done](http_result r) { done(operation(cfg, items, r, true)); });
+    detail::send(*client_, req, [items, done](http_result r) { done(operation(items, r, true)); });
   }
 
   void poll(const std::string& remote_id, const std::vector<work_item>& items, instant, callback done) override {
@@ -158,8 +163,8 @@ public:
     web::http::http_request req(web::http::methods::GET);
     req.headers().add("x-goog-api-key", key_);
     req.set_request_uri("/" + remote_id);
-    detail::send(*client_, req, [cfg = cfg_, items, done](http_result r) {
-      auto reply = operation(cfg, items, r, false);
+    detail::send(*client_, req, [items, done](http_result r) {
+      auto reply = operation(items, r, false);
       // the GET failed, or answered no JSON at all: either way the batch itself may be fine
       reply.poll_failed = r.status != 200 ||
                           (reply.error == error_class::bad_response && detail::parse_json(r.body).is_null());
@@ -167,8 +172,37 @@ public:
     });
   }
 
+  /// Batch mode: `POST /v1beta/batches/{id}:cancel`. Imagen (`mode: sync`) has no remote job to stop.
+  void cancel(const std::string& remote_id, instant, callback done) override {
+    if (cfg_.mode == provider_mode::sync) {
+      done(detail::nothing_to_cancel("Imagen :predict is synchronous: no remote job to cancel"));
+      return;
+    }
+    if (key_.empty()) {
+      done(detail::failure(error_class::auth, "the environment variable " + cfg_.api_key_env + " holding the API key is not set"));
+      return;
+    }
+    web::http::http_request req(web::http::methods::POST);
+    req.headers().add("x-goog-api-key", key_);
+    req.set_request_uri("/" + remote_id + ":cancel");
+    detail::send(*client_, req, [remote_id, done](http_result r) {
+      if (r.status == 0) {
+        done(detail::transport_failure(r));
+        return;
+      }
+      if (r.status != 200) {
+        done(google_error(r));
+        return;
+      }
+      provider_reply out;
+      out.remote_id = remote_id;
+      out.message = "cancel of " + remote_id + " accepted";
+      done(std::move(out));
+    });
+  }
+
 private:
-  static provider_reply predicted(const provider_config& cfg, const work_item& item, const http_result& r) {
+  static provider_reply predicted(const work_item& item, const http_result& r) {
     if (r.status == 0)
       return detail::transport_failure(r);
     if (r.status != 200)
@@ -188,12 +222,12 @@ private:
     provider_reply out;
     if (images.empty() && filtered)
       return detail::failure(error_class::content_policy, "every image was filtered by Responsible AI");
-    out.items.push_back(detail::item_result(cfg, item, std::move(images)));
+    out.items.push_back(detail::item_result(item, std::move(images)));
     return out;
   }
 
   /// An Operation (answer to a batch create or get) as a provider reply.
-  static provider_reply operation(const provider_config& cfg, const std::vector<work_item>& items,
+  static provider_reply operation(const std::vector<work_item>& items,
                                   const http_result& r, bool create) {
     if (r.status == 0)
       return detail::transport_failure(r);
@@ -237,30 +271,71 @@ private:
     if (responses == nullptr)
       return detail::failure(error_class::bad_response, "batch " + name + " succeeded without inlined responses");
     const auto& list = responses->as_array();
+    // Without keys, answers come in input order: the requests as sent (n per item), or one per item (a batch made
+    // before items were split).
+    std::vector<std::size_t> sent;
+    for (std::size_t i = 0; i < items.size(); ++i)
+      sent.insert(sent.end(), static_cast<std::size_t>(requests_of(items[i])), i);
+    if (list.size() != sent.size() && list.size() == items.size()) {
+      sent.resize(items.size());
+      for (std::size_t i = 0; i < items.size(); ++i)
+        sent[i] = i;
+    }
+    std::vector<std::vector<provider_reply::item>> parts(items.size()); // per item, its requests' results
     std::size_t position = 0;
     for (const auto& entry : list) {
-      // match by metadata.key; fall back to input order when keys are absent
-      const work_item* item = nullptr;
-      auto key = entry.has_field("metadata") ? text_of(entry.at("metadata"), "key") : std::string{};
-      for (const auto& candidate : items)
-        if (!key.empty() && to_string(candidate.id) == key)
-          item = &candidate;
-      if (item == nullptr && key.empty() && position < items.size())
-        item = &items[position];
+      const auto key = entry.has_field("metadata") ? text_of(entry.at("metadata"), "key") : std::string{};
+      std::optional<std::size_t> index;
+      if (!key.empty()) {
+        const auto job = key.substr(0, key.find('#'));
+        for (std::size_t i = 0; i < items.size(); ++i)
+          if (to_string(items[i].id) == job)
+            index = i;
+      } else if (position < sent.size()) {
+        index = sent[position];
+      }
       ++position;
-      if (item == nullptr)
+      if (!index)
         continue;
+      const auto& item = items[*index];
       if (entry.has_field("error")) {
         provider_reply::item failed;
-        failed.id = item->id;
+        failed.id = item.id;
         failed.error = error_class::server;
         failed.message = "batch item failed: " + text_of(entry.at("error"), "message");
-        out.items.push_back(failed);
+        parts[*index].push_back(failed);
         continue;
       }
-      out.items.push_back(generated_item(cfg, *item, entry.has_field("response") ? entry.at("response") : value::object()));
+      parts[*index].push_back(generated_item(item, entry.has_field("response") ? entry.at("response") : value::object()));
     }
+    for (std::size_t i = 0; i < items.size(); ++i)
+      if (!parts[i].empty())
+        out.items.push_back(gathered(items[i], std::move(parts[i])));
     return out;
+  }
+
+  /// Requests sent for an item: one per image asked for.
+  static int requests_of(const work_item& item) { return std::max(item.n, 1); }
+  static std::string request_key(const work_item& item, int k) {
+    return item.n <= 1 ? to_string(item.id) : to_string(item.id) + "#" + std::to_string(k);
+  }
+
+  /// One item's result from its requests' results: every image that came (fewer than n is partial), or, when
+  /// none came, the first failure.
+  static provider_reply::item gathered(const work_item& item, std::vector<provider_reply::item> parts) {
+    provider_reply::item out;
+    out.id = item.id;
+    double quality = 0;
+    for (auto& p : parts)
+      if (p.error == error_class::none) {
+        out.images.insert(out.images.end(), std::make_move_iterator(p.images.begin()),
+                          std::make_move_iterator(p.images.end()));
+        quality = std::max(quality, p.quality);
+      }
+    out.quality = quality;
+    if (!out.images.empty())
+      return out;
+    return parts.front();
   }
 
   provider_config cfg_;

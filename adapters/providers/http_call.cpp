@@ -80,8 +80,16 @@ core::provider_reply failure(core::error_class e, std::string message, core::dur
 }
 
 core::provider_reply transport_failure(const http_result& r) {
-  return failure(r.transport_error == core::error_class::none ? core::error_class::server : r.transport_error,
-                 r.transport_message);
+  auto out = failure(r.transport_error == core::error_class::none ? core::error_class::server : r.transport_error,
+                     r.transport_message);
+  out.unanswered = true;
+  return out;
+}
+
+core::provider_reply nothing_to_cancel(std::string why) {
+  core::provider_reply r;
+  r.message = std::move(why);
+  return r;
 }
 
 std::string unexpected_body(const http_result& r) {
@@ -90,8 +98,7 @@ std::string unexpected_body(const http_result& r) {
   return "HTTP " + std::to_string(r.status) + " with an unexpected body: " + excerpt;
 }
 
-core::provider_reply::item item_result(const core::provider_config& cfg, const core::work_item& item,
-                                       std::vector<std::string> images) {
+core::provider_reply::item item_result(const core::work_item& item, std::vector<std::string> images) {
   core::provider_reply::item out;
   out.id = item.id;
   if (images.empty()) {
@@ -99,7 +106,6 @@ core::provider_reply::item item_result(const core::provider_config& cfg, const c
     out.message = "the answer has no image data";
     return out;
   }
-  out.cost = cfg.cost_per_image[static_cast<std::size_t>(item.tier_)] * static_cast<core::micros>(images.size());
   out.images = std::move(images);
   return out;
 }

@@ -40,14 +40,17 @@ web::json::value parse_json(const std::string& text);
 /// A reply that fails the whole call.
 core::provider_reply failure(core::error_class e, std::string message, core::duration retry_after = {});
 
-/// A reply that fails the whole call for a transport problem (timeout, connection refused, ...).
+/// A reply that fails the whole call for a transport problem (timeout, connection refused, ...): `unanswered`.
 core::provider_reply transport_failure(const http_result& r);
+
+/// The answer of a port's cancel() when the API has no remote job to stop: no failure, no HTTP call.
+core::provider_reply nothing_to_cancel(std::string why);
 
 /// "the body was not what the API documents", with the status and a short excerpt.
 std::string unexpected_body(const http_result& r);
 
-/// Builds the per-item result of `item` from images; no images is bad_response (never a success).
-core::provider_reply::item item_result(const core::provider_config& cfg, const core::work_item& item,
-                                       std::vector<std::string> images);
+/// Builds the per-item result of `item` from images; no images is bad_response (never a success). No price:
+/// the worker prices what came back from its current configuration.
+core::provider_reply::item item_result(const core::work_item& item, std::vector<std::string> images);
 
 } // namespace cutover::providers::detail

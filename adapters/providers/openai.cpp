@@ -42,15 +42,19 @@ public:
     req.set_request_uri("images/generations");
     req.headers().add("Authorization", "Bearer " + key_);
     req.set_body(body);
-    detail::send(*client_, req, [cfg = cfg_, item, now, done](http_result r) { done(answer(cfg, item, r, now)); });
+    detail::send(*client_, req, [item, now, done](http_result r) { done(answer(item, r, now)); });
   }
 
   void poll(const std::string&, const std::vector<work_item>&, instant, callback done) override {
     done(detail::failure(error_class::bad_request, "OpenAI images are synchronous: nothing to poll"));
   }
 
+  void cancel(const std::string&, instant, callback done) override {
+    done(detail::nothing_to_cancel("OpenAI images are synchronous: no remote job to cancel"));
+  }
+
 private:
-  static provider_reply answer(const provider_config& cfg, const work_item& item, const http_result& r, instant now) {
+  static provider_reply answer(const work_item& item, const http_result& r, instant now) {
     if (r.status == 0)
       return detail::transport_failure(r);
     auto json = detail::parse_json(r.body);
@@ -65,7 +69,7 @@ private:
           images.push_back(d.at("url").as_string());
       }
       provider_reply ok;
-      ok.items.push_back(detail::item_result(cfg, item, std::move(images)));
+      ok.items.push_back(detail::item_result(item, std::move(images)));
       return ok;
     }
     std::string code, type, message = detail::unexpected_body(r);

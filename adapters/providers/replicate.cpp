@@ -41,7 +41,7 @@ public:
     }
     req.headers().add("Authorization", "Bearer " + key_);
     req.set_body(body);
-    detail::send(*client_, req, [cfg = cfg_, item, now, done](http_result r) { done(answer(cfg, item, r, now)); });
+    detail::send(*client_, req, [item, now, done](http_result r) { done(answer(item, r, now)); });
   }
 
   void poll(const std::string& remote_id, const std::vector<work_item>& items, instant now, callback done) override {
@@ -53,12 +53,37 @@ public:
     web::http::http_request req(web::http::methods::GET);
     req.set_request_uri("/predictions/" + remote_id);
     req.headers().add("Authorization", "Bearer " + key_);
-    detail::send(*client_, req, [cfg = cfg_, item, now, done](http_result r) {
-      auto reply = answer(cfg, item, r, now);
+    detail::send(*client_, req, [item, now, done](http_result r) {
+      auto reply = answer(item, r, now);
       // the GET failed, or answered no JSON at all: either way the prediction itself may be fine
       reply.poll_failed = r.status != 200 ||
                           (reply.error == error_class::bad_response && detail::parse_json(r.body).is_null());
       done(std::move(reply));
+    });
+  }
+
+  /// `POST /v1/predictions/{id}/cancel`: a running prediction ends `canceled` and stops billing.
+  void cancel(const std::string& remote_id, instant now, callback done) override {
+    if (key_.empty()) {
+      done(detail::failure(error_class::auth, "the environment variable " + cfg_.api_key_env + " holding the API key is not set"));
+      return;
+    }
+    web::http::http_request req(web::http::methods::POST);
+    req.set_request_uri("/predictions/" + remote_id + "/cancel");
+    req.headers().add("Authorization", "Bearer " + key_);
+    detail::send(*client_, req, [remote_id, now, done](http_result r) {
+      if (r.status == 0) {
+        done(detail::transport_failure(r));
+        return;
+      }
+      if (r.status != 200) {
+        done(problem(r, now));
+        return;
+      }
+      provider_reply out;
+      out.remote_id = remote_id;
+      out.message = "cancel of prediction " + remote_id + " accepted";
+      done(std::move(out));
     });
   }
 
@@ -69,7 +94,7 @@ private:
   }
 
   /// A prediction (answer to a create or a poll) as a provider reply.
-  static provider_reply prediction(const provider_config& cfg, const work_item& item, const web::json::value& p,
+  static provider_reply prediction(const work_item& item, const web::json::value& p,
                                    const http_result& r) {
     auto text = [&p](const char* k) { return p.has_field(k) && p.at(k).is_string() ? p.at(k).as_string() : std::string{}; };
     const auto id = text("id"), status = text("status");
@@ -92,7 +117,7 @@ private:
             if (u.is_string() && !u.as_string().empty())
               images.push_back(u.as_string());
       }
-      out.items.push_back(detail::item_result(cfg, item, std::move(images)));
+      out.items.push_back(detail::item_result(item, std::move(images)));
       return out;
     }
     const auto error = p.has_field("error") && p.at("error").is_string() ? p.at("error").as_string() : status;
@@ -106,20 +131,25 @@ private:
     return detail::failure(error_class::bad_response, "prediction " + id + " has an unknown status \"" + status + "\"");
   }
 
-  static provider_reply answer(const provider_config& cfg, const work_item& item, const http_result& r, instant now) {
+  static provider_reply answer(const work_item& item, const http_result& r, instant now) {
     if (r.status == 0)
       return detail::transport_failure(r);
     auto json = detail::parse_json(r.body);
     if (r.status == 200 || r.status == 201) {
       if (!json.is_object())
         return detail::failure(error_class::bad_response, detail::unexpected_body(r));
-      auto out = prediction(cfg, item, json, r);
+      auto out = prediction(item, json, r);
       // a create answers the prediction: while it runs, the engine polls it by id
       if (r.status == 201 && out.k == provider_reply::kind::pending)
         out.k = provider_reply::kind::accepted;
       return out;
     }
-    // RFC 7807 problem details
+    return problem(r, now);
+  }
+
+  /// An answer other than 200/201 (RFC 7807 problem details) as a failure of the whole call.
+  static provider_reply problem(const http_result& r, instant now) {
+    auto json = detail::parse_json(r.body);
     auto text = [&json](const char* k) {
       return json.is_object() && json.has_field(k) && json.at(k).is_string() ? json.at(k).as_string() : std::string{};
     };

@@ -79,6 +79,14 @@ public:
     done(std::move(r));
   }
 
+  /// A simulated remote job costs nothing while it runs and ends by itself: there is nothing to stop.
+  void cancel(const std::string& remote_id, instant, callback done) override {
+    provider_reply r;
+    r.remote_id = remote_id;
+    r.message = "the simulated provider has nothing to cancel";
+    done(std::move(r));
+  }
+
 private:
   duration draw_latency() {
     if (mu_ == 0 && sigma_ == 0 && cfg_.simulated.latency_p50 <= duration{0})
@@ -88,7 +96,7 @@ private:
     return std::chrono::duration_cast<duration>(std::chrono::duration<double>(seconds));
   }
 
-  /// One item's outcome from a 64-bit random draw: failure at failure_rate, else n images and their cost.
+  /// One item's outcome from a 64-bit random draw: failure at failure_rate, else n images (priced by the worker).
   provider_reply::item result_for(const work_item& item, std::uint64_t draw) const {
     provider_reply::item out;
     out.id = item.id;
@@ -100,7 +108,6 @@ private:
     const auto colour = murmur3_x86_32(item.prompt, 0);
     for (int i = 0; i < item.n; ++i)
       out.images.push_back(solid_png_base64(colour + static_cast<std::uint32_t>(i) * 0x3F1F7u));
-    out.cost = cfg_.cost_per_image[static_cast<std::size_t>(item.tier_)] * item.n;
     const double noise = static_cast<double>((draw >> 20) % 2001) / 1000.0 - 1.0; // -1..1
     out.quality = std::clamp(cfg_.simulated.quality + 0.03 * noise, 0.0, 1.0);
     return out;

@@ -1,6 +1,6 @@
 #pragma once
 /// The simulated provider (`kind: simulated`): latency from a log-normal fitted to latency_p50/p95, failures at
-/// failure_rate, a quality score, cost per image per tier, and a real PNG per image. Seeded, so runs repeat.
+/// failure_rate, a quality score, and a real PNG per image (the worker prices them). Seeded, so runs repeat.
 /// `mode: async` answers a submit with a remote id that must be polled; the id encodes the remote job's timing,
 /// so a restarted engine can poll it again just as it would a real provider's.
 
