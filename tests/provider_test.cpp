@@ -103,6 +103,10 @@ struct flaky_store : core::job_store {
                                                std::size_t limit) override {
     return inner->decisions(since, before_id, limit);
   }
+  std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, core::instant until,
+                                                  std::size_t limit) override {
+    return inner->finished_attempts(after, until, limit);
+  }
   std::optional<core::job_record> find(core::job_id id) override { return inner->find(id); }
   std::vector<core::job_record> open_jobs() override { return inner->open_jobs(); }
   std::uint64_t max_job_id() override { return inner->max_job_id(); }
