@@ -70,10 +70,23 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
         return refuse(422, "idempotency_key_reused", "this Idempotency-Key was used with a different request body");
       if (!k.stored)
         return refuse(409, "idempotency_in_progress", "a request with this Idempotency-Key is still being stored");
-      msg::submit_reply r;
-      r.id = k.id;
-      r.replayed = true;
-      return r;
+      // the first job as it stands now (it may have finished since)
+      auto rp = self->make_response_promise<msg::submit_reply>();
+      const auto id = k.id;
+      self->request(st.store, caf::infinite, msg::get_job{id})
+        .then(
+          [rp, id](msg::job_lookup& l) mutable {
+            msg::submit_reply r;
+            r.id = id;
+            r.replayed = true;
+            if (l.found)
+              r.status = l.job.status;
+            rp.deliver(r);
+          },
+          [rp](caf::error& err) mutable {
+            rp.deliver(refuse(503, "store_unavailable", "the first job could not be read: " + to_string(err)));
+          });
+      return rp;
     }
   }
   // after the key: a client retrying a job it already has gets that job, not a 429

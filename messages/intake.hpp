@@ -17,7 +17,7 @@ struct submit_job {
   std::string idempotency_key; ///< empty: none
   std::string body_hash;       ///< identifies the request body for idempotency
 };
-/// 202 accepted (also for an idempotent repeat), 409 repeat while the first is being stored,
+/// 202 accepted (also for an idempotent repeat: the first job with its status now), 409 repeat while the first is being stored,
 /// 422 same key with another body, 429 the user's request rate is exceeded, 503 store unavailable or draining.
 struct submit_reply {
   int http_status = 202;

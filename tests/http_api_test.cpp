@@ -110,6 +110,12 @@ TEST_CASE("a repeat with the same Idempotency-Key answers the first job, and ano
   CHECK(again.status == 202);
   CHECK(json_field(again.body, "id") == json_field(first.body, "id"));
   CHECK(again.headers["Idempotent-Replayed"] == "true");
+  // once the job is done, a repeat says so
+  REQUIRE(json_field(e.http.get("/v1/jobs/" + json_field(first.body, "id") + "?wait=30").body, "status") == "succeeded");
+  auto later = e.http.post("/v1/jobs", job_body("u1"), "application/json", key);
+  CHECK(later.status == 202);
+  CHECK(json_field(later.body, "id") == json_field(first.body, "id"));
+  CHECK(json_field(later.body, "status") == "succeeded");
   auto other = e.http.post("/v1/jobs", job_body("u1", "another prompt"), "application/json", key);
   CHECK(other.status == 422);
   CHECK(error_code_of(other.body) == "idempotency_key_reused");
