@@ -45,9 +45,14 @@ rollout: {name: story, baseline: photomaker, candidate: gemini, percent: 100, ph
 struct counting_port : core::provider_port {
   std::shared_ptr<core::provider_port> inner;
   std::shared_ptr<std::map<std::string, int>> submits;
+  std::shared_ptr<std::map<std::string, int>> crashes; ///< submits that throw (crash the provider's worker) first
   std::string name;
   bool takes_batches() const override { return inner->takes_batches(); }
   void submit(const std::vector<core::work_item>& items, core::instant now, callback done) override {
+    if ((*crashes)[name] > 0) {
+      (*crashes)[name] -= 1;
+      throw std::runtime_error("injected crash in " + name);
+    }
     (*submits)[name] += 1;
     inner->submit(items, now, std::move(done));
   }
@@ -65,21 +70,25 @@ struct story {
   testing::virtual_time vt;
   core::config_ptr cfg;
   std::shared_ptr<std::map<std::string, int>> submits = std::make_shared<std::map<std::string, int>>();
+  std::shared_ptr<std::map<std::string, int>> crashes = std::make_shared<std::map<std::string, int>>();
   actors::engine engine;
   std::unique_ptr<core::job_store> reader;
 
-  story(testing::temp_dir& d, const std::string& config_text) : dir(d) {
+  story(testing::temp_dir& d, const std::string& config_text, std::map<std::string, int> crash = {}) : dir(d) {
+    *crashes = std::move(crash);
     auto loaded = config_adapter::load_config_text(config_text, "story.yaml");
     for (const auto& e : loaded.errors)
       FAIL(config_adapter::to_string(e));
     cfg = loaded.config;
     auto counts = submits;
+    auto crash_counts = crashes;
     engine = actors::start_engine(
       *vt.sys, cfg, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
-      [counts](const core::provider_config& p) {
+      [counts, crash_counts](const core::provider_config& p) {
         auto port = std::make_shared<counting_port>();
         port->inner = providers::make_simulated_provider(p);
         port->submits = counts;
+        port->crashes = crash_counts;
         port->name = p.name;
         return std::shared_ptr<core::provider_port>(port);
       },
@@ -162,6 +171,39 @@ TEST_CASE("a job that fails at the candidate falls back along the chain and succ
     CHECK(j.attempts[1].finished_at == t0 + 96s);
   }
   CHECK((*s.submits)["gemini"] == 1); // one remote job for the whole batch
+}
+
+TEST_CASE("a provider whose worker crashes twice is restarted and its batch completes while the other provider flows on") {
+  testing::temp_dir dir;
+  auto config = story_config("0%", "0%", "0%");
+  config.replace(config.find("percent: 100, phases: [{percent: 100}]"), 38, "percent: 50, phases: [{percent: 50, min_duration: 30d}, {percent: 100}]");
+  story s{dir, config, {{"gemini", 2}}};
+  const auto t0 = s.vt.now();
+  auto ids = s.submit(40);
+  REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
+  int at_gemini = 0, at_photomaker = 0;
+  for (auto id : ids) {
+    auto j = s.job(id);
+    INFO("job " << core::to_string(id) << " at " << j.provider);
+    CHECK(j.status == core::job_status::succeeded);
+    REQUIRE(j.attempts.size() == 1); // the crash cost no attempt: the same one ran again
+    if (j.provider == "photomaker") {
+      ++at_photomaker;
+      // untouched by the other provider's crashes: its window at 45 s, its 1 s call
+      CHECK(j.attempts[0].started_at == t0 + 45s);
+      CHECK(j.attempts[0].finished_at == t0 + 46s);
+    } else {
+      ++at_gemini;
+      CHECK(j.provider == "gemini");
+      CHECK(j.attempts[0].finished_at >= t0 + 45s);
+    }
+  }
+  CHECK(at_gemini > 0);
+  CHECK(at_photomaker > 0);
+  CHECK((*s.crashes)["gemini"] == 0);  // both crashes happened
+  CHECK((*s.submits)["gemini"] == 1);  // then one remote job for the batch
+  CHECK(s.engine.metrics->get_counter("cutover_worker_restarts_total", {{"provider", "gemini"}}, "").value() == 2);
+  CHECK(s.engine.metrics->get_counter("cutover_worker_restarts_total", {{"provider", "photomaker"}}, "").value() == 0);
 }
 
 TEST_CASE("a job that fails everywhere is dead-lettered after dead_letter.max_attempts with every attempt kept") {
