@@ -17,6 +17,7 @@ struct supervisor_state {
   std::shared_ptr<const worker_env> env;
   outcome_sink downstream;
   msg::provider_worker_actor worker;
+  std::shared_ptr<worker_memory> memory; ///< breaker and limits, lent to the live worker, kept across restarts
   std::set<caf::actor_addr> linked_workers; ///< workers whose exit (from the link) has not arrived yet
   core::restart_intensity intensity;
   std::uint64_t next_batch = 1;
@@ -32,7 +33,9 @@ using self_ptr = msg::provider_actor::stateful_pointer<supervisor_state>;
 /// The worker is monitored (its crash is a down message: restart it) and linked (when the supervisor ends, for
 /// any reason, its worker ends with it, pending timers and all).
 void start_worker(self_ptr self) {
-  self->state.worker = spawn_worker(self->system(), msg::provider_actor{self}, self->state.env);
+  if (!self->state.memory)
+    self->state.memory = std::make_shared<worker_memory>(*self->state.env);
+  self->state.worker = spawn_worker(self->system(), msg::provider_actor{self}, self->state.env, self->state.memory);
   self->monitor(self->state.worker);
   self->link_to(self->state.worker);
   self->state.linked_workers.insert(self->state.worker.address());
@@ -56,6 +59,7 @@ void on_worker_down(self_ptr self, const caf::down_msg& dm) {
       .add();
   std::cerr << "event=worker_restarted provider=" << name << " reason=" << to_string(dm.reason)
             << " batches_resent=" << st.in_flight.size() << std::endl;
+  st.memory->forget_calls_in_flight();
   start_worker(self);
   for (const auto& [id, batch] : st.in_flight)
     self->send(st.worker, batch);

@@ -39,8 +39,9 @@ struct worker_state {
   std::map<std::uint64_t, batch> batches;
   msg::provider_actor parent;
   std::shared_ptr<const worker_env> env;
-  std::unique_ptr<circuit_breaker> breaker;
-  std::unique_ptr<provider_limits> limits;
+  std::shared_ptr<worker_memory> memory; ///< the supervisor's breaker and limits
+  circuit_breaker* breaker = nullptr;
+  provider_limits* limits = nullptr;
   std::deque<msg::retry_call> waiting; ///< calls waiting for a concurrency slot (on_limit: wait)
   std::mt19937_64 jitter;
   core::metrics_ptr metrics;
@@ -490,12 +491,14 @@ void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
 }
 
 msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::provider_actor parent,
-                                                          std::shared_ptr<const worker_env> env) {
+                                                          std::shared_ptr<const worker_env> env,
+                                                          std::shared_ptr<worker_memory> memory) {
   auto& st = self->state;
   st.parent = std::move(parent);
   st.env = std::move(env);
-  st.breaker = std::make_unique<circuit_breaker>(st.env->provider.breaker);
-  st.limits = std::make_unique<provider_limits>(st.env->provider.name, st.env->provider.limits, st.env->day_starts);
+  st.memory = memory ? std::move(memory) : std::make_shared<worker_memory>(*st.env);
+  st.breaker = &st.memory->breaker;
+  st.limits = &st.memory->limits;
   st.metrics = st.env->metrics ? st.env->metrics : std::make_shared<core::metrics_registry>();
   st.breaker_gauge = &st.metrics->get_gauge("cutover_breaker_state", {{"provider", st.env->provider.name}},
                                             "Circuit breaker per provider: 0 closed, 1 open, 2 half-open.");
@@ -504,6 +507,7 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
   st.cancels = &st.metrics->get_counter("cutover_remote_cancels_total", {{"provider", st.env->provider.name}},
                                         "Remote jobs the worker asked the provider to cancel (past the polling deadline).");
   st.jitter.seed(murmur3_x86_32(st.env->provider.name, 0x7e57));
+  schedule_half_open(self); // a worker started after a crash may find the breaker open: its timer died with it
   return {
     [self](msg::provider_batch& b) {
       auto id = b.batch_id;
@@ -572,8 +576,8 @@ std::shared_ptr<const worker_env> reconfigured(const worker_env& env, const core
 }
 
 msg::provider_worker_actor spawn_worker(caf::actor_system& sys, msg::provider_actor parent,
-                                        std::shared_ptr<const worker_env> env) {
-  return sys.spawn(provider_worker, std::move(parent), std::move(env));
+                                        std::shared_ptr<const worker_env> env, std::shared_ptr<worker_memory> memory) {
+  return sys.spawn(provider_worker, std::move(parent), std::move(env), std::move(memory));
 }
 
 } // namespace cutover::actors

@@ -4,7 +4,9 @@
 /// disk before the first poll, so a restarted engine polls the same remote job instead of paying for another.
 
 #include "actors/clock.hpp"
+#include "core/circuit_breaker.hpp"
 #include "core/config.hpp"
+#include "core/rate_limits.hpp"
 #include "core/metrics.hpp"
 #include "core/ports.hpp"
 #include "messages/provider.hpp"
@@ -27,10 +29,27 @@ struct worker_env {
   msg::trip_sink trips;         ///< told when the breaker opens (the rollout's breaker_trips gate); may be null
 };
 
+/// What a provider has learnt that must outlive a worker: its breaker (a crash must not close an open breaker)
+/// and its rate-limit windows (a crash must not grant a new hour of calls). Owned by the supervisor, used only by
+/// its one live worker.
+struct worker_memory {
+  core::circuit_breaker breaker;
+  core::provider_limits limits;
+  explicit worker_memory(const worker_env& env)
+    : breaker(env.provider.breaker), limits(env.provider.name, env.provider.limits, env.day_starts) {}
+  /// After a crash: the dead worker's calls will never report.
+  void forget_calls_in_flight() {
+    breaker.forget_calls_in_flight();
+    limits.drop_slots();
+  }
+};
+
 /// `env` with its provider's settings from `cfg` (same port: API, key, URL); null when `cfg` lacks the provider.
 std::shared_ptr<const worker_env> reconfigured(const worker_env& env, const core::config& cfg);
 
+/// `memory`: the supervisor's (kept across restarts); null: the worker makes its own.
 msg::provider_worker_actor spawn_worker(caf::actor_system& sys, msg::provider_actor parent,
-                                        std::shared_ptr<const worker_env> env);
+                                        std::shared_ptr<const worker_env> env,
+                                        std::shared_ptr<worker_memory> memory = nullptr);
 
 } // namespace cutover::actors

@@ -80,6 +80,9 @@ public:
   /// Times it opened (closed -> open or half_open -> open), for the rollout's breaker_trips gate.
   int trips() const { return trips_; }
 
+  /// The calls in flight are gone (their worker crashed; the work is sent again): probes admitted but not yet
+  /// decided are freed, so the work sent again can probe. State and window counts are kept.
+  void forget_calls_in_flight() { probes_admitted_ = probes_succeeded_; }
   /// Applies a new configuration, keeping the state, the probes and the window's counts.
   void reconfigure(breaker_config cfg);
 

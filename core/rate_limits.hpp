@@ -48,6 +48,9 @@ public:
   /// The remote call ended: its slot is free (the call stays counted in its windows). false when no slot was
   /// held, which is a caller's bug and changes nothing.
   bool release();
+  /// The calls holding slots are gone (their worker crashed; the work is sent again and takes slots anew): frees
+  /// every slot and keeps the window counts.
+  void drop_slots() { in_flight_ = 0; }
   /// New limits apply from the next try_acquire; slots held and window counts are kept, so lowering
   /// max_concurrent below in_flight() refuses until enough calls end.
   void reconfigure(limits_config cfg, duration day_starts);

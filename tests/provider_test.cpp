@@ -493,3 +493,26 @@ TEST_CASE("a provider returning more images than n is charged for n and only n a
   REQUIRE(r.outcomes->size() == 3);
   CHECK(r.outcomes->back().cost == 90'000);
 }
+
+TEST_CASE("a worker restarted after a crash keeps its provider's breaker window and hourly count") {
+  core::limits_config limits;
+  limits.max_per_hour = 3; // on_limit: fallback
+  rig r{false, {}, limits, [](core::provider_config& p) {
+          p.retry.max_attempts = 1;
+          p.breaker = core::breaker_config{500'000, 2, 60s, 30s, 1};
+        }};
+  constexpr std::int64_t closed = 0, open = 1;
+  r.port->failing_submits = {failed_call(core::error_class::server, false), failed_call(core::error_class::server, false)};
+  r.submit_batch(1); // call 1 fails: 1 of the 2 calls the breaker needs
+  CHECK(r.breaker_gauge() == closed);
+  r.port->throw_first = 1;
+  r.submit_batch(1); // call 2 crashes the worker; the new worker makes it again, and it fails
+  CHECK(r.metrics->get_counter("cutover_worker_restarts_total", {{"provider", "gemini"}}, "").value() == 1);
+  CHECK(r.breaker_gauge() == open); // 2 failures of 2 in the window the crashed worker had started
+  // the hour counted the first call, the crashed one and its repeat: a fourth call is over the cap of 3
+  r.vt.advance(31s); // past open_for: the breaker lets a probe through, the cap must still refuse it
+  r.submit_batch(1);
+  REQUIRE(r.outcomes->size() == 3);
+  CHECK(r.outcomes->back().error == core::error_class::over_limit);
+  CHECK(r.port->submits.size() == 3);
+}
