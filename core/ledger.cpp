@@ -223,37 +223,18 @@ std::vector<day_row> ledger::take_dirty() {
   return out;
 }
 
-micros ledger::consumed(const std::string& provider) const {
-  micros sum = 0;
+std::int64_t ledger::sum(const std::string& provider, std::int64_t account::*field) const {
+  std::int64_t total = 0;
   for (const auto& [name, acc] : accounts_)
     if (provider.empty() || name == provider)
-      sum += acc.consumed;
-  return sum;
+      total += acc.*field;
+  return total;
 }
 
-micros ledger::reserved(const std::string& provider) const {
-  micros sum = 0;
-  for (const auto& [name, acc] : accounts_)
-    if (provider.empty() || name == provider)
-      sum += acc.reserved;
-  return sum;
-}
-
-std::int64_t ledger::requests(const std::string& provider) const {
-  std::int64_t sum = 0;
-  for (const auto& [name, acc] : accounts_)
-    if (provider.empty() || name == provider)
-      sum += acc.requests;
-  return sum;
-}
-
-std::int64_t ledger::refused(const std::string& provider) const {
-  std::int64_t sum = 0;
-  for (const auto& [name, acc] : accounts_)
-    if (provider.empty() || name == provider)
-      sum += acc.refused;
-  return sum;
-}
+micros ledger::consumed(const std::string& provider) const { return sum(provider, &account::consumed); }
+micros ledger::reserved(const std::string& provider) const { return sum(provider, &account::reserved); }
+std::int64_t ledger::requests(const std::string& provider) const { return sum(provider, &account::requests); }
+std::int64_t ledger::refused(const std::string& provider) const { return sum(provider, &account::refused); }
 
 std::optional<micros> ledger::limit_of(const std::string& provider) const {
   if (provider.empty())

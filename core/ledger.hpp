@@ -137,6 +137,8 @@ private:
     micros estimate = 0;
   };
 
+  /// `field` summed over the accounts of `provider` ("" = all).
+  std::int64_t sum(const std::string& provider, std::int64_t account::*field) const;
   std::optional<micros> limit_of(const std::string& provider) const;
   day_row row_of(const std::string& provider) const;
   void touch(const std::string& provider);
