@@ -542,3 +542,45 @@ TEST_CASE("jobs only accepted before a restart that finds the rollout rolled bac
   CHECK(s.job(fresh).route_reason == "rolled back -> baseline");
   CHECK(s.cand->calls == 0);
 }
+
+TEST_CASE("a failing gate holds the phase, names the gate with its figures, and nothing advances") {
+  story s{config_text(0, "1m")};
+  s.cand->quality = 0.7; // parity 0.7 / 0.9 = 0.78, under the 0.9 the phase asks
+  s.traffic(40, 30min, 4 * 24h);
+  auto promotes = s.decisions("promote");
+  REQUIRE(promotes.size() == 1); // 0 -> 10 only, although samples and duration are met
+  CHECK(s.status().percent == 10);
+  CHECK(s.decisions("rollback").empty()); // a failing gate holds; it is not a trigger
+  auto holds = s.decisions("hold");
+  REQUIRE_FALSE(holds.empty());
+  const auto& last = holds.back();
+  CHECK(s.since_start(last.at) >= 3 * 24h); // the hold after the phase's 3 days names what still fails
+  CHECK(contains(last.reason, "quality"));
+  const auto* parity = item(last, "quality_parity_min");
+  REQUIRE(parity != nullptr);
+  CHECK(parity->verdict == "fail");
+  CHECK(parity->observed == Approx(0.7 / 0.9).epsilon(0.01));
+  CHECK(parity->threshold == Approx(0.9));
+  const auto* samples = item(last, "min_samples");
+  REQUIRE(samples != nullptr);
+  CHECK(samples->verdict == "pass");
+}
+
+TEST_CASE("a trigger fires while an operator holds the rollout: it rolls back at once") {
+  story s{config_text(50, "10s")};
+  s.traffic(20, 1min, 5min);
+  REQUIRE(s.act("hold").http_status == 200);
+  CHECK(s.status().state == core::rollout_phase_state::holding);
+  s.cand->error = core::error_class::auth;
+  s.cand->errors_left = 11;
+  s.traffic(20, 1min, 20min);
+  auto rollbacks = s.decisions("rollback");
+  REQUIRE(rollbacks.size() == 1);
+  CHECK(s.status().state == core::rollout_phase_state::rolled_back);
+  CHECK(s.status().percent == 0);
+  const auto* t = item(rollbacks[0], "auth_failures");
+  REQUIRE(t != nullptr);
+  CHECK(t->verdict == "fired");
+  // the next job goes to the baseline
+  CHECK(s.job(s.submit(user_in_buckets(1, 50))).provider == "base");
+}
