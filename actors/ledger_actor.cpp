@@ -5,6 +5,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <iostream>
+#include <map>
 
 namespace cutover::actors {
 
@@ -23,6 +24,7 @@ struct ledger_state {
   metrics_ptr metrics;
   counter* admitted = nullptr;
   counter* refused = nullptr;
+  std::map<std::string, gauge*> stopped; ///< cutover_budget_stopped per provider, looked up once
   static inline const char* name = "ledger";
 };
 
@@ -93,10 +95,11 @@ msg::ledger_actor spawn_ledger(caf::actor_system& sys, config_ptr cfg, msg::stor
           const bool ok = out.verdicts.back().admitted();
           (ok ? st.admitted : st.refused)->add();
           // its last admission was refused: its traffic goes to the fallback (readiness says degraded)
-          st.metrics
-            ->get_gauge("cutover_budget_stopped", {{"provider", r.provider}},
-                        "1 while a provider's admissions are refused for budget (its last one was).")
-            .set(ok ? 0 : 1);
+          auto& g = st.stopped[r.provider];
+          if (g == nullptr)
+            g = &st.metrics->get_gauge("cutover_budget_stopped", {{"provider", r.provider}},
+                                       "1 while a provider's admissions are refused for budget (its last one was).");
+          g->set(ok ? 0 : 1);
         }
         persist(self);
         return out;

@@ -3,6 +3,8 @@
 
 #include "adapters/store/sqlite_store.hpp"
 
+#include <SQLiteCpp/Database.h>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -466,4 +468,26 @@ TEST_CASE("finished attempts come oldest first from a cursor, page by page, with
   // the start is inclusive, `until` exclusive
   CHECK(store->finished_attempts({t0 + 4s, 0, 0}, t0 + 7s, 100).size() == 2);
   CHECK(store->finished_attempts({t0 + 5s, 0, 0}, t0 + 1h, 100).size() == 2);
+}
+
+TEST_CASE("a store written before job ids were kept by AUTOINCREMENT opens and continues its ids", "[store]") {
+  temp_folder tmp;
+  const auto path = tmp.file("old.db");
+  {
+    // the jobs table as it was made before: a plain INTEGER PRIMARY KEY, and no sqlite_sequence at all
+    SQLite::Database old(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    old.exec("CREATE TABLE jobs(id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, prompt TEXT NOT NULL, tier TEXT NOT NULL,"
+             " n INTEGER NOT NULL, endpoint TEXT NOT NULL DEFAULT '', segment TEXT NOT NULL DEFAULT '',"
+             " metadata TEXT NOT NULL DEFAULT '', idempotency_key TEXT, body_hash TEXT NOT NULL DEFAULT '',"
+             " status TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '', bucket INTEGER NOT NULL DEFAULT 0,"
+             " route_reason TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0,"
+             " attempt_base INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL,"
+             " updated_at INTEGER NOT NULL)");
+    old.exec("INSERT INTO jobs(id, user_id, prompt, tier, n, status, created_at, updated_at)"
+             " VALUES(5, 'u', 'p', 'sd', 1, 'succeeded', 0, 0)");
+  }
+  auto store = open_at(path);
+  CHECK(store->max_job_id() == 5);
+  store->write({job_of(6)}, {});
+  CHECK(store->max_job_id() == 6);
 }

@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS rollout_state(
   id INTEGER PRIMARY KEY CHECK (id = 1), phase INTEGER NOT NULL, percent INTEGER NOT NULL, state TEXT NOT NULL,
   since INTEGER NOT NULL, next_step INTEGER NOT NULL, config_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS decisions(
-  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, phase INTEGER NOT NULL, percent INTEGER NOT NULL,
+  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, phase INTEGER NOT NULL, percent INTEGER NOT NULL,
   state TEXT NOT NULL, config_hash TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS decision_items(
   decision_id INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, verdict TEXT NOT NULL,
@@ -224,10 +224,16 @@ public:
 
   std::uint64_t max_job_id() override {
     return guarded("max_job_id", [&] {
-      SQLite::Statement q(db_, "SELECT MAX(COALESCE((SELECT MAX(id) FROM jobs), 0),"
-                                  " COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0))");
+      SQLite::Statement q(db_, "SELECT COALESCE(MAX(id), 0) FROM jobs");
       q.executeStep();
-      return static_cast<std::uint64_t>(q.getColumn(0).getInt64());
+      auto highest = q.getColumn(0).getInt64();
+      // the highest id ever used, also of swept jobs (kept by AUTOINCREMENT; a store made before it has none)
+      if (db_.tableExists("sqlite_sequence")) {
+        SQLite::Statement seq(db_, "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'");
+        if (seq.executeStep())
+          highest = std::max<std::int64_t>(highest, seq.getColumn(0).getInt64());
+      }
+      return static_cast<std::uint64_t>(highest);
     });
   }
 
