@@ -1,5 +1,7 @@
 #include "actors/provider_supervisor.hpp"
 
+#include "core/ledger.hpp" // the budget day
+
 #include <caf/actor_system.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/stateful_actor.hpp>
@@ -99,6 +101,28 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
         self->quit(em.reason);
     });
     start_worker(self);
+    // After a process restart the hour and day windows count the calls made before it: a restart grants no fresh
+    // quota. Awaited, so no batch starts before.
+    const auto& lim = self->state.env->provider.limits;
+    if (lim.max_per_hour > 0 || lim.max_per_day > 0) {
+      const auto now = self->state.env->clock.now(self->clock());
+      const auto day_start = core::budget_day_start(core::budget_day_index(now, self->state.env->day_starts),
+                                                    self->state.env->day_starts);
+      const auto since = std::min(day_start, now - std::chrono::hours(1));
+      self->request(self->state.env->store, caf::infinite, msg::load_call_starts{self->state.env->provider.name, since})
+        .await(
+          [self](msg::call_starts& m) {
+            const auto n = m.starts.size();
+            self->state.memory->limits.restore(std::move(m.starts), self->state.env->clock.now(self->clock()));
+            if (n > 0)
+              std::cerr << "event=limits_restored provider=" << self->state.env->provider.name << " calls=" << n
+                        << std::endl;
+          },
+          [self](caf::error& err) {
+            std::cerr << "event=limits_not_restored provider=" << self->state.env->provider.name
+                      << " error=" << to_string(err) << std::endl;
+          });
+    }
     return {
       [self](msg::provider_batch& b) {
         auto& st = self->state;

@@ -191,6 +191,11 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::jo
         return msg::finished_attempts{db.finished_attempts(m.after, m.until, m.limit)};
       });
     },
+    [self](const msg::load_call_starts& m) {
+      return read<msg::call_starts>(self, [&](core::job_store& db) {
+        return msg::call_starts{db.call_starts(m.provider, m.since)};
+      });
+    },
     [self](msg::store_flush) {
       if (self->state.flush_pending)
         flush(self);

@@ -99,6 +99,9 @@ public:
   /// (t, 0, 0) starts at the first attempt finished at or after t.
   virtual std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, instant until,
                                                           std::size_t limit) = 0;
+  /// When each item-call to `provider` since `since` started (attempts that made a call: refusals by the
+  /// breaker, a limit or the budget excluded), for the rate-limit windows after a restart.
+  virtual std::vector<instant> call_starts(const std::string& provider, instant since) = 0;
 };
 
 /// What a provider answered to a submit or a poll.

@@ -106,6 +106,28 @@ limit_check provider_limits::try_acquire(instant now, int items) {
   return out;
 }
 
+void provider_limits::restore(std::vector<instant> started, instant now) {
+  age(now);
+  std::sort(started.begin(), started.end());
+  const std::int64_t oldest = minute_of(now) - (hour_buckets - 1);
+  for (auto t : started) {
+    if (t > now)
+      continue;
+    if (budget_day_index(t, day_starts_) == day_index_)
+      ++day_count_;
+    const std::int64_t minute = minute_of(t);
+    if (minute < oldest)
+      continue;
+    // merged in order with the buckets already counted
+    auto it = std::lower_bound(hour_.begin(), hour_.end(), minute,
+                               [](const minute_bucket& b, std::int64_t m) { return b.minute < m; });
+    if (it != hour_.end() && it->minute == minute)
+      ++it->count;
+    else
+      hour_.insert(it, minute_bucket{minute, 1});
+  }
+}
+
 bool provider_limits::release() {
   if (in_flight_ == 0)
     return false;

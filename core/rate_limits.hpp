@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cutover::core {
 
@@ -54,6 +55,9 @@ public:
   /// New limits apply from the next try_acquire; slots held and window counts are kept, so lowering
   /// max_concurrent below in_flight() refuses until enough calls end.
   void reconfigure(limits_config cfg, duration day_starts);
+  /// After a process restart: counts calls the provider was sent before it (`started`: one instant per item, any
+  /// order) in the hour and day windows as of `now`, so a restart grants no fresh quota. Slots are not touched.
+  void restore(std::vector<instant> started, instant now);
 
   int in_flight() const { return in_flight_; }
   /// Calls counted in the sliding hour and in the budget day as of `now`.

@@ -82,6 +82,11 @@ struct load_finished_attempts {
   std::size_t limit = 0;
 };
 struct finished_attempts { std::vector<core::job_store::finished_attempt> attempts; };
+struct load_call_starts {
+  std::string provider;
+  core::instant since{};
+};
+struct call_starts { std::vector<core::instant> starts; };
 
 template <class I> auto inspect(I& f, insert_job& x) { return f(caf::meta::type_name("insert_job"), x.job); }
 template <class I> auto inspect(I& f, record_events& x) { return f(caf::meta::type_name("record_events"), x.events); }
@@ -126,6 +131,10 @@ template <class I> auto inspect(I& f, daily_stats& x) { return f(caf::meta::type
 template <class I> auto inspect(I& f, load_finished_attempts& x) {
   return f(caf::meta::type_name("load_finished_attempts"), x.after, x.until, x.limit);
 }
+template <class I> auto inspect(I& f, load_call_starts& x) {
+  return f(caf::meta::type_name("load_call_starts"), x.provider, x.since);
+}
+template <class I> auto inspect(I& f, call_starts& x) { return f(caf::meta::type_name("call_starts"), x.starts); }
 template <class I> auto inspect(I& f, finished_attempts& x) {
   return f(caf::meta::type_name("finished_attempts"), x.attempts);
 }
@@ -142,6 +151,7 @@ using store_actor = caf::typed_actor<
   caf::replies_to<load_budget_days>::with<budget_days>,
   caf::replies_to<load_daily_stats>::with<daily_stats>,
   caf::replies_to<load_finished_attempts>::with<finished_attempts>,
+  caf::replies_to<load_call_starts>::with<call_starts>,
   caf::reacts_to<note_budget>,
   caf::replies_to<record_rollout>::with<stored>,
   caf::replies_to<load_rollout>::with<rollout_loaded>,

@@ -107,6 +107,9 @@ struct flaky_store : core::job_store {
                                                   std::size_t limit) override {
     return inner->finished_attempts(after, until, limit);
   }
+  std::vector<core::instant> call_starts(const std::string& provider, core::instant since) override {
+    return inner->call_starts(provider, since);
+  }
   std::optional<core::job_record> find(core::job_id id) override { return inner->find(id); }
   std::vector<core::job_record> open_jobs() override { return inner->open_jobs(); }
   std::uint64_t max_job_id() override { return inner->max_job_id(); }
@@ -136,10 +139,14 @@ struct rig {
   core::provider_config cfg; ///< the provider's configuration at start
 
   /// `tweak` adjusts the provider's configuration before the provider starts.
+  /// `seed` writes to the store before the provider starts (what an earlier process left).
   explicit rig(bool async, actors::supervisor_limits limits = {}, core::limits_config provider_limits = {},
-               const std::function<void(core::provider_config&)>& tweak = {}) {
+               const std::function<void(core::provider_config&)>& tweak = {},
+               const std::function<void(core::job_store&, core::instant now)>& seed = {}) {
     port->async = async;
     db->inner = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
+    if (seed)
+      seed(*db->inner, vt.now());
     db->clock = [this] { return vt.now(); };
     store = actors::spawn_store(*vt.sys, db,
                                 actors::store_options{false, vt.anchor(), core::defaults::dead_letter_retention, std::chrono::hours(1), nullptr});
@@ -514,5 +521,64 @@ TEST_CASE("a worker restarted after a crash keeps its provider's breaker window 
   r.submit_batch(1);
   REQUIRE(r.outcomes->size() == 3);
   CHECK(r.outcomes->back().error == core::error_class::over_limit);
+  CHECK(r.port->submits.size() == 3);
+}
+
+TEST_CASE("after a process restart the hour and day windows count the calls made before it") {
+  core::limits_config limits;
+  limits.max_per_hour = 4;
+  limits.max_per_day = 4; // on_limit: fallback
+  // virtual time starts at midnight: the earlier process made 2 calls late yesterday (in the hour, not in the
+  // day) and 1 call now; one more attempt now was refused by an open breaker, made no call and does not count
+  auto seed = [](core::job_store& db, core::instant now) {
+    std::vector<core::job_record> jobs;
+    std::vector<core::job_event> events;
+    const core::instant at[] = {now - 50min, now - 10min, now, now};
+    for (std::uint64_t i = 0; i < 4; ++i) {
+      core::job_record j;
+      j.id = core::job_id{100 + i};
+      j.spec.user_id = "u";
+      j.spec.prompt = "p";
+      j.created_at = j.updated_at = at[i];
+      jobs.push_back(j);
+      core::job_event e;
+      e.id = j.id;
+      e.kind = core::event_kind::attempt_started;
+      e.at = at[i];
+      e.status = core::job_status::submitted;
+      e.attempt.no = 1;
+      e.attempt.provider = "gemini";
+      e.attempt.started_at = at[i];
+      events.push_back(e);
+      if (i == 3) {
+        core::job_event f = e;
+        f.kind = core::event_kind::attempt_finished;
+        f.status = core::job_status::failed;
+        f.attempt.outcome = core::job_status::failed;
+        f.attempt.error = core::error_class::breaker_open;
+        f.attempt.finished_at = at[i];
+        events.push_back(f);
+      }
+    }
+    db.write(jobs, events);
+  };
+  rig r{false, {}, limits, {}, seed};
+  auto last_error = [&] { return r.outcomes->back().error; };
+  // the hour holds 3 calls of its 4: one more is admitted, the next is over the hourly cap
+  r.submit_batch(1);
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(last_error() == core::error_class::none);
+  r.submit_batch(1);
+  REQUIRE(r.outcomes->size() == 2);
+  CHECK(last_error() == core::error_class::over_limit);
+  // an hour later the hour is empty; the day holds 2 of its 4 (the call at midnight and ours): 2 more, then no
+  r.vt.advance(1h);
+  r.submit_batch(1);
+  r.submit_batch(1);
+  r.submit_batch(1);
+  REQUIRE(r.outcomes->size() == 5);
+  CHECK((*r.outcomes)[2].error == core::error_class::none);
+  CHECK((*r.outcomes)[3].error == core::error_class::none);
+  CHECK((*r.outcomes)[4].error == core::error_class::over_limit);
   CHECK(r.port->submits.size() == 3);
 }

@@ -377,6 +377,19 @@ public:
     });
   }
 
+  std::vector<instant> call_starts(const std::string& provider, instant since) override {
+    return guarded("call_starts", [&] {
+      SQLite::Statement q(db_, "SELECT started_at FROM attempts WHERE provider = ? AND started_at >= ?"
+                               " AND error_class NOT IN ('breaker_open','over_limit','budget_exhausted')");
+      q.bind(1, provider);
+      q.bind(2, us(since));
+      std::vector<instant> out;
+      while (q.executeStep())
+        out.push_back(at_us(q.getColumn(0).getInt64()));
+      return out;
+    });
+  }
+
   std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, instant until,
                                                   std::size_t limit) override {
     return guarded("finished_attempts", [&] {
