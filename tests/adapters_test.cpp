@@ -457,7 +457,7 @@ TEST_CASE("gemini batch maps each error answer to its error class with 504 as ti
                                              {R"({"error_rates":{"504":1}})", error_class::timeout}}));
 }
 
-TEST_CASE("a gemini batch that ends FAILED or CANCELLED is a failure and not a failed poll") {
+TEST_CASE("a gemini batch that ends FAILED, CANCELLED or EXPIRED is a failure and not a failed poll") {
   fake_provider_process fake;
   auto port = adapter(fake, api::gemini_batch);
   const std::vector<core::work_item> items{item(31), item(32)};
@@ -471,6 +471,10 @@ TEST_CASE("a gemini batch that ends FAILED or CANCELLED is a failure and not a f
   auto cancelled = poll_and_wait(*port, id, items);
   check_failure(cancelled, error_class::cancelled);
   CHECK_FALSE(cancelled.poll_failed);
+  fake.set_faults(R"({"async_expire_rate":1,"async_polls_before_done":0})");
+  auto expired = poll_and_wait(*port, accepted_id(*port, items), items);
+  check_failure(expired, error_class::timeout); // it never ran: our items go on along the chain
+  CHECK_FALSE(expired.poll_failed);
 }
 
 TEST_CASE("gemini batch cancel posts batches id cancel and the batch then polls as cancelled") {

@@ -94,6 +94,7 @@ answer provider_fake::batch_create(const route& r, const call& c, const fault_se
       item.end = ending::empty;
   }
   b.fail = rng_.uniform() < s.async_failure_rate;
+  b.expire = !b.fail && s.async_expire_rate > 0 && rng_.uniform() < s.async_expire_rate; // no draw when unset
   b.id = next_id();
   b.model = "models/" + r.arg;
   const auto name = field(spec, {"displayName", "display_name"});
@@ -135,8 +136,8 @@ void provider_fake::advance(batch& b) {
     return;
   }
   b.end_time = b.update_time;
-  b.state = b.fail ? "BATCH_STATE_FAILED" : "BATCH_STATE_SUCCEEDED";
-  if (!b.fail)
+  b.state = b.fail ? "BATCH_STATE_FAILED" : b.expire ? "BATCH_STATE_EXPIRED" : "BATCH_STATE_SUCCEEDED";
+  if (!b.fail && !b.expire)
     for (const auto& item : b.items)
       if (item.end == ending::succeed)
         ++counters(api_kind::gemini_batch).images;

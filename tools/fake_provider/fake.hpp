@@ -75,6 +75,7 @@ public:
   struct batch {
     std::string id, model, display_name, state = "BATCH_STATE_PENDING", create_time, update_time, end_time;
     bool fail = false;
+    bool expire = false;
     int polls = 0, polls_before_done = 1;
     std::vector<batch_item> items;
   };

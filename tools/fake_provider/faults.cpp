@@ -71,7 +71,7 @@ bool apply(const value& obj, const std::string& path, fault_settings& s, std::st
       {"empty_data_rate", &s.empty_data_rate}, {"hang_rate", &s.hang_rate},
       {"malformed_rate", &s.malformed_rate},   {"content_policy_rate", &s.content_policy_rate},
       {"quota_rate", &s.quota_rate},           {"async_failure_rate", &s.async_failure_rate},
-      {"item_error_rate", &s.item_error_rate}};
+      {"item_error_rate", &s.item_error_rate}, {"async_expire_rate", &s.async_expire_rate}};
   for (const auto& [key, v] : obj.as_object()) {
     if (top_level && (key == "seed" || key == "default" || is_api_name(key)))
       continue;
