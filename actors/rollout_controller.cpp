@@ -274,8 +274,8 @@ void tick(self_ptr self) {
 /// After a restart: rebuilds what the controller held in memory from the attempts on disk, the phase's cumulative
 /// figures since `status.since` (the gates: a phase 3 days in keeps its samples) and the rolling window (the
 /// triggers), up to `until`, the instant the controller started (what finishes later arrives in `observe`). Reads
-/// page by page; the actor waits for each page, so no tick evaluates half-rebuilt figures. Not on disk, so not
-/// rebuilt: quality scores and ratings, breaker trips, dispatches; they count again from the restart.
+/// page by page; the actor waits for each page, so no tick evaluates half-rebuilt figures. Provider quality
+/// scores are on the attempts; not on disk, so not rebuilt: feedback ratings, breaker trips, dispatches.
 void restore_figures(self_ptr self, instant until, job_store::attempt_cursor after, std::int64_t restored) {
   self->request(self->state.store, caf::infinite, msg::load_finished_attempts{after, until, defaults::restore_page})
     .await(
@@ -284,7 +284,7 @@ void restore_figures(self_ptr self, instant until, job_store::attempt_cursor aft
         const auto window_from = until - st.window.span();
         for (const auto& a : page.attempts) {
           const observation o{a.key.finished_at, a.provider, a.tier_, cohort_of(self, a.provider), a.error,
-                              a.key.finished_at - a.started_at, a.cost, a.images, -1};
+                              a.key.finished_at - a.started_at, a.cost, a.images, a.quality};
           if (o.at >= st.status.since)
             st.phase_stats.add(o);
           if (o.at >= window_from)

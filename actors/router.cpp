@@ -148,6 +148,7 @@ void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
   a.attempt.error = o.error;
   a.attempt.remote_id = o.remote_id;
   a.attempt.cost = o.cost;
+  a.attempt.quality = o.quality > 0 ? o.quality : -1;
   fx.events.push_back(std::move(a));
   if (o.error == error_class::none) {
     finish(self, fx, o.id, job_status::succeeded, now, std::move(o.images), {});

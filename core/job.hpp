@@ -30,6 +30,7 @@ struct attempt_record {
   error_class error = error_class::none;
   std::string remote_id; ///< the provider's job id for async providers, persisted before the first poll
   micros cost = 0;
+  double quality = -1; ///< the provider's own score (0..1) of a succeeded attempt; < 0: it gave none
 };
 
 struct job_record {
@@ -109,7 +110,7 @@ auto inspect(Inspector& f, job_spec& x) {
 }
 template <class Inspector>
 auto inspect(Inspector& f, attempt_record& x) {
-  return f(x.no, x.provider, x.started_at, x.finished_at, x.outcome, x.error, x.remote_id, x.cost);
+  return f(x.no, x.provider, x.started_at, x.finished_at, x.outcome, x.error, x.remote_id, x.cost, x.quality);
 }
 template <class Inspector>
 auto inspect(Inspector& f, job_record& x) {

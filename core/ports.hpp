@@ -85,7 +85,7 @@ public:
     std::uint64_t job = 0;
     int no = 0;
   };
-  /// One finished attempt with what the rollout's figures count of it (the attempts table holds no quality score).
+  /// One finished attempt with what the rollout's figures count of it.
   struct finished_attempt {
     attempt_cursor key; ///< key.finished_at: when it finished
     std::string provider;
@@ -94,6 +94,7 @@ public:
     error_class error = error_class::none;
     micros cost = 0;
     int images = 0; ///< images the attempt delivered (a succeeded attempt's are the job's result)
+    double quality = -1; ///< the provider's own score; < 0: none
   };
   /// Attempts finished before `until` and after `after` in that order, oldest first, at most `limit`. A cursor of
   /// (t, 0, 0) starts at the first attempt finished at or after t.

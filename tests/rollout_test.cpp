@@ -511,6 +511,11 @@ TEST_CASE("a restart in the middle of a phase keeps its figures: promotion comes
   REQUIRE(cost != nullptr);
   CHECK(cost->verdict == "pass");
   CHECK(cost->observed == Approx(0.03)); // images restored with the attempts: cost per image, not per attempt
+  // the provider's quality scores are kept on the attempts: every candidate success of the phase is a rating
+  const auto* parity = item(promotes[1], "quality_parity_min");
+  REQUIRE(parity != nullptr);
+  CHECK(parity->verdict == "pass");
+  CHECK(contains(parity->reason, "over " + std::to_string(candidate_attempts) + " ratings, baseline"));
 }
 
 TEST_CASE("jobs only accepted before a restart that finds the rollout rolled back go to the baseline") {

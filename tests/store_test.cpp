@@ -470,7 +470,7 @@ TEST_CASE("finished attempts come oldest first from a cursor, page by page, with
   CHECK(store->finished_attempts({t0 + 5s, 0, 0}, t0 + 1h, 100).size() == 2);
 }
 
-TEST_CASE("a store written before job ids were kept by AUTOINCREMENT opens and continues its ids", "[store]") {
+TEST_CASE("a store written before ids were kept and quality scores stored opens, continues its ids and writes", "[store]") {
   temp_folder tmp;
   const auto path = tmp.file("old.db");
   {
@@ -485,9 +485,17 @@ TEST_CASE("a store written before job ids were kept by AUTOINCREMENT opens and c
              " updated_at INTEGER NOT NULL)");
     old.exec("INSERT INTO jobs(id, user_id, prompt, tier, n, status, created_at, updated_at)"
              " VALUES(5, 'u', 'p', 'sd', 1, 'succeeded', 0, 0)");
+    // and the attempts table before quality scores were kept
+    old.exec("CREATE TABLE attempts(job_id INTEGER NOT NULL, no INTEGER NOT NULL, provider TEXT NOT NULL,"
+             " started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL DEFAULT 0, outcome TEXT NOT NULL,"
+             " error_class TEXT NOT NULL DEFAULT 'none', remote_id TEXT NOT NULL DEFAULT '',"
+             " cost_micros INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(job_id, no)) WITHOUT ROWID");
   }
   auto store = open_at(path);
   CHECK(store->max_job_id() == 5);
-  store->write({job_of(6)}, {});
+  store->write({job_of(6)}, life_of(6));
   CHECK(store->max_job_id() == 6);
+  const auto j6 = store->find(core::job_id{6});
+  REQUIRE(j6);
+  CHECK(j6->status == job_status::succeeded);
 }

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS attempts(
   job_id INTEGER NOT NULL, no INTEGER NOT NULL, provider TEXT NOT NULL,
   started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL DEFAULT 0, outcome TEXT NOT NULL,
   error_class TEXT NOT NULL DEFAULT 'none', remote_id TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0,
+  quality REAL NOT NULL DEFAULT -1,
   PRIMARY KEY(job_id, no)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS attempts_finished ON attempts(finished_at);
 -- The ledger's daily figures per provider ('' = global), as last written by the ledger actor.
@@ -154,6 +155,9 @@ public:
     // stores written before budget refusals were counted
     if (!db_.execAndGet("SELECT COUNT(*) FROM pragma_table_info('budget_days') WHERE name = 'refused'").getInt())
       db_.exec("ALTER TABLE budget_days ADD COLUMN refused INTEGER NOT NULL DEFAULT 0");
+    // ... and before provider quality scores were kept
+    if (!db_.execAndGet("SELECT COUNT(*) FROM pragma_table_info('attempts') WHERE name = 'quality'").getInt())
+      db_.exec("ALTER TABLE attempts ADD COLUMN quality REAL NOT NULL DEFAULT -1");
     migrate();
     checkpoints_.emplace(path);
     insert_.emplace(db_, "INSERT INTO jobs(id,user_id,prompt,tier,n,endpoint,segment,metadata,idempotency_key,"
@@ -170,11 +174,11 @@ public:
     put_budget_.emplace(db_, "INSERT OR REPLACE INTO budget_days(day,provider,limit_micros,consumed,reserved,requests,"
                              "refused) VALUES(?,?,?,?,?,?,?)");
     put_attempt_.emplace(db_, "INSERT OR REPLACE INTO attempts(job_id,no,provider,started_at,finished_at,outcome,"
-                              "error_class,remote_id,cost_micros) VALUES(?,?,?,?,?,?,?,?,?)");
+                              "error_class,remote_id,cost_micros,quality) VALUES(?,?,?,?,?,?,?,?,?,?)");
     update_attempt_.emplace(db_, "UPDATE attempts SET remote_id=COALESCE(?1,remote_id),"
                                  " finished_at=COALESCE(?2,finished_at), outcome=COALESCE(?3,outcome),"
-                                 " error_class=COALESCE(?4,error_class), cost_micros=COALESCE(?5,cost_micros)"
-                                 " WHERE job_id=?6 AND no=?7");
+                                 " error_class=COALESCE(?4,error_class), cost_micros=COALESCE(?5,cost_micros),"
+                                 " quality=COALESCE(?8,quality) WHERE job_id=?6 AND no=?7");
   }
 
   using job_store::write;
@@ -396,8 +400,8 @@ public:
       // a succeeded attempt delivered the job's result: its images are counted from the results row
       SQLite::Statement q(db_, "SELECT a.job_id, a.no, a.finished_at, a.provider, j.tier, a.started_at, a.error_class,"
                                " a.cost_micros, CASE WHEN a.outcome = 'succeeded' AND COALESCE(r.images, '') <> ''"
-                               " THEN length(r.images) - length(replace(r.images, char(10), '')) + 1 ELSE 0 END"
-                               " FROM attempts a JOIN jobs j ON j.id = a.job_id"
+                               " THEN length(r.images) - length(replace(r.images, char(10), '')) + 1 ELSE 0 END,"
+                               " a.quality FROM attempts a JOIN jobs j ON j.id = a.job_id"
                                " LEFT JOIN results r ON r.job_id = a.job_id"
                                " WHERE a.outcome <> 'running' AND a.finished_at >= ?1 AND a.finished_at < ?4"
                                " AND (a.finished_at, a.job_id, a.no) > (?1, ?2, ?3)"
@@ -419,6 +423,7 @@ public:
         parse_error_class(q.getColumn(6).getString(), a.error);
         a.cost = q.getColumn(7).getInt64();
         a.images = q.getColumn(8).getInt();
+        a.quality = q.getColumn(9).getDouble();
         out.push_back(std::move(a));
       }
       return out;
@@ -617,6 +622,7 @@ private:
           a.row.outcome = e.attempt.outcome;
           a.row.error = e.attempt.error;
           a.row.cost = e.attempt.cost;
+          a.row.quality = e.attempt.quality;
           a.finished = true;
           break;
         }
@@ -658,6 +664,7 @@ private:
       s.bind(7, std::string{to_string(r.error)});
       s.bind(8, r.remote_id);
       s.bind(9, r.cost);
+      s.bind(10, r.quality);
       s.exec();
       s.reset();
       return;
@@ -671,6 +678,7 @@ private:
       s.bind(3, std::string{to_string(r.outcome)});
       s.bind(4, std::string{to_string(r.error)});
       s.bind(5, r.cost);
+      s.bind(8, r.quality);
     }
     s.bind(6, static_cast<std::int64_t>(job));
     s.bind(7, r.no);
@@ -796,8 +804,8 @@ private:
 
   void load_attempts(job_record& j) {
     if (!attempts_q_)
-      attempts_q_.emplace(db_, "SELECT no,provider,started_at,finished_at,outcome,error_class,remote_id,cost_micros"
-                               " FROM attempts WHERE job_id=? ORDER BY no");
+      attempts_q_.emplace(db_, "SELECT no,provider,started_at,finished_at,outcome,error_class,remote_id,cost_micros,"
+                               "quality FROM attempts WHERE job_id=? ORDER BY no");
     auto& q = *attempts_q_;
     q.tryReset(); // in case an earlier read threw half-way
     q.bind(1, static_cast<std::int64_t>(j.id.value));
@@ -811,6 +819,7 @@ private:
       parse_error_class(q.getColumn(5).getString(), a.error);
       a.remote_id = q.getColumn(6).getString();
       a.cost = q.getColumn(7).getInt64();
+      a.quality = q.getColumn(8).getDouble();
       j.attempts.push_back(std::move(a));
     }
     q.reset();
