@@ -275,7 +275,8 @@ void tick(self_ptr self) {
 /// figures since `status.since` (the gates: a phase 3 days in keeps its samples) and the rolling window (the
 /// triggers), up to `until`, the instant the controller started (what finishes later arrives in `observe`). Reads
 /// page by page; the actor waits for each page, so no tick evaluates half-rebuilt figures. Provider quality
-/// scores are on the attempts; not on disk, so not rebuilt: feedback ratings, breaker trips, dispatches.
+/// scores are on the attempts, ratings in the feedback table (restore_feedback); not on disk, so not rebuilt:
+/// breaker trips and dispatches.
 void restore_figures(self_ptr self, instant until, job_store::attempt_cursor after, std::int64_t restored) {
   self->request(self->state.store, caf::infinite, msg::load_finished_attempts{after, until, defaults::restore_page})
     .await(
@@ -303,6 +304,30 @@ void restore_figures(self_ptr self, instant until, job_store::attempt_cursor aft
       [](caf::error& err) {
         std::cerr << "event=rollout_figures_not_restored error=" << to_string(err) << std::endl;
       });
+}
+
+/// After a restart: the clients' ratings since the phase began (and in the window), as restore_figures does for
+/// the attempts. Awaited as well.
+void restore_feedback(self_ptr self, instant from, instant until) {
+  self->request(self->state.store, caf::infinite, msg::load_feedback{from})
+    .await(
+      [self, until](msg::feedback_list& l) {
+        auto& st = self->state;
+        const auto window_from = until - st.window.span();
+        std::size_t n = 0;
+        // every row was given before this controller started: it reads them before any new rating arrives
+        for (const auto& f : l.rows) {
+          const auto who = cohort_of(self, f.provider);
+          if (f.at >= st.status.since)
+            st.phase_stats.add_quality(who, f.quality);
+          if (f.at >= window_from)
+            st.window.add_quality(who, f.quality, f.at);
+          ++n;
+        }
+        if (n > 0)
+          std::cerr << "event=rollout_feedback_restored ratings=" << n << std::endl;
+      },
+      [](caf::error& err) { std::cerr << "event=rollout_feedback_not_restored error=" << to_string(err) << std::endl; });
 }
 
 msg::operator_reply act(self_ptr self, const std::string& action) {
@@ -376,8 +401,11 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
             st.status = l.status;
           clamp_phase(self);
           publish(self, std::nullopt);
-          if (l.found)
-            restore_figures(self, started, {std::min(st.status.since, started - st.window.span()), 0, 0}, 0);
+          if (l.found) {
+            const auto from = std::min(st.status.since, started - st.window.span());
+            restore_figures(self, started, {from, 0, 0}, 0);
+            restore_feedback(self, from, started);
+          }
         },
         [](caf::error& err) { std::cerr << "event=rollout_load_failed error=" << to_string(err) << std::endl; });
     self->delayed_send(self, st.cfg->rollout.tick, msg::rollout_tick{});
@@ -410,9 +438,14 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
                 return;
               }
               const auto who = cohort_of(self, l.job.provider);
-              self->state.window.add_quality(who, q, now_of(self));
+              const auto now = now_of(self);
+              self->state.window.add_quality(who, q, now);
               self->state.phase_stats.add_quality(who, q);
-              rp.deliver(msg::rated{true});
+              // on disk before the answer: the phase's figures are rebuilt from it after a restart
+              self->request(self->state.store, caf::infinite,
+                            msg::record_feedback{job_store::feedback_row{l.job.id, l.job.provider, q, now}})
+                .then([rp](msg::stored) mutable { rp.deliver(msg::rated{true}); },
+                      [rp](caf::error& err) mutable { rp.deliver(err); });
             },
             [rp](caf::error& err) mutable { rp.deliver(err); });
         return rp;

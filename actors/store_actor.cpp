@@ -191,6 +191,15 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::jo
         return msg::finished_attempts{db.finished_attempts(m.after, m.until, m.limit)};
       });
     },
+    [self](const msg::record_feedback& m) {
+      return read<msg::stored>(self, [&](core::job_store& db) {
+        db.record_feedback(m.row);
+        return msg::stored{1};
+      });
+    },
+    [self](const msg::load_feedback& m) {
+      return read<msg::feedback_list>(self, [&](core::job_store& db) { return msg::feedback_list{db.feedback_since(m.since)}; });
+    },
     [self](const msg::load_call_starts& m) {
       return read<msg::call_starts>(self, [&](core::job_store& db) {
         return msg::call_starts{db.call_starts(m.provider, m.since)};

@@ -103,6 +103,17 @@ public:
   /// When each item-call to `provider` since `since` started (attempts that made a call: refusals by the
   /// breaker, a limit or the budget excluded), for the rate-limit windows after a restart.
   virtual std::vector<instant> call_starts(const std::string& provider, instant since) = 0;
+
+  /// A client's quality rating of a job (`POST /v1/jobs/{id}/feedback`), kept for the rollout's figures.
+  struct feedback_row {
+    job_id job;
+    std::string provider; ///< the provider that served the job
+    double quality = 0;   ///< 0..1
+    instant at{};
+  };
+  virtual void record_feedback(const feedback_row& f) = 0;
+  /// Ratings given since `since`, oldest first.
+  virtual std::vector<feedback_row> feedback_since(instant since) = 0;
 };
 
 /// What a provider answered to a submit or a poll.

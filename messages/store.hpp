@@ -87,6 +87,9 @@ struct load_call_starts {
   core::instant since{};
 };
 struct call_starts { std::vector<core::instant> starts; };
+struct record_feedback { core::job_store::feedback_row row; };
+struct load_feedback { core::instant since{}; };
+struct feedback_list { std::vector<core::job_store::feedback_row> rows; };
 
 template <class I> auto inspect(I& f, insert_job& x) { return f(caf::meta::type_name("insert_job"), x.job); }
 template <class I> auto inspect(I& f, record_events& x) { return f(caf::meta::type_name("record_events"), x.events); }
@@ -134,6 +137,9 @@ template <class I> auto inspect(I& f, load_finished_attempts& x) {
 template <class I> auto inspect(I& f, load_call_starts& x) {
   return f(caf::meta::type_name("load_call_starts"), x.provider, x.since);
 }
+template <class I> auto inspect(I& f, record_feedback& x) { return f(caf::meta::type_name("record_feedback"), x.row); }
+template <class I> auto inspect(I& f, load_feedback& x) { return f(caf::meta::type_name("load_feedback"), x.since); }
+template <class I> auto inspect(I& f, feedback_list& x) { return f(caf::meta::type_name("feedback_list"), x.rows); }
 template <class I> auto inspect(I& f, call_starts& x) { return f(caf::meta::type_name("call_starts"), x.starts); }
 template <class I> auto inspect(I& f, finished_attempts& x) {
   return f(caf::meta::type_name("finished_attempts"), x.attempts);
@@ -152,6 +158,8 @@ using store_actor = caf::typed_actor<
   caf::replies_to<load_daily_stats>::with<daily_stats>,
   caf::replies_to<load_finished_attempts>::with<finished_attempts>,
   caf::replies_to<load_call_starts>::with<call_starts>,
+  caf::replies_to<record_feedback>::with<stored>,
+  caf::replies_to<load_feedback>::with<feedback_list>,
   caf::reacts_to<note_budget>,
   caf::replies_to<record_rollout>::with<stored>,
   caf::replies_to<load_rollout>::with<rollout_loaded>,
@@ -188,8 +196,9 @@ template <class I> auto inspect(I& f, job_store::open_attempt& x) { return f(x.k
 template <class I> auto inspect(I& f, job_store::budget_snapshot& x) { return f(x.today, x.open); }
 template <class I> auto inspect(I& f, job_store::attempt_cursor& x) { return f(x.finished_at, x.job, x.no); }
 template <class I> auto inspect(I& f, job_store::finished_attempt& x) {
-  return f(x.key, x.provider, x.tier_, x.started_at, x.error, x.cost, x.images);
+  return f(x.key, x.provider, x.tier_, x.started_at, x.error, x.cost, x.images, x.quality);
 }
+template <class I> auto inspect(I& f, job_store::feedback_row& x) { return f(x.job, x.provider, x.quality, x.at); }
 template <class I> auto inspect(I& f, job_store::daily_stat& x) {
   return f(x.day, x.provider, x.requests, x.succeeded, x.failed, x.fell_back, x.avg_latency, x.p95_latency, x.cost);
 }

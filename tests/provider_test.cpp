@@ -107,6 +107,8 @@ struct flaky_store : core::job_store {
                                                   std::size_t limit) override {
     return inner->finished_attempts(after, until, limit);
   }
+  void record_feedback(const feedback_row& f) override { inner->record_feedback(f); }
+  std::vector<feedback_row> feedback_since(core::instant since) override { return inner->feedback_since(since); }
   std::vector<core::instant> call_starts(const std::string& provider, core::instant since) override {
     return inner->call_starts(provider, since);
   }

@@ -1,6 +1,7 @@
 // The rollout over real HTTP against the real binary: operator actions and the kill switch, the decision audit,
 // job feedback, admin keys, and configuration reloads (POST /v1/admin/reload and SIGHUP).
 
+#include "support/db_probe.hpp"
 #include "support/engine_process.hpp"
 
 #include <catch2/catch.hpp>
@@ -131,6 +132,7 @@ TEST_CASE("feedback rates a job's quality and bad feedback is refused") {
   const auto id = json_field(a.body, "id");
   http.get("/v1/jobs/" + id + "?wait=20");
   CHECK(http.post("/v1/jobs/" + id + "/feedback", R"({"quality":0.8})").status == 204);
+  CHECK(count_rows(dir.file("cutover.db"), "SELECT COUNT(*) FROM feedback WHERE quality = 0.8") == 1); // kept
   CHECK(http.post("/v1/jobs/" + id + "/feedback", R"({"quality":1.5})").status == 400);
   CHECK(http.post("/v1/jobs/" + id + "/feedback", R"({"q":1})").status == 400);
   CHECK(http.post("/v1/jobs/j999999/feedback", R"({"quality":0.5})").status == 404);

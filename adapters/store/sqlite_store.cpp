@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS attempts(
   quality REAL NOT NULL DEFAULT -1,
   PRIMARY KEY(job_id, no)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS attempts_finished ON attempts(finished_at);
+-- Clients' quality ratings of jobs, for the rollout's quality-parity gate (rebuilt from here after a restart).
+CREATE TABLE IF NOT EXISTS feedback(
+  at INTEGER NOT NULL, job_id INTEGER NOT NULL, provider TEXT NOT NULL, quality REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS feedback_at ON feedback(at);
 -- The ledger's daily figures per provider ('' = global), as last written by the ledger actor.
 CREATE TABLE IF NOT EXISTS budget_days(
   day TEXT NOT NULL, provider TEXT NOT NULL, limit_micros INTEGER, consumed INTEGER NOT NULL,
@@ -376,6 +380,35 @@ public:
           g.s.p95_latency = duration{g.latencies[std::max<std::size_t>(rank, 1) - 1]};
         }
         out.push_back(std::move(g.s));
+      }
+      return out;
+    });
+  }
+
+  void record_feedback(const feedback_row& f) override {
+    guarded("record_feedback", [&] {
+      SQLite::Statement s(db_, "INSERT INTO feedback(at, job_id, provider, quality) VALUES(?,?,?,?)");
+      s.bind(1, us(f.at));
+      s.bind(2, static_cast<std::int64_t>(f.job.value));
+      s.bind(3, f.provider);
+      s.bind(4, f.quality);
+      s.exec();
+      return 0;
+    });
+  }
+
+  std::vector<feedback_row> feedback_since(instant since) override {
+    return guarded("feedback_since", [&] {
+      SQLite::Statement q(db_, "SELECT at, job_id, provider, quality FROM feedback WHERE at >= ? ORDER BY at");
+      q.bind(1, us(since));
+      std::vector<feedback_row> out;
+      while (q.executeStep()) {
+        feedback_row f;
+        f.at = at_us(q.getColumn(0).getInt64());
+        f.job = job_id{static_cast<std::uint64_t>(q.getColumn(1).getInt64())};
+        f.provider = q.getColumn(2).getString();
+        f.quality = q.getColumn(3).getDouble();
+        out.push_back(std::move(f));
       }
       return out;
     });
