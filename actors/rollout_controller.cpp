@@ -275,8 +275,8 @@ void tick(self_ptr self) {
 /// figures since `status.since` (the gates: a phase 3 days in keeps its samples) and the rolling window (the
 /// triggers), up to `until`, the instant the controller started (what finishes later arrives in `observe`). Reads
 /// page by page; the actor waits for each page, so no tick evaluates half-rebuilt figures. Provider quality
-/// scores are on the attempts, ratings in the feedback table (restore_feedback); not on disk, so not rebuilt:
-/// breaker trips and dispatches.
+/// scores are on the attempts, ratings and breaker trips in their tables (restore_feedback); not on disk, so not
+/// rebuilt: dispatches (the silence trigger's "traffic expected" counts again from the restart).
 void restore_figures(self_ptr self, instant until, job_store::attempt_cursor after, std::int64_t restored) {
   self->request(self->state.store, caf::infinite, msg::load_finished_attempts{after, until, defaults::restore_page})
     .await(
@@ -306,8 +306,8 @@ void restore_figures(self_ptr self, instant until, job_store::attempt_cursor aft
       });
 }
 
-/// After a restart: the clients' ratings since the phase began (and in the window), as restore_figures does for
-/// the attempts. Awaited as well.
+/// After a restart: the clients' ratings and the breaker trips since the phase began (and in the window), as
+/// restore_figures does for the attempts. Awaited as well.
 void restore_feedback(self_ptr self, instant from, instant until) {
   self->request(self->state.store, caf::infinite, msg::load_feedback{from})
     .await(
@@ -328,6 +328,22 @@ void restore_feedback(self_ptr self, instant from, instant until) {
           std::cerr << "event=rollout_feedback_restored ratings=" << n << std::endl;
       },
       [](caf::error& err) { std::cerr << "event=rollout_feedback_not_restored error=" << to_string(err) << std::endl; });
+  self->request(self->state.store, caf::infinite, msg::load_trips{from})
+    .await(
+      [self, until](msg::trip_list& l) {
+        auto& st = self->state;
+        const auto window_from = until - st.window.span();
+        for (const auto& t : l.rows) {
+          const auto who = cohort_of(self, t.provider);
+          if (t.at >= st.status.since)
+            st.phase_stats.add_breaker_trip(who);
+          if (t.at >= window_from)
+            st.window.add_breaker_trip(who, t.at);
+        }
+        if (!l.rows.empty())
+          std::cerr << "event=rollout_trips_restored trips=" << l.rows.size() << std::endl;
+      },
+      [](caf::error& err) { std::cerr << "event=rollout_trips_not_restored error=" << to_string(err) << std::endl; });
 }
 
 msg::operator_reply act(self_ptr self, const std::string& action) {
@@ -426,6 +442,10 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
         const auto who = cohort_of(self, t.provider);
         self->state.window.add_breaker_trip(who, t.at);
         self->state.phase_stats.add_breaker_trip(who);
+        // kept for a restart (restore_feedback reads them back)
+        self->request(self->state.store, caf::infinite, msg::record_trip{job_store::trip_row{t.provider, t.at}})
+          .then([](msg::stored) {},
+                [](caf::error& err) { std::cerr << "event=breaker_trip_not_stored error=" << to_string(err) << std::endl; });
       },
       [self](const msg::rate_job& m) -> caf::result<msg::rated> {
         auto rp = self->make_response_promise<msg::rated>();

@@ -200,6 +200,15 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::jo
     [self](const msg::load_feedback& m) {
       return read<msg::feedback_list>(self, [&](core::job_store& db) { return msg::feedback_list{db.feedback_since(m.since)}; });
     },
+    [self](const msg::record_trip& m) {
+      return read<msg::stored>(self, [&](core::job_store& db) {
+        db.record_trip(m.row);
+        return msg::stored{1};
+      });
+    },
+    [self](const msg::load_trips& m) {
+      return read<msg::trip_list>(self, [&](core::job_store& db) { return msg::trip_list{db.trips_since(m.since)}; });
+    },
     [self](const msg::load_call_starts& m) {
       return read<msg::call_starts>(self, [&](core::job_store& db) {
         return msg::call_starts{db.call_starts(m.provider, m.since)};

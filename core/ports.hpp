@@ -114,6 +114,14 @@ public:
   virtual void record_feedback(const feedback_row& f) = 0;
   /// Ratings given since `since`, oldest first.
   virtual std::vector<feedback_row> feedback_since(instant since) = 0;
+  /// A provider's circuit breaker opened at `at` (the rollout's breaker_trips gate).
+  struct trip_row {
+    std::string provider;
+    instant at{};
+  };
+  virtual void record_trip(const trip_row& t) = 0;
+  /// Trips since `since`, oldest first.
+  virtual std::vector<trip_row> trips_since(instant since) = 0;
 };
 
 /// What a provider answered to a submit or a poll.

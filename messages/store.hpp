@@ -90,6 +90,9 @@ struct call_starts { std::vector<core::instant> starts; };
 struct record_feedback { core::job_store::feedback_row row; };
 struct load_feedback { core::instant since{}; };
 struct feedback_list { std::vector<core::job_store::feedback_row> rows; };
+struct record_trip { core::job_store::trip_row row; };
+struct load_trips { core::instant since{}; };
+struct trip_list { std::vector<core::job_store::trip_row> rows; };
 
 template <class I> auto inspect(I& f, insert_job& x) { return f(caf::meta::type_name("insert_job"), x.job); }
 template <class I> auto inspect(I& f, record_events& x) { return f(caf::meta::type_name("record_events"), x.events); }
@@ -140,6 +143,9 @@ template <class I> auto inspect(I& f, load_call_starts& x) {
 template <class I> auto inspect(I& f, record_feedback& x) { return f(caf::meta::type_name("record_feedback"), x.row); }
 template <class I> auto inspect(I& f, load_feedback& x) { return f(caf::meta::type_name("load_feedback"), x.since); }
 template <class I> auto inspect(I& f, feedback_list& x) { return f(caf::meta::type_name("feedback_list"), x.rows); }
+template <class I> auto inspect(I& f, record_trip& x) { return f(caf::meta::type_name("record_trip"), x.row); }
+template <class I> auto inspect(I& f, load_trips& x) { return f(caf::meta::type_name("load_trips"), x.since); }
+template <class I> auto inspect(I& f, trip_list& x) { return f(caf::meta::type_name("trip_list"), x.rows); }
 template <class I> auto inspect(I& f, call_starts& x) { return f(caf::meta::type_name("call_starts"), x.starts); }
 template <class I> auto inspect(I& f, finished_attempts& x) {
   return f(caf::meta::type_name("finished_attempts"), x.attempts);
@@ -160,6 +166,8 @@ using store_actor = caf::typed_actor<
   caf::replies_to<load_call_starts>::with<call_starts>,
   caf::replies_to<record_feedback>::with<stored>,
   caf::replies_to<load_feedback>::with<feedback_list>,
+  caf::replies_to<record_trip>::with<stored>,
+  caf::replies_to<load_trips>::with<trip_list>,
   caf::reacts_to<note_budget>,
   caf::replies_to<record_rollout>::with<stored>,
   caf::replies_to<load_rollout>::with<rollout_loaded>,
@@ -199,6 +207,7 @@ template <class I> auto inspect(I& f, job_store::finished_attempt& x) {
   return f(x.key, x.provider, x.tier_, x.started_at, x.error, x.cost, x.images, x.quality);
 }
 template <class I> auto inspect(I& f, job_store::feedback_row& x) { return f(x.job, x.provider, x.quality, x.at); }
+template <class I> auto inspect(I& f, job_store::trip_row& x) { return f(x.provider, x.at); }
 template <class I> auto inspect(I& f, job_store::daily_stat& x) {
   return f(x.day, x.provider, x.requests, x.succeeded, x.failed, x.fell_back, x.avg_latency, x.p95_latency, x.cost);
 }

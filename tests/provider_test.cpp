@@ -108,6 +108,8 @@ struct flaky_store : core::job_store {
     return inner->finished_attempts(after, until, limit);
   }
   void record_feedback(const feedback_row& f) override { inner->record_feedback(f); }
+  void record_trip(const trip_row& t) override { inner->record_trip(t); }
+  std::vector<trip_row> trips_since(core::instant since) override { return inner->trips_since(since); }
   std::vector<feedback_row> feedback_since(core::instant since) override { return inner->feedback_since(since); }
   std::vector<core::instant> call_starts(const std::string& provider, core::instant since) override {
     return inner->call_starts(provider, since);

@@ -604,3 +604,25 @@ TEST_CASE("a trigger fires while an operator holds the rollout: it rolls back at
   // the next job goes to the baseline
   CHECK(s.job(s.submit(user_in_buckets(1, 50))).provider == "base");
 }
+
+TEST_CASE("a breaker trip before a restart still holds a phase that allows none") {
+  story s{config_text(50, "1m")}; // phase 50 allows 0 breaker trips
+  {
+    caf::scoped_actor self{*s.vt.sys};
+    self->send(s.engine.rollout, msg::breaker_trip{"cand", s.vt.now()});
+    s.vt.run();
+  }
+  s.restart(config_text(50, "1m"));
+  s.traffic(20, 30min, 7 * 24h + 2h); // enough samples and time for every other gate
+  CHECK(s.decisions("promote").empty());
+  CHECK(s.status().percent == 50);
+  auto holds = s.decisions("hold");
+  REQUIRE_FALSE(holds.empty());
+  const auto* trips = item(holds.back(), "breaker_trips_max");
+  REQUIRE(trips != nullptr);
+  CHECK(trips->verdict == "fail");
+  CHECK(trips->observed == 1);
+  for (const auto& i : holds.back().items)
+    if (i.kind == "gate" && i.name != "breaker_trips_max")
+      CHECK(i.verdict == "pass");
+}

@@ -45,6 +45,9 @@ CREATE INDEX IF NOT EXISTS attempts_finished ON attempts(finished_at);
 CREATE TABLE IF NOT EXISTS feedback(
   at INTEGER NOT NULL, job_id INTEGER NOT NULL, provider TEXT NOT NULL, quality REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS feedback_at ON feedback(at);
+-- Circuit breaker trips, for the rollout's breaker_trips gate (rebuilt from here after a restart).
+CREATE TABLE IF NOT EXISTS breaker_trips(at INTEGER NOT NULL, provider TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS breaker_trips_at ON breaker_trips(at);
 -- The ledger's daily figures per provider ('' = global), as last written by the ledger actor.
 CREATE TABLE IF NOT EXISTS budget_days(
   day TEXT NOT NULL, provider TEXT NOT NULL, limit_micros INTEGER, consumed INTEGER NOT NULL,
@@ -410,6 +413,27 @@ public:
         f.quality = q.getColumn(3).getDouble();
         out.push_back(std::move(f));
       }
+      return out;
+    });
+  }
+
+  void record_trip(const trip_row& t) override {
+    guarded("record_trip", [&] {
+      SQLite::Statement s(db_, "INSERT INTO breaker_trips(at, provider) VALUES(?,?)");
+      s.bind(1, us(t.at));
+      s.bind(2, t.provider);
+      s.exec();
+      return 0;
+    });
+  }
+
+  std::vector<trip_row> trips_since(instant since) override {
+    return guarded("trips_since", [&] {
+      SQLite::Statement q(db_, "SELECT at, provider FROM breaker_trips WHERE at >= ? ORDER BY at");
+      q.bind(1, us(since));
+      std::vector<trip_row> out;
+      while (q.executeStep())
+        out.push_back(trip_row{q.getColumn(1).getString(), at_us(q.getColumn(0).getInt64())});
       return out;
     });
   }
