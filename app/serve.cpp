@@ -207,9 +207,10 @@ int serve(const serve_flags& flags) {
   int sig = 0;
   for (sigwait(&signals, &sig); sig == SIGHUP; sigwait(&signals, &sig))
     reload();
-  std::cerr << "event=draining signal=" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << std::endl;
   caf::anon_send(engine.intake, msg::start_drain{}); // new jobs get 503 while the API still answers
   draining = true; // after: a /readyz that says draining means the intake refuses new jobs
+  // logged after both: a job sent once this line is seen reaches the intake after start_drain
+  std::cerr << "event=draining signal=" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << std::endl;
   const auto drained = engine.drain(sys, running->server.drain_timeout);
   std::cerr << "event=drained providers_timed_out=" << drained.providers_timed_out
             << " batches_held=" << drained.batches_held << " flushed=" << (drained.flushed ? "yes" : "no") << std::endl;

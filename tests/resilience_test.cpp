@@ -11,8 +11,6 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <functional>
-#include <thread>
 #include <map>
 #include <set>
 
@@ -125,21 +123,6 @@ TEST_CASE("with 30 percent 500s and 10 percent 429s at the candidate every job e
   CHECK(retried_after_429 > 0);
 }
 
-namespace {
-
-/// Asks `done` again every 20 ms until it holds or `limit` passes (a state poll across a process boundary).
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > end)
-      return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
-
-} // namespace
-
 TEST_CASE("SIGTERM lets a call on the wire finish and stores it, refuses new jobs with 503, and exits 0") {
   fake_provider_process::options fo;
   fo.faults = R"({"openai": {"latency_ms": 1500}})";
@@ -154,10 +137,11 @@ TEST_CASE("SIGTERM lets a call on the wire finish and stores it, refuses new job
   auto first = http.post("/v1/jobs", R"({"user_id":"ada","prompt":"a lighthouse","tier":"sd"})");
   REQUIRE(first.status == 202);
   const auto id = json_field(first.body, "id");
-  REQUIRE(eventually([&] { return fake.call_count() == 1; })); // its call is on the wire (1.5 s)
+  REQUIRE(fake.calls(0, 20000).size() == 1); // the fake answers once the call came: it is on the wire (1.5 s)
 
   engine.signal(SIGTERM);
-  REQUIRE(eventually([&] { return http.get("/readyz").status == 503; }));
+  REQUIRE(engine.wait_for_log("event=draining", std::chrono::seconds(20)));
+  CHECK(http.get("/readyz").status == 503);
   auto late = http.post("/v1/jobs", R"({"user_id":"bob","prompt":"a harbour","tier":"sd"})");
   CHECK(late.status == 503);
   CHECK(json_field(json_field(late.body, "error"), "code") == "draining");

@@ -115,8 +115,11 @@ void engine_process::start() {
     char buf[4096];
     ssize_t n;
     while ((n = ::read(err_fd_, buf, sizeof buf)) > 0) {
-      std::lock_guard<std::mutex> guard{log_mutex_};
-      log_.append(buf, static_cast<std::size_t>(n));
+      {
+        std::lock_guard<std::mutex> guard{log_mutex_};
+        log_.append(buf, static_cast<std::size_t>(n));
+      }
+      log_grew_.notify_all();
     }
     ::close(err_fd_);
   });
@@ -150,6 +153,11 @@ void engine_process::signal(int sig) {
 }
 
 void engine_process::write_config(const std::string& text) { std::ofstream(dir_ + "/config.yaml") << text; }
+
+bool engine_process::wait_for_log(const std::string& text, std::chrono::milliseconds limit) {
+  std::unique_lock<std::mutex> lock{log_mutex_};
+  return log_grew_.wait_for(lock, limit, [&] { return log_.find(text) != std::string::npos; });
+}
 
 std::string engine_process::log() const {
   std::lock_guard<std::mutex> guard{log_mutex_};

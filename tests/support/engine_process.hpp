@@ -5,6 +5,8 @@
 #include "support/virtual_time.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
@@ -38,6 +40,8 @@ public:
   void write_config(const std::string& text);
   /// Everything the engine wrote to stderr so far.
   std::string log() const;
+  /// Blocks until the engine's stderr contains `text`, at most `limit`; whether it did.
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds limit);
 
 private:
   void start();
@@ -47,6 +51,7 @@ private:
   int err_fd_ = -1;
   std::thread reader_;
   mutable std::mutex log_mutex_;
+  std::condition_variable log_grew_;
   std::string log_;
 };
 

@@ -132,8 +132,9 @@ void fake_provider_process::reset() {
     throw std::runtime_error("fake_provider_process: reset answered HTTP " + std::to_string(a.status));
 }
 
-std::vector<fake_call> fake_provider_process::calls(std::uint64_t since) {
-  auto a = request("GET", "/_fake/calls?since=" + std::to_string(since));
+std::vector<fake_call> fake_provider_process::calls(std::uint64_t since, int wait_ms) {
+  auto a = request("GET", "/_fake/calls?since=" + std::to_string(since) +
+                            (wait_ms > 0 ? "&wait_ms=" + std::to_string(wait_ms) : std::string{}));
   std::error_code ec;
   auto json = web::json::value::parse(a.body, ec);
   if (a.status != 200 || ec || !json.is_array())

@@ -76,7 +76,8 @@ public:
   /// Forgets the call log, the remote jobs and the counters, and reseeds the draws; the faults stay.
   void reset();
   /// The call log, calls with seq > `since` only.
-  std::vector<fake_call> calls(std::uint64_t since = 0);
+  /// `wait_ms` > 0: the fake answers once a call after `since` is logged (or after that long).
+  std::vector<fake_call> calls(std::uint64_t since = 0, int wait_ms = 0);
   /// How many provider calls the fake has taken in (control routes are not counted).
   std::size_t call_count() { return calls().size(); }
   /// GET /_fake/stats: {calls, calls_dropped, by_api{API:{calls, by_status, images, jobs_created}},

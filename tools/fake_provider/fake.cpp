@@ -183,8 +183,14 @@ std::string request_key(const call& c) {
 }
 } // namespace
 
+void provider_fake::wait_for_calls(std::uint64_t since, std::chrono::milliseconds limit) const {
+  std::unique_lock<std::mutex> lock{mu_};
+  call_logged_.wait_for(lock, limit, [&] { return seq_ > since; });
+}
+
 void provider_fake::record(const call& c, api_kind api, int status, fault f) {
   ++seq_;
+  call_logged_.notify_all();
   auto& k = counters(api);
   ++k.calls;
   ++k.by_status[status];

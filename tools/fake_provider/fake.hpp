@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -45,6 +46,8 @@ public:
   void reset();
   /// `[{seq, at_ms, method, path, api, status, fault}]` with seq > since; status 0 = hung.
   std::string calls_json(std::uint64_t since) const;
+  /// Blocks until a call with a sequence number above `since` is recorded, at most `limit`.
+  void wait_for_calls(std::uint64_t since, std::chrono::milliseconds limit) const;
   /// Counts per api and status, jobs created per api, images returned, faults injected.
   std::string stats_json() const;
 
@@ -113,6 +116,7 @@ private:
   api_counters& counters(api_kind api);
 
   mutable std::mutex mu_;
+  mutable std::condition_variable call_logged_; ///< a call was recorded (wait_for_calls)
   const std::string api_key_;
   const std::uint64_t default_seed_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

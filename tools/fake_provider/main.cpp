@@ -29,7 +29,7 @@ faults: {"seed":N, FIELDS, "default":{FIELDS}, "openai"|"replicate"|"imagen"|"ge
   FIELDS: latency_ms (N or {"p50":ms,"p95":ms}), error_rates ({"500":p,...}), retry_after_s, hang_rate, hang_ms,
           empty_data_rate, malformed_rate, content_policy_rate, quota_rate, async_polls_before_done,
           async_failure_rate, async_expire_rate, item_error_rate
-control: POST /_fake/faults, GET /_fake/calls[?since=SEQ], GET /_fake/stats, POST /_fake/reset
+control: POST /_fake/faults, GET /_fake/calls[?since=SEQ][&wait_ms=MS], GET /_fake/stats, POST /_fake/reset
 )";
 
 bool number_arg(const char* text, long long min, long long max, long long& out) {

@@ -146,6 +146,9 @@ struct server::impl {
       auto params = web::uri::split_query(query);
       if (auto it = params.find("since"); it != params.end())
         since = std::strtoull(it->second.c_str(), nullptr, 10);
+      // a long poll: answer once a call after `since` is logged, or after wait_ms
+      if (auto it = params.find("wait_ms"); it != params.end())
+        fake.wait_for_calls(since, std::chrono::milliseconds(std::min(60000LL, std::strtoll(it->second.c_str(), nullptr, 10))));
       return json_answer(200, fake.calls_json(since));
     }
     if (path == "/_fake/stats" && method == "GET")
