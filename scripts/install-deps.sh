@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config ca-certificates
   libcaf-dev libcpprest-dev libsqlitecpp-dev libsqlite3-dev libyaml-cpp-dev libssl-dev zlib1g-dev catch2
-  sqlite3 wrk
+  sqlite3 wrk time
 )
 
 missing=()
