@@ -1,6 +1,6 @@
 #pragma once
 /// The fake's wire vocabulary: one provider call as received, one answer to send, and the error answers of each
-/// provider exactly as /work/shared/providers.md describes them (status, body shape, headers).
+/// provider in its real wire format: status, body shape, headers (docs/providers.md).
 
 #include "tools/fake_provider/faults.hpp"
 

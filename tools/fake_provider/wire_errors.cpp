@@ -1,4 +1,4 @@
-/// The providers' error answers (bodies, statuses and headers per /work/shared/providers.md).
+/// The providers' error answers (bodies, statuses and headers as the real providers send them).
 
 #include "tools/fake_provider/wire.hpp"
 
