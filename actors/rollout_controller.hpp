@@ -6,6 +6,8 @@
 /// itself: an operator resumes. Every decision that changes or holds state is written with its figures; its state
 /// survives restarts, and so do its figures: at start it rebuilds the phase's figures (and the rolling window) from
 /// the attempts on disk. It tells the router the live view (percent, rolled back) the moment it changes.
+/// A thin shell: the rules live in core::rollout_machine; this actor feeds it figures, ticks it on the actor
+/// clock, answers operators, and publishes what it decides (router, gauges, store).
 
 #include "actors/clock.hpp"
 #include "core/config.hpp"
@@ -19,8 +21,6 @@ namespace caf { class actor_system; }
 namespace cutover::actors {
 
 namespace defaults {
-/// A decision that only repeats the last one (same action and verdicts) is written at most this often.
-constexpr core::duration repeat_decision_every = std::chrono::hours(1);
 /// Finished attempts read per store request while the figures are rebuilt at start.
 constexpr std::size_t restore_page = 5000;
 } // namespace defaults

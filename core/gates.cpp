@@ -69,26 +69,26 @@ namespace {
 
 using explain::span;
 
-evaluation make(std::string name, duration in_phase, const cohort_stats& c) {
+evaluation make(std::string_view name, duration in_phase, const cohort_stats& c) {
   evaluation e;
-  e.name = std::move(name);
+  e.name = name;
   e.window = in_phase;
   e.samples = c.samples;
   return e;
 }
 
-/// Sets the verdict and the reason: `missing` (own figure absent) and `shortfall` (phase requirement) win.
-void decide(evaluation& e, bool ok, const std::string& figures, const std::string& missing, const std::string& shortfall) {
-  if (!shortfall.empty()) {
-    e.v = verdict::insufficient;
-    e.reason = "insufficient data: " + shortfall + (missing.empty() ? " (" + figures + ")" : ", " + missing);
-  } else if (!missing.empty()) {
-    e.v = verdict::insufficient;
-    e.reason = "insufficient data: " + missing;
-  } else {
-    e.v = ok ? verdict::pass : verdict::fail;
-    e.reason = figures;
-  }
+/// The verdict: a phase requirement short (`short_of`) or the gate's own figure absent (`missing`) is insufficient.
+verdict verdict_of(bool ok, bool missing, bool short_of) {
+  return short_of || missing ? verdict::insufficient : ok ? verdict::pass : verdict::fail;
+}
+
+/// The sentence for verdict_of's verdict: `missing` (own figure absent) and `shortfall` (phase requirement) win.
+std::string reason_of(const std::string& figures, const std::string& missing, const std::string& shortfall) {
+  if (!shortfall.empty())
+    return "insufficient data: " + shortfall + (missing.empty() ? " (" + figures + ")" : ", " + missing);
+  if (!missing.empty())
+    return "insufficient data: " + missing;
+  return figures;
 }
 
 } // namespace
@@ -96,20 +96,32 @@ void decide(evaluation& e, bool ok, const std::string& figures, const std::strin
 std::vector<evaluation> evaluate_gates(const phase_config& phase, const cohort_stats& cand, const cohort_stats& base,
                                        duration in_phase) {
   std::vector<evaluation> out;
-  std::string shortfall;
-  const std::string over = " over " + span(in_phase) + ", " + std::to_string(cand.samples) + " samples";
+  evaluate_gates(phase, cand, base, in_phase, out, true);
+  return out;
+}
+
+void evaluate_gates(const phase_config& phase, const cohort_stats& cand, const cohort_stats& base, duration in_phase,
+                    std::vector<evaluation>& out, bool with_reasons) {
+  out.clear();
+  bool short_of = false;
+  std::string shortfall; // the sentence of short_of (with reasons only)
+  const std::string over =
+    with_reasons ? " over " + span(in_phase) + ", " + std::to_string(cand.samples) + " samples" : std::string{};
 
   if (phase.min_samples > 0) {
     auto e = make("min_samples", in_phase, cand);
     e.observed = static_cast<double>(cand.samples);
     e.threshold = phase.min_samples;
     const bool ok = cand.samples >= phase.min_samples;
-    const std::string counts = std::to_string(cand.samples) + " of " + std::to_string(phase.min_samples) +
-                               " candidate samples";
     e.v = ok ? verdict::pass : verdict::insufficient;
-    e.reason = ok ? counts + " reached" : "insufficient data: " + counts;
-    if (!ok)
-      shortfall = counts;
+    short_of = !ok;
+    if (with_reasons) {
+      const std::string counts = std::to_string(cand.samples) + " of " + std::to_string(phase.min_samples) +
+                                 " candidate samples";
+      e.reason = ok ? counts + " reached" : "insufficient data: " + counts;
+      if (!ok)
+        shortfall = counts;
+    }
     out.push_back(std::move(e));
   }
   if (phase.min_duration > duration{0}) {
@@ -117,11 +129,14 @@ std::vector<evaluation> evaluate_gates(const phase_config& phase, const cohort_s
     e.observed = explain::to_seconds(in_phase);
     e.threshold = explain::to_seconds(phase.min_duration);
     const bool ok = in_phase >= phase.min_duration;
-    const std::string times = span(in_phase) + " of " + span(phase.min_duration) + " in phase";
     e.v = ok ? verdict::pass : verdict::insufficient;
-    e.reason = ok ? times + " reached" : "insufficient data: " + times;
-    if (!ok)
-      shortfall += (shortfall.empty() ? "" : ", ") + times;
+    short_of = short_of || !ok;
+    if (with_reasons) {
+      const std::string times = span(in_phase) + " of " + span(phase.min_duration) + " in phase";
+      e.reason = ok ? times + " reached" : "insufficient data: " + times;
+      if (!ok)
+        shortfall += (shortfall.empty() ? "" : ", ") + times;
+    }
     out.push_back(std::move(e));
   }
 
@@ -133,10 +148,13 @@ std::vector<evaluation> evaluate_gates(const phase_config& phase, const cohort_s
     e.baseline = explain::to_usd(base.cost_per_image);
     e.threshold = explain::to_usd(max);
     const bool ok = cand.cost <= max * cand.images;
-    decide(e, ok,
-           "cost per image " + explain::usd(cand.cost_per_image) + (ok ? " <= " : " > ") + explain::usd(max) +
-               " (" + explain::usd(cand.cost) + " for " + std::to_string(cand.images) + " images)" + over,
-           cand.images > 0 ? "" : "no candidate images yet", shortfall);
+    const bool missing = cand.images <= 0;
+    e.v = verdict_of(ok, missing, short_of);
+    if (with_reasons)
+      e.reason = reason_of("cost per image " + explain::usd(cand.cost_per_image) + (ok ? " <= " : " > ") +
+                             explain::usd(max) + " (" + explain::usd(cand.cost) + " for " +
+                             std::to_string(cand.images) + " images)" + over,
+                           missing ? "no candidate images yet" : "", shortfall);
     out.push_back(std::move(e));
   }
   if (g.p95_max) {
@@ -145,8 +163,12 @@ std::vector<evaluation> evaluate_gates(const phase_config& phase, const cohort_s
     e.baseline = explain::to_seconds(base.p95);
     e.threshold = explain::to_seconds(*g.p95_max);
     const bool ok = cand.p95 <= *g.p95_max;
-    decide(e, ok, "p95 " + explain::seconds(cand.p95) + (ok ? " <= " : " > ") + explain::seconds(*g.p95_max) + over,
-           cand.latency_samples > 0 ? "" : "no succeeded candidate samples yet", shortfall);
+    const bool missing = cand.latency_samples <= 0;
+    e.v = verdict_of(ok, missing, short_of);
+    if (with_reasons)
+      e.reason = reason_of("p95 " + explain::seconds(cand.p95) + (ok ? " <= " : " > ") + explain::seconds(*g.p95_max) +
+                             over,
+                           missing ? "no succeeded candidate samples yet" : "", shortfall);
     out.push_back(std::move(e));
   }
   if (g.failure_rate_max) {
@@ -156,11 +178,13 @@ std::vector<evaluation> evaluate_gates(const phase_config& phase, const cohort_s
     e.baseline = base.samples ? static_cast<double>(base.failures) / static_cast<double>(base.samples) : 0;
     e.threshold = static_cast<double>(max) / ppm_one;
     const bool ok = cand.failures * ppm_one <= static_cast<std::int64_t>(max) * cand.samples;
-    decide(e, ok,
-           "failure rate " + explain::percent(e.observed) + " (" + std::to_string(cand.failures) + " of " +
-               std::to_string(cand.samples) + ")" + (ok ? " <= " : " > ") + explain::percent(e.threshold) + " over " +
-               span(in_phase),
-           cand.samples > 0 ? "" : "no candidate samples yet", shortfall);
+    const bool missing = cand.samples <= 0;
+    e.v = verdict_of(ok, missing, short_of);
+    if (with_reasons)
+      e.reason = reason_of("failure rate " + explain::percent(e.observed) + " (" + std::to_string(cand.failures) +
+                             " of " + std::to_string(cand.samples) + ")" + (ok ? " <= " : " > ") +
+                             explain::percent(e.threshold) + " over " + span(in_phase),
+                           missing ? "no candidate samples yet" : "", shortfall);
     out.push_back(std::move(e));
   }
   if (g.quality_parity_min) {
@@ -170,17 +194,18 @@ std::vector<evaluation> evaluate_gates(const phase_config& phase, const cohort_s
     e.baseline = base.quality_mean;
     e.threshold = min;
     const bool ok = cand.quality_mean >= min * base.quality_mean - 1e-9;
-    std::string missing;
-    if (cand.quality_samples == 0)
-      missing = "no candidate quality ratings yet";
-    else if (base.quality_samples == 0)
-      missing = "no baseline quality ratings yet";
-    decide(e, ok,
-           "quality parity " + explain::number(e.observed) + (ok ? " >= " : " < ") + explain::number(min) +
-               " (candidate " + explain::number(cand.quality_mean) + " over " + std::to_string(cand.quality_samples) +
-               " ratings, baseline " + explain::number(base.quality_mean) + " over " +
-               std::to_string(base.quality_samples) + ") over " + span(in_phase),
-           missing, shortfall);
+    const bool missing = cand.quality_samples == 0 || base.quality_samples == 0;
+    e.v = verdict_of(ok, missing, short_of);
+    if (with_reasons)
+      e.reason = reason_of("quality parity " + explain::number(e.observed) + (ok ? " >= " : " < ") +
+                             explain::number(min) + " (candidate " + explain::number(cand.quality_mean) + " over " +
+                             std::to_string(cand.quality_samples) + " ratings, baseline " +
+                             explain::number(base.quality_mean) + " over " + std::to_string(base.quality_samples) +
+                             ") over " + span(in_phase),
+                           cand.quality_samples == 0   ? "no candidate quality ratings yet"
+                           : base.quality_samples == 0 ? "no baseline quality ratings yet"
+                                                       : "",
+                           shortfall);
     out.push_back(std::move(e));
   }
   if (g.breaker_trips_max) {
@@ -189,13 +214,13 @@ std::vector<evaluation> evaluate_gates(const phase_config& phase, const cohort_s
     e.baseline = static_cast<double>(base.breaker_trips);
     e.threshold = *g.breaker_trips_max;
     const bool ok = cand.breaker_trips <= *g.breaker_trips_max;
-    decide(e, ok,
-           "breaker trips " + std::to_string(cand.breaker_trips) + (ok ? " <= " : " > ") +
-               std::to_string(*g.breaker_trips_max) + " over " + span(in_phase),
-           "", shortfall);
+    e.v = verdict_of(ok, false, short_of);
+    if (with_reasons)
+      e.reason = reason_of("breaker trips " + std::to_string(cand.breaker_trips) + (ok ? " <= " : " > ") +
+                             std::to_string(*g.breaker_trips_max) + " over " + span(in_phase),
+                           "", shortfall);
     out.push_back(std::move(e));
   }
-  return out;
 }
 
 bool all_pass(const std::vector<evaluation>& gates) {

@@ -33,7 +33,7 @@ std::string_view to_string(verdict v); // "pass", "fail", "insufficient data"
 
 /// One gate or trigger evaluated, with the figures behind it (goes into the decision audit).
 struct evaluation {
-  std::string name;          ///< e.g. "p95_max", "error_rate"
+  std::string_view name;     ///< its configuration key, e.g. "p95_max", "error_rate" (a literal: never allocates)
   verdict v = verdict::pass; ///< for triggers: fail = fired, pass = quiet, insufficient = not enough data
   duration window{0};        ///< the span the figures cover
   std::int64_t samples = 0;
@@ -46,6 +46,10 @@ struct evaluation {
 /// Every requirement and configured gate of `phase` over the phase so far (see the header comment).
 std::vector<evaluation> evaluate_gates(const phase_config& phase, const cohort_stats& candidate,
                                        const cohort_stats& baseline, duration in_phase);
+/// The same into `out` (cleared first; its storage is reused). Without `with_reasons` the verdicts and figures are the
+/// same and the reasons are left empty: no string is built (a tick that decides nothing writes no sentence).
+void evaluate_gates(const phase_config& phase, const cohort_stats& candidate, const cohort_stats& baseline,
+                    duration in_phase, std::vector<evaluation>& out, bool with_reasons);
 
 /// The phase may advance: every evaluation passed (an empty list passes: the phase asks for nothing).
 bool all_pass(const std::vector<evaluation>& gates);

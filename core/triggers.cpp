@@ -24,7 +24,7 @@ bool rate_above(std::int64_t part, std::int64_t whole, ppm above) {
 
 std::string since_text(instant t) { return "(since " + format_rfc3339(t) + ")"; }
 
-evaluation make(const char* name, duration window, std::int64_t samples) {
+evaluation make(std::string_view name, duration window, std::int64_t samples) {
   evaluation e;
   e.name = name;
   e.window = window;
@@ -47,98 +47,121 @@ std::optional<instant> trigger_evaluator::since(std::string_view t) const {
   return std::nullopt;
 }
 
-evaluation trigger_evaluator::error_rate(const rate_trigger& t, const metric_window& w, instant now) {
+evaluation trigger_evaluator::error_rate(const rate_trigger& t, const metric_window& w, instant now, bool with_reasons) {
   const auto c = trailing(w, cohort::candidate, now, window_);
   const auto b = trailing(w, cohort::baseline, now, window_);
   auto e = make("error_rate", window_, c.samples);
   e.observed = fraction(c.failures, c.samples);
   e.baseline = fraction(b.failures, b.samples);
   e.threshold = static_cast<double>(t.above) / ppm_one;
-  const std::string over = " over " + explain::span(window_);
   if (c.samples == 0) {
     e.v = verdict::insufficient;
-    e.reason = "no candidate samples" + over + (error_since_ ? "; breach kept " + since_text(*error_since_) : "");
+    if (with_reasons)
+      e.reason = "no candidate samples over " + explain::span(window_) +
+                 (error_since_ ? "; breach kept " + since_text(*error_since_) : "");
     return e;
   }
-  const std::string figures = "candidate error rate " + explain::percent(e.observed) + " (" +
-                              std::to_string(c.failures) + " of " + std::to_string(c.samples) + ")";
+  auto figures = [&] {
+    return "candidate error rate " + explain::percent(e.observed) + " (" + std::to_string(c.failures) + " of " +
+           std::to_string(c.samples) + ")";
+  };
   if (!rate_above(c.failures, c.samples, t.above)) {
     error_since_.reset();
-    e.reason = figures + " <= " + explain::percent(e.threshold) + over;
+    if (with_reasons)
+      e.reason = figures() + " <= " + explain::percent(e.threshold) + " over " + explain::span(window_);
     return e;
   }
   if (!error_since_)
     error_since_ = now;
   const duration held = now - *error_since_;
-  const std::string breach = figures + " > " + explain::percent(e.threshold) + over;
+  auto breach = [&] { return figures() + " > " + explain::percent(e.threshold) + " over " + explain::span(window_); };
   if (held < t.window) {
-    e.reason = breach + ", breaching for " + explain::span(held) + " of " + explain::span(t.window) + " " +
-               since_text(*error_since_);
+    if (with_reasons)
+      e.reason = breach() + ", breaching for " + explain::span(held) + " of " + explain::span(t.window) + " " +
+                 since_text(*error_since_);
     return e;
   }
   const auto total = trailing(w, cohort::candidate, now, held + window_).samples;
   e.window = held + window_;
   e.samples = total;
-  const std::string sustained = breach + " for " + explain::span(held) + " " + since_text(*error_since_) + ", ";
+  auto sustained = [&] { return breach() + " for " + explain::span(held) + " " + since_text(*error_since_) + ", "; };
   if (total >= t.min_samples) {
     e.v = verdict::fail;
-    e.reason = sustained + std::to_string(total) + " samples";
+    if (with_reasons)
+      e.reason = sustained() + std::to_string(total) + " samples";
   } else {
     e.v = verdict::insufficient;
-    e.reason = sustained + "but only " + std::to_string(total) + " of " + std::to_string(t.min_samples) + " samples";
+    if (with_reasons)
+      e.reason = sustained() + "but only " + std::to_string(total) + " of " + std::to_string(t.min_samples) + " samples";
   }
   return e;
 }
 
 evaluation trigger_evaluator::latency_factor(const char* name, duration cohort_stats::*q, const factor_trigger& t,
-                                             const metric_window& w, instant now, std::optional<instant>& since) {
+                                             const metric_window& w, instant now, std::optional<instant>& since,
+                                             bool with_reasons) {
   const auto c = trailing(w, cohort::candidate, now, window_);
   const auto b = trailing(w, cohort::baseline, now, window_);
   auto e = make(name, window_, c.latency_samples);
   e.observed = explain::to_seconds(c.*q);
   e.baseline = explain::to_seconds(b.*q);
   e.threshold = t.factor * e.baseline;
-  const std::string label = std::string(name).substr(0, 3); // "p95" or "p99"
   if (c.latency_samples == 0 || b.latency_samples == 0) {
     e.v = verdict::insufficient;
-    e.reason = std::string("no succeeded ") + (c.latency_samples == 0 ? "candidate" : "baseline") +
-               " samples over " + explain::span(window_) + (since ? "; breach kept " + since_text(*since) : "");
+    if (with_reasons)
+      e.reason = std::string("no succeeded ") + (c.latency_samples == 0 ? "candidate" : "baseline") +
+                 " samples over " + explain::span(window_) + (since ? "; breach kept " + since_text(*since) : "");
     return e;
   }
   const bool breach = static_cast<double>((c.*q).count()) > t.factor * static_cast<double>((b.*q).count());
-  const std::string figures = "candidate " + label + " " + explain::seconds(c.*q) + (breach ? " > " : " <= ") +
-                              explain::number(t.factor) + " x baseline " + explain::seconds(b.*q);
+  auto figures = [&] {
+    const std::string label = std::string(name).substr(0, 3); // "p95" or "p99"
+    return "candidate " + label + " " + explain::seconds(c.*q) + (breach ? " > " : " <= ") +
+           explain::number(t.factor) + " x baseline " + explain::seconds(b.*q);
+  };
   if (!breach) {
     since.reset();
-    e.reason = figures + " over " + explain::span(window_);
+    if (with_reasons)
+      e.reason = figures() + " over " + explain::span(window_);
     return e;
   }
   if (!since)
     since = now;
   const duration held = now - *since;
   if (held < t.window) {
-    e.reason = figures + " over " + explain::span(window_) + ", breaching for " + explain::span(held) + " of " +
-               explain::span(t.window) + " " + since_text(*since);
+    if (with_reasons)
+      e.reason = figures() + " over " + explain::span(window_) + ", breaching for " + explain::span(held) + " of " +
+                 explain::span(t.window) + " " + since_text(*since);
     return e;
   }
   e.v = verdict::fail;
-  e.reason = figures + " for " + explain::span(held) + " " + since_text(*since);
+  if (with_reasons)
+    e.reason = figures() + " for " + explain::span(held) + " " + since_text(*since);
   return e;
 }
 
 std::vector<evaluation> trigger_evaluator::evaluate(const triggers_config& cfg, const metric_window& w,
                                                     const trigger_context& ctx, instant now) {
   std::vector<evaluation> out;
+  evaluate(cfg, w, ctx, now, out, true);
+  return out;
+}
+
+void trigger_evaluator::evaluate(const triggers_config& cfg, const metric_window& w, const trigger_context& ctx,
+                                 instant now, std::vector<evaluation>& out, bool with_reasons) {
+  out.clear();
   if (cfg.error_rate)
-    out.push_back(error_rate(*cfg.error_rate, w, now));
+    out.push_back(error_rate(*cfg.error_rate, w, now, with_reasons));
   else
     error_since_.reset();
   if (cfg.p95_vs_baseline)
-    out.push_back(latency_factor("p95_vs_baseline", &cohort_stats::p95, *cfg.p95_vs_baseline, w, now, p95_since_));
+    out.push_back(
+      latency_factor("p95_vs_baseline", &cohort_stats::p95, *cfg.p95_vs_baseline, w, now, p95_since_, with_reasons));
   else
     p95_since_.reset();
   if (cfg.p99_vs_baseline)
-    out.push_back(latency_factor("p99_vs_baseline", &cohort_stats::p99, *cfg.p99_vs_baseline, w, now, p99_since_));
+    out.push_back(
+      latency_factor("p99_vs_baseline", &cohort_stats::p99, *cfg.p99_vs_baseline, w, now, p99_since_, with_reasons));
   else
     p99_since_.reset();
 
@@ -149,8 +172,9 @@ std::vector<evaluation> trigger_evaluator::evaluate(const triggers_config& cfg, 
     const ppm x = *cfg.cost_over_budget;
     if (!ctx.cost_reference || c.images <= 0) {
       e.v = verdict::insufficient;
-      e.reason = !ctx.cost_reference ? "no cost reference for the candidate"
-                                     : "no candidate images over " + explain::span(window_);
+      if (with_reasons)
+        e.reason = !ctx.cost_reference ? "no cost reference for the candidate"
+                                       : "no candidate images over " + explain::span(window_);
     } else {
       const micros ref = *ctx.cost_reference;
       e.baseline = explain::to_usd(ref);
@@ -159,9 +183,11 @@ std::vector<evaluation> trigger_evaluator::evaluate(const triggers_config& cfg, 
       const bool over = static_cast<__int128>(c.cost) * ppm_one >
                         static_cast<__int128>(ref) * (static_cast<std::int64_t>(ppm_one) + x) * c.images;
       e.v = over ? verdict::fail : verdict::pass;
-      e.reason = "candidate cost per image " + explain::usd(c.cost_per_image) + " (" + explain::usd(c.cost) +
-                 " for " + std::to_string(c.images) + " images)" + (over ? " > " : " <= ") + explain::usd(ref) +
-                 " x (1 + " + explain::percent(static_cast<double>(x) / ppm_one) + ") over " + explain::span(window_);
+      if (with_reasons)
+        e.reason = "candidate cost per image " + explain::usd(c.cost_per_image) + " (" + explain::usd(c.cost) +
+                   " for " + std::to_string(c.images) + " images)" + (over ? " > " : " <= ") + explain::usd(ref) +
+                   " x (1 + " + explain::percent(static_cast<double>(x) / ppm_one) + ") over " +
+                   explain::span(window_);
     }
     out.push_back(std::move(e));
   }
@@ -175,8 +201,9 @@ std::vector<evaluation> trigger_evaluator::evaluate(const triggers_config& cfg, 
     e.observed = static_cast<double>(n);
     e.threshold = t.above;
     e.v = n > t.above ? verdict::fail : verdict::pass;
-    e.reason = "candidate auth failures " + std::to_string(n) + (n > t.above ? " > " : " <= ") +
-               std::to_string(t.above) + " over " + explain::span(span);
+    if (with_reasons)
+      e.reason = "candidate auth failures " + std::to_string(n) + (n > t.above ? " > " : " <= ") +
+                 std::to_string(t.above) + " over " + explain::span(span);
     out.push_back(std::move(e));
   }
 
@@ -191,15 +218,19 @@ std::vector<evaluation> trigger_evaluator::evaluate(const triggers_config& cfg, 
     e.observed = fraction(n, c.samples);
     e.baseline = fraction(b.errors_of(error_class::content_policy), b.samples);
     e.threshold = static_cast<double>(t.above) / ppm_one;
-    const std::string figures = "candidate content-policy rejections " + explain::percent(e.observed) + " (" +
-                                std::to_string(n) + " of " + std::to_string(c.samples) + ")";
+    auto figures = [&] {
+      return "candidate content-policy rejections " + explain::percent(e.observed) + " (" + std::to_string(n) +
+             " of " + std::to_string(c.samples) + ")";
+    };
     if (c.samples < min) {
       e.v = verdict::insufficient;
-      e.reason = figures + " over " + explain::span(span) + ", fewer than " + std::to_string(min) + " samples";
+      if (with_reasons)
+        e.reason = figures() + " over " + explain::span(span) + ", fewer than " + std::to_string(min) + " samples";
     } else {
       const bool over = rate_above(n, c.samples, t.above);
       e.v = over ? verdict::fail : verdict::pass;
-      e.reason = figures + (over ? " > " : " <= ") + explain::percent(e.threshold) + " over " + explain::span(span);
+      if (with_reasons)
+        e.reason = figures() + (over ? " > " : " <= ") + explain::percent(e.threshold) + " over " + explain::span(span);
     }
     out.push_back(std::move(e));
   }
@@ -210,7 +241,8 @@ std::vector<evaluation> trigger_evaluator::evaluate(const triggers_config& cfg, 
     auto e = make("quota_exhausted", window_, c.samples);
     e.observed = static_cast<double>(n);
     e.v = n > 0 ? verdict::fail : verdict::pass;
-    e.reason = "candidate quota errors " + std::to_string(n) + " over " + explain::span(window_);
+    if (with_reasons)
+      e.reason = "candidate quota errors " + std::to_string(n) + " over " + explain::span(window_);
     out.push_back(std::move(e));
   }
 
@@ -221,7 +253,8 @@ std::vector<evaluation> trigger_evaluator::evaluate(const triggers_config& cfg, 
     auto e = make("silence", span, 0);
     e.threshold = explain::to_seconds(span);
     if (!ctx.traffic_expected) {
-      e.reason = "no candidate traffic expected";
+      if (with_reasons)
+        e.reason = "no candidate traffic expected";
     } else {
       if (!expected_since_)
         expected_since_ = now;
@@ -231,22 +264,24 @@ std::vector<evaluation> trigger_evaluator::evaluate(const triggers_config& cfg, 
       const auto sent = w.dispatches(cohort::candidate, now - span, now + tick_inclusive);
       e.samples = sent;
       e.observed = explain::to_seconds(quiet);
-      const std::string from = last >= *expected_since_ ? "last response at " + format_rfc3339(last)
-                                                       : "traffic expected since " + format_rfc3339(*expected_since_);
       const bool fired = quiet >= span && sent > 0;
       e.v = fired ? verdict::fail : verdict::pass;
-      if (fired)
-        e.reason = "no candidate response for " + explain::span(quiet) + " >= " + explain::span(span) + " (" + from +
-                   "), " + std::to_string(sent) + " items dispatched to it over " + explain::span(span);
-      else if (quiet < span)
-        e.reason = "candidate quiet for " + explain::span(quiet) + " < " + explain::span(span) + " (" + from + ")";
-      else
-        e.reason = "candidate quiet for " + explain::span(quiet) + " (" + from + ") but no items dispatched to it over " +
-                   explain::span(span);
+      if (with_reasons) {
+        const std::string from = last >= *expected_since_
+                                   ? "last response at " + format_rfc3339(last)
+                                   : "traffic expected since " + format_rfc3339(*expected_since_);
+        if (fired)
+          e.reason = "no candidate response for " + explain::span(quiet) + " >= " + explain::span(span) + " (" +
+                     from + "), " + std::to_string(sent) + " items dispatched to it over " + explain::span(span);
+        else if (quiet < span)
+          e.reason = "candidate quiet for " + explain::span(quiet) + " < " + explain::span(span) + " (" + from + ")";
+        else
+          e.reason = "candidate quiet for " + explain::span(quiet) + " (" + from +
+                     ") but no items dispatched to it over " + explain::span(span);
+      }
     }
     out.push_back(std::move(e));
   }
-  return out;
 }
 
 bool any_fired(const std::vector<evaluation>& triggers) {

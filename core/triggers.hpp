@@ -63,6 +63,12 @@ public:
   /// Evaluates every configured trigger at `now` and returns one evaluation each (fail = fired).
   std::vector<evaluation> evaluate(const triggers_config& cfg, const metric_window& w, const trigger_context& ctx,
                                    instant now);
+  /// The same into `out` (cleared first; its storage is reused). Without `with_reasons` the verdicts, figures and the
+  /// memory of breaches are the same and the reasons are left empty: no string is built. Evaluating twice at the
+  /// same `now` over the same figures gives the same verdicts (the second call finds the memory the first left),
+  /// so a caller may judge cheaply first and build the reasons only when it writes a decision.
+  void evaluate(const triggers_config& cfg, const metric_window& w, const trigger_context& ctx, instant now,
+                std::vector<evaluation>& out, bool with_reasons);
   /// Forgets every breach and the silence memory (after a rollback or a resume).
   void reset();
 
@@ -72,9 +78,9 @@ public:
   duration evaluation_window() const { return window_; }
 
 private:
-  evaluation error_rate(const rate_trigger& t, const metric_window& w, instant now);
-  evaluation latency_factor(const char* name, duration cohort_stats::*q, const factor_trigger& t, const metric_window& w, instant now,
-                            std::optional<instant>& since);
+  evaluation error_rate(const rate_trigger& t, const metric_window& w, instant now, bool with_reasons);
+  evaluation latency_factor(const char* name, duration cohort_stats::*q, const factor_trigger& t, const metric_window& w,
+                            instant now, std::optional<instant>& since, bool with_reasons);
 
   duration window_;
   std::optional<instant> error_since_, p95_since_, p99_since_, expected_since_;

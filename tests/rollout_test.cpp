@@ -1,6 +1,7 @@
 // Rollout stories on the deterministic scheduler: the real actor tree (router, ledger, controller, providers,
 // store on a real SQLite file) driven through days of virtual time by scripted providers. Each story asserts the
-// decisions the controller wrote, and when.
+// decisions the controller wrote, and when. Only what needs the tree is here (restarts, routing, the store, the
+// controller's messages); the phase logic alone is tested on core::rollout_machine in rollout_machine_test.
 
 #include "actors/engine.hpp"
 #include "adapters/config/loader.hpp"
@@ -228,166 +229,6 @@ const core::decision_item* item(const core::decision_record& d, const std::strin
 
 } // namespace
 
-TEST_CASE("a healthy candidate goes 0, 10, 50, 100 only after 3 days with 500 samples and 7 days with 2000") {
-  story s{config_text(0, "1m")};
-  s.traffic(40, 30min, 10 * 24h + 2h); // about 580 candidate samples in 3 days at 10 %
-  auto promotes = s.decisions("promote");
-  REQUIRE(promotes.size() == 3);
-  CHECK(promotes[0].percent == 10);
-  CHECK(s.since_start(promotes[0].at) == 1min); // the first tick: phase 10 asks nothing to enter
-  CHECK(promotes[1].percent == 50);
-  const auto at_10 = promotes[0].at;
-  CHECK(promotes[1].at - at_10 >= 3 * 24h);
-  CHECK(promotes[1].at - at_10 <= 3 * 24h + 1min); // within one tick of the gates passing
-  const auto* samples = item(promotes[1], "min_samples");
-  REQUIRE(samples != nullptr);
-  CHECK(samples->observed >= 500);
-  for (const auto& i : promotes[1].items)
-    if (i.kind == "gate")
-      CHECK(i.verdict == "pass");
-  CHECK(promotes[2].percent == 100);
-  CHECK(promotes[2].at - promotes[1].at >= 7 * 24h);
-  CHECK(promotes[2].at - promotes[1].at <= 7 * 24h + 1min);
-  CHECK(s.decisions("complete").size() == 1);
-  CHECK(s.decisions("rollback").empty());
-  CHECK(s.status().percent == 100);
-  // holds in between say why, with their figures
-  auto holds = s.decisions("hold");
-  REQUIRE_FALSE(holds.empty());
-  CHECK(holds.front().reason.find("insufficient data") != std::string::npos);
-}
-
-TEST_CASE("too few samples holds the phase with insufficient data") {
-  story s{config_text(0, "1m")};
-  s.traffic(1, 10min, 4 * 24h); // about 58 candidate samples at 10 %
-  auto promotes = s.decisions("promote");
-  REQUIRE(promotes.size() == 1); // 0 -> 10 only
-  CHECK(s.status().percent == 10);
-  auto holds = s.decisions("hold");
-  REQUIRE_FALSE(holds.empty());
-  const auto& last = holds.back();
-  CHECK(last.percent == 10);
-  CHECK(last.reason.find("insufficient data") != std::string::npos);
-  const auto* samples = item(last, "min_samples");
-  REQUIRE(samples != nullptr);
-  CHECK(samples->verdict == "insufficient data");
-  CHECK(samples->observed < 500);
-  CHECK(samples->threshold == 500);
-}
-
-TEST_CASE("a candidate p95 of 4x the baseline for 10 minutes rolls back within one tick of the window condition") {
-  story s{config_text(50, "10s")};
-  s.traffic(20, 1min, 30min); // both cohorts answer, the candidate at 2 s, the baseline at 1 s
-  REQUIRE(s.decisions("rollback").empty());
-  s.cand->latency = 4s * 1; // baseline 1 s: the candidate is now 4x
-  const auto slow_from = s.vt.now();
-  s.traffic(20, 1min, 15min);
-  auto rollbacks = s.decisions("rollback");
-  REQUIRE(rollbacks.size() == 1);
-  const auto& r = rollbacks.front();
-  const auto after = r.at - slow_from;
-  INFO("rolled back " << std::chrono::duration_cast<std::chrono::seconds>(after).count() << " s after the slowdown");
-  CHECK(after >= 10min);
-  CHECK(after <= 10min + 5s + 10s); // the first slow answers land within the slow latency; then one tick
-  CHECK(r.percent == 0);
-  CHECK(r.reason.rfind("trigger: ", 0) == 0);
-  // the audit row names the trigger with its observed and baseline figures
-  const auto* t = item(r, "p95_vs_baseline");
-  REQUIRE(t != nullptr);
-  CHECK(t->kind == "trigger");
-  CHECK(t->verdict == "fired");
-  CHECK(t->observed >= 4.0);
-  CHECK(t->baseline >= 1.0);
-  CHECK(t->baseline < 1.1);
-  CHECK(t->threshold >= 3 * t->baseline * 0.99);
-  CHECK(s.status().state == core::rollout_phase_state::rolled_back);
-}
-
-TEST_CASE("a single slow minute does not roll back") {
-  story s{config_text(50, "10s")};
-  s.traffic(20, 1min, 20min);
-  s.cand->latency = 8s;
-  s.traffic(20, 1min, 1min);
-  s.cand->latency = 2s;
-  s.traffic(20, 1min, 40min);
-  CHECK(s.decisions("rollback").empty());
-  CHECK(s.status().percent == 50);
-}
-
-TEST_CASE("11 auth failures at the candidate roll back and 10 do not") {
-  story ten{config_text(50, "10s")};
-  ten.cand->error = core::error_class::auth;
-  ten.cand->errors_left = 10;
-  ten.traffic(20, 1min, 20min);
-  CHECK(ten.decisions("rollback").empty());
-
-  story eleven{config_text(50, "10s")};
-  eleven.cand->error = core::error_class::auth;
-  eleven.cand->errors_left = 11;
-  eleven.traffic(20, 1min, 20min);
-  auto rollbacks = eleven.decisions("rollback");
-  REQUIRE(rollbacks.size() == 1);
-  CHECK(eleven.since_start(rollbacks[0].at) < 3min); // at the first tick after the 11th
-  const auto* t = item(rollbacks[0], "auth_failures");
-  REQUIRE(t != nullptr);
-  CHECK(t->observed == 11);
-  CHECK(t->threshold == 10);
-}
-
-TEST_CASE("silence rolls back only when traffic is expected") {
-  story quiet{config_text(50, "10s")};
-  quiet.cand->silent = true;
-  quiet.vt.advance(30min); // no traffic at all: nothing is expected from the candidate
-  CHECK(quiet.decisions("rollback").empty());
-
-  story s{config_text(50, "10s")};
-  s.cand->silent = true;
-  s.traffic(10, 1min, 10min); // jobs go to the candidate, which never answers
-  auto rollbacks = s.decisions("rollback");
-  REQUIRE(rollbacks.size() == 1);
-  const auto* t = item(rollbacks[0], "silence");
-  REQUIRE(t != nullptr);
-  CHECK(t->verdict == "fired");
-}
-
-TEST_CASE("a gradual rollback steps down through the phases with a dwell at each") {
-  story s{config_text(100, "10s", "  on_trigger: gradual\n  gradual_dwell: 10m\n")};
-  s.cand->error = core::error_class::auth;
-  s.cand->errors_left = 1000;
-  s.traffic(20, 1min, 40min);
-  auto rollbacks = s.decisions("rollback");
-  REQUIRE(rollbacks.size() == 1);
-  CHECK(rollbacks[0].percent == 50);
-  auto steps = s.decisions("step_down");
-  REQUIRE(steps.size() == 2);
-  CHECK(steps[0].percent == 10);
-  CHECK(steps[0].at - rollbacks[0].at >= 10min);
-  CHECK(steps[0].at - rollbacks[0].at <= 10min + 10s);
-  CHECK(steps[1].percent == 0);
-  CHECK(steps[1].at - steps[0].at <= 10min + 10s);
-  CHECK(s.status().state == core::rollout_phase_state::rolled_back);
-}
-
-TEST_CASE("after a rollback the rollout never re-advances until an operator resumes") {
-  story s{config_text(50, "1m")};
-  s.cand->error = core::error_class::auth;
-  s.cand->errors_left = 11;
-  s.traffic(20, 1min, 20min);
-  REQUIRE(s.decisions("rollback").size() == 1);
-  s.traffic(2, 10min, 4 * 24h); // healthy again, plenty of days: still nothing
-  CHECK(s.decisions("promote").empty());
-  CHECK(s.status().percent == 0);
-  caf::scoped_actor self{*s.vt.sys};
-  self->send(s.engine.rollout, msg::operator_action{"resume"});
-  s.vt.run();
-  self->receive([](const msg::operator_reply& r) { CHECK(r.http_status == 200); });
-  s.vt.advance(2min);
-  auto promotes = s.decisions("promote");
-  REQUIRE(promotes.size() == 1);
-  CHECK(promotes[0].percent == 10);
-  CHECK(s.decisions("operator_resume").size() == 1);
-}
-
 TEST_CASE("a reload that changes the file's percent raises the live percent but never lowers it") {
   story s{config_text(0, "1m")};
   REQUIRE(s.act("promote").http_status == 200); // 0 -> 10
@@ -445,26 +286,6 @@ TEST_CASE("a reload does not raise a rolled back rollout; an operator resumes it
   const auto j = s.job(s.submit(user_in_buckets(1, 50)));
   CHECK(j.provider == "base");
   CHECK(j.route_reason == "rolled back -> baseline");
-}
-
-TEST_CASE("a completed rollout runs again when a reload adds phases above its live percent") {
-  auto no_phases = config_text(30, "1m");
-  no_phases.erase(no_phases.find("  phases:"), no_phases.find("  triggers:") - no_phases.find("  phases:"));
-  story s{no_phases};
-  s.vt.advance(1min);
-  REQUIRE(s.view().state == "completed"); // no phase to go to: it stays at the file's 30 %
-  REQUIRE(s.view().percent == 30);
-  s.reload(config_text(30, "1m")); // the percent is the same; phases 10, 50 and 100 are new
-  auto v = s.view();
-  CHECK(v.state == "running");
-  CHECK(v.percent == 30);
-  CHECK(v.phase == 0); // 10 <= 30 < 50: the gates of the 10 % phase lead on to 50 %
-  CHECK(contains(s.decisions("reload").back().reason, "back to running: 30% is below the last phase (100%)"));
-  s.vt.advance(1min);
-  auto holds = s.decisions("hold");
-  REQUIRE(holds.size() == 1); // evaluated again: too few samples yet
-  CHECK(holds[0].percent == 30);
-  CHECK(contains(holds[0].reason, "insufficient data"));
 }
 
 TEST_CASE("the rollout's state, percent, phase and since survive a restart of the engine") {
@@ -561,29 +382,6 @@ TEST_CASE("jobs only accepted before a restart that finds the rollout rolled bac
   }
   CHECK(s.job(fresh).route_reason == "rolled back -> baseline");
   CHECK(s.cand->calls == 0);
-}
-
-TEST_CASE("a failing gate holds the phase, names the gate with its figures, and nothing advances") {
-  story s{config_text(0, "1m")};
-  s.cand->quality = 0.7; // parity 0.7 / 0.9 = 0.78, under the 0.9 the phase asks
-  s.traffic(40, 30min, 4 * 24h);
-  auto promotes = s.decisions("promote");
-  REQUIRE(promotes.size() == 1); // 0 -> 10 only, although samples and duration are met
-  CHECK(s.status().percent == 10);
-  CHECK(s.decisions("rollback").empty()); // a failing gate holds; it is not a trigger
-  auto holds = s.decisions("hold");
-  REQUIRE_FALSE(holds.empty());
-  const auto& last = holds.back();
-  CHECK(s.since_start(last.at) >= 3 * 24h); // the hold after the phase's 3 days names what still fails
-  CHECK(contains(last.reason, "quality"));
-  const auto* parity = item(last, "quality_parity_min");
-  REQUIRE(parity != nullptr);
-  CHECK(parity->verdict == "fail");
-  CHECK(parity->observed == Approx(0.7 / 0.9).epsilon(0.01));
-  CHECK(parity->threshold == Approx(0.9));
-  const auto* samples = item(last, "min_samples");
-  REQUIRE(samples != nullptr);
-  CHECK(samples->verdict == "pass");
 }
 
 TEST_CASE("a trigger fires while an operator holds the rollout: it rolls back at once") {

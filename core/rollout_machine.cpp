@@ -1,0 +1,334 @@
+#include "core/rollout_machine.hpp"
+
+namespace cutover::core {
+
+namespace {
+
+std::string fired_names(const std::vector<evaluation>& triggers) {
+  std::string out;
+  for (const auto& t : triggers)
+    if (t.v == verdict::fail)
+      out += (out.empty() ? "" : "; ") + t.reason;
+  return out;
+}
+
+std::string percent_step(int from, int to) { return std::to_string(from) + "% -> " + std::to_string(to) + "%"; }
+
+} // namespace
+
+rollout_machine::rollout_machine(config_ptr cfg, instant now) : cfg_(std::move(cfg)) {
+  // where the rollout starts: the phase of the configured percent (or before the first phase)
+  status_.phase = -1;
+  status_.percent = cfg_->rollout.percent;
+  for (std::size_t i = 0; i < phases().size(); ++i)
+    if (phases()[i].percent == cfg_->rollout.percent)
+      status_.phase = static_cast<int>(i);
+  status_.since = now;
+  status_.config_hash = cfg_->hash;
+}
+
+cohort rollout_machine::cohort_of(std::string_view provider) const {
+  const auto& r = cfg_->rollout;
+  return provider == r.candidate ? cohort::candidate : provider == r.baseline ? cohort::baseline : cohort::other;
+}
+
+void rollout_machine::restore(const rollout_status& stored) {
+  status_ = stored;
+  status_.config_hash = cfg_->hash;
+  clamp_phase();
+}
+
+// --- figures
+
+void rollout_machine::observe(const observation& o) {
+  window_.add(o);
+  phase_stats_.add(o);
+}
+
+void rollout_machine::dispatched(cohort c, instant at, std::int64_t items) {
+  if (items > 0)
+    window_.add_dispatch(c, at, items);
+}
+
+void rollout_machine::breaker_trip(cohort c, instant at) {
+  window_.add_breaker_trip(c, at);
+  phase_stats_.add_breaker_trip(c);
+}
+
+void rollout_machine::rate(cohort c, double quality, instant at) {
+  window_.add_quality(c, quality, at);
+  phase_stats_.add_quality(c, quality);
+}
+
+instant rollout_machine::restore_from(instant until) const { return std::min(status_.since, until - window_.span()); }
+
+void rollout_machine::restore_observation(const observation& o, instant until) {
+  if (o.at >= status_.since)
+    phase_stats_.add(o);
+  if (o.at >= until - window_.span())
+    window_.add(o);
+}
+
+void rollout_machine::restore_rating(cohort c, double quality, instant at, instant until) {
+  if (at >= status_.since)
+    phase_stats_.add_quality(c, quality);
+  if (at >= until - window_.span())
+    window_.add_quality(c, quality, at);
+}
+
+void rollout_machine::restore_trip(cohort c, instant at, instant until) {
+  if (at >= status_.since)
+    phase_stats_.add_breaker_trip(c);
+  if (at >= until - window_.span())
+    window_.add_breaker_trip(c, at);
+}
+
+// --- phases
+
+/// Keeps a stored or reloaded phase inside the phases of the snapshot in force (a reload may have fewer).
+void rollout_machine::clamp_phase() {
+  const int last = static_cast<int>(phases().size()) - 1;
+  if (status_.phase > last) {
+    status_.phase = last;
+    status_.percent = last < 0 ? 0 : phases()[static_cast<std::size_t>(last)].percent;
+  }
+}
+
+/// Points the phase index at the last phase whose percent the live percent has reached (-1: none), under the
+/// phases in force; a completed rollout whose live percent is below the last phase runs again.
+std::string rollout_machine::align_phase() {
+  const auto& ps = phases();
+  status_.phase = -1;
+  for (std::size_t i = 0; i < ps.size(); ++i)
+    if (ps[i].percent <= status_.percent)
+      status_.phase = static_cast<int>(i);
+  if (status_.state == rollout_phase_state::completed && !ps.empty() && status_.percent < ps.back().percent) {
+    status_.state = rollout_phase_state::running;
+    return "; back to running: " + std::to_string(status_.percent) + "% is below the last phase (" +
+           std::to_string(ps.back().percent) + "%)";
+  }
+  return "";
+}
+
+/// Moves to phase `index` (its percent), starting its figures afresh.
+void rollout_machine::enter_phase(int index, instant now) {
+  status_.phase = index;
+  status_.percent = index < 0 ? 0 : phases()[static_cast<std::size_t>(index)].percent;
+  status_.since = now;
+  phase_stats_.reset();
+}
+
+// --- evaluation
+
+/// Gates of the current phase over its cumulative figures, triggers over the window; into gates_ and fired_.
+void rollout_machine::evaluate(instant now, bool with_reasons) {
+  const auto& r = cfg_->rollout;
+  const auto candidate = phase_stats_.stats(cohort::candidate);
+  const auto baseline = phase_stats_.stats(cohort::baseline);
+  const phase_config* ph = status_.phase >= 0 && static_cast<std::size_t>(status_.phase) < r.phases.size()
+                             ? &r.phases[static_cast<std::size_t>(status_.phase)]
+                             : nullptr;
+  if (ph)
+    evaluate_gates(*ph, candidate, baseline, now - status_.since, gates_, with_reasons);
+  else
+    gates_.clear();
+  trigger_context ctx;
+  const auto silence = r.triggers.silence.value_or(rollout_defaults::silence_window);
+  ctx.traffic_expected = status_.percent > 0 && window_.dispatches(cohort::candidate, now - silence, now) > 0;
+  if (ph && ph->gates.cost_per_image_max)
+    ctx.cost_reference = *ph->gates.cost_per_image_max;
+  if (!ctx.cost_reference && baseline.images > 0)
+    ctx.cost_reference = baseline.cost_per_image;
+  triggers_.evaluate(r.triggers, window_, ctx, now, fired_, with_reasons);
+}
+
+decision_record rollout_machine::decide(instant now, std::string action, std::string reason, bool with_figures) {
+  decision_record d;
+  d.at = now;
+  d.phase = status_.phase;
+  d.percent = status_.percent;
+  d.state = std::string{to_string(status_.state)};
+  d.config_hash = cfg_->hash;
+  d.action = std::move(action);
+  d.reason = std::move(reason);
+  if (!with_figures)
+    return d;
+  auto add = [&d](const char* kind, const evaluation& e, bool trigger) {
+    std::string v{to_string(e.v)};
+    if (trigger)
+      v = e.v == verdict::fail ? "fired" : e.v == verdict::pass ? "quiet" : "insufficient data";
+    d.items.push_back(decision_item{kind, std::string{e.name}, v, e.window, e.samples, e.observed, e.baseline,
+                                    e.threshold, e.reason});
+  };
+  for (const auto& g : gates_)
+    add("gate", g, false);
+  for (const auto& t : fired_)
+    add("trigger", t, true);
+  return d;
+}
+
+decision_record rollout_machine::rollback(instant now, std::string why) {
+  triggers_.reset();
+  if (cfg_->rollout.on_trigger == on_trigger_action::immediate || status_.phase <= 0) {
+    enter_phase(-1, now);
+    status_.state = rollout_phase_state::rolled_back;
+  } else {
+    enter_phase(status_.phase - 1, now);
+    status_.state = rollout_phase_state::rolling_back;
+    status_.next_step = now + cfg_->rollout.gradual_dwell;
+  }
+  return decide(now, "rollback", std::move(why), true);
+}
+
+bool rollout_machine::same_as_last_hold() const {
+  if (!hold_written_ || last_verdicts_.size() != gates_.size())
+    return false;
+  for (std::size_t i = 0; i < gates_.size(); ++i)
+    if (last_verdicts_[i].first != gates_[i].name || last_verdicts_[i].second != gates_[i].v)
+      return false;
+  return true;
+}
+
+std::optional<decision_record> rollout_machine::tick(instant now) {
+  const auto& r = cfg_->rollout;
+  if (!r.enabled)
+    return std::nullopt; // the kill switch: everyone is on the baseline; nothing to decide
+  // judged without sentences first; evaluate(now, true) again (same verdicts) only for a decision written
+  evaluate(now, false);
+  const auto state = status_.state;
+  // a gradual rollback already under way keeps its steps and dwell; the steps record what still fires
+  if (state != rollout_phase_state::rolled_back && state != rollout_phase_state::rolling_back && any_fired(fired_)) {
+    evaluate(now, true);
+    return rollback(now, "trigger: " + fired_names(fired_));
+  }
+  switch (state) {
+    case rollout_phase_state::running:
+      if (status_.phase < 0 || all_pass(gates_)) {
+        evaluate(now, true);
+        const int next = status_.phase + 1;
+        if (static_cast<std::size_t>(next) >= r.phases.size()) {
+          status_.state = rollout_phase_state::completed;
+          return decide(now, "complete", "the last phase is reached", true);
+        }
+        const int from = status_.percent;
+        enter_phase(next, now);
+        return decide(now, "promote", "every gate passed: " + percent_step(from, status_.percent), true);
+      }
+      break;
+    case rollout_phase_state::rolling_back: {
+      if (now < status_.next_step)
+        return std::nullopt;
+      evaluate(now, true);
+      const int from = status_.percent;
+      if (status_.phase <= 0) {
+        enter_phase(-1, now);
+        status_.state = rollout_phase_state::rolled_back;
+      } else {
+        enter_phase(status_.phase - 1, now);
+        status_.next_step = now + r.gradual_dwell;
+      }
+      return decide(now, "step_down", "gradual rollback: " + percent_step(from, status_.percent), true);
+    }
+    case rollout_phase_state::holding:
+      break;
+    case rollout_phase_state::rolled_back:
+    case rollout_phase_state::completed:
+      return std::nullopt;
+  }
+  // a hold: written when its verdicts change, and at most hourly when they do not
+  if (same_as_last_hold() && now - last_written_ < rollout_defaults::repeat_decision_every)
+    return std::nullopt;
+  evaluate(now, true);
+  std::string reason;
+  if (state == rollout_phase_state::holding) {
+    reason = "held by an operator";
+  } else {
+    for (const auto& g : gates_)
+      if (g.v != verdict::pass)
+        reason += (reason.empty() ? "" : "; ") + g.reason;
+  }
+  hold_written_ = true;
+  last_verdicts_.clear();
+  for (const auto& g : gates_)
+    last_verdicts_.emplace_back(g.name, g.v);
+  last_written_ = now;
+  return decide(now, "hold", std::move(reason), true);
+}
+
+// --- operators and reloads
+
+operator_result rollout_machine::act(std::string_view action, instant now) {
+  auto refuse = [](std::string why) { return operator_result{operator_outcome::refused, std::move(why), {}}; };
+  auto done = [](decision_record d) { return operator_result{operator_outcome::done, "", std::move(d)}; };
+  const auto state = status_.state;
+  if (action == "promote") {
+    if (state == rollout_phase_state::rolled_back || state == rollout_phase_state::rolling_back)
+      return refuse("rolled back: resume first");
+    if (static_cast<std::size_t>(status_.phase + 1) >= phases().size())
+      return refuse("already at the last phase");
+    const int from = status_.percent;
+    enter_phase(status_.phase + 1, now);
+    status_.state = rollout_phase_state::running;
+    return done(decide(now, "operator_promote", "promoted by an operator: " + percent_step(from, status_.percent),
+                       false));
+  }
+  if (action == "hold") {
+    if (state != rollout_phase_state::running)
+      return refuse("only a running rollout can be held (it is " + std::string{to_string(state)} + ")");
+    status_.state = rollout_phase_state::holding;
+    return done(decide(now, "operator_hold", "held by an operator", false));
+  }
+  if (action == "resume") {
+    if (state == rollout_phase_state::running || state == rollout_phase_state::completed)
+      return refuse("nothing to resume (it is " + std::string{to_string(state)} + ")");
+    status_.state = rollout_phase_state::running;
+    triggers_.reset();
+    return done(decide(now, "operator_resume", "resumed by an operator", false));
+  }
+  if (action == "rollback") {
+    if (state == rollout_phase_state::rolled_back)
+      return refuse("already rolled back");
+    enter_phase(-1, now);
+    status_.state = rollout_phase_state::rolled_back;
+    triggers_.reset();
+    return done(decide(now, "operator_rollback", "rolled back by an operator: everyone to the baseline", false));
+  }
+  return operator_result{operator_outcome::unknown, "no such action: " + std::string{action}, {}};
+}
+
+decision_record rollout_machine::reload(config_ptr cfg, instant now) {
+  const auto old = std::move(cfg_);
+  cfg_ = std::move(cfg);
+  status_.config_hash = cfg_->hash;
+  // The file's percent is where a rollout starts, not the live share, which this machine has moved since. So a
+  // changed file percent only raises the live percent (sticky buckets keep every candidate user on the candidate)
+  // and never lowers it: taking users off the candidate is an operator's rollback, which the audit then shows as
+  // one. A rolled back rollout stays rolled back until an operator resumes.
+  const int old_file = old->rollout.percent;
+  const int file = cfg_->rollout.percent;
+  const int live = status_.percent;
+  std::string out = "configuration reloaded: " + old->hash + " -> " + cfg_->hash;
+  if (file != old_file) {
+    out += "; rollout.percent " + std::to_string(old_file) + " -> " + std::to_string(file) + " in the file: ";
+    const auto state = status_.state;
+    if (state == rollout_phase_state::rolled_back || state == rollout_phase_state::rolling_back) {
+      out += "not applied while " + std::string{to_string(state)} + " (the live percent stays " +
+             std::to_string(live) + "%; an operator resumes)";
+    } else if (file <= live) {
+      out += "the live percent stays " + std::to_string(live) +
+             "% (a reload only raises it; an operator rollback lowers it)";
+    } else {
+      status_.percent = file;
+      status_.since = now;
+      phase_stats_.reset();
+      out += "the live percent rises " + percent_step(live, file);
+    }
+  }
+  const int phase_before = status_.phase;
+  out += align_phase();
+  if (status_.phase != phase_before)
+    out += "; phase " + std::to_string(phase_before) + " -> " + std::to_string(status_.phase);
+  return decide(now, "reload", std::move(out), false);
+}
+
+} // namespace cutover::core

@@ -1,0 +1,117 @@
+#pragma once
+/// The rollout's phase/state machine: the status (phase, percent, state, since), the phase's cumulative figures,
+/// the rolling metric window and the trigger memory, and every rule that moves them: tick (triggers in every
+/// state, gates when running; promote / hold / roll back / gradual step down), operator actions, a reload's
+/// percent, and the rebuild of the figures after a restart.
+///
+/// A plain class: no CAF, no I/O, no clock (`now` is passed in). Its owner (the rollout controller, or a
+/// simulation) feeds it figures, calls tick() on its own schedule, and publishes what comes back: a returned
+/// decision means the status changed or a hold is worth writing, and the owner then tells the router
+/// (rolled_back(), status().percent), updates its gauges and stores status() with the decision.
+///
+/// Cost: a tick that decides nothing builds no strings and, once its scratch buffers have grown, allocates
+/// nothing of its own (the verdicts are computed without their sentences; the sentences are built only for a
+/// decision that is written). What is left of a quiet tick's cost is the figures' summaries (metric_window and
+/// cumulative_stats sum their buckets into cohort_stats, whose error counts are a std::map).
+
+#include "core/config.hpp"
+#include "core/gates.hpp"
+#include "core/metric_window.hpp"
+#include "core/rollout.hpp"
+#include "core/triggers.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cutover::core {
+
+namespace rollout_defaults {
+/// A decision that only repeats the last one (same action and verdicts) is written at most this often.
+constexpr duration repeat_decision_every = std::chrono::hours(1);
+/// The silence trigger's window when the configuration has none (it decides whether traffic is expected).
+constexpr duration silence_window = std::chrono::minutes(2);
+} // namespace rollout_defaults
+
+/// How an operator request went. The owner turns it into its answer (HTTP: 200, 200, 409, 404, 400).
+enum class operator_outcome : std::uint8_t {
+  done,        ///< the state changed; `decision` is set
+  no_change,   ///< nothing to do (e.g. stepping down to the live percent); no decision
+  refused,     ///< not allowed now (e.g. promote while rolled back, raising the percent by hand)
+  unknown,     ///< no such action
+  bad_request, ///< the request names something that does not exist (e.g. a percent no phase has)
+};
+
+struct operator_result {
+  operator_outcome outcome = operator_outcome::done;
+  std::string message; ///< why, when not done
+  std::optional<decision_record> decision;
+};
+
+class rollout_machine {
+public:
+  /// Starts where the configuration says: the phase whose percent is `rollout.percent` (or before the first
+  /// phase), running, since `now`.
+  rollout_machine(config_ptr cfg, instant now);
+
+  const rollout_status& status() const { return status_; }
+  const config& cfg() const { return *cfg_; }
+  const config_ptr& cfg_ptr() const { return cfg_; }
+  /// What the router must know: everyone is back on the baseline until an operator resumes.
+  bool rolled_back() const { return status_.state == rollout_phase_state::rolled_back; }
+  cohort cohort_of(std::string_view provider) const;
+  const cumulative_stats& phase_stats() const { return phase_stats_; }
+  const metric_window& window() const { return window_; }
+
+  /// After a restart: a stored status wins over the configured start; its phase is kept inside the phases in force.
+  void restore(const rollout_status& stored);
+
+  // --- figures, as they happen
+  void observe(const observation& o);
+  void dispatched(cohort c, instant at, std::int64_t items);
+  void breaker_trip(cohort c, instant at);
+  void rate(cohort c, double quality, instant at);
+
+  // --- figures read back from disk after a restart; `until` is the instant the owner started
+  /// Where the read must start: the older of the phase's start and the window's reach.
+  instant restore_from(instant until) const;
+  void restore_observation(const observation& o, instant until);
+  void restore_rating(cohort c, double quality, instant at, instant until);
+  void restore_trip(cohort c, instant at, instant until);
+
+  /// One evaluation at `now`: triggers in every state, gates when running. A decision when the state changed,
+  /// or a hold whose verdicts changed (or last written repeat_decision_every ago); nullopt otherwise.
+  std::optional<decision_record> tick(instant now);
+
+  /// promote | hold | resume | rollback.
+  operator_result act(std::string_view action, instant now);
+
+  /// A new configuration snapshot: its phases and its `rollout.percent` (which only ever raises the live percent).
+  /// Always a decision (the audit shows every reload and the hash).
+  decision_record reload(config_ptr cfg, instant now);
+
+private:
+  const std::vector<phase_config>& phases() const { return cfg_->rollout.phases; }
+  void evaluate(instant now, bool with_reasons);
+  void enter_phase(int index, instant now);
+  void clamp_phase();
+  std::string align_phase();
+  decision_record decide(instant now, std::string action, std::string reason, bool with_figures);
+  decision_record rollback(instant now, std::string why);
+  bool same_as_last_hold() const;
+
+  config_ptr cfg_;
+  rollout_status status_;
+  metric_window window_;
+  cumulative_stats phase_stats_; ///< since the current phase began (gates)
+  trigger_evaluator triggers_;
+  // scratch of the last evaluation, kept to reuse their storage from tick to tick
+  std::vector<evaluation> gates_, fired_;
+  // the last hold written (a repeat of it is written at most every repeat_decision_every): its gates' verdicts
+  bool hold_written_ = false;
+  std::vector<std::pair<std::string_view, verdict>> last_verdicts_;
+  instant last_written_{};
+};
+
+} // namespace cutover::core
