@@ -17,7 +17,8 @@ namespace {
 
 struct controller_state {
   config_ptr cfg;
-  msg::store_actor store;
+  msg::audit_store store;
+  msg::job_reads jobs;
   msg::router_actor router;
   clock_anchor clock;
   metrics_ptr metrics;
@@ -278,7 +279,7 @@ void tick(self_ptr self) {
 /// scores are on the attempts, ratings and breaker trips in their tables (restore_feedback); not on disk, so not
 /// rebuilt: dispatches (the silence trigger's "traffic expected" counts again from the restart).
 void restore_figures(self_ptr self, instant until, job_store::attempt_cursor after, std::int64_t restored) {
-  self->request(self->state.store, caf::infinite, msg::load_finished_attempts{after, until, defaults::restore_page})
+  self->request(self->state.jobs, caf::infinite, msg::load_finished_attempts{after, until, defaults::restore_page})
     .await(
       [self, until, restored](msg::finished_attempts& page) {
         auto& st = self->state;
@@ -390,13 +391,15 @@ msg::operator_reply act(self_ptr self, const std::string& action) {
 
 } // namespace
 
-msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr cfg, msg::store_actor store,
-                                            msg::router_actor router, clock_anchor clock, metrics_ptr metrics) {
-  auto fn = [](self_ptr self, config_ptr cfg, msg::store_actor store, msg::router_actor router, clock_anchor clock,
-               metrics_ptr metrics) -> msg::rollout_actor::behavior_type {
+msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr cfg, msg::audit_store store,
+                                            msg::job_reads jobs, msg::router_actor router, clock_anchor clock,
+                                            metrics_ptr metrics) {
+  auto fn = [](self_ptr self, config_ptr cfg, msg::audit_store store, msg::job_reads jobs, msg::router_actor router,
+               clock_anchor clock, metrics_ptr metrics) -> msg::rollout_actor::behavior_type {
     auto& st = self->state;
     st.cfg = std::move(cfg);
     st.store = std::move(store);
+    st.jobs = std::move(jobs);
     st.router = std::move(router);
     st.clock = clock;
     st.metrics = metrics ? std::move(metrics) : std::make_shared<metrics_registry>();
@@ -443,14 +446,14 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
         self->state.window.add_breaker_trip(who, t.at);
         self->state.phase_stats.add_breaker_trip(who);
         // kept for a restart (restore_feedback reads them back)
-        self->request(self->state.store, caf::infinite, msg::record_trip{job_store::trip_row{t.provider, t.at}})
+        self->request(self->state.store, caf::infinite, msg::record_trip{audit_store::trip_row{t.provider, t.at}})
           .then([](msg::stored) {},
                 [](caf::error& err) { std::cerr << "event=breaker_trip_not_stored error=" << to_string(err) << std::endl; });
       },
       [self](const msg::rate_job& m) -> caf::result<msg::rated> {
         auto rp = self->make_response_promise<msg::rated>();
         const double q = m.quality;
-        self->request(self->state.store, caf::infinite, msg::get_job{m.id})
+        self->request(self->state.jobs, caf::infinite, msg::get_job{m.id})
           .then(
             [self, rp, q](msg::job_lookup& l) mutable {
               if (!l.found) {
@@ -463,7 +466,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
               self->state.phase_stats.add_quality(who, q);
               // on disk before the answer: the phase's figures are rebuilt from it after a restart
               self->request(self->state.store, caf::infinite,
-                            msg::record_feedback{job_store::feedback_row{l.job.id, l.job.provider, q, now}})
+                            msg::record_feedback{audit_store::feedback_row{l.job.id, l.job.provider, q, now}})
                 .then([rp](msg::stored) mutable { rp.deliver(msg::rated{true}); },
                       [rp](caf::error& err) mutable { rp.deliver(err); });
             },
@@ -487,7 +490,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
       },
     };
   };
-  return sys.spawn(fn, std::move(cfg), std::move(store), std::move(router), clock, std::move(metrics));
+  return sys.spawn(fn, std::move(cfg), std::move(store), std::move(jobs), std::move(router), clock, std::move(metrics));
 }
 
 } // namespace cutover::actors

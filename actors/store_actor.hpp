@@ -24,6 +24,6 @@ struct store_options {
   core::metrics_ptr metrics; ///< null: a private registry
 };
 
-msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::job_store> db, store_options opts = {});
+msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::store_db> db, store_options opts = {});
 
 } // namespace cutover::actors

@@ -79,54 +79,27 @@ struct scripted_port : core::provider_port {
 
 /// The SQLite store whose writes of remote ids can be made to fail (a full disk, a locked file): the store actor
 /// then answers those writes with an error, as it does for any failed commit.
-struct flaky_store : core::job_store {
-  std::shared_ptr<core::job_store> inner;
+struct flaky_store : core::store_db {
+  std::shared_ptr<core::store_db> inner;
   std::function<core::instant()> clock;
   int fail_remote_writes = 0;                                ///< this many writes of a remote id fail, then they pass
   std::vector<std::pair<bool, core::instant>> remote_writes; ///< (stored, when) per write carrying a remote id
 
-  void write(const std::vector<core::job_record>& inserts, const std::vector<core::job_event>& events,
-             const side_writes& side) override {
-    const bool remote = std::any_of(events.begin(), events.end(),
+  void commit(const core::write_batch& b) override {
+    const bool remote = std::any_of(b.events.begin(), b.events.end(),
                                     [](const auto& e) { return e.kind == core::event_kind::attempt_remote; });
     if (remote && fail_remote_writes > 0) {
       --fail_remote_writes;
       remote_writes.emplace_back(false, clock());
       throw std::runtime_error("disk I/O error (scripted)");
     }
-    inner->write(inserts, events, side);
+    inner->commit(b);
     if (remote)
       remote_writes.emplace_back(true, clock());
   }
-  std::optional<core::rollout_status> rollout_state() override { return inner->rollout_state(); }
-  std::vector<core::decision_record> decisions(core::instant since, std::int64_t before_id,
-                                               std::size_t limit) override {
-    return inner->decisions(since, before_id, limit);
-  }
-  std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, core::instant until,
-                                                  std::size_t limit) override {
-    return inner->finished_attempts(after, until, limit);
-  }
-  void record_feedback(const feedback_row& f) override { inner->record_feedback(f); }
-  void record_trip(const trip_row& t) override { inner->record_trip(t); }
-  std::vector<trip_row> trips_since(core::instant since) override { return inner->trips_since(since); }
-  std::vector<feedback_row> feedback_since(core::instant since) override { return inner->feedback_since(since); }
-  std::vector<core::instant> call_starts(const std::string& provider, core::instant since) override {
-    return inner->call_starts(provider, since);
-  }
-  std::optional<core::job_record> find(core::job_id id) override { return inner->find(id); }
-  std::vector<core::job_record> open_jobs() override { return inner->open_jobs(); }
-  std::uint64_t max_job_id() override { return inner->max_job_id(); }
-  std::vector<key_entry> idempotency_keys(core::instant since) override { return inner->idempotency_keys(since); }
-  std::vector<core::job_record> dead_letters(std::size_t limit) override { return inner->dead_letters(limit); }
-  std::size_t sweep_dead_letters(core::instant before) override { return inner->sweep_dead_letters(before); }
-  budget_snapshot budget_state(core::instant day_start, const std::string& day) override {
-    return inner->budget_state(day_start, day);
-  }
-  std::vector<core::day_row> budget_days(const std::string& since_day) override { return inner->budget_days(since_day); }
-  std::vector<daily_stat> daily_stats(core::instant since, core::duration day_starts) override {
-    return inner->daily_stats(since, day_starts);
-  }
+  core::job_store& jobs() override { return inner->jobs(); }
+  core::budget_store& budget() override { return inner->budget(); }
+  core::audit_store& audit() override { return inner->audit(); }
 };
 
 struct rig {
@@ -146,7 +119,7 @@ struct rig {
   /// `seed` writes to the store before the provider starts (what an earlier process left).
   explicit rig(bool async, actors::supervisor_limits limits = {}, core::limits_config provider_limits = {},
                const std::function<void(core::provider_config&)>& tweak = {},
-               const std::function<void(core::job_store&, core::instant now)>& seed = {}) {
+               const std::function<void(core::store_db&, core::instant now)>& seed = {}) {
     port->async = async;
     db->inner = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
     if (seed)
@@ -534,7 +507,7 @@ TEST_CASE("after a process restart the hour and day windows count the calls made
   limits.max_per_day = 4; // on_limit: fallback
   // virtual time starts at midnight: the earlier process made 2 calls late yesterday (in the hour, not in the
   // day) and 1 call now; one more attempt now was refused by an open breaker, made no call and does not count
-  auto seed = [](core::job_store& db, core::instant now) {
+  auto seed = [](core::store_db& db, core::instant now) {
     std::vector<core::job_record> jobs;
     std::vector<core::job_event> events;
     const core::instant at[] = {now - 50min, now - 10min, now, now};
