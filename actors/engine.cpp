@@ -19,7 +19,7 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
   e.metrics = opts.metrics ? opts.metrics : std::make_shared<core::metrics_registry>();
   e.store = spawn_store(sys, std::move(db),
                         store_options{opts.detached_store, clock, cfg->dead_letter.retention, std::chrono::hours(1),
-                                      e.metrics});
+                                      e.metrics, core::commit_retry_limits{}});
   e.ledger = spawn_ledger(sys, cfg, e.store, clock, e.metrics);
   e.router = spawn_router(sys, cfg, e.store, e.store, e.ledger, clock, e.metrics);
   e.rollout = spawn_rollout_controller(sys, cfg, e.store, e.store, e.router, clock, e.metrics);

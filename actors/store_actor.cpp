@@ -12,74 +12,115 @@ namespace cutover::actors {
 
 namespace {
 
+using promise = caf::typed_response_promise<msg::stored>;
+
 struct store_state {
   std::shared_ptr<core::store_db> db;
   store_options opts;
-  core::write_batch batch;
-  std::vector<caf::typed_response_promise<msg::stored>> waiting;
+  core::write_batch batch;           ///< what the next commit writes: rows kept from failed commits first
+  std::vector<promise> insert_waits; ///< one per batch.inserts, in order
+  std::vector<promise> waiting;      ///< writers of everything else in the batch
+  core::commit_retry retry;
   bool flush_pending = false;
+  bool retry_pending = false; ///< a failed commit waits for its retry timer: writes join it, no flush before
+  bool exiting = false;       ///< the last commit at exit: a failure is reported, nothing more is scheduled
   core::counter* commits = nullptr;
   core::counter* rows = nullptr;
   core::counter* failed = nullptr;
   core::counter* swept = nullptr;
+  core::gauge* held = nullptr;
   static inline const char* name = "store";
 };
 
 using self_ptr = msg::store_actor::stateful_pointer<store_state>;
 
 void schedule_flush(self_ptr self) {
-  if (!self->state.flush_pending) {
-    self->state.flush_pending = true;
+  auto& st = self->state;
+  if (!st.flush_pending && !st.retry_pending) {
+    st.flush_pending = true;
     self->send(self, msg::store_flush{});
   }
+}
+
+/// A failed commit: its inserts were never acknowledged, so they are refused (HTTP 503) and forgotten; everything
+/// else (events of jobs already acknowledged, budget rows, rollout state, decisions, ratings, trips) stays at the
+/// head of the next commit, which runs after a backoff on the actor clock. Past the limits the store stops, and
+/// with it the engine; the next start recovers from disk.
+void commit_failed(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  st.failed->add();
+  const auto refused = st.batch.inserts.size();
+  st.batch.inserts.clear();
+  for (auto& p : st.insert_waits)
+    p.deliver(caf::make_error(caf::sec::runtime_error, why));
+  st.insert_waits.clear();
+  const auto held = core::held_bytes(st.batch);
+  st.held->set(static_cast<std::int64_t>(held));
+  const auto v = st.retry.failed(held);
+  std::cerr << "event=store_commit_failed failures=" << st.retry.failures() << " inserts_refused=" << refused
+            << " rows_kept=" << st.batch.rows() << " bytes_kept=" << held << " error=\"" << why << "\"" << std::endl;
+  if (st.exiting || v.stop) {
+    // the next start resumes from what is on disk; the writers still waiting hear that their rows are not
+    const auto reason = st.exiting ? "store stopped at exit: " + why : "store stopped: " + v.reason + ": " + why;
+    std::cerr << "event=store_stopped reason=\"" << (st.exiting ? "exit" : v.reason) << "\" rows_unwritten="
+              << st.batch.rows() << std::endl;
+    for (auto& p : st.waiting)
+      p.deliver(caf::make_error(caf::sec::runtime_error, reason));
+    st.waiting.clear();
+    if (!st.exiting)
+      self->quit(caf::make_error(caf::sec::runtime_error, reason));
+    return;
+  }
+  st.retry_pending = true;
+  self->delayed_send(self, v.wait, msg::store_retry{});
 }
 
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_pending = false;
-  auto waiting = std::move(st.waiting);
-  st.waiting.clear();
   const auto rows = st.batch.rows();
   try {
     st.db->commit(st.batch);
   } catch (const std::exception& e) {
-    std::cerr << "event=store_commit_failed rows=" << rows << " error=\"" << e.what() << "\"" << std::endl;
-    st.failed->add();
-    st.batch = {};
-    for (auto& p : waiting)
-      p.deliver(caf::make_error(caf::sec::runtime_error, e.what()));
+    commit_failed(self, e.what());
     return;
   }
+  if (st.retry.retrying())
+    std::cerr << "event=store_commit_recovered failures=" << st.retry.failures() << " rows=" << rows << std::endl;
+  st.retry.succeeded();
+  st.held->set(0);
   st.commits->add();
   st.rows->add(static_cast<std::int64_t>(rows));
   st.batch = {};
+  auto inserts = std::move(st.insert_waits);
+  auto waiting = std::move(st.waiting);
+  st.insert_waits.clear();
+  st.waiting.clear();
+  for (auto& p : inserts)
+    p.deliver(msg::stored{rows});
   for (auto& p : waiting)
     p.deliver(msg::stored{rows});
 }
 
-caf::typed_response_promise<msg::stored> buffer_events(self_ptr self, std::vector<core::job_event>& events,
-                                                       bool answer) {
+promise waiter(self_ptr self) {
+  auto rp = self->make_response_promise<msg::stored>();
+  self->state.waiting.push_back(rp);
+  schedule_flush(self);
+  return rp;
+}
+
+promise buffer_events(self_ptr self, std::vector<core::job_event>& events, bool answer) {
   auto& ev = self->state.batch.events;
   ev.insert(ev.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
-  schedule_flush(self);
-  if (!answer)
+  if (!answer) {
+    schedule_flush(self);
     return {};
-  auto rp = self->make_response_promise<msg::stored>();
-  self->state.waiting.push_back(rp);
-  return rp;
+  }
+  return waiter(self);
 }
 
-/// A side row joins the next commit and is answered once it is on disk.
-template <class Row>
-caf::typed_response_promise<msg::stored> buffer_side(self_ptr self, std::vector<Row>& rows, Row row) {
-  rows.push_back(std::move(row));
-  auto rp = self->make_response_promise<msg::stored>();
-  self->state.waiting.push_back(rp);
-  schedule_flush(self);
-  return rp;
-}
-
-/// Runs a read after committing what is queued (a read sees every write sent before it).
+/// Runs a read after committing what is queued (a read sees every write sent before it). While a failed commit
+/// waits for its retry, a read does not force it: it sees what is on disk.
 template <class T, class Fn>
 caf::result<T> read(self_ptr self, Fn fn) {
   if (self->state.flush_pending)
@@ -109,6 +150,7 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
   auto& st = self->state;
   st.db = std::move(db);
   st.opts = std::move(opts);
+  st.retry = core::commit_retry{st.opts.retry};
   if (!st.opts.metrics)
     st.opts.metrics = std::make_shared<core::metrics_registry>();
   auto& m = *st.opts.metrics;
@@ -116,18 +158,21 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
   st.rows = &m.get_counter("cutover_store_rows_total", {}, "Job inserts and events written.");
   st.failed = &m.get_counter("cutover_store_commit_failures_total", {}, "Transactions that failed.");
   st.swept = &m.get_counter("cutover_dead_letters_swept_total", {}, "Dead letters deleted after their retention.");
+  st.held = &m.get_gauge("cutover_store_held_bytes", {}, "Bytes of rows kept in memory for a retry of a failed commit.");
   self->delayed_send(self, st.opts.sweep_every, msg::sweep_due{});
-  // an exit can overtake the flush the store sent itself: commit what it holds before it stops
+  // an exit can overtake the flush the store sent itself (or wait for a retry): commit what it holds before it stops
   self->set_exit_handler([self](caf::exit_msg& m) {
-    if (self->state.flush_pending)
+    self->state.exiting = true;
+    if (self->state.flush_pending || self->state.retry_pending)
       flush(self);
     self->quit(m.reason);
   });
   return {
-    [self](msg::insert_job& m) -> caf::typed_response_promise<msg::stored> {
+    // jobs
+    [self](msg::insert_job& m) -> promise {
       self->state.batch.inserts.push_back(std::move(m.job));
       auto rp = self->make_response_promise<msg::stored>();
-      self->state.waiting.push_back(rp);
+      self->state.insert_waits.push_back(rp);
       schedule_flush(self);
       return rp;
     },
@@ -150,20 +195,44 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     [self](const msg::list_dead_letters& m) {
       return read<msg::job_list>(self, [&](core::store_db& db) { return msg::job_list{db.jobs().dead_letters(m.limit)}; });
     },
+    [self](const msg::load_finished_attempts& m) {
+      return read<msg::finished_attempts>(self, [&](core::store_db& db) {
+        return msg::finished_attempts{db.jobs().finished_attempts(m.after, m.until, m.limit)};
+      });
+    },
+    [self](const msg::load_call_starts& m) {
+      return read<msg::call_starts>(self, [&](core::store_db& db) {
+        return msg::call_starts{db.jobs().call_starts(m.provider, m.since)};
+      });
+    },
+    // budget
     [self](msg::note_budget& m) {
       auto& rows = self->state.batch.budget_rows;
       rows.insert(rows.end(), std::make_move_iterator(m.rows.begin()), std::make_move_iterator(m.rows.end()));
       schedule_flush(self);
     },
-    [self](msg::record_rollout& m) -> caf::typed_response_promise<msg::stored> {
-      auto& side = self->state.batch;
-      side.rollout.insert(side.rollout.end(), m.status.begin(), m.status.end());
-      side.decisions.insert(side.decisions.end(), std::make_move_iterator(m.decisions.begin()),
-                            std::make_move_iterator(m.decisions.end()));
-      auto rp = self->make_response_promise<msg::stored>();
-      self->state.waiting.push_back(rp);
-      schedule_flush(self);
-      return rp;
+    [self](const msg::load_budget& m) {
+      return read<msg::budget_state>(self, [&](core::store_db& db) {
+        return msg::budget_state{db.budget().budget_state(m.day_start, m.day)};
+      });
+    },
+    [self](const msg::load_budget_days& m) {
+      return read<msg::budget_days>(self, [&](core::store_db& db) {
+        return msg::budget_days{db.budget().budget_days(m.since_day)};
+      });
+    },
+    [self](const msg::load_daily_stats& m) {
+      return read<msg::daily_stats>(self, [&](core::store_db& db) {
+        return msg::daily_stats{db.budget().daily_stats(m.since, m.day_starts)};
+      });
+    },
+    // rollout audit
+    [self](msg::record_rollout& m) -> promise {
+      auto& b = self->state.batch;
+      b.rollout.insert(b.rollout.end(), m.status.begin(), m.status.end());
+      b.decisions.insert(b.decisions.end(), std::make_move_iterator(m.decisions.begin()),
+                         std::make_move_iterator(m.decisions.end()));
+      return waiter(self);
     },
     [self](msg::load_rollout) {
       return read<msg::rollout_loaded>(self, [](core::store_db& db) {
@@ -176,40 +245,30 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
         return msg::decision_list{db.audit().decisions(m.since, m.before_id, m.limit)};
       });
     },
-    [self](const msg::load_budget& m) {
-      return read<msg::budget_state>(self, [&](core::store_db& db) {
-        return msg::budget_state{db.budget().budget_state(m.day_start, m.day)};
-      });
+    [self](msg::record_feedback& m) -> promise {
+      self->state.batch.feedback.push_back(std::move(m.row));
+      return waiter(self);
     },
-    [self](const msg::load_budget_days& m) {
-      return read<msg::budget_days>(self, [&](core::store_db& db) { return msg::budget_days{db.budget().budget_days(m.since_day)}; });
-    },
-    [self](const msg::load_daily_stats& m) {
-      return read<msg::daily_stats>(self, [&](core::store_db& db) {
-        return msg::daily_stats{db.budget().daily_stats(m.since, m.day_starts)};
-      });
-    },
-    [self](const msg::load_finished_attempts& m) {
-      return read<msg::finished_attempts>(self, [&](core::store_db& db) {
-        return msg::finished_attempts{db.jobs().finished_attempts(m.after, m.until, m.limit)};
-      });
-    },
-    [self](msg::record_feedback& m) { return buffer_side(self, self->state.batch.feedback, std::move(m.row)); },
     [self](const msg::load_feedback& m) {
-      return read<msg::feedback_list>(self, [&](core::store_db& db) { return msg::feedback_list{db.audit().feedback_since(m.since)}; });
+      return read<msg::feedback_list>(self, [&](core::store_db& db) {
+        return msg::feedback_list{db.audit().feedback_since(m.since)};
+      });
     },
-    [self](msg::record_trip& m) { return buffer_side(self, self->state.batch.trips, std::move(m.row)); },
+    [self](msg::record_trip& m) -> promise {
+      self->state.batch.trips.push_back(std::move(m.row));
+      return waiter(self);
+    },
     [self](const msg::load_trips& m) {
       return read<msg::trip_list>(self, [&](core::store_db& db) { return msg::trip_list{db.audit().trips_since(m.since)}; });
     },
-    [self](const msg::load_call_starts& m) {
-      return read<msg::call_starts>(self, [&](core::store_db& db) {
-        return msg::call_starts{db.jobs().call_starts(m.provider, m.since)};
-      });
-    },
+    // the store's own
     [self](msg::store_flush) {
       if (self->state.flush_pending)
         flush(self);
+    },
+    [self](msg::store_retry) {
+      self->state.retry_pending = false;
+      flush(self);
     },
     [self](msg::sweep_due) { sweep(self); },
     [self](const msg::config_snapshot& c) { self->state.opts.dead_letter_retention = c.cfg->dead_letter.retention; },

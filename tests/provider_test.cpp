@@ -78,7 +78,7 @@ struct scripted_port : core::provider_port {
 };
 
 /// The SQLite store whose writes of remote ids can be made to fail (a full disk, a locked file): the store actor
-/// then answers those writes with an error, as it does for any failed commit.
+/// then keeps them and tries again, as it does for any failed commit, or stops once it gives up.
 struct flaky_store : core::store_db {
   std::shared_ptr<core::store_db> inner;
   std::function<core::instant()> clock;
@@ -119,14 +119,16 @@ struct rig {
   /// `seed` writes to the store before the provider starts (what an earlier process left).
   explicit rig(bool async, actors::supervisor_limits limits = {}, core::limits_config provider_limits = {},
                const std::function<void(core::provider_config&)>& tweak = {},
-               const std::function<void(core::store_db&, core::instant now)>& seed = {}) {
+               const std::function<void(core::store_db&, core::instant now)>& seed = {},
+               core::commit_retry_limits store_retry = {}) {
     port->async = async;
     db->inner = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
     if (seed)
       seed(*db->inner, vt.now());
     db->clock = [this] { return vt.now(); };
     store = actors::spawn_store(*vt.sys, db,
-                                actors::store_options{false, vt.anchor(), core::defaults::dead_letter_retention, std::chrono::hours(1), nullptr});
+                                actors::store_options{false, vt.anchor(), core::defaults::dead_letter_retention,
+                                                      std::chrono::hours(1), nullptr, store_retry});
     auto seen = outcomes;
     sink = vt.sys->spawn([seen](actors::outcome_sink::pointer) -> actors::outcome_sink::behavior_type {
       return {[seen](msg::outcomes& m) {
@@ -276,32 +278,36 @@ TEST_CASE("a sync call that timed out is still retried at the same provider") {
   CHECK(r.outcomes->front().error == core::error_class::none);
 }
 
-TEST_CASE("a remote id whose write fails is written again on the actor clock before the first poll") {
+TEST_CASE("a remote id whose write fails is written again by the store's retry before the first poll") {
   rig r{true};
   r.db->fail_remote_writes = 2;
   r.port->polls_until_done = 1;
   const auto t0 = r.vt.now();
   r.submit_batch(2);
-  r.vt.advance(2500ms);
+  r.vt.advance(250ms);
   CHECK(r.port->polls.empty()); // not polled while the id is not on disk
   r.vt.advance(10min);
   using write = std::pair<bool, core::instant>;
-  CHECK(r.db->remote_writes == std::vector<write>{{false, t0}, {false, t0 + 1s}, {true, t0 + 2s}});
+  // the store keeps the failed events and commits them again after 100 ms, then 200 ms more
+  CHECK(r.db->remote_writes == std::vector<write>{{false, t0}, {false, t0 + 100ms}, {true, t0 + 300ms}});
   CHECK(seconds_after(r.port->polls, t0) == std::vector<long>{5}); // the schedule still counts from the submit
   REQUIRE(r.outcomes->size() == 2);
   for (const auto& o : *r.outcomes)
     CHECK(o.error == core::error_class::none);
 }
 
-TEST_CASE("a remote id that cannot be written after every try is still polled to its end") {
-  rig r{true};
+TEST_CASE("a remote id that cannot be written because the store gave up is still polled to its end") {
+  core::commit_retry_limits give_up_at_once;
+  give_up_at_once.max_failures = 1;
+  rig r{true, {}, {}, {}, {}, give_up_at_once};
   r.db->fail_remote_writes = 1000;
   r.port->polls_until_done = 2;
   const auto t0 = r.vt.now();
   r.submit_batch(1);
   r.vt.advance(10min);
-  REQUIRE(r.db->remote_writes.size() == 5);
-  CHECK(r.db->remote_writes.back() == std::pair<bool, core::instant>{false, t0 + 4s});
+  // the store stopped at the failure (the engine would stop with it); the worker tried 5 times, 1 s apart
+  REQUIRE(r.db->remote_writes.size() == 1);
+  CHECK(r.db->remote_writes.back() == std::pair<bool, core::instant>{false, t0});
   CHECK(seconds_after(r.port->polls, t0) == std::vector<long>{5, 10}); // the remote job runs, paid for: follow it
   REQUIRE(r.outcomes->size() == 1);
   CHECK(r.outcomes->front().error == core::error_class::none);

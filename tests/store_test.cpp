@@ -499,3 +499,23 @@ TEST_CASE("a store written before ids were kept and quality scores stored opens,
   REQUIRE(j6);
   CHECK(j6->status == job_status::succeeded);
 }
+
+TEST_CASE("the ledger is given back reservations of running attempts of open jobs only, never of final jobs",
+          "[store]") {
+  temp_folder dir;
+  auto store = open_at(dir.file("jobs.db"));
+  // job 1: its attempt's finish was lost (a failed commit of old), but the job's final state was written;
+  // job 2: still running; job 3: finished properly
+  store->write({job_of(1), job_of(2), job_of(3)},
+               {started(1, 1, t0 + 1s, "gemini"), finished(1, t0 + 2s, job_status::succeeded, {"aW1n"}, 30'000),
+                started(2, 1, t0 + 1s, "gemini"), started(3, 1, t0 + 1s, "sdxl"),
+                attempt_done(3, 1, t0 + 2s, core::error_class::none, 20'000),
+                finished(3, t0 + 2s, job_status::succeeded, {"aW1n"}, 20'000)});
+  const auto snap = store->budget().budget_state(t0, "2027-01-15");
+  REQUIRE(snap.open.size() == 1);
+  CHECK(snap.open.front().key.job == 2);
+  CHECK(snap.open.front().key.attempt == 1);
+  CHECK(snap.open.front().provider == "gemini");
+  REQUIRE(store->jobs().find(core::job_id{1})->attempts.size() == 1);
+  CHECK(store->jobs().find(core::job_id{1})->attempts.front().outcome == job_status::running); // the premise
+}

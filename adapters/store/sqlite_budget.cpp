@@ -50,8 +50,11 @@ sqlite_budget::budget_snapshot sqlite_budget::budget_state(instant day_start, co
       }
       it->refused = refused.getColumn(1).getInt64();
     }
+    // a final job's attempt still 'running' is a write lost before commits were retried: nothing will ever
+    // settle it, so holding it as a reservation would shrink the budget at every start for good
     SQLite::Statement open(db_, "SELECT a.job_id, a.no, a.provider, j.tier, j.n FROM attempts a JOIN jobs j"
-                                " ON j.id = a.job_id WHERE a.outcome = 'running'");
+                                " ON j.id = a.job_id WHERE a.outcome = 'running'"
+                                " AND j.status NOT IN ('succeeded','failed','dead_lettered','cancelled')");
     while (open.executeStep()) {
       open_attempt o;
       o.key = reservation_key{static_cast<std::uint64_t>(open.getColumn(0).getInt64()), open.getColumn(1).getInt()};
