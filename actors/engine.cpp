@@ -13,16 +13,16 @@
 
 namespace cutover::actors {
 
-engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_ptr<core::job_store> db,
+engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_ptr<core::store_db> db,
                     const port_factory& ports, clock_anchor clock, engine_options opts) {
   engine e;
   e.metrics = opts.metrics ? opts.metrics : std::make_shared<core::metrics_registry>();
   e.store = spawn_store(sys, std::move(db),
                         store_options{opts.detached_store, clock, cfg->dead_letter.retention, std::chrono::hours(1),
-                                      e.metrics});
+                                      e.metrics, core::commit_retry_limits{}});
   e.ledger = spawn_ledger(sys, cfg, e.store, clock, e.metrics);
-  e.router = spawn_router(sys, cfg, e.store, e.ledger, clock, e.metrics);
-  e.rollout = spawn_rollout_controller(sys, cfg, e.store, e.router, clock, e.metrics);
+  e.router = spawn_router(sys, cfg, e.store, e.store, e.ledger, clock, e.metrics);
+  e.rollout = spawn_rollout_controller(sys, cfg, e.store, e.store, e.router, clock, e.metrics);
   msg::router_wiring wiring;
   for (const auto& p : cfg->providers) {
     auto env = std::make_shared<worker_env>(

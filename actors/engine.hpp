@@ -63,7 +63,7 @@ struct engine {
 std::vector<std::string> reload_blockers(const core::config& running, const core::config& next);
 
 /// Spawns and wires the tree. Unfinished jobs in the store are resumed once the router is wired.
-engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_ptr<core::job_store> db,
+engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_ptr<core::store_db> db,
                     const port_factory& ports, clock_anchor clock, engine_options opts = {});
 
 } // namespace cutover::actors

@@ -29,7 +29,7 @@ struct waiter {
 };
 
 struct intake_state {
-  msg::store_actor store;
+  msg::jobs_store store;
   msg::router_actor router;
   clock_anchor clock;
   std::uint64_t last_id = 0;
@@ -238,9 +238,9 @@ void forget_old_keys(self_ptr self) {
 
 } // namespace
 
-msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, msg::router_actor router,
+msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, msg::router_actor router,
                                clock_anchor clock, core::metrics_ptr metrics, core::user_rate_config user_rate) {
-  auto fn = [](self_ptr self, msg::store_actor store, msg::router_actor router, clock_anchor clock,
+  auto fn = [](self_ptr self, msg::jobs_store store, msg::router_actor router, clock_anchor clock,
                core::metrics_ptr metrics, core::user_rate_config user_rate) -> msg::intake_actor::behavior_type {
     auto& st = self->state;
     if (user_rate.per_minute > 0)

@@ -9,7 +9,7 @@
 #include "core/metrics.hpp"
 #include "messages/intake.hpp"
 #include "messages/routing.hpp"
-#include "messages/store.hpp"
+#include "messages/jobs_store.hpp"
 
 namespace caf { class actor_system; }
 
@@ -20,7 +20,7 @@ namespace defaults {
 constexpr core::duration idempotency_ttl = std::chrono::hours(24);
 } // namespace defaults
 
-msg::intake_actor spawn_intake(caf::actor_system& sys, msg::store_actor store, msg::router_actor router,
+msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, msg::router_actor router,
                                clock_anchor clock, core::metrics_ptr metrics = nullptr,
                                core::user_rate_config user_rate = {});
 

@@ -18,7 +18,7 @@ constexpr auto tick_every = std::chrono::seconds(10);
 
 struct ledger_state {
   config_ptr cfg;
-  msg::store_actor store;
+  msg::budget_store store;
   clock_anchor clock;
   std::unique_ptr<core::ledger> book;
   metrics_ptr metrics;
@@ -49,7 +49,7 @@ void persist(self_ptr self) {
   self->send(st.store, msg::note_budget{std::move(dirty)});
 }
 
-void restore(self_ptr self, const job_store::budget_snapshot& snap) {
+void restore(self_ptr self, const budget_store::budget_snapshot& snap) {
   auto& st = self->state;
   std::vector<open_reservation> open;
   for (const auto& o : snap.open)
@@ -63,9 +63,9 @@ void restore(self_ptr self, const job_store::budget_snapshot& snap) {
 
 } // namespace
 
-msg::ledger_actor spawn_ledger(caf::actor_system& sys, config_ptr cfg, msg::store_actor store, clock_anchor clock,
+msg::ledger_actor spawn_ledger(caf::actor_system& sys, config_ptr cfg, msg::budget_store store, clock_anchor clock,
                                metrics_ptr metrics) {
-  auto fn = [](self_ptr self, config_ptr cfg, msg::store_actor store, clock_anchor clock,
+  auto fn = [](self_ptr self, config_ptr cfg, msg::budget_store store, clock_anchor clock,
                metrics_ptr metrics) -> msg::ledger_actor::behavior_type {
     auto& st = self->state;
     st.cfg = std::move(cfg);

@@ -8,13 +8,13 @@
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "messages/budget.hpp"
-#include "messages/store.hpp"
+#include "messages/budget_store.hpp"
 
 namespace caf { class actor_system; }
 
 namespace cutover::actors {
 
-msg::ledger_actor spawn_ledger(caf::actor_system& sys, core::config_ptr cfg, msg::store_actor store,
+msg::ledger_actor spawn_ledger(caf::actor_system& sys, core::config_ptr cfg, msg::budget_store store,
                                clock_anchor clock, core::metrics_ptr metrics = nullptr);
 
 } // namespace cutover::actors

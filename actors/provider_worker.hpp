@@ -11,7 +11,7 @@
 #include "core/ports.hpp"
 #include "messages/provider.hpp"
 #include "messages/rollout.hpp"
-#include "messages/store.hpp"
+#include "messages/jobs_store.hpp"
 
 #include <memory>
 
@@ -22,7 +22,7 @@ namespace cutover::actors {
 struct worker_env {
   core::provider_config provider;
   std::shared_ptr<core::provider_port> port;
-  msg::store_actor store;
+  msg::jobs_store store;
   clock_anchor clock;
   core::metrics_ptr metrics; ///< null: a private registry
   core::duration day_starts{0}; ///< the budget day, for the provider's daily limit

@@ -17,7 +17,8 @@ namespace {
 
 struct controller_state {
   std::optional<rollout_machine> machine; ///< the phase, its figures and its rules; set at spawn
-  msg::store_actor store;
+  msg::audit_store store;
+  msg::job_reads jobs;
   msg::router_actor router;
   clock_anchor clock;
   metrics_ptr metrics;
@@ -64,7 +65,7 @@ void publish(self_ptr self, std::optional<decision_record> decision) {
 /// scores are on the attempts, ratings and breaker trips in their tables (restore_feedback); not on disk, so not
 /// rebuilt: dispatches (the silence trigger's "traffic expected" counts again from the restart).
 void restore_figures(self_ptr self, instant until, job_store::attempt_cursor after, std::int64_t restored) {
-  self->request(self->state.store, caf::infinite, msg::load_finished_attempts{after, until, defaults::restore_page})
+  self->request(self->state.jobs, caf::infinite, msg::load_finished_attempts{after, until, defaults::restore_page})
     .await(
       [self, until, restored](msg::finished_attempts& page) {
         auto& m = machine(self);
@@ -130,12 +131,14 @@ msg::operator_reply answer(self_ptr self, operator_result r) {
 
 } // namespace
 
-msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr cfg, msg::store_actor store,
-                                            msg::router_actor router, clock_anchor clock, metrics_ptr metrics) {
-  auto fn = [](self_ptr self, config_ptr cfg, msg::store_actor store, msg::router_actor router, clock_anchor clock,
-               metrics_ptr metrics) -> msg::rollout_actor::behavior_type {
+msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr cfg, msg::audit_store store,
+                                            msg::job_reads jobs, msg::router_actor router, clock_anchor clock,
+                                            metrics_ptr metrics) {
+  auto fn = [](self_ptr self, config_ptr cfg, msg::audit_store store, msg::job_reads jobs, msg::router_actor router,
+               clock_anchor clock, metrics_ptr metrics) -> msg::rollout_actor::behavior_type {
     auto& st = self->state;
     st.store = std::move(store);
+    st.jobs = std::move(jobs);
     st.router = std::move(router);
     st.clock = clock;
     st.metrics = metrics ? std::move(metrics) : std::make_shared<metrics_registry>();
@@ -168,14 +171,14 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
       [self](const msg::breaker_trip& t) {
         machine(self).breaker_trip(machine(self).cohort_of(t.provider), t.at);
         // kept for a restart (restore_feedback reads them back)
-        self->request(self->state.store, caf::infinite, msg::record_trip{job_store::trip_row{t.provider, t.at}})
+        self->request(self->state.store, caf::infinite, msg::record_trip{audit_store::trip_row{t.provider, t.at}})
           .then([](msg::stored) {},
                 [](caf::error& err) { std::cerr << "event=breaker_trip_not_stored error=" << to_string(err) << std::endl; });
       },
       [self](const msg::rate_job& m) -> caf::result<msg::rated> {
         auto rp = self->make_response_promise<msg::rated>();
         const double q = m.quality;
-        self->request(self->state.store, caf::infinite, msg::get_job{m.id})
+        self->request(self->state.jobs, caf::infinite, msg::get_job{m.id})
           .then(
             [self, rp, q](msg::job_lookup& l) mutable {
               if (!l.found) {
@@ -186,7 +189,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
               machine(self).rate(machine(self).cohort_of(l.job.provider), q, now);
               // on disk before the answer: the phase's figures are rebuilt from it after a restart
               self->request(self->state.store, caf::infinite,
-                            msg::record_feedback{job_store::feedback_row{l.job.id, l.job.provider, q, now}})
+                            msg::record_feedback{audit_store::feedback_row{l.job.id, l.job.provider, q, now}})
                 .then([rp](msg::stored) mutable { rp.deliver(msg::rated{true}); },
                       [rp](caf::error& err) mutable { rp.deliver(err); });
             },
@@ -203,7 +206,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
       [self](const msg::config_snapshot& c) { publish(self, machine(self).reload(c.cfg, now_of(self))); },
     };
   };
-  return sys.spawn(fn, std::move(cfg), std::move(store), std::move(router), clock, std::move(metrics));
+  return sys.spawn(fn, std::move(cfg), std::move(store), std::move(jobs), std::move(router), clock, std::move(metrics));
 }
 
 } // namespace cutover::actors

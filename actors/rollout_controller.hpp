@@ -14,7 +14,8 @@
 #include "core/metrics.hpp"
 #include "messages/rollout.hpp"
 #include "messages/routing.hpp"
-#include "messages/store.hpp"
+#include "messages/audit_store.hpp"
+#include "messages/jobs_store.hpp"
 
 namespace caf { class actor_system; }
 
@@ -25,8 +26,9 @@ namespace defaults {
 constexpr std::size_t restore_page = 5000;
 } // namespace defaults
 
-msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, core::config_ptr cfg, msg::store_actor store,
-                                            msg::router_actor router, clock_anchor clock,
+/// `store`: its state, decisions, ratings and trips; `jobs`: the finished attempts and jobs it rebuilds figures from.
+msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, core::config_ptr cfg, msg::audit_store store,
+                                            msg::job_reads jobs, msg::router_actor router, clock_anchor clock,
                                             core::metrics_ptr metrics = nullptr);
 
 } // namespace cutover::actors

@@ -35,7 +35,8 @@ struct router_state {
   config_ptr cfg;
   rollout_view view;
   bool view_from_controller = false; ///< the controller has told its live view (it wins over the stored state)
-  msg::store_actor store;
+  msg::jobs_store store;
+  msg::rollout_reads rollout_store;
   msg::ledger_actor ledger;
   clock_anchor clock;
   msg::router_wiring wiring;
@@ -347,7 +348,7 @@ void load_and_resume(self_ptr self) {
 /// the candidate). Awaited, so new jobs wait for it too. The controller stays the owner: its update wins whenever
 /// it came before this answer or comes after.
 void load_rollout_then_resume(self_ptr self) {
-  self->request(self->state.store, caf::infinite, msg::load_rollout{})
+  self->request(self->state.rollout_store, caf::infinite, msg::load_rollout{})
     .await(
       [self](msg::rollout_loaded& l) {
         auto& st = self->state;
@@ -377,16 +378,18 @@ void resume_all(self_ptr self, std::vector<job_record>& jobs) {
 
 } // namespace
 
-msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::store_actor store,
-                               msg::ledger_actor ledger, clock_anchor clock, metrics_ptr metrics) {
-  auto fn = [](self_ptr self, config_ptr cfg, msg::store_actor store, msg::ledger_actor ledger, clock_anchor clock,
-               metrics_ptr metrics) -> msg::router_actor::behavior_type {
+msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs_store store,
+                               msg::rollout_reads rollout, msg::ledger_actor ledger, clock_anchor clock,
+                               metrics_ptr metrics) {
+  auto fn = [](self_ptr self, config_ptr cfg, msg::jobs_store store, msg::rollout_reads rollout,
+               msg::ledger_actor ledger, clock_anchor clock, metrics_ptr metrics) -> msg::router_actor::behavior_type {
     auto& st = self->state;
     st.metrics = metrics ? std::move(metrics) : std::make_shared<metrics_registry>();
     st.in_flight = &st.metrics->get_gauge("cutover_jobs_in_flight", {}, "Jobs routed and not yet final.");
     st.view.percent = cfg->rollout.percent;
     st.cfg = std::move(cfg);
     st.store = std::move(store);
+    st.rollout_store = std::move(rollout);
     st.ledger = std::move(ledger);
     st.clock = clock;
     return {
@@ -438,7 +441,7 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::stor
       },
     };
   };
-  return sys.spawn(fn, std::move(cfg), std::move(store), std::move(ledger), clock, std::move(metrics));
+  return sys.spawn(fn, std::move(cfg), std::move(store), std::move(rollout), std::move(ledger), clock, std::move(metrics));
 }
 
 } // namespace cutover::actors

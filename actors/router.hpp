@@ -10,13 +10,15 @@
 #include "core/routing.hpp"
 #include "messages/budget.hpp"
 #include "messages/routing.hpp"
-#include "messages/store.hpp"
+#include "messages/audit_store.hpp"
+#include "messages/jobs_store.hpp"
 
 namespace caf { class actor_system; }
 
 namespace cutover::actors {
 
-msg::router_actor spawn_router(caf::actor_system& sys, core::config_ptr cfg, msg::store_actor store,
-                               msg::ledger_actor ledger, clock_anchor clock, core::metrics_ptr metrics = nullptr);
+/// `store`: the jobs it routes; `rollout`: the rollout's stored state, read once at start.
+msg::router_actor spawn_router(caf::actor_system& sys, core::config_ptr cfg, msg::jobs_store store,
+                               msg::rollout_reads rollout, msg::ledger_actor ledger, clock_anchor clock, core::metrics_ptr metrics = nullptr);
 
 } // namespace cutover::actors

@@ -12,71 +12,115 @@ namespace cutover::actors {
 
 namespace {
 
+using promise = caf::typed_response_promise<msg::stored>;
+
 struct store_state {
-  std::shared_ptr<core::job_store> db;
+  std::shared_ptr<core::store_db> db;
   store_options opts;
-  std::vector<core::job_record> inserts;
-  std::vector<core::job_event> events;
-  core::job_store::side_writes side;
-  std::vector<caf::typed_response_promise<msg::stored>> waiting;
+  core::write_batch batch;           ///< what the next commit writes: rows kept from failed commits first
+  std::vector<promise> insert_waits; ///< one per batch.inserts, in order
+  std::vector<promise> waiting;      ///< writers of everything else in the batch
+  core::commit_retry retry;
   bool flush_pending = false;
+  bool retry_pending = false; ///< a failed commit waits for its retry timer: writes join it, no flush before
+  bool exiting = false;       ///< the last commit at exit: a failure is reported, nothing more is scheduled
   core::counter* commits = nullptr;
   core::counter* rows = nullptr;
   core::counter* failed = nullptr;
   core::counter* swept = nullptr;
+  core::gauge* held = nullptr;
   static inline const char* name = "store";
 };
 
 using self_ptr = msg::store_actor::stateful_pointer<store_state>;
 
 void schedule_flush(self_ptr self) {
-  if (!self->state.flush_pending) {
-    self->state.flush_pending = true;
+  auto& st = self->state;
+  if (!st.flush_pending && !st.retry_pending) {
+    st.flush_pending = true;
     self->send(self, msg::store_flush{});
   }
+}
+
+/// A failed commit: its inserts were never acknowledged, so they are refused (HTTP 503) and forgotten; everything
+/// else (events of jobs already acknowledged, budget rows, rollout state, decisions, ratings, trips) stays at the
+/// head of the next commit, which runs after a backoff on the actor clock. Past the limits the store stops, and
+/// with it the engine; the next start recovers from disk.
+void commit_failed(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  st.failed->add();
+  const auto refused = st.batch.inserts.size();
+  st.batch.inserts.clear();
+  for (auto& p : st.insert_waits)
+    p.deliver(caf::make_error(caf::sec::runtime_error, why));
+  st.insert_waits.clear();
+  const auto held = core::held_bytes(st.batch);
+  st.held->set(static_cast<std::int64_t>(held));
+  const auto v = st.retry.failed(held);
+  std::cerr << "event=store_commit_failed failures=" << st.retry.failures() << " inserts_refused=" << refused
+            << " rows_kept=" << st.batch.rows() << " bytes_kept=" << held << " error=\"" << why << "\"" << std::endl;
+  if (st.exiting || v.stop) {
+    // the next start resumes from what is on disk; the writers still waiting hear that their rows are not
+    const auto reason = st.exiting ? "store stopped at exit: " + why : "store stopped: " + v.reason + ": " + why;
+    std::cerr << "event=store_stopped reason=\"" << (st.exiting ? "exit" : v.reason) << "\" rows_unwritten="
+              << st.batch.rows() << std::endl;
+    for (auto& p : st.waiting)
+      p.deliver(caf::make_error(caf::sec::runtime_error, reason));
+    st.waiting.clear();
+    if (!st.exiting)
+      self->quit(caf::make_error(caf::sec::runtime_error, reason));
+    return;
+  }
+  st.retry_pending = true;
+  self->delayed_send(self, v.wait, msg::store_retry{});
 }
 
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_pending = false;
-  auto waiting = std::move(st.waiting);
-  st.waiting.clear();
-  const auto rows = st.inserts.size() + st.events.size() + st.side.budget_rows.size() + st.side.rollout.size() +
-                    st.side.decisions.size();
+  const auto rows = st.batch.rows();
   try {
-    st.db->write(st.inserts, st.events, st.side);
+    st.db->commit(st.batch);
   } catch (const std::exception& e) {
-    std::cerr << "event=store_commit_failed rows=" << rows << " error=\"" << e.what() << "\"" << std::endl;
-    st.failed->add();
-    st.inserts.clear();
-    st.events.clear();
-    st.side = {};
-    for (auto& p : waiting)
-      p.deliver(caf::make_error(caf::sec::runtime_error, e.what()));
+    commit_failed(self, e.what());
     return;
   }
+  if (st.retry.retrying())
+    std::cerr << "event=store_commit_recovered failures=" << st.retry.failures() << " rows=" << rows << std::endl;
+  st.retry.succeeded();
+  st.held->set(0);
   st.commits->add();
   st.rows->add(static_cast<std::int64_t>(rows));
-  st.inserts.clear();
-  st.events.clear();
-  st.side = {};
+  st.batch = {};
+  auto inserts = std::move(st.insert_waits);
+  auto waiting = std::move(st.waiting);
+  st.insert_waits.clear();
+  st.waiting.clear();
+  for (auto& p : inserts)
+    p.deliver(msg::stored{rows});
   for (auto& p : waiting)
     p.deliver(msg::stored{rows});
 }
 
-caf::typed_response_promise<msg::stored> buffer_events(self_ptr self, std::vector<core::job_event>& events,
-                                                       bool answer) {
-  auto& ev = self->state.events;
-  ev.insert(ev.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
-  schedule_flush(self);
-  if (!answer)
-    return {};
+promise waiter(self_ptr self) {
   auto rp = self->make_response_promise<msg::stored>();
   self->state.waiting.push_back(rp);
+  schedule_flush(self);
   return rp;
 }
 
-/// Runs a read after committing what is queued (a read sees every write sent before it).
+promise buffer_events(self_ptr self, std::vector<core::job_event>& events, bool answer) {
+  auto& ev = self->state.batch.events;
+  ev.insert(ev.end(), std::make_move_iterator(events.begin()), std::make_move_iterator(events.end()));
+  if (!answer) {
+    schedule_flush(self);
+    return {};
+  }
+  return waiter(self);
+}
+
+/// Runs a read after committing what is queued (a read sees every write sent before it). While a failed commit
+/// waits for its retry, a read does not force it: it sees what is on disk.
 template <class T, class Fn>
 caf::result<T> read(self_ptr self, Fn fn) {
   if (self->state.flush_pending)
@@ -92,7 +136,7 @@ void sweep(self_ptr self) {
   auto& st = self->state;
   const auto before = st.opts.clock.now(self->clock()) - st.opts.dead_letter_retention;
   try {
-    if (auto n = st.db->sweep_dead_letters(before); n > 0) {
+    if (auto n = st.db->jobs().sweep_dead_letters(before); n > 0) {
       st.swept->add(static_cast<std::int64_t>(n));
       std::cerr << "event=dead_letters_swept count=" << n << " older_than=" << core::format_rfc3339(before) << std::endl;
     }
@@ -102,10 +146,11 @@ void sweep(self_ptr self) {
   self->delayed_send(self, st.opts.sweep_every, msg::sweep_due{});
 }
 
-msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::job_store> db, store_options opts) {
+msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::store_db> db, store_options opts) {
   auto& st = self->state;
   st.db = std::move(db);
   st.opts = std::move(opts);
+  st.retry = core::commit_retry{st.opts.retry};
   if (!st.opts.metrics)
     st.opts.metrics = std::make_shared<core::metrics_registry>();
   auto& m = *st.opts.metrics;
@@ -113,110 +158,117 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::jo
   st.rows = &m.get_counter("cutover_store_rows_total", {}, "Job inserts and events written.");
   st.failed = &m.get_counter("cutover_store_commit_failures_total", {}, "Transactions that failed.");
   st.swept = &m.get_counter("cutover_dead_letters_swept_total", {}, "Dead letters deleted after their retention.");
+  st.held = &m.get_gauge("cutover_store_held_bytes", {}, "Bytes of rows kept in memory for a retry of a failed commit.");
   self->delayed_send(self, st.opts.sweep_every, msg::sweep_due{});
-  // an exit can overtake the flush the store sent itself: commit what it holds before it stops
+  // an exit can overtake the flush the store sent itself (or wait for a retry): commit what it holds before it stops
   self->set_exit_handler([self](caf::exit_msg& m) {
-    if (self->state.flush_pending)
+    self->state.exiting = true;
+    if (self->state.flush_pending || self->state.retry_pending)
       flush(self);
     self->quit(m.reason);
   });
   return {
-    [self](msg::insert_job& m) -> caf::typed_response_promise<msg::stored> {
-      self->state.inserts.push_back(std::move(m.job));
+    // jobs
+    [self](msg::insert_job& m) -> promise {
+      self->state.batch.inserts.push_back(std::move(m.job));
       auto rp = self->make_response_promise<msg::stored>();
-      self->state.waiting.push_back(rp);
+      self->state.insert_waits.push_back(rp);
       schedule_flush(self);
       return rp;
     },
     [self](msg::record_events& m) { return buffer_events(self, m.events, true); },
     [self](msg::note_events& m) { buffer_events(self, m.events, false); },
     [self](const msg::get_job& m) {
-      return read<msg::job_lookup>(self, [&](core::job_store& db) {
-        auto job = db.find(m.id);
+      return read<msg::job_lookup>(self, [&](core::store_db& db) {
+        auto job = db.jobs().find(m.id);
         return job ? msg::job_lookup{true, std::move(*job)} : msg::job_lookup{false, {}};
       });
     },
     [self](msg::load_open_jobs) {
-      return read<msg::open_jobs>(self, [](core::job_store& db) { return msg::open_jobs{db.open_jobs()}; });
+      return read<msg::open_jobs>(self, [](core::store_db& db) { return msg::open_jobs{db.jobs().open_jobs()}; });
     },
     [self](const msg::load_boot& m) {
-      return read<msg::boot_state>(self, [&](core::job_store& db) {
-        return msg::boot_state{db.max_job_id(), db.idempotency_keys(m.keys_since)};
+      return read<msg::boot_state>(self, [&](core::store_db& db) {
+        return msg::boot_state{db.jobs().max_job_id(), db.jobs().idempotency_keys(m.keys_since)};
       });
     },
     [self](const msg::list_dead_letters& m) {
-      return read<msg::job_list>(self, [&](core::job_store& db) { return msg::job_list{db.dead_letters(m.limit)}; });
+      return read<msg::job_list>(self, [&](core::store_db& db) { return msg::job_list{db.jobs().dead_letters(m.limit)}; });
     },
+    [self](const msg::load_finished_attempts& m) {
+      return read<msg::finished_attempts>(self, [&](core::store_db& db) {
+        return msg::finished_attempts{db.jobs().finished_attempts(m.after, m.until, m.limit)};
+      });
+    },
+    [self](const msg::load_call_starts& m) {
+      return read<msg::call_starts>(self, [&](core::store_db& db) {
+        return msg::call_starts{db.jobs().call_starts(m.provider, m.since)};
+      });
+    },
+    // budget
     [self](msg::note_budget& m) {
-      auto& rows = self->state.side.budget_rows;
+      auto& rows = self->state.batch.budget_rows;
       rows.insert(rows.end(), std::make_move_iterator(m.rows.begin()), std::make_move_iterator(m.rows.end()));
       schedule_flush(self);
     },
-    [self](msg::record_rollout& m) -> caf::typed_response_promise<msg::stored> {
-      auto& side = self->state.side;
-      side.rollout.insert(side.rollout.end(), m.status.begin(), m.status.end());
-      side.decisions.insert(side.decisions.end(), std::make_move_iterator(m.decisions.begin()),
-                            std::make_move_iterator(m.decisions.end()));
-      auto rp = self->make_response_promise<msg::stored>();
-      self->state.waiting.push_back(rp);
-      schedule_flush(self);
-      return rp;
+    [self](const msg::load_budget& m) {
+      return read<msg::budget_state>(self, [&](core::store_db& db) {
+        return msg::budget_state{db.budget().budget_state(m.day_start, m.day)};
+      });
+    },
+    [self](const msg::load_budget_days& m) {
+      return read<msg::budget_days>(self, [&](core::store_db& db) {
+        return msg::budget_days{db.budget().budget_days(m.since_day)};
+      });
+    },
+    [self](const msg::load_daily_stats& m) {
+      return read<msg::daily_stats>(self, [&](core::store_db& db) {
+        return msg::daily_stats{db.budget().daily_stats(m.since, m.day_starts)};
+      });
+    },
+    // rollout audit
+    [self](msg::record_rollout& m) -> promise {
+      auto& b = self->state.batch;
+      b.rollout.insert(b.rollout.end(), m.status.begin(), m.status.end());
+      b.decisions.insert(b.decisions.end(), std::make_move_iterator(m.decisions.begin()),
+                         std::make_move_iterator(m.decisions.end()));
+      return waiter(self);
     },
     [self](msg::load_rollout) {
-      return read<msg::rollout_loaded>(self, [](core::job_store& db) {
-        auto r = db.rollout_state();
+      return read<msg::rollout_loaded>(self, [](core::store_db& db) {
+        auto r = db.audit().rollout_state();
         return r ? msg::rollout_loaded{true, *r} : msg::rollout_loaded{false, {}};
       });
     },
     [self](const msg::load_decisions& m) {
-      return read<msg::decision_list>(self, [&](core::job_store& db) {
-        return msg::decision_list{db.decisions(m.since, m.before_id, m.limit)};
+      return read<msg::decision_list>(self, [&](core::store_db& db) {
+        return msg::decision_list{db.audit().decisions(m.since, m.before_id, m.limit)};
       });
     },
-    [self](const msg::load_budget& m) {
-      return read<msg::budget_state>(self, [&](core::job_store& db) {
-        return msg::budget_state{db.budget_state(m.day_start, m.day)};
-      });
-    },
-    [self](const msg::load_budget_days& m) {
-      return read<msg::budget_days>(self, [&](core::job_store& db) { return msg::budget_days{db.budget_days(m.since_day)}; });
-    },
-    [self](const msg::load_daily_stats& m) {
-      return read<msg::daily_stats>(self, [&](core::job_store& db) {
-        return msg::daily_stats{db.daily_stats(m.since, m.day_starts)};
-      });
-    },
-    [self](const msg::load_finished_attempts& m) {
-      return read<msg::finished_attempts>(self, [&](core::job_store& db) {
-        return msg::finished_attempts{db.finished_attempts(m.after, m.until, m.limit)};
-      });
-    },
-    [self](const msg::record_feedback& m) {
-      return read<msg::stored>(self, [&](core::job_store& db) {
-        db.record_feedback(m.row);
-        return msg::stored{1};
-      });
+    [self](msg::record_feedback& m) -> promise {
+      self->state.batch.feedback.push_back(std::move(m.row));
+      return waiter(self);
     },
     [self](const msg::load_feedback& m) {
-      return read<msg::feedback_list>(self, [&](core::job_store& db) { return msg::feedback_list{db.feedback_since(m.since)}; });
-    },
-    [self](const msg::record_trip& m) {
-      return read<msg::stored>(self, [&](core::job_store& db) {
-        db.record_trip(m.row);
-        return msg::stored{1};
+      return read<msg::feedback_list>(self, [&](core::store_db& db) {
+        return msg::feedback_list{db.audit().feedback_since(m.since)};
       });
+    },
+    [self](msg::record_trip& m) -> promise {
+      self->state.batch.trips.push_back(std::move(m.row));
+      return waiter(self);
     },
     [self](const msg::load_trips& m) {
-      return read<msg::trip_list>(self, [&](core::job_store& db) { return msg::trip_list{db.trips_since(m.since)}; });
+      return read<msg::trip_list>(self, [&](core::store_db& db) { return msg::trip_list{db.audit().trips_since(m.since)}; });
     },
-    [self](const msg::load_call_starts& m) {
-      return read<msg::call_starts>(self, [&](core::job_store& db) {
-        return msg::call_starts{db.call_starts(m.provider, m.since)};
-      });
-    },
+    // the store's own
     [self](msg::store_flush) {
       if (self->state.flush_pending)
         flush(self);
+    },
+    [self](msg::store_retry) {
+      self->state.retry_pending = false;
+      flush(self);
     },
     [self](msg::sweep_due) { sweep(self); },
     [self](const msg::config_snapshot& c) { self->state.opts.dead_letter_retention = c.cfg->dead_letter.retention; },
@@ -225,7 +277,7 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::jo
 
 } // namespace
 
-msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::job_store> db, store_options opts) {
+msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::store_db> db, store_options opts) {
   const bool detached = opts.detached;
   if (detached)
     return sys.spawn<caf::detached>(store_fn, std::move(db), std::move(opts));

@@ -1,10 +1,14 @@
 #pragma once
-/// The store actor: sole owner of the job database. Group commit: the first write into an empty buffer schedules a
-/// flush message behind everything already queued, so one transaction covers all of it; each write is answered
-/// after its commit. A failed commit answers every write in it with an error and keeps nothing. On the actor clock
-/// it deletes dead letters older than their retention.
+/// The store actor: sole owner of the database, serving the jobs, budget and rollout-audit protocols. Group commit:
+/// the first write into an empty buffer schedules a flush message behind everything already queued, so one
+/// transaction covers the writes of every role; each write is answered after its commit. A failed commit refuses
+/// its new jobs (never acknowledged) and keeps every other write, in order, at the head of the next commit, tried
+/// again after a backoff on the actor clock; past core::commit_retry_limits the store stops with an error, which
+/// stops the engine (the next start recovers from disk). On the actor clock it deletes dead letters older than
+/// their retention.
 
 #include "actors/clock.hpp"
+#include "core/commit_retry.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
 #include "core/ports.hpp"
@@ -22,8 +26,9 @@ struct store_options {
   core::duration dead_letter_retention = core::defaults::dead_letter_retention;
   core::duration sweep_every = std::chrono::hours(1);
   core::metrics_ptr metrics; ///< null: a private registry
+  core::commit_retry_limits retry; ///< backoff after a failed commit, and when to give up
 };
 
-msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::job_store> db, store_options opts = {});
+msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::store_db> db, store_options opts = {});
 
 } // namespace cutover::actors

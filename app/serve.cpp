@@ -100,7 +100,7 @@ int serve(const serve_flags& flags) {
 
   const auto cores = std::max(2u, std::thread::hardware_concurrency());
   http::init_http_threads(cores);
-  std::shared_ptr<core::job_store> db;
+  std::shared_ptr<core::store_db> db;
   try {
     db = store_adapter::open_sqlite_store(cfg->store.path, cfg->store.synchronous);
   } catch (const std::exception& e) {
@@ -192,7 +192,8 @@ int serve(const serve_flags& flags) {
   };
   api_opts.admin_keys = admin_keys;
   api_opts.cors_origins = snapshot->cors.allow_origins;
-  auto api = std::make_unique<http::server>(sys, engine.intake, engine.store, engine.ledger, engine.rollout, api_opts);
+  auto api = std::make_unique<http::server>(sys, engine.intake, engine.store, engine.store, engine.ledger, engine.rollout,
+                                            api_opts);
   try {
     api->open();
   } catch (const std::exception& e) {

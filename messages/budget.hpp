@@ -4,7 +4,7 @@
 
 #include "core/ledger.hpp"
 #include "messages/config.hpp"
-#include "messages/store.hpp"
+#include "messages/budget_store.hpp"
 
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>

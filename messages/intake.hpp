@@ -4,7 +4,7 @@
 
 #include "core/job.hpp"
 #include "messages/config.hpp"
-#include "messages/store.hpp"
+#include "messages/jobs_store.hpp"
 
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>

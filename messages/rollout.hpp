@@ -6,7 +6,7 @@
 #include "core/metric_window.hpp"
 #include "core/rollout.hpp"
 #include "messages/config.hpp"
-#include "messages/store.hpp"
+#include "messages/store_rows.hpp"
 
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>

@@ -72,7 +72,7 @@ struct story {
   std::shared_ptr<std::map<std::string, int>> submits = std::make_shared<std::map<std::string, int>>();
   std::shared_ptr<std::map<std::string, int>> crashes = std::make_shared<std::map<std::string, int>>();
   actors::engine engine;
-  std::unique_ptr<core::job_store> reader;
+  std::unique_ptr<core::store_db> reader;
 
   story(testing::temp_dir& d, const std::string& config_text, std::map<std::string, int> crash = {}) : dir(d) {
     *crashes = std::move(crash);
@@ -129,7 +129,7 @@ struct story {
   }
 
   core::job_record job(core::job_id id) {
-    auto j = reader->find(id);
+    auto j = reader->jobs().find(id);
     REQUIRE(j);
     return *j;
   }
@@ -319,10 +319,10 @@ TEST_CASE("dead letters older than dead_letter.retention are swept on the actor 
   story s{dir, story_config("100%", "100%", "100%")}; // retention 2h, swept hourly
   auto ids = s.submit(3);
   REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
-  CHECK(s.reader->dead_letters(10).size() == 3);
+  CHECK(s.reader->jobs().dead_letters(10).size() == 3);
   s.vt.advance(2h + 30min); // the sweeps at 1 h and 2 h find them younger than 2 h
-  CHECK(s.reader->dead_letters(10).size() == 3);
+  CHECK(s.reader->jobs().dead_letters(10).size() == 3);
   s.vt.advance(1h); // the sweep at 3 h removes them
-  CHECK(s.reader->dead_letters(10).empty());
-  CHECK_FALSE(s.reader->find(ids[0]).has_value());
+  CHECK(s.reader->jobs().dead_letters(10).empty());
+  CHECK_FALSE(s.reader->jobs().find(ids[0]).has_value());
 }

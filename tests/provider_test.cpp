@@ -78,55 +78,28 @@ struct scripted_port : core::provider_port {
 };
 
 /// The SQLite store whose writes of remote ids can be made to fail (a full disk, a locked file): the store actor
-/// then answers those writes with an error, as it does for any failed commit.
-struct flaky_store : core::job_store {
-  std::shared_ptr<core::job_store> inner;
+/// then keeps them and tries again, as it does for any failed commit, or stops once it gives up.
+struct flaky_store : core::store_db {
+  std::shared_ptr<core::store_db> inner;
   std::function<core::instant()> clock;
   int fail_remote_writes = 0;                                ///< this many writes of a remote id fail, then they pass
   std::vector<std::pair<bool, core::instant>> remote_writes; ///< (stored, when) per write carrying a remote id
 
-  void write(const std::vector<core::job_record>& inserts, const std::vector<core::job_event>& events,
-             const side_writes& side) override {
-    const bool remote = std::any_of(events.begin(), events.end(),
+  void commit(const core::write_batch& b) override {
+    const bool remote = std::any_of(b.events.begin(), b.events.end(),
                                     [](const auto& e) { return e.kind == core::event_kind::attempt_remote; });
     if (remote && fail_remote_writes > 0) {
       --fail_remote_writes;
       remote_writes.emplace_back(false, clock());
       throw std::runtime_error("disk I/O error (scripted)");
     }
-    inner->write(inserts, events, side);
+    inner->commit(b);
     if (remote)
       remote_writes.emplace_back(true, clock());
   }
-  std::optional<core::rollout_status> rollout_state() override { return inner->rollout_state(); }
-  std::vector<core::decision_record> decisions(core::instant since, std::int64_t before_id,
-                                               std::size_t limit) override {
-    return inner->decisions(since, before_id, limit);
-  }
-  std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, core::instant until,
-                                                  std::size_t limit) override {
-    return inner->finished_attempts(after, until, limit);
-  }
-  void record_feedback(const feedback_row& f) override { inner->record_feedback(f); }
-  void record_trip(const trip_row& t) override { inner->record_trip(t); }
-  std::vector<trip_row> trips_since(core::instant since) override { return inner->trips_since(since); }
-  std::vector<feedback_row> feedback_since(core::instant since) override { return inner->feedback_since(since); }
-  std::vector<core::instant> call_starts(const std::string& provider, core::instant since) override {
-    return inner->call_starts(provider, since);
-  }
-  std::optional<core::job_record> find(core::job_id id) override { return inner->find(id); }
-  std::vector<core::job_record> open_jobs() override { return inner->open_jobs(); }
-  std::uint64_t max_job_id() override { return inner->max_job_id(); }
-  std::vector<key_entry> idempotency_keys(core::instant since) override { return inner->idempotency_keys(since); }
-  std::vector<core::job_record> dead_letters(std::size_t limit) override { return inner->dead_letters(limit); }
-  std::size_t sweep_dead_letters(core::instant before) override { return inner->sweep_dead_letters(before); }
-  budget_snapshot budget_state(core::instant day_start, const std::string& day) override {
-    return inner->budget_state(day_start, day);
-  }
-  std::vector<core::day_row> budget_days(const std::string& since_day) override { return inner->budget_days(since_day); }
-  std::vector<daily_stat> daily_stats(core::instant since, core::duration day_starts) override {
-    return inner->daily_stats(since, day_starts);
-  }
+  core::job_store& jobs() override { return inner->jobs(); }
+  core::budget_store& budget() override { return inner->budget(); }
+  core::audit_store& audit() override { return inner->audit(); }
 };
 
 struct rig {
@@ -146,14 +119,16 @@ struct rig {
   /// `seed` writes to the store before the provider starts (what an earlier process left).
   explicit rig(bool async, actors::supervisor_limits limits = {}, core::limits_config provider_limits = {},
                const std::function<void(core::provider_config&)>& tweak = {},
-               const std::function<void(core::job_store&, core::instant now)>& seed = {}) {
+               const std::function<void(core::store_db&, core::instant now)>& seed = {},
+               core::commit_retry_limits store_retry = {}) {
     port->async = async;
     db->inner = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
     if (seed)
       seed(*db->inner, vt.now());
     db->clock = [this] { return vt.now(); };
     store = actors::spawn_store(*vt.sys, db,
-                                actors::store_options{false, vt.anchor(), core::defaults::dead_letter_retention, std::chrono::hours(1), nullptr});
+                                actors::store_options{false, vt.anchor(), core::defaults::dead_letter_retention,
+                                                      std::chrono::hours(1), nullptr, store_retry});
     auto seen = outcomes;
     sink = vt.sys->spawn([seen](actors::outcome_sink::pointer) -> actors::outcome_sink::behavior_type {
       return {[seen](msg::outcomes& m) {
@@ -303,32 +278,36 @@ TEST_CASE("a sync call that timed out is still retried at the same provider") {
   CHECK(r.outcomes->front().error == core::error_class::none);
 }
 
-TEST_CASE("a remote id whose write fails is written again on the actor clock before the first poll") {
+TEST_CASE("a remote id whose write fails is written again by the store's retry before the first poll") {
   rig r{true};
   r.db->fail_remote_writes = 2;
   r.port->polls_until_done = 1;
   const auto t0 = r.vt.now();
   r.submit_batch(2);
-  r.vt.advance(2500ms);
+  r.vt.advance(250ms);
   CHECK(r.port->polls.empty()); // not polled while the id is not on disk
   r.vt.advance(10min);
   using write = std::pair<bool, core::instant>;
-  CHECK(r.db->remote_writes == std::vector<write>{{false, t0}, {false, t0 + 1s}, {true, t0 + 2s}});
+  // the store keeps the failed events and commits them again after 100 ms, then 200 ms more
+  CHECK(r.db->remote_writes == std::vector<write>{{false, t0}, {false, t0 + 100ms}, {true, t0 + 300ms}});
   CHECK(seconds_after(r.port->polls, t0) == std::vector<long>{5}); // the schedule still counts from the submit
   REQUIRE(r.outcomes->size() == 2);
   for (const auto& o : *r.outcomes)
     CHECK(o.error == core::error_class::none);
 }
 
-TEST_CASE("a remote id that cannot be written after every try is still polled to its end") {
-  rig r{true};
+TEST_CASE("a remote id that cannot be written because the store gave up is still polled to its end") {
+  core::commit_retry_limits give_up_at_once;
+  give_up_at_once.max_failures = 1;
+  rig r{true, {}, {}, {}, {}, give_up_at_once};
   r.db->fail_remote_writes = 1000;
   r.port->polls_until_done = 2;
   const auto t0 = r.vt.now();
   r.submit_batch(1);
   r.vt.advance(10min);
-  REQUIRE(r.db->remote_writes.size() == 5);
-  CHECK(r.db->remote_writes.back() == std::pair<bool, core::instant>{false, t0 + 4s});
+  // the store stopped at the failure (the engine would stop with it); the worker tried 5 times, 1 s apart
+  REQUIRE(r.db->remote_writes.size() == 1);
+  CHECK(r.db->remote_writes.back() == std::pair<bool, core::instant>{false, t0});
   CHECK(seconds_after(r.port->polls, t0) == std::vector<long>{5, 10}); // the remote job runs, paid for: follow it
   REQUIRE(r.outcomes->size() == 1);
   CHECK(r.outcomes->front().error == core::error_class::none);
@@ -534,7 +513,7 @@ TEST_CASE("after a process restart the hour and day windows count the calls made
   limits.max_per_day = 4; // on_limit: fallback
   // virtual time starts at midnight: the earlier process made 2 calls late yesterday (in the hour, not in the
   // day) and 1 call now; one more attempt now was refused by an open breaker, made no call and does not count
-  auto seed = [](core::job_store& db, core::instant now) {
+  auto seed = [](core::store_db& db, core::instant now) {
     std::vector<core::job_record> jobs;
     std::vector<core::job_event> events;
     const core::instant at[] = {now - 50min, now - 10min, now, now};

@@ -88,7 +88,7 @@ struct story {
   std::shared_ptr<story_port> cand = std::make_shared<story_port>();
   std::shared_ptr<story_port> base = std::make_shared<story_port>();
   actors::engine engine;
-  std::unique_ptr<core::job_store> reader;
+  std::unique_ptr<core::store_db> reader;
   core::instant t0;
   int users = 0;
 
@@ -173,7 +173,7 @@ struct story {
     return id;
   }
   core::job_record job(core::job_id id) {
-    auto j = reader->find(id);
+    auto j = reader->jobs().find(id);
     REQUIRE(j);
     return *j;
   }
@@ -193,7 +193,7 @@ struct story {
   }
 
   std::vector<core::decision_record> decisions() {
-    auto d = reader->decisions(core::instant{}, 0, 100000);
+    auto d = reader->audit().decisions(core::instant{}, 0, 100000);
     std::reverse(d.begin(), d.end()); // oldest first
     return d;
   }
@@ -204,7 +204,7 @@ struct story {
         out.push_back(d);
     return out;
   }
-  core::rollout_status status() { return *reader->rollout_state(); }
+  core::rollout_status status() { return *reader->audit().rollout_state(); }
   core::duration since_start(core::instant t) const { return t - t0; }
 };
 
@@ -315,7 +315,7 @@ TEST_CASE("a restart in the middle of a phase keeps its figures: promotion comes
   const auto at_10 = promotes[0].at;
   // a client rates one of the candidate's jobs before the restart
   core::job_id rated{};
-  for (const auto& a : s.reader->finished_attempts({at_10, 0, 0}, s.vt.now(), 1'000'000))
+  for (const auto& a : s.reader->jobs().finished_attempts({at_10, 0, 0}, s.vt.now(), 1'000'000))
     if (a.provider == "cand") {
       rated = core::job_id{a.key.job};
       break;
@@ -335,7 +335,7 @@ TEST_CASE("a restart in the middle of a phase keeps its figures: promotion comes
   CHECK(promotes[1].at - at_10 <= 3 * 24h + 1min);
   // the samples behind it are every candidate attempt of the phase, before and after the restart, each once
   std::int64_t candidate_attempts = 0;
-  for (const auto& a : s.reader->finished_attempts({at_10, 0, 0}, promotes[1].at, 1'000'000))
+  for (const auto& a : s.reader->jobs().finished_attempts({at_10, 0, 0}, promotes[1].at, 1'000'000))
     candidate_attempts += a.provider == "cand";
   const auto* samples = item(promotes[1], "min_samples");
   REQUIRE(samples != nullptr);

@@ -42,7 +42,7 @@ struct temp_folder {
   std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
-std::unique_ptr<core::job_store> open_at(const std::string& path) {
+std::unique_ptr<core::store_db> open_at(const std::string& path) {
   return store_adapter::open_sqlite_store(path, core::sync_mode::normal);
 }
 
@@ -184,7 +184,7 @@ TEST_CASE("a written job reads back with every field and an unknown id is not fo
   auto store = open_at(tmp.file("jobs.db"));
   const auto j = job_of(42, "key-42");
   store->write({j}, {});
-  const auto got = store->find(core::job_id{42});
+  const auto got = store->jobs().find(core::job_id{42});
   REQUIRE(got);
   CHECK(got->id == core::job_id{42});
   CHECK(got->spec.user_id == "user-42");
@@ -202,7 +202,7 @@ TEST_CASE("a written job reads back with every field and an unknown id is not fo
   CHECK(got->attempts.empty());
   CHECK(got->images.empty());
   CHECK(got->cost == 0);
-  CHECK_FALSE(store->find(core::job_id{43}));
+  CHECK_FALSE(store->jobs().find(core::job_id{43}));
 }
 
 TEST_CASE("events written one per write fold into the job and attempt rows step by step", "[store]") {
@@ -212,7 +212,7 @@ TEST_CASE("events written one per write fold into the job and attempt rows step 
   const auto events = life_of(1);
   auto step = [&](std::size_t i) {
     store->write({}, {events[i]});
-    auto j = store->find(core::job_id{1});
+    auto j = store->jobs().find(core::job_id{1});
     REQUIRE(j);
     return *j;
   };
@@ -249,8 +249,8 @@ TEST_CASE("all events of a job in one write fold to the same result as one write
   for (const auto& e : life_of(1))
     separate->write({}, {e});
   together->write({job_of(1, "k")}, life_of(1)); // the insert and its whole life in one commit
-  const auto a = separate->find(core::job_id{1});
-  const auto b = together->find(core::job_id{1});
+  const auto a = separate->jobs().find(core::job_id{1});
+  const auto b = together->jobs().find(core::job_id{1});
   REQUIRE(a);
   REQUIRE(b);
   check_final_life(*b);
@@ -265,28 +265,28 @@ TEST_CASE("a final status is not overwritten by a later non-final event in the s
                     routed(1, t0 + 6s, "sdxl", 0, "late route"),
                     finished(2, t0 + 5s, job_status::cancelled, {}, 0, "cancelled by client"),
                     started(2, 1, t0 + 6s, "sdxl"), remote(2, 1, t0 + 7s, "late")});
-  const auto j1 = store->find(core::job_id{1});
-  const auto j2 = store->find(core::job_id{2});
+  const auto j1 = store->jobs().find(core::job_id{1});
+  const auto j2 = store->jobs().find(core::job_id{2});
   REQUIRE(j1);
   REQUIRE(j2);
   CHECK(j1->status == job_status::failed);
   CHECK(j1->error == "no provider left");
   CHECK(j2->status == job_status::cancelled);
   CHECK(j2->error == "cancelled by client");
-  CHECK(store->open_jobs().empty());
+  CHECK(store->jobs().open_jobs().empty());
 }
 
 TEST_CASE("open jobs are the non-final ones oldest first with their attempts", "[store]") {
   temp_folder tmp;
   auto store = open_at(tmp.file("jobs.db"));
-  CHECK(store->max_job_id() == 0);
-  CHECK(store->open_jobs().empty());
+  CHECK(store->jobs().max_job_id() == 0);
+  CHECK(store->jobs().open_jobs().empty());
   store->write({job_of(9), job_of(3), job_of(5), job_of(7), job_of(2)}, {});
   store->write({}, {finished(5, t0 + 1s, job_status::succeeded, {"aW1n"}, 30'000),
                     finished(2, t0 + 1s, job_status::dead_lettered, {}, 0, "too many attempts"),
                     routed(3, t0 + 1s, "gemini", 12, "bucket 12 <= 50"), started(3, 1, t0 + 2s, "gemini"),
                     remote(3, 1, t0 + 3s, "sim-3")});
-  const auto open = store->open_jobs();
+  const auto open = store->jobs().open_jobs();
   REQUIRE(open.size() == 3);
   CHECK(open[0].id == core::job_id{3});
   CHECK(open[1].id == core::job_id{7});
@@ -297,7 +297,7 @@ TEST_CASE("open jobs are the non-final ones oldest first with their attempts", "
   CHECK(open[0].attempts[0].provider == "gemini");
   CHECK(open[1].status == job_status::accepted);
   CHECK(open[1].attempts.empty());
-  CHECK(store->max_job_id() == 9);
+  CHECK(store->jobs().max_job_id() == 9);
 }
 
 TEST_CASE("idempotency keys are listed from the given instant on and jobs without a key are not", "[store]") {
@@ -305,7 +305,7 @@ TEST_CASE("idempotency keys are listed from the given instant on and jobs withou
   auto store = open_at(tmp.file("jobs.db"));
   store->write({job_of(1, "old", t0 - 10s), job_of(2, "at", t0), job_of(3, "new", t0 + 10s), job_of(4, "", t0 + 20s)},
                {});
-  auto keys = store->idempotency_keys(t0);
+  auto keys = store->jobs().idempotency_keys(t0);
   std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   REQUIRE(keys.size() == 2);
   CHECK(keys[0].key == "at");
@@ -314,8 +314,8 @@ TEST_CASE("idempotency keys are listed from the given instant on and jobs withou
   CHECK(keys[1].key == "new");
   CHECK(keys[1].body_hash == "hash-3");
   CHECK(keys[1].id == core::job_id{3});
-  CHECK(store->idempotency_keys(t0 + 1h).empty());
-  CHECK(store->idempotency_keys(t0 - 1h).size() == 3);
+  CHECK(store->jobs().idempotency_keys(t0 + 1h).empty());
+  CHECK(store->jobs().idempotency_keys(t0 - 1h).size() == 3);
 }
 
 TEST_CASE("everything written survives closing and reopening the file", "[store]") {
@@ -326,20 +326,20 @@ TEST_CASE("everything written survives closing and reopening the file", "[store]
     auto store = open_at(path);
     store->write({job_of(1, "k1"), job_of(2, "k2")}, life_of(1));
     store->write({}, {routed(2, t0 + 1s, "gemini", 4, "bucket 4 <= 50"), started(2, 1, t0 + 2s, "gemini")});
-    before = describe(*store->find(core::job_id{1}));
+    before = describe(*store->jobs().find(core::job_id{1}));
   }
   auto store = open_at(path);
-  const auto j1 = store->find(core::job_id{1});
+  const auto j1 = store->jobs().find(core::job_id{1});
   REQUIRE(j1);
   check_final_life(*j1);
   CHECK(describe(*j1) == before);
-  const auto open = store->open_jobs();
+  const auto open = store->jobs().open_jobs();
   REQUIRE(open.size() == 1);
   CHECK(open[0].id == core::job_id{2});
   CHECK(open[0].status == job_status::submitted);
   CHECK(open[0].attempts.size() == 1);
-  CHECK(store->max_job_id() == 2);
-  CHECK(store->idempotency_keys(t0).size() == 2);
+  CHECK(store->jobs().max_job_id() == 2);
+  CHECK(store->jobs().idempotency_keys(t0).size() == 2);
 }
 
 TEST_CASE("a write with a taken job id fails whole and keeps nothing of it", "[store]") {
@@ -348,13 +348,13 @@ TEST_CASE("a write with a taken job id fails whole and keeps nothing of it", "[s
   store->write({job_of(1, "same")}, {});
   CHECK_THROWS_AS(store->write({job_of(3), job_of(1)}, {routed(1, t0 + 1s, "gemini", 7, "bucket 7 <= 50")}),
                   store_error);
-  CHECK_FALSE(store->find(core::job_id{3})); // valid, but in the failed transaction
-  const auto j1 = store->find(core::job_id{1});
+  CHECK_FALSE(store->jobs().find(core::job_id{3})); // valid, but in the failed transaction
+  const auto j1 = store->jobs().find(core::job_id{1});
   REQUIRE(j1);
   CHECK(j1->status == job_status::accepted);
   CHECK(j1->provider.empty());
-  CHECK(store->max_job_id() == 1);
-  CHECK(store->idempotency_keys(t0 - 1h).size() == 1);
+  CHECK(store->jobs().max_job_id() == 1);
+  CHECK(store->jobs().idempotency_keys(t0 - 1h).size() == 1);
 }
 
 TEST_CASE("the store still writes new jobs after a write failed", "[store]") {
@@ -363,8 +363,8 @@ TEST_CASE("the store still writes new jobs after a write failed", "[store]") {
   store->write({job_of(1, "same")}, {});
   REQUIRE_THROWS_AS(store->write({job_of(1)}, {}), store_error); // the id is taken
   CHECK_NOTHROW(store->write({job_of(4, "other")}, {routed(1, t0 + 1s, "gemini", 7, "bucket 7 <= 50")}));
-  CHECK(store->find(core::job_id{4}));
-  const auto j1 = store->find(core::job_id{1});
+  CHECK(store->jobs().find(core::job_id{4}));
+  const auto j1 = store->jobs().find(core::job_id{1});
   REQUIRE(j1);
   CHECK(j1->status == job_status::queued);
 }
@@ -375,9 +375,9 @@ TEST_CASE("a key reused after intake forgot it moves to the new job", "[store]")
   auto store = open_at(tmp.file("jobs.db"));
   store->write({job_of(1, "same")}, {});
   CHECK_NOTHROW(store->write({job_of(2, "same")}, {}));
-  CHECK(store->find(core::job_id{1})->idempotency_key.empty());
-  CHECK(store->find(core::job_id{2})->idempotency_key == "same");
-  CHECK(store->idempotency_keys(t0 - 1h).size() == 1);
+  CHECK(store->jobs().find(core::job_id{1})->idempotency_key.empty());
+  CHECK(store->jobs().find(core::job_id{2})->idempotency_key == "same");
+  CHECK(store->jobs().idempotency_keys(t0 - 1h).size() == 1);
 }
 
 TEST_CASE("opening a store whose folder cannot be created throws a store error naming the path", "[store]") {
@@ -401,9 +401,9 @@ TEST_CASE("images come back in order and a job without images has none", "[store
   store->write({job_of(1), job_of(2), job_of(3)},
                {finished(1, t0 + 1s, job_status::succeeded, images, 4),
                 finished(2, t0 + 1s, job_status::failed, {}, 0, "content policy")});
-  const auto j1 = store->find(core::job_id{1});
-  const auto j2 = store->find(core::job_id{2});
-  const auto j3 = store->find(core::job_id{3});
+  const auto j1 = store->jobs().find(core::job_id{1});
+  const auto j2 = store->jobs().find(core::job_id{2});
+  const auto j3 = store->jobs().find(core::job_id{3});
   REQUIRE(j1);
   REQUIRE(j2);
   REQUIRE(j3);
@@ -421,13 +421,13 @@ TEST_CASE("swept dead letters are deleted and their ids are never given out agai
     store->write({job_of(1), job_of(2), job_of(3)}, {});
     store->write({}, {finished(3, t0 + 1s, job_status::dead_lettered, {}, 0, "too many attempts"),
                       finished(1, t0 + 1s, job_status::succeeded, {"aW1n"}, 30'000)});
-    CHECK(store->sweep_dead_letters(t0 + 2s) == 1);
-    CHECK_FALSE(store->find(core::job_id{3}));
-    CHECK(store->find(core::job_id{1}));
-    CHECK(store->max_job_id() == 3); // the newest job is gone, its id stays used
+    CHECK(store->jobs().sweep_dead_letters(t0 + 2s) == 1);
+    CHECK_FALSE(store->jobs().find(core::job_id{3}));
+    CHECK(store->jobs().find(core::job_id{1}));
+    CHECK(store->jobs().max_job_id() == 3); // the newest job is gone, its id stays used
   }
   auto store = open_at(path);
-  CHECK(store->max_job_id() == 3);
+  CHECK(store->jobs().max_job_id() == 3);
 }
 
 TEST_CASE("finished attempts come oldest first from a cursor, page by page, with the images they delivered",
@@ -437,7 +437,7 @@ TEST_CASE("finished attempts come oldest first from a cursor, page by page, with
   store->write({job_of(1), job_of(2), job_of(3)}, life_of(1));
   store->write({}, life_of(3));                               // the same instants: ordered by job, then attempt
   store->write({}, {started(2, 1, t0 + 1s, "gemini")});        // still running: not finished, not listed
-  const auto all = store->finished_attempts({t0, 0, 0}, t0 + 1h, 100);
+  const auto all = store->jobs().finished_attempts({t0, 0, 0}, t0 + 1h, 100);
   REQUIRE(all.size() == 4);
   auto key = [](const core::job_store::finished_attempt& a) {
     return std::to_string((a.key.finished_at - t0).count()) + "/" + std::to_string(a.key.job) + "/" +
@@ -460,14 +460,14 @@ TEST_CASE("finished attempts come oldest first from a cursor, page by page, with
   CHECK(ok.cost == 100'000);
   CHECK(ok.images == 2); // the job's result
   // pages: the next starts after the last key of the one before
-  const auto first = store->finished_attempts({t0, 0, 0}, t0 + 1h, 3);
+  const auto first = store->jobs().finished_attempts({t0, 0, 0}, t0 + 1h, 3);
   REQUIRE(first.size() == 3);
-  const auto second = store->finished_attempts(first.back().key, t0 + 1h, 3);
+  const auto second = store->jobs().finished_attempts(first.back().key, t0 + 1h, 3);
   REQUIRE(second.size() == 1);
   CHECK(key(second[0]) == "7000000/3/2");
   // the start is inclusive, `until` exclusive
-  CHECK(store->finished_attempts({t0 + 4s, 0, 0}, t0 + 7s, 100).size() == 2);
-  CHECK(store->finished_attempts({t0 + 5s, 0, 0}, t0 + 1h, 100).size() == 2);
+  CHECK(store->jobs().finished_attempts({t0 + 4s, 0, 0}, t0 + 7s, 100).size() == 2);
+  CHECK(store->jobs().finished_attempts({t0 + 5s, 0, 0}, t0 + 1h, 100).size() == 2);
 }
 
 TEST_CASE("a store written before ids were kept and quality scores stored opens, continues its ids and writes", "[store]") {
@@ -492,10 +492,30 @@ TEST_CASE("a store written before ids were kept and quality scores stored opens,
              " cost_micros INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(job_id, no)) WITHOUT ROWID");
   }
   auto store = open_at(path);
-  CHECK(store->max_job_id() == 5);
+  CHECK(store->jobs().max_job_id() == 5);
   store->write({job_of(6)}, life_of(6));
-  CHECK(store->max_job_id() == 6);
-  const auto j6 = store->find(core::job_id{6});
+  CHECK(store->jobs().max_job_id() == 6);
+  const auto j6 = store->jobs().find(core::job_id{6});
   REQUIRE(j6);
   CHECK(j6->status == job_status::succeeded);
+}
+
+TEST_CASE("the ledger is given back reservations of running attempts of open jobs only, never of final jobs",
+          "[store]") {
+  temp_folder dir;
+  auto store = open_at(dir.file("jobs.db"));
+  // job 1: its attempt's finish was lost (a failed commit of old), but the job's final state was written;
+  // job 2: still running; job 3: finished properly
+  store->write({job_of(1), job_of(2), job_of(3)},
+               {started(1, 1, t0 + 1s, "gemini"), finished(1, t0 + 2s, job_status::succeeded, {"aW1n"}, 30'000),
+                started(2, 1, t0 + 1s, "gemini"), started(3, 1, t0 + 1s, "sdxl"),
+                attempt_done(3, 1, t0 + 2s, core::error_class::none, 20'000),
+                finished(3, t0 + 2s, job_status::succeeded, {"aW1n"}, 20'000)});
+  const auto snap = store->budget().budget_state(t0, "2027-01-15");
+  REQUIRE(snap.open.size() == 1);
+  CHECK(snap.open.front().key.job == 2);
+  CHECK(snap.open.front().key.attempt == 1);
+  CHECK(snap.open.front().provider == "gemini");
+  REQUIRE(store->jobs().find(core::job_id{1})->attempts.size() == 1);
+  CHECK(store->jobs().find(core::job_id{1})->attempts.front().outcome == job_status::running); // the premise
 }

@@ -25,7 +25,8 @@ namespace cutover::http {
 struct engine_client::impl {
   caf::actor bridge;
   msg::intake_actor intake;
-  msg::store_actor store;
+  msg::jobs_store jobs;   ///< dead letters
+  msg::audit_store audit; ///< decisions
   msg::ledger_actor ledger;
   msg::rollout_actor rollout;
 
@@ -39,12 +40,13 @@ struct engine_client::impl {
   }
 };
 
-engine_client::engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store,
-                             msg::ledger_actor ledger, msg::rollout_actor rollout)
+engine_client::engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::jobs_store jobs,
+                             msg::audit_store audit, msg::ledger_actor ledger, msg::rollout_actor rollout)
   : impl_(std::make_unique<impl>()) {
   impl_->rollout = std::move(rollout);
   impl_->intake = std::move(intake);
-  impl_->store = std::move(store);
+  impl_->jobs = std::move(jobs);
+  impl_->audit = std::move(audit);
   impl_->ledger = std::move(ledger);
   impl_->bridge = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
     return {[self](bridged& b) { b.run(self); }};
@@ -66,7 +68,7 @@ void engine_client::replay(msg::replay_dead_letter m, done<msg::replay_reply> cb
 }
 
 void engine_client::dead_letters(msg::list_dead_letters m, done<msg::job_list> cb) {
-  impl_->ask<msg::job_list>(impl_->store, m, std::move(cb));
+  impl_->ask<msg::job_list>(impl_->jobs, m, std::move(cb));
 }
 
 } // namespace cutover::http
@@ -90,7 +92,7 @@ void engine_client::rollout_action(msg::operator_action m, done<msg::operator_re
 }
 
 void engine_client::decisions(msg::load_decisions m, done<msg::decision_list> cb) {
-  impl_->ask<msg::decision_list>(impl_->store, m, std::move(cb));
+  impl_->ask<msg::decision_list>(impl_->audit, m, std::move(cb));
 }
 
 void engine_client::rate(msg::rate_job m, done<msg::rated> cb) {

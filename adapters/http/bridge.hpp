@@ -6,7 +6,8 @@
 #include "messages/budget.hpp"
 #include "messages/intake.hpp"
 #include "messages/rollout.hpp"
-#include "messages/store.hpp"
+#include "messages/audit_store.hpp"
+#include "messages/jobs_store.hpp"
 
 #include <functional>
 #include <memory>
@@ -22,8 +23,8 @@ public:
   template <class T>
   using done = std::function<void(const T*, const std::string& error)>;
 
-  engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, msg::ledger_actor ledger,
-                msg::rollout_actor rollout);
+  engine_client(caf::actor_system& sys, msg::intake_actor intake, msg::jobs_store jobs, msg::audit_store audit,
+                msg::ledger_actor ledger, msg::rollout_actor rollout);
   ~engine_client();
   engine_client(const engine_client&) = delete;
   engine_client& operator=(const engine_client&) = delete;

@@ -170,7 +170,7 @@ std::string budget_json(const msg::budget_report& report) {
   return out;
 }
 
-std::string daily_stats_json(const std::vector<core::job_store::daily_stat>& stats) {
+std::string daily_stats_json(const std::vector<core::budget_store::daily_stat>& stats) {
   auto ms = [](core::duration d) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(d.count()) / 1000.0);

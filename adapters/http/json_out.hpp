@@ -41,6 +41,6 @@ std::string budget_json(const msg::budget_report& report);
 
 /// GET /v1/stats/daily: `{"days":[{day, provider, requests, succeeded, failed, fell_back, avg_latency_ms,
 /// p95_latency_ms, cost_usd}]}`.
-std::string daily_stats_json(const std::vector<core::job_store::daily_stat>& stats);
+std::string daily_stats_json(const std::vector<core::budget_store::daily_stat>& stats);
 
 } // namespace cutover::http

@@ -89,9 +89,9 @@ struct server::impl {
   engine_client engine;
   std::unique_ptr<web::http::experimental::listener::http_listener> listener;
 
-  impl(caf::actor_system& sys, msg::intake_actor a, msg::store_actor st, msg::ledger_actor l, msg::rollout_actor r,
-       server_options o)
-    : opts(std::move(o)), engine(sys, std::move(a), std::move(st), std::move(l), std::move(r)) {}
+  impl(caf::actor_system& sys, msg::intake_actor a, msg::jobs_store j, msg::audit_store au, msg::ledger_actor l,
+       msg::rollout_actor r, server_options o)
+    : opts(std::move(o)), engine(sys, std::move(a), std::move(j), std::move(au), std::move(l), std::move(r)) {}
 
   /// Admin calls need a configured key, or, when none is configured, a caller on loopback. false: refused (sent).
   bool admin(const http_request& req) {
@@ -533,10 +533,10 @@ struct server::impl {
   }
 };
 
-server::server(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, msg::ledger_actor ledger,
-               msg::rollout_actor rollout, server_options opts)
-  : impl_(std::make_unique<impl>(sys, std::move(intake), std::move(store), std::move(ledger), std::move(rollout),
-                                 std::move(opts))) {}
+server::server(caf::actor_system& sys, msg::intake_actor intake, msg::jobs_store jobs, msg::audit_store audit,
+               msg::ledger_actor ledger, msg::rollout_actor rollout, server_options opts)
+  : impl_(std::make_unique<impl>(sys, std::move(intake), std::move(jobs), std::move(audit), std::move(ledger),
+                                 std::move(rollout), std::move(opts))) {}
 
 server::~server() { close(); }
 

@@ -5,7 +5,8 @@
 #include "messages/budget.hpp"
 #include "messages/intake.hpp"
 #include "messages/rollout.hpp"
-#include "messages/store.hpp"
+#include "messages/audit_store.hpp"
+#include "messages/jobs_store.hpp"
 
 #include <functional>
 #include <memory>
@@ -35,8 +36,8 @@ void init_http_threads(std::size_t threads);
 
 class server {
 public:
-  server(caf::actor_system& sys, msg::intake_actor intake, msg::store_actor store, msg::ledger_actor ledger,
-         msg::rollout_actor rollout, server_options opts);
+  server(caf::actor_system& sys, msg::intake_actor intake, msg::jobs_store jobs, msg::audit_store audit,
+         msg::ledger_actor ledger, msg::rollout_actor rollout, server_options opts);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

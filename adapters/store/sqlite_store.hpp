@@ -1,9 +1,9 @@
 #pragma once
-/// The job store on SQLite (WAL): jobs and their attempts. Implements core::job_store; one connection, one owner.
-/// Events of one `write` are folded so each job row and each attempt row is written once per commit.
+/// The store on SQLite (WAL): implements core::store_db with one connection shared by its jobs, budget and
+/// rollout-audit parts; one owner; a commit writes the rows of every role in one transaction.
 
 #include "core/config.hpp"
-#include "core/ports.hpp"
+#include "core/store_ports.hpp"
 
 #include <memory>
 #include <stdexcept>
@@ -17,6 +17,6 @@ struct store_error : std::runtime_error {
 };
 
 /// Opens (and creates or migrates) the database at `path`; parent folders are created.
-std::unique_ptr<core::job_store> open_sqlite_store(const std::string& path, core::sync_mode sync);
+std::unique_ptr<core::store_db> open_sqlite_store(const std::string& path, core::sync_mode sync);
 
 } // namespace cutover::store_adapter

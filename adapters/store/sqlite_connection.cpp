@@ -1,0 +1,134 @@
+#include "adapters/store/sqlite_connection.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace cutover::store_adapter::detail {
+
+namespace {
+
+constexpr const char* schema = R"sql(
+-- AUTOINCREMENT: the highest id ever used is kept in sqlite_sequence, so ids of swept jobs are never reissued.
+CREATE TABLE IF NOT EXISTS jobs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id TEXT NOT NULL, prompt TEXT NOT NULL, tier TEXT NOT NULL, n INTEGER NOT NULL,
+  endpoint TEXT NOT NULL DEFAULT '', segment TEXT NOT NULL DEFAULT '', metadata TEXT NOT NULL DEFAULT '',
+  idempotency_key TEXT, body_hash TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '', bucket INTEGER NOT NULL DEFAULT 0,
+  route_reason TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0, attempt_base INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS jobs_open ON jobs(id)
+  WHERE status NOT IN ('succeeded','failed','dead_lettered','cancelled');
+CREATE INDEX IF NOT EXISTS jobs_dead ON jobs(updated_at) WHERE status = 'dead_lettered';
+-- Images live apart from the job row, which is rewritten at every step of the job's life: they are written once.
+CREATE TABLE IF NOT EXISTS results(job_id INTEGER PRIMARY KEY, images TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attempts(
+  job_id INTEGER NOT NULL, no INTEGER NOT NULL, provider TEXT NOT NULL,
+  started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL DEFAULT 0, outcome TEXT NOT NULL,
+  error_class TEXT NOT NULL DEFAULT 'none', remote_id TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0,
+  quality REAL NOT NULL DEFAULT -1,
+  PRIMARY KEY(job_id, no)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS attempts_finished ON attempts(finished_at);
+-- Clients' quality ratings of jobs, for the rollout's quality-parity gate (rebuilt from here after a restart).
+CREATE TABLE IF NOT EXISTS feedback(
+  at INTEGER NOT NULL, job_id INTEGER NOT NULL, provider TEXT NOT NULL, quality REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS feedback_at ON feedback(at);
+-- Circuit breaker trips, for the rollout's breaker_trips gate (rebuilt from here after a restart).
+CREATE TABLE IF NOT EXISTS breaker_trips(at INTEGER NOT NULL, provider TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS breaker_trips_at ON breaker_trips(at);
+-- The ledger's daily figures per provider ('' = global), as last written by the ledger actor.
+CREATE TABLE IF NOT EXISTS budget_days(
+  day TEXT NOT NULL, provider TEXT NOT NULL, limit_micros INTEGER, consumed INTEGER NOT NULL,
+  reserved INTEGER NOT NULL, requests INTEGER NOT NULL, refused INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(day, provider)) WITHOUT ROWID;
+-- The rollout controller's state (one row) and its decision audit (append-only).
+CREATE TABLE IF NOT EXISTS rollout_state(
+  id INTEGER PRIMARY KEY CHECK (id = 1), phase INTEGER NOT NULL, percent INTEGER NOT NULL, state TEXT NOT NULL,
+  since INTEGER NOT NULL, next_step INTEGER NOT NULL, config_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions(
+  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, phase INTEGER NOT NULL, percent INTEGER NOT NULL,
+  state TEXT NOT NULL, config_hash TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decision_items(
+  decision_id INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, verdict TEXT NOT NULL,
+  window_us INTEGER NOT NULL, samples INTEGER NOT NULL, observed REAL NOT NULL, baseline REAL NOT NULL,
+  threshold REAL NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(decision_id, seq)) WITHOUT ROWID;
+)sql";
+
+} // namespace
+
+/// Copies the WAL back into the database file from a thread of its own, on its own connection. A checkpoint ends
+/// in an fsync; done inside a commit it stalled the commit (and every answer waiting on it) for 10-30 ms.
+class checkpointer {
+public:
+  explicit checkpointer(const std::string& path) : db_(path, SQLite::OPEN_READWRITE) {
+    db_.exec("PRAGMA busy_timeout=5000");
+    thread_ = std::thread([this] { run(); });
+  }
+  ~checkpointer() {
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      stop_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+
+private:
+  static constexpr auto every = std::chrono::milliseconds(250);
+  void run() {
+    std::unique_lock<std::mutex> guard{mutex_};
+    while (!stop_) {
+      wake_.wait_for(guard, every, [this] { return stop_; });
+      try {
+        db_.exec("PRAGMA wal_checkpoint(PASSIVE)"); // never blocks the writer
+      } catch (const std::exception&) {
+        // busy or failed: the next round tries again; the WAL just grows meanwhile
+      }
+    }
+  }
+  SQLite::Database db_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+connection::connection(const std::string& path, core::sync_mode sync)
+  : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
+  using core::sync_mode;
+  db_.exec("PRAGMA journal_mode=WAL");
+  db_.exec(std::string{"PRAGMA synchronous="} +
+           (sync == sync_mode::full ? "FULL" : sync == sync_mode::off ? "OFF" : "NORMAL"));
+  db_.exec("PRAGMA busy_timeout=5000");
+  db_.exec("PRAGMA cache_size=-65536");     // 64 MiB: the rows of jobs in flight stay in memory
+  db_.exec("PRAGMA wal_autocheckpoint=0");  // the checkpointer does it, off the commit path
+  db_.exec("PRAGMA journal_size_limit=67108864");
+  db_.exec(schema);
+  migrate();
+  checkpoints_ = std::make_unique<checkpointer>(path);
+}
+
+connection::~connection() = default;
+
+/// Columns added after the first schema: added to older files in place.
+void connection::migrate() {
+  auto has = [this](const char* table, const char* column) {
+    SQLite::Statement q(db_, std::string{"SELECT COUNT(*) FROM pragma_table_info('"} + table + "') WHERE name = ?");
+    q.bind(1, column);
+    q.executeStep();
+    return q.getColumn(0).getInt() != 0;
+  };
+  // stores written before budget refusals were counted
+  if (!has("budget_days", "refused"))
+    db_.exec("ALTER TABLE budget_days ADD COLUMN refused INTEGER NOT NULL DEFAULT 0");
+  // ... before provider quality scores were kept
+  if (!has("attempts", "quality"))
+    db_.exec("ALTER TABLE attempts ADD COLUMN quality REAL NOT NULL DEFAULT -1");
+  // ... and before replays kept their attempt numbers
+  if (!has("jobs", "attempt_base"))
+    db_.exec("ALTER TABLE jobs ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0");
+}
+
+} // namespace cutover::store_adapter::detail

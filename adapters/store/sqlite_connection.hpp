@@ -1,0 +1,44 @@
+#pragma once
+/// The one SQLite connection the store's role parts share (adapter-internal): opens the file in WAL mode, creates
+/// and migrates the schema, checkpoints off the commit path, and turns SQLite's exceptions into store_error.
+
+#include "adapters/store/sqlite_store.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <memory>
+#include <string>
+
+namespace cutover::store_adapter::detail {
+
+inline std::int64_t us(core::instant t) { return t.time_since_epoch().count(); }
+inline core::instant at_us(std::int64_t v) { return core::instant{core::duration{v}}; }
+
+class checkpointer;
+
+class connection {
+public:
+  connection(const std::string& path, core::sync_mode sync);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  SQLite::Database& db() { return db_; }
+
+  /// SQLite's exceptions stop at this boundary and leave as store_error.
+  template <class Fn>
+  auto guarded(const char* what, Fn fn) -> decltype(fn()) {
+    try {
+      return fn();
+    } catch (const SQLite::Exception& e) {
+      throw store_error(std::string{"store "} + what + ": " + e.what());
+    }
+  }
+
+private:
+  void migrate();
+  SQLite::Database db_;
+  std::unique_ptr<checkpointer> checkpoints_; ///< declared after db_: stopped before the connection closes
+};
+
+} // namespace cutover::store_adapter::detail

@@ -1,0 +1,161 @@
+#pragma once
+/// The store's ports, one per role: jobs (job rows, attempts, results, idempotency keys), budget (the ledger's day
+/// rows and what it rebuilds from) and rollout audit (the controller's state, decisions, ratings, breaker trips).
+/// One connection owner (store_db) hands out the three and writes one write_batch of all of them in ONE
+/// transaction, so a row of one role (e.g. a later notification outbox) commits together with its job event.
+
+#include "core/job.hpp"
+#include "core/ledger.hpp"
+#include "core/rollout.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cutover::core {
+
+/// Jobs: what intake, the router and the providers read back.
+class job_store {
+public:
+  virtual ~job_store() = default;
+  virtual std::optional<job_record> find(job_id id) = 0;
+  /// Every job not in a final state, oldest first, with its attempts.
+  virtual std::vector<job_record> open_jobs() = 0;
+  /// The largest job id ever issued (0 when none).
+  virtual std::uint64_t max_job_id() = 0;
+  /// Idempotency keys of jobs created at or after `since`: (key, body hash, id).
+  struct key_entry {
+    std::string key;
+    std::string body_hash;
+    job_id id;
+  };
+  virtual std::vector<key_entry> idempotency_keys(instant since) = 0;
+  /// Dead-lettered jobs, the most recently dead-lettered first, at most `limit`.
+  virtual std::vector<job_record> dead_letters(std::size_t limit) = 0;
+  /// Deletes dead-lettered jobs last updated before `before` (a transaction of its own); returns how many.
+  virtual std::size_t sweep_dead_letters(instant before) = 0;
+
+  /// Where a page of finished attempts ends: attempts are ordered by (finished_at, job, no).
+  struct attempt_cursor {
+    instant finished_at{};
+    std::uint64_t job = 0;
+    int no = 0;
+  };
+  /// One finished attempt with what the rollout's figures count of it.
+  struct finished_attempt {
+    attempt_cursor key; ///< key.finished_at: when it finished
+    std::string provider;
+    tier tier_ = tier::sd;
+    instant started_at{};
+    error_class error = error_class::none;
+    micros cost = 0;
+    int images = 0;      ///< images the attempt delivered (a succeeded attempt's are the job's result)
+    double quality = -1; ///< the provider's own score; < 0: none
+  };
+  /// Attempts finished before `until` and after `after` in that order, oldest first, at most `limit`. A cursor of
+  /// (t, 0, 0) starts at the first attempt finished at or after t.
+  virtual std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, instant until,
+                                                          std::size_t limit) = 0;
+  /// When each item-call to `provider` since `since` started (attempts that made a call: refusals by the
+  /// breaker, a limit or the budget excluded), for the rate-limit windows after a restart.
+  virtual std::vector<instant> call_starts(const std::string& provider, instant since) = 0;
+};
+
+/// Budget: what the ledger restores from and reports.
+class budget_store {
+public:
+  virtual ~budget_store() = default;
+  /// What the ledger rebuilds from at start: spend of the budget day from the attempts table (the authority:
+  /// an attempt's cost is written in the same commit as its outcome), and the attempts still running on jobs
+  /// that are not final (a final job's `running` attempt is a lost write, never a reservation to hold).
+  struct open_attempt {
+    reservation_key key;
+    std::string provider;
+    tier tier_ = tier::sd;
+    int n = 1;
+  };
+  struct budget_snapshot {
+    std::vector<day_row> today; ///< per provider: consumed and requests of attempts finished since day_start
+    std::vector<open_attempt> open;
+  };
+  virtual budget_snapshot budget_state(instant day_start, const std::string& day) = 0;
+  /// Persisted budget rows of days >= `since_day` ("YYYY-MM-DD"), oldest first.
+  virtual std::vector<day_row> budget_days(const std::string& since_day) = 0;
+  /// Per budget day and provider, from the attempts finished since `since`.
+  struct daily_stat {
+    std::string day;
+    std::string provider;
+    std::int64_t requests = 0, succeeded = 0, failed = 0, fell_back = 0;
+    duration avg_latency{0}, p95_latency{0};
+    micros cost = 0;
+  };
+  virtual std::vector<daily_stat> daily_stats(instant since, duration day_starts) = 0;
+};
+
+/// Rollout audit: the controller's state and decisions, clients' ratings and breaker trips.
+class audit_store {
+public:
+  virtual ~audit_store() = default;
+  /// The rollout's persisted state, if any.
+  virtual std::optional<rollout_status> rollout_state() = 0;
+  /// Decision rows, newest first: made at or after `since`, with id < before_id (0 = from the newest), at most
+  /// `limit`.
+  virtual std::vector<decision_record> decisions(instant since, std::int64_t before_id, std::size_t limit) = 0;
+  /// A client's quality rating of a job (`POST /v1/jobs/{id}/feedback`), kept for the rollout's figures.
+  struct feedback_row {
+    job_id job;
+    std::string provider; ///< the provider that served the job
+    double quality = 0;   ///< 0..1
+    instant at{};
+  };
+  /// Ratings given since `since`, oldest first.
+  virtual std::vector<feedback_row> feedback_since(instant since) = 0;
+  /// A provider's circuit breaker opened at `at` (the rollout's breaker_trips gate).
+  struct trip_row {
+    std::string provider;
+    instant at{};
+  };
+  /// Trips since `since`, oldest first.
+  virtual std::vector<trip_row> trips_since(instant since) = 0;
+};
+
+/// Everything one group commit writes, by role. Order within each list is the order of arrival.
+struct write_batch {
+  // jobs
+  std::vector<job_record> inserts;
+  std::vector<job_event> events;
+  // budget
+  std::vector<day_row> budget_rows;
+  // rollout audit
+  std::vector<rollout_status> rollout; ///< the last one wins
+  std::vector<decision_record> decisions;
+  std::vector<audit_store::feedback_row> feedback;
+  std::vector<audit_store::trip_row> trips;
+
+  std::size_t rows() const {
+    return inserts.size() + events.size() + budget_rows.size() + rollout.size() + decisions.size() +
+           feedback.size() + trips.size();
+  }
+  bool empty() const { return rows() == 0; }
+};
+
+/// The connection owner: used by one owner (the store actor) from one thread.
+class store_db {
+public:
+  virtual ~store_db() = default;
+  virtual job_store& jobs() = 0;
+  virtual budget_store& budget() = 0;
+  virtual audit_store& audit() = 0;
+  /// Writes new jobs, folds events into their rows and writes every side row, all in one transaction: all of it
+  /// lands, or (it throws) none of it.
+  virtual void commit(const write_batch& batch) = 0;
+  /// Jobs and events alone (tests, tools).
+  void write(std::vector<job_record> inserts, std::vector<job_event> events) {
+    write_batch b;
+    b.inserts = std::move(inserts);
+    b.events = std::move(events);
+    commit(b);
+  }
+};
+
+} // namespace cutover::core
