@@ -203,6 +203,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
       },
       [self](msg::get_rollout) { return view(self); },
       [self](const msg::operator_action& a) { return answer(self, machine(self).act(a.action, now_of(self))); },
+      [self](const msg::step_percent& m) { return answer(self, machine(self).step_down(m.percent, now_of(self))); },
       [self](const msg::config_snapshot& c) { publish(self, machine(self).reload(c.cfg, now_of(self))); },
     };
   };

@@ -165,6 +165,7 @@ struct triggers_config {
   std::optional<factor_trigger> p99_vs_baseline;
   std::optional<ppm> cost_over_budget;
   std::optional<count_trigger> auth_failures;
+  std::optional<count_trigger> breaker_trips; ///< more than `above` trips of the candidate's breaker within `for`
   std::optional<rate_trigger> content_policy_rate;
   bool quota_exhausted = false;
   std::optional<duration> silence; ///< YAML `silence: {for: 2m}`

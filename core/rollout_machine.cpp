@@ -94,11 +94,24 @@ void rollout_machine::clamp_phase() {
   }
 }
 
+/// The phase a step down from phase `index` goes to: the next lower one that sends anyone to the candidate. A
+/// verification phase at 0 % is skipped: a rollback ends rolled back (everyone on the baseline, overrides too),
+/// never back in verification. -1: none (the step ends the rollback).
+int rollout_machine::lower_phase(int index) const {
+  for (int i = index - 1; i >= 0; --i)
+    if (phases()[static_cast<std::size_t>(i)].percent > 0)
+      return i;
+  return -1;
+}
+
 /// Points the phase index at the last phase whose percent the live percent has reached (-1: none), under the
-/// phases in force; a completed rollout whose live percent is below the last phase runs again.
+/// phases in force; a completed rollout whose live percent is below the last phase runs again. A rolled back
+/// rollout stays before the first phase (at 0 % it would otherwise land in a verification phase at 0 %).
 std::string rollout_machine::align_phase() {
   const auto& ps = phases();
   status_.phase = -1;
+  if (status_.state == rollout_phase_state::rolled_back)
+    return "";
   for (std::size_t i = 0; i < ps.size(); ++i)
     if (ps[i].percent <= status_.percent)
       status_.phase = static_cast<int>(i);
@@ -169,11 +182,12 @@ decision_record rollout_machine::decide(instant now, std::string action, std::st
 
 decision_record rollout_machine::rollback(instant now, std::string why) {
   triggers_.reset();
-  if (cfg_->rollout.on_trigger == on_trigger_action::immediate || status_.phase <= 0) {
+  const int lower = lower_phase(status_.phase);
+  if (cfg_->rollout.on_trigger == on_trigger_action::immediate || lower < 0) {
     enter_phase(-1, now);
     status_.state = rollout_phase_state::rolled_back;
   } else {
-    enter_phase(status_.phase - 1, now);
+    enter_phase(lower, now);
     status_.state = rollout_phase_state::rolling_back;
     status_.next_step = now + cfg_->rollout.gradual_dwell;
   }
@@ -220,11 +234,12 @@ std::optional<decision_record> rollout_machine::tick(instant now) {
         return std::nullopt;
       evaluate(now, true);
       const int from = status_.percent;
-      if (status_.phase <= 0) {
+      const int lower = lower_phase(status_.phase);
+      if (lower < 0) {
         enter_phase(-1, now);
         status_.state = rollout_phase_state::rolled_back;
       } else {
-        enter_phase(status_.phase - 1, now);
+        enter_phase(lower, now);
         status_.next_step = now + r.gradual_dwell;
       }
       return decide(now, "step_down", "gradual rollback: " + percent_step(from, status_.percent), true);
@@ -294,6 +309,37 @@ operator_result rollout_machine::act(std::string_view action, instant now) {
     return done(decide(now, "operator_rollback", "rolled back by an operator: everyone to the baseline", false));
   }
   return operator_result{operator_outcome::unknown, "no such action: " + std::string{action}, {}};
+}
+
+operator_result rollout_machine::step_down(int percent, instant now) {
+  const int live = status_.percent;
+  if (percent < 0 || percent > 100)
+    return {operator_outcome::bad_request, "percent must be between 0 and 100, got " + std::to_string(percent), {}};
+  if (percent == live)
+    return {operator_outcome::no_change, "the live percent is already " + std::to_string(live) + "%", {}};
+  if (percent == 0)
+    return act("rollback", now);
+  int index = -1;
+  for (std::size_t i = 0; i < phases().size(); ++i)
+    if (phases()[i].percent == percent)
+      index = static_cast<int>(i);
+  if (index < 0) {
+    std::string known;
+    for (const auto& p : phases())
+      known += (known.empty() ? "" : ", ") + std::to_string(p.percent);
+    return {operator_outcome::bad_request,
+            "no phase has " + std::to_string(percent) + "% (the phases: " + known + "; 0 rolls back)", {}};
+  }
+  if (percent > live)
+    return {operator_outcome::refused,
+            "stepping down cannot raise the live percent (" + std::to_string(live) + "% -> " +
+              std::to_string(percent) + "%): promotion goes through the gates or promote",
+            {}};
+  enter_phase(index, now);
+  status_.state = rollout_phase_state::holding;
+  return {operator_outcome::done, "",
+          decide(now, "step_down", "stepped down by an operator: " + percent_step(live, percent) + "; holding",
+                 false)};
 }
 
 decision_record rollout_machine::reload(config_ptr cfg, instant now) {

@@ -4,6 +4,10 @@
 /// state, gates when running; promote / hold / roll back / gradual step down), operator actions, a reload's
 /// percent, and the rebuild of the figures after a restart.
 ///
+/// A first phase at 0 % is a verification phase: only the overrides reach the candidate, and it is left like
+/// any phase, when its min_duration, min_samples and gates pass. A rollback never returns to it (immediate or
+/// gradual, it ends rolled back, phase -1); an operator's resume starts again before it.
+///
 /// A plain class: no CAF, no I/O, no clock (`now` is passed in). Its owner (the rollout controller, or a
 /// simulation) feeds it figures, calls tick() on its own schedule, and publishes what comes back: a returned
 /// decision means the status changed or a hold is worth writing, and the owner then tells the router
@@ -86,6 +90,11 @@ public:
 
   /// promote | hold | resume | rollback.
   operator_result act(std::string_view action, instant now);
+  /// An operator steps the live percent down by hand (100 -> 50 -> 10): to a lower phase's percent, which holds
+  /// there (resume lets the gates promote again) with a `step_down` row; the live percent is a no-op; 0 is a
+  /// rollback; a percent no phase has is a bad request; raising is refused (promotion goes through the gates or
+  /// `promote`).
+  operator_result step_down(int percent, instant now);
 
   /// A new configuration snapshot: its phases and its `rollout.percent` (which only ever raises the live percent).
   /// Always a decision (the audit shows every reload and the hash).
@@ -96,6 +105,7 @@ private:
   void evaluate(instant now, bool with_reasons);
   void enter_phase(int index, instant now);
   void clamp_phase();
+  int lower_phase(int index) const;
   std::string align_phase();
   decision_record decide(instant now, std::string action, std::string reason, bool with_figures);
   decision_record rollback(instant now, std::string why);

@@ -207,6 +207,21 @@ void trigger_evaluator::evaluate(const triggers_config& cfg, const metric_window
     out.push_back(std::move(e));
   }
 
+  if (cfg.breaker_trips) {
+    const auto& t = *cfg.breaker_trips;
+    const duration span = t.window > duration{0} ? t.window : window_;
+    const auto c = trailing(w, cohort::candidate, now, span);
+    const auto n = c.breaker_trips;
+    auto e = make("breaker_trips", span, c.samples);
+    e.observed = static_cast<double>(n);
+    e.threshold = t.above;
+    e.v = n > t.above ? verdict::fail : verdict::pass;
+    if (with_reasons)
+      e.reason = "candidate breaker trips " + std::to_string(n) + (n > t.above ? " > " : " <= ") +
+                 std::to_string(t.above) + " over " + explain::span(span);
+    out.push_back(std::move(e));
+  }
+
   if (cfg.content_policy_rate) {
     const auto& t = *cfg.content_policy_rate;
     const duration span = t.window > duration{0} ? t.window : window_;

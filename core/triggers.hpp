@@ -21,6 +21,9 @@
 ///    reference or without candidate images in the window.
 ///  - auth_failures {above, for}: fires at once when the candidate's auth errors over the trailing `for`
 ///    > above (11 with above 10 fires; 10 does not).
+///  - breaker_trips {above, for}: fires at once when the candidate's breaker tripped more than `above` times over
+///    the trailing `for` (a breaker that keeps re-opening: the candidate recovers and fails again). `for` is at
+///    most breaker_trips_max_window, what the rollout's metric window keeps.
 ///  - content_policy_rate {above, for, min_samples}: content_policy errors / candidate samples over the trailing
 ///    `for` > above; insufficient below min_samples (default_content_policy_min_samples when the config says 0).
 ///  - quota_exhausted (when true): fires at once on any candidate quota error in the evaluation window.
@@ -41,6 +44,9 @@
 #include <vector>
 
 namespace cutover::core {
+
+/// The longest `for` of the breaker_trips trigger: the trips are counted in the rollout's metric window (one hour).
+constexpr duration breaker_trips_max_window = std::chrono::hours(1);
 
 /// content_policy_rate without a min_samples (0 in the model) waits for this many samples.
 constexpr int default_content_policy_min_samples = 20;

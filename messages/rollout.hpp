@@ -46,6 +46,9 @@ struct rollout_view_reply {
 };
 /// POST /v1/rollout/{promote,hold,resume,rollback}: 200 with the new view, 409 when not allowed now.
 struct operator_action { std::string action; };
+/// POST /v1/rollout/percent: step the live percent down to a lower phase's percent (answered as operator_reply:
+/// 200 done or already there, 400 no phase has it, 409 raising).
+struct step_percent { int percent = 0; };
 struct operator_reply {
   int http_status = 200;
   std::string message;
@@ -69,6 +72,9 @@ template <class I> auto inspect(I& f, rollout_view_reply& x) {
 template <class I> auto inspect(I& f, operator_action& x) {
   return f(caf::meta::type_name("operator_action"), x.action);
 }
+template <class I> auto inspect(I& f, step_percent& x) {
+  return f(caf::meta::type_name("step_percent"), x.percent);
+}
 template <class I> auto inspect(I& f, operator_reply& x) {
   return f(caf::meta::type_name("operator_reply"), x.http_status, x.message, x.view);
 }
@@ -80,6 +86,7 @@ using rollout_actor = caf::typed_actor<
   caf::reacts_to<rollout_tick>,
   caf::replies_to<get_rollout>::with<rollout_view_reply>,
   caf::replies_to<operator_action>::with<operator_reply>,
+  caf::replies_to<step_percent>::with<operator_reply>,
   caf::reacts_to<config_snapshot>>;
 
 /// What a provider worker may tell the controller.

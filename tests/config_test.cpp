@@ -141,18 +141,31 @@ TEST_CASE("the default config.yaml loads with the seed values") {
   const auto& ro = c.rollout;
   CHECK(ro.name == "gemini-imagen3");
   CHECK((ro.baseline == "photomaker" && ro.candidate == "gemini" && ro.enabled && ro.percent == 0));
-  REQUIRE(ro.phases.size() == 3);
-  CHECK(ro.phases[0].percent == 10);
-  CHECK(ro.phases[0].min_duration == 3 * 24h);
-  CHECK(ro.phases[1].min_samples == 2000);
-  CHECK(ro.phases[0].gates.cost_per_image_max == 50'000);
-  CHECK(ro.phases[0].gates.p95_max == 60s);
-  CHECK(ro.phases[0].gates.failure_rate_max == 50'000);
-  CHECK(ro.phases[0].gates.quality_parity_min == Approx(0.9));
+  REQUIRE(ro.phases.size() == 4);
+  // a day of verification at 0 %, gated by time only (only the internal segment reaches the candidate)
+  CHECK(ro.phases[0].percent == 0);
+  CHECK(ro.phases[0].min_duration == 24h);
+  CHECK(ro.phases[0].min_samples == 0);
+  CHECK_FALSE(ro.phases[0].gates.cost_per_image_max);
+  CHECK_FALSE(ro.phases[0].gates.p95_max);
+  CHECK_FALSE(ro.phases[0].gates.failure_rate_max);
+  CHECK_FALSE(ro.phases[0].gates.quality_parity_min);
   CHECK_FALSE(ro.phases[0].gates.breaker_trips_max);
-  CHECK(ro.phases[1].gates.breaker_trips_max == 0);
-  CHECK(ro.phases[2].percent == 100);
-  CHECK_FALSE(ro.phases[2].gates.p95_max);
+  CHECK(ro.segment_overrides.at("internal") == core::override_target::candidate);
+  CHECK(ro.phases[1].percent == 10);
+  CHECK(ro.phases[1].min_duration == 3 * 24h);
+  CHECK(ro.phases[2].min_samples == 2000);
+  CHECK(ro.phases[1].gates.cost_per_image_max == 50'000);
+  CHECK(ro.phases[1].gates.p95_max == 60s);
+  CHECK(ro.phases[1].gates.failure_rate_max == 50'000);
+  CHECK(ro.phases[1].gates.quality_parity_min == Approx(0.9));
+  CHECK_FALSE(ro.phases[1].gates.breaker_trips_max);
+  CHECK(ro.phases[2].gates.breaker_trips_max == 0);
+  CHECK(ro.phases[3].percent == 100);
+  CHECK_FALSE(ro.phases[3].gates.p95_max);
+  REQUIRE(ro.triggers.breaker_trips);
+  CHECK(ro.triggers.breaker_trips->above == 3);
+  CHECK(ro.triggers.breaker_trips->window == 1h);
   REQUIRE(ro.triggers.error_rate);
   CHECK(ro.triggers.error_rate->above == 50'000);
   CHECK(ro.triggers.error_rate->window == 5min);
@@ -416,16 +429,50 @@ TEST_CASE("config budget providers must be defined providers") {
   CHECK(e.message.find("which is not defined in providers (did you mean \"gemini\"?)") != std::string::npos);
 }
 
-TEST_CASE("config phase percents increase strictly within 1..100 and the last is 100") {
+TEST_CASE("config phase percents increase strictly within 0..100 and the last is 100") {
   auto e = only_error(with(seed, "{percent: 50,", "{percent: 10,"));
-  CHECK(e.path == "rollout.phases[1].percent");
-  CHECK(e.message == "rollout.phases[1].percent (10) must be greater than rollout.phases[0].percent (10)");
-  e = only_error(with(seed, "- {percent: 100}", "- {percent: 90}"));
   CHECK(e.path == "rollout.phases[2].percent");
+  CHECK(e.message == "rollout.phases[2].percent (10) must be greater than rollout.phases[1].percent (10)");
+  e = only_error(with(seed, "- {percent: 100}", "- {percent: 90}"));
+  CHECK(e.path == "rollout.phases[3].percent");
   CHECK(e.message == "the last phase of rollout.phases must be 100, got 90");
-  CHECK(only_error(with(seed, "{percent: 10,", "{percent: 0,")).message == "must be between 1 and 100, got 0");
+  e = only_error(with(seed, "{percent: 10,", "{percent: 0,")); // only the first phase can be at 0 %
+  CHECK(e.message == "rollout.phases[1].percent (0) must be greater than rollout.phases[0].percent (0)");
+  CHECK(only_error(with(seed, "{percent: 10,", "{percent: -1,")).message == "must be between 0 and 100, got -1");
   CHECK(only_error(with(seed, "{percent: 10,", "{percent: 12.5%,")).message.find("whole percentage") != std::string::npos);
   CHECK(load(with(seed, "percent: 0 ", "percent: 10% "))->rollout.percent == 10);
+}
+
+namespace {
+/// `minimal` with its rollout written as a block, and `extra` lines in it.
+std::string rollout_block(const std::string& extra) {
+  return with(minimal, "rollout: {name: r, baseline: a, candidate: b}\n",
+              "rollout:\n  name: r\n  baseline: a\n  candidate: b\n" + extra);
+}
+} // namespace
+
+TEST_CASE("a phase at 0 % is a verification phase with its own min_duration and gates") {
+  auto c = load(rollout_block("  phases: [{percent: 0, min_duration: 2d, min_samples: 50, gates: {p95_max: 30s}}, {percent: 100}]\n"));
+  REQUIRE(c->rollout.phases.size() == 2);
+  CHECK(c->rollout.phases[0].percent == 0);
+  CHECK(c->rollout.phases[0].min_duration == 48h);
+  CHECK(c->rollout.phases[0].min_samples == 50);
+  CHECK(c->rollout.phases[0].gates.p95_max == 30s);
+}
+
+TEST_CASE("the breaker_trips trigger takes above and for, with for at most the hour the rollout's window keeps") {
+  auto c = load(rollout_block("  triggers: {breaker_trips: {above: 2, for: 30m}}\n"));
+  REQUIRE(c->rollout.triggers.breaker_trips);
+  CHECK(c->rollout.triggers.breaker_trips->above == 2);
+  CHECK(c->rollout.triggers.breaker_trips->window == 30min);
+  CHECK_FALSE(load(minimal)->rollout.triggers.breaker_trips); // absent: not checked
+  auto text = rollout_block("  triggers: {breaker_trips: {above: 2, for: 2h}}\n");
+  auto e = only_error(text);
+  CHECK(e.path == "rollout.triggers.breaker_trips.for");
+  CHECK(e.line == line_with(text, "breaker_trips"));
+  CHECK(only_error(rollout_block("  triggers: {breaker_trips: {above: 2}}\n")).path == "rollout.triggers.breaker_trips.for");
+  CHECK(only_error(rollout_block("  triggers: {breaker_trips: {above: -1, for: 1h}}\n")).path ==
+        "rollout.triggers.breaker_trips.above");
 }
 
 TEST_CASE("check-config prints ok and the hash for a valid file and exits 0") {

@@ -172,3 +172,43 @@ TEST_CASE("a reload lowering a budget limit applies from the next admission and 
   CHECK(budget.find("\"provider\":\"gemini\",\"limit_usd\":0.010000") != std::string::npos);
   CHECK(budget.find("\"consumed_usd\":0.030000") != std::string::npos);
 }
+
+TEST_CASE("an operator steps the live percent down to a lower phase over HTTP; a stranger is 400 and raising 409") {
+  temp_dir dir;
+  auto config = fast_config(100);
+  config.replace(config.find("phases: [{percent: 100}]"), 24, "phases: [{percent: 10}, {percent: 50}, {percent: 100}]");
+  engine_process engine{dir.path.string(), config};
+  http_client http{engine.base_url()};
+  REQUIRE(json_field(http.get("/v1/rollout").body, "percent") == "100");
+
+  auto down = http.post("/v1/rollout/percent", R"({"percent": 50})");
+  REQUIRE(down.status == 200);
+  CHECK(json_field(down.body, "percent") == "50");
+  CHECK(json_field(down.body, "phase") == "1");
+  CHECK(json_field(down.body, "state") == "holding");
+  auto d = newest_decision(http);
+  CHECK(d.find("\"action\":\"step_down\"") != std::string::npos);
+  CHECK(d.find("stepped down by an operator: 100% -> 50%") != std::string::npos);
+
+  auto same = http.post("/v1/rollout/percent", R"({"percent": 50})");
+  CHECK(same.status == 200);
+  CHECK(json_field(same.body, "percent") == "50");
+  CHECK(newest_decision(http) == d); // a no-op writes no row
+
+  auto stranger = http.post("/v1/rollout/percent", R"({"percent": 30})");
+  CHECK(stranger.status == 400);
+  CHECK(stranger.body.find("no phase has 30%") != std::string::npos);
+  CHECK(stranger.body.find("\"field\":\"percent\"") != std::string::npos);
+  CHECK(http.post("/v1/rollout/percent", R"({"percent": 100})").status == 409);
+  CHECK(http.post("/v1/rollout/percent", R"({"percent": "10"})").status == 400);
+  CHECK(http.post("/v1/rollout/percent", R"({"percent": 10.5})").status == 400);
+  CHECK(http.post("/v1/rollout/percent", R"({})").status == 400);
+  CHECK(http.post("/v1/rollout/percent", "percent=10", "text/plain").status == 415);
+  CHECK(http.send("GET", "/v1/rollout/percent").status == 405);
+  CHECK(json_field(http.get("/v1/rollout").body, "percent") == "50"); // none of them changed anything
+
+  auto zero = http.post("/v1/rollout/percent", R"({"percent": 0})");
+  CHECK(zero.status == 200);
+  CHECK(json_field(zero.body, "state") == "rolled_back");
+  CHECK(route_of(http, "u1").second == "rolled back -> baseline");
+}

@@ -1,152 +1,13 @@
 // The rollout's phase/state machine on its own (core::rollout_machine): days of virtual time in microseconds.
-// A small driver stands in for the router and the providers: each job of a user goes to the candidate iff the
-// user's sticky bucket is within the live percent (and the rollout is not rolled back), and its outcome is fed
-// back after the scripted latency. The stories that need the actor tree (restarts, routing) are in rollout_test.
+// Promotion, holds, triggers, gradual rollbacks, reloads and the figures rebuilt after a restart. Operator actions
+// and the verification phase are in rollout_machine_actions_test; the stories that need the actor tree (restarts,
+// routing) are in rollout_test.
 
-#include "core/bucket.hpp"
-#include "core/rollout_machine.hpp"
+#include "support/rollout_driver.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <map>
-
-using namespace cutover;
-using namespace cutover::core;
-using namespace std::chrono_literals;
-
-namespace {
-
-/// The stories' rollout: phases 10 (3 days, 500 samples), 50 (7 days, 2000, no breaker trip), 100.
-config_ptr make_config(int percent, duration tick = 1min, on_trigger_action on_trigger = on_trigger_action::immediate,
-                       bool with_phases = true) {
-  auto c = std::make_shared<config>();
-  c->hash = "h" + std::to_string(percent) + (with_phases ? "p" : "n");
-  auto& r = c->rollout;
-  r.name = "story";
-  r.baseline = "base";
-  r.candidate = "cand";
-  r.percent = percent;
-  r.tick = tick;
-  r.on_trigger = on_trigger;
-  r.gradual_dwell = 10min;
-  if (with_phases) {
-    phase_config p10;
-    p10.percent = 10;
-    p10.min_duration = 3 * 24h;
-    p10.min_samples = 500;
-    p10.gates.cost_per_image_max = 50'000;
-    p10.gates.p95_max = 60s;
-    p10.gates.failure_rate_max = 50'000;
-    p10.gates.quality_parity_min = 0.9;
-    auto p50 = p10;
-    p50.percent = 50;
-    p50.min_duration = 7 * 24h;
-    p50.min_samples = 2000;
-    p50.gates.breaker_trips_max = 0;
-    phase_config p100;
-    p100.percent = 100;
-    r.phases = {p10, p50, p100};
-  }
-  r.triggers.error_rate = rate_trigger{500'000, 5min, 20};
-  r.triggers.p95_vs_baseline = factor_trigger{3, 10min};
-  r.triggers.auth_failures = count_trigger{10, 5min};
-  r.triggers.silence = 2min;
-  return c;
-}
-
-/// A scripted provider: answers after `latency` (plus the 1 s batch window), with `error` for the next
-/// `errors_left` jobs, or never when `silent`.
-struct scripted {
-  duration latency = 1s;
-  error_class error = error_class::none;
-  int errors_left = 0;
-  bool silent = false;
-  double quality = 0.9;
-  micros cost = 0;
-};
-
-struct driver {
-  config_ptr cfg;
-  instant t0{std::chrono::hours(24 * 20000)};
-  instant now = t0;
-  rollout_machine m;
-  scripted cand{2s, error_class::none, 0, false, 0.93, 30'000};
-  scripted base{1s, error_class::none, 0, false, 0.9, 40'000};
-  std::multimap<instant, observation> pending; ///< outcomes not yet answered, by when they are
-  std::vector<decision_record> log;
-  int users = 0;
-
-  explicit driver(config_ptr c) : cfg(c), m(std::move(c), t0) {}
-
-  /// Time passes tick by tick; outcomes due by a tick are fed before it.
-  void advance(duration d) {
-    const auto end = now + d;
-    const auto tick = m.cfg().rollout.tick;
-    while (now + tick <= end) {
-      now += tick;
-      for (auto it = pending.begin(); it != pending.end() && it->first <= now; it = pending.erase(it))
-        m.observe(it->second);
-      if (auto dec = m.tick(now))
-        log.push_back(std::move(*dec));
-    }
-  }
-  /// One job of `user`, routed now by the live view.
-  void submit(const std::string& user) {
-    const auto& s = m.status();
-    const bool on = !m.rolled_back() && in_rollout(sticky_bucket("story", user), s.percent);
-    auto& p = on ? cand : base;
-    m.dispatched(on ? cohort::candidate : cohort::baseline, now, 1);
-    if (p.silent)
-      return;
-    observation o;
-    o.at = now + 1s + p.latency;
-    o.provider = on ? "cand" : "base";
-    o.who = on ? cohort::candidate : cohort::baseline;
-    o.latency = p.latency;
-    if (p.errors_left > 0) {
-      --p.errors_left;
-      o.error = p.error;
-    } else {
-      o.cost = p.cost;
-      o.images = 1;
-      o.quality = p.quality;
-    }
-    pending.emplace(o.at, o);
-  }
-  /// `jobs` new users' jobs now, then `every` of virtual time; repeated until `total` has passed.
-  void traffic(int jobs, duration every, duration total) {
-    for (duration t{0}; t < total; t += every) {
-      for (int i = 0; i < jobs; ++i)
-        submit("user-" + std::to_string(users++));
-      advance(every);
-    }
-  }
-  std::vector<decision_record> decisions(const std::string& action) const {
-    std::vector<decision_record> out;
-    for (const auto& d : log)
-      if (d.action == action)
-        out.push_back(d);
-    return out;
-  }
-  operator_result act(const std::string& action) {
-    auto r = m.act(action, now);
-    if (r.decision)
-      log.push_back(*r.decision);
-    return r;
-  }
-  duration since_start(instant t) const { return t - t0; }
-};
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-const decision_item* item(const decision_record& d, const std::string& name) {
-  for (const auto& i : d.items)
-    if (i.name == name)
-      return &i;
-  return nullptr;
-}
-
-} // namespace
+using namespace cutover::testing;
 
 TEST_CASE("a healthy candidate goes 0, 10, 50, 100 only after 3 days with 500 samples and 7 days with 2000") {
   driver s{make_config(0)};
@@ -316,29 +177,6 @@ TEST_CASE("after a rollback the rollout never re-advances until an operator resu
   REQUIRE(promotes.size() == 1);
   CHECK(promotes[0].percent == 10);
   CHECK(s.decisions("operator_resume").size() == 1);
-}
-
-TEST_CASE("operator actions refuse what is not allowed now and say why") {
-  driver s{make_config(0)};
-  CHECK(s.act("hold").outcome == operator_outcome::done);
-  auto again = s.act("hold");
-  CHECK(again.outcome == operator_outcome::refused);
-  CHECK(contains(again.message, "only a running rollout can be held (it is holding)"));
-  CHECK_FALSE(again.decision);
-  CHECK(s.act("rollback").outcome == operator_outcome::done);
-  CHECK(s.act("rollback").outcome == operator_outcome::refused);
-  CHECK(s.act("promote").message == "rolled back: resume first");
-  CHECK(s.act("nonsense").outcome == operator_outcome::unknown);
-  CHECK(s.act("resume").outcome == operator_outcome::done);
-  CHECK(s.act("resume").outcome == operator_outcome::refused);
-  CHECK(s.act("promote").outcome == operator_outcome::done); // -1 -> phase 0 (10 %)
-  CHECK(s.act("promote").outcome == operator_outcome::done);
-  CHECK(s.act("promote").outcome == operator_outcome::done);
-  CHECK(s.m.status().percent == 100);
-  CHECK(s.act("promote").message == "already at the last phase");
-  const auto ops = s.decisions("operator_promote");
-  REQUIRE(ops.size() == 3);
-  CHECK(ops[2].reason == "promoted by an operator: 50% -> 100%");
 }
 
 TEST_CASE("a completed rollout runs again when a reload adds phases above its live percent") {

@@ -424,3 +424,61 @@ TEST_CASE("a breaker trip before a restart still holds a phase that allows none"
     if (i.kind == "gate" && i.name != "breaker_trips_max")
       CHECK(i.verdict == "pass");
 }
+
+TEST_CASE("in the verification phase at 0 % only the internal segment reaches the candidate, for a day") {
+  auto text = config_text(0, "1m", "  overrides: {segments: {internal: candidate}}\n");
+  text.replace(text.find("  phases:\n"), 10, "  phases:\n    - {percent: 0, min_duration: 1d}\n");
+  story s{text};
+  caf::scoped_actor self{*s.vt.sys};
+  auto send = [&](const std::string& user, const std::string& segment) {
+    core::job_spec spec;
+    spec.user_id = user;
+    spec.prompt = "a kite";
+    spec.segment = segment;
+    self->send(s.engine.intake, msg::submit_job{spec, {}, {}});
+    s.vt.run();
+    core::job_id id;
+    self->receive([&](const msg::submit_reply& r) {
+      CHECK(r.http_status == 202);
+      id = r.id;
+    });
+    return id;
+  };
+  const auto internal = send(user_in_buckets(1, 10), "internal");
+  const auto outside = send(user_in_buckets(1, 10), "");
+  s.vt.advance(1min);
+  CHECK(s.job(internal).provider == "cand");
+  CHECK(s.job(internal).route_reason == "segment internal -> candidate");
+  CHECK(s.job(outside).provider == "base");
+  CHECK(s.view().percent == 0);
+  CHECK(s.view().phase == 0);
+  CHECK(s.view().state == "running");
+  s.vt.advance(23h);
+  CHECK(s.decisions("promote").empty()); // not a minute early
+  s.vt.advance(1h + 1min);
+  auto promotes = s.decisions("promote");
+  REQUIRE(promotes.size() == 1);
+  CHECK(promotes[0].percent == 10);
+  CHECK(s.since_start(promotes[0].at) >= 24h);
+  CHECK(s.since_start(promotes[0].at) <= 24h + 1min);
+}
+
+TEST_CASE("repeated trips of the candidate's breaker roll the rollout back") {
+  story s{config_text(50, "10s", "    breaker_trips: {above: 2, for: 30m}\n")};
+  caf::scoped_actor self{*s.vt.sys};
+  for (int i = 0; i < 2; ++i) {
+    self->send(s.engine.rollout, msg::breaker_trip{"cand", s.vt.now()});
+    s.vt.advance(5min);
+  }
+  CHECK(s.decisions("rollback").empty()); // 2 trips in 30 minutes: not more than 2
+  self->send(s.engine.rollout, msg::breaker_trip{"cand", s.vt.now()});
+  s.vt.advance(10s);
+  auto rollbacks = s.decisions("rollback");
+  REQUIRE(rollbacks.size() == 1);
+  const auto* t = item(rollbacks[0], "breaker_trips");
+  REQUIRE(t != nullptr);
+  CHECK(t->verdict == "fired");
+  CHECK(t->observed == 3);
+  CHECK(s.status().state == core::rollout_phase_state::rolled_back);
+  CHECK(s.job(s.submit(user_in_buckets(1, 50))).provider == "base");
+}

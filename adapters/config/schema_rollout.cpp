@@ -2,6 +2,7 @@
 
 #include "adapters/config/reader.hpp"
 #include "adapters/config/values.hpp"
+#include "core/triggers.hpp"
 
 namespace cutover::config_adapter::detail {
 
@@ -44,7 +45,9 @@ const fields<core::gates_config>& gates_fields() {
 const fields<core::phase_config>& phase_fields() {
   using p = core::phase_config;
   static const fields<p> f = {
-    required(traffic_percent("percent", &p::percent, 1, "share of users on the candidate in this phase")),
+    required(traffic_percent("percent", &p::percent, 0,
+                             "share of users on the candidate in this phase; 0: a verification phase (only "
+                             "overrides reach the candidate)")),
     duration("min_duration", &p::min_duration, 0s, 365 * 24h, "time in the phase before promotion"),
     integer("min_samples", &p::min_samples, 0, 1'000'000'000, "candidate jobs in the phase before promotion"),
     section("gates", &p::gates, gates_fields, "all must pass to promote; an absent gate is not checked"),
@@ -80,6 +83,16 @@ const fields<core::count_trigger>& count_fields() {
   return f;
 }
 
+/// breaker_trips counts in the rollout's metric window, which keeps core::breaker_trips_max_window.
+const fields<core::count_trigger>& trip_fields() {
+  using r = core::count_trigger;
+  static const fields<r> f = {
+    required(integer("above", &r::above, 0, 1'000'000, "candidate breaker trips in the window that fire the trigger")),
+    required(duration("for", &r::window, 1s, core::breaker_trips_max_window, "the window of the count")),
+  };
+  return f;
+}
+
 /// `silence: {for: 2m}` is a mapping so that it reads like the other triggers.
 struct silence_trigger {
   core::duration window{};
@@ -99,6 +112,7 @@ const fields<core::triggers_config>& trigger_fields() {
     section("p99_vs_baseline", &t::p99_vs_baseline, factor_fields, "candidate p99 over baseline p99"),
     percent("cost_over_budget", &t::cost_over_budget, "candidate spend over its budget by this share"),
     section("auth_failures", &t::auth_failures, count_fields, "authentication failures at the candidate"),
+    section("breaker_trips", &t::breaker_trips, trip_fields, "repeated trips of the candidate's circuit breaker"),
     section("content_policy_rate", &t::content_policy_rate, rate_fields, "content-policy refusals"),
     boolean("quota_exhausted", &t::quota_exhausted, "roll back when the candidate reports its quota gone"),
     custom<t>("silence", "no outcome from the candidate for a while",

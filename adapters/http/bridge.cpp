@@ -91,6 +91,10 @@ void engine_client::rollout_action(msg::operator_action m, done<msg::operator_re
   impl_->ask<msg::operator_reply>(impl_->rollout, std::move(m), std::move(cb));
 }
 
+void engine_client::rollout_percent(msg::step_percent m, done<msg::operator_reply> cb) {
+  impl_->ask<msg::operator_reply>(impl_->rollout, m, std::move(cb));
+}
+
 void engine_client::decisions(msg::load_decisions m, done<msg::decision_list> cb) {
   impl_->ask<msg::decision_list>(impl_->audit, m, std::move(cb));
 }

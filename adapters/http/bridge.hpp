@@ -37,6 +37,7 @@ public:
   void daily_stats(msg::stats_query m, done<msg::daily_stats> cb);
   void rollout(done<msg::rollout_view_reply> cb);
   void rollout_action(msg::operator_action m, done<msg::operator_reply> cb);
+  void rollout_percent(msg::step_percent m, done<msg::operator_reply> cb);
   void decisions(msg::load_decisions m, done<msg::decision_list> cb);
   void rate(msg::rate_job m, done<msg::rated> cb);
 

@@ -177,6 +177,9 @@ struct server::impl {
                path == "/v1/rollout/rollback") {
       if (only(methods::POST, "POST") && admin(req))
         rollout_action(std::move(req), path.substr(12));
+    } else if (path == "/v1/rollout/percent") {
+      if (only(methods::POST, "POST") && admin(req))
+        rollout_percent(std::move(req));
     } else if (path == "/v1/admin/reload") {
       if (only(methods::POST, "POST") && admin(req)) {
         auto [status, body] = opts.reload ? opts.reload() : std::pair<int, std::string>{503, error_json("unavailable", "reload is not wired", "")};
@@ -391,6 +394,41 @@ struct server::impl {
         send(req, status_code(200), rollout_json(r->view));
       else
         send_error(req, status_code(r->http_status), r->http_status == 409 ? "conflict" : "not_found", r->message);
+    });
+  }
+
+  /// POST /v1/rollout/percent {"percent": N}: the controller decides (200 / 400 no such phase / 409 raising).
+  void rollout_percent(http_request req) {
+    if (!is_json_type(req.headers().content_type())) {
+      send_error(req, status_code(415), "unsupported_media_type", "the body must be application/json");
+      return;
+    }
+    req.extract_string(true).then([this, req](pplx::task<std::string> t) {
+      int percent = -1;
+      try {
+        std::error_code ec;
+        auto v = web::json::value::parse(t.get(), ec);
+        if (!ec && v.is_object() && v.has_field("percent") && v.at("percent").is_integer()) {
+          const auto n = v.at("percent").as_number();
+          if (n.is_int32())
+            percent = n.to_int32();
+        }
+      } catch (...) {
+      }
+      if (percent < 0 || percent > 100) {
+        send_error(req, status_code(400), "invalid_field", "percent must be a whole number between 0 and 100", "percent");
+        return;
+      }
+      engine.rollout_percent(msg::step_percent{percent}, [req](const msg::operator_reply* r, const std::string& error) {
+        if (r == nullptr)
+          send_error(req, status_code(503), "unavailable", "the engine did not answer: " + error, "", {{"Retry-After", "1"}});
+        else if (r->http_status == 200)
+          send(req, status_code(200), rollout_json(r->view));
+        else if (r->http_status == 400)
+          send_error(req, status_code(400), "invalid_field", r->message, "percent");
+        else
+          send_error(req, status_code(r->http_status), "conflict", r->message);
+      });
     });
   }
 
