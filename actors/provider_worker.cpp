@@ -463,14 +463,16 @@ void on_call_failed(self_ptr self, worker_state::batch& wb, std::uint64_t call_i
   auto items = call.items;
   wb.calls.erase(c);
   auto given_up = reply;
-  if (!d.retry && d.fail_as != error_class::none && d.fail_as != reply.error) {
-    given_up.error = d.fail_as; // e.g. a wait above retry.max_retry_after: rate_limited, so the item falls back
+  // stopped by a time bound (retry.max_retry_after or retry.deadline) rather than by the class or the count
+  const bool bounded = !d.retry && d.reason.find("retry.") != std::string::npos;
+  if (bounded) {
+    if (d.fail_as != error_class::none)
+      given_up.error = d.fail_as; // a wait above retry.max_retry_after: rate_limited, so the item falls back
     given_up.message += " (" + d.reason + ")";
-  }
-  if (!d.retry && (given_up.error != reply.error || (deadline && d.reason.find("retry.deadline") != std::string::npos)))
     std::cerr << "event=retry_given_up provider=" << provider_name(self) << " batch=" << wb.b.batch_id
               << " call=" << call_id << " error=" << to_string(given_up.error) << " reason=\"" << d.reason << "\""
               << std::endl;
+  }
   if (ambiguous_create)
     given_up.message += " (an async create without a clear answer is not repeated: the remote job may exist)";
   report(self, wb, given_up, items, out);

@@ -5,7 +5,7 @@
 #include "actors/provider_supervisor.hpp"
 #include "actors/store_actor.hpp"
 #include "adapters/store/sqlite_store.hpp"
-#include "support/virtual_time.hpp"
+#include "tests/support/virtual_time.hpp"
 
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
