@@ -139,16 +139,16 @@ void record_call(self_ptr self, worker_state::batch& wb, std::uint64_t call_id, 
   log_breaker(self);
 }
 
-/// What a succeeded item costs: the price per image of its tier in the provider's current configuration (a reload
-/// may change prices while a job runs), times the images kept. The client asked for `n`: a provider that returns
-/// more is neither kept nor charged beyond n, so spend never passes what the ledger reserved (price x n).
-/// The price per image of an item: fixed at admission (what its reservation was made of), or, for an item that
-/// carries none, its tier's price in the provider's current configuration.
+/// The price per image of an item: fixed at admission (what its reservation was made of, so a reload that changes
+/// prices while the call runs does not move it), or, for an item that carries none, its tier's price in the
+/// provider's current configuration.
 micros unit_price(self_ptr self, const work_item& item) {
   return item.unit_price >= 0 ? item.unit_price
                               : self->state.env->provider.cost_per_image[static_cast<std::size_t>(item.tier_)];
 }
 
+/// What a succeeded item costs: its unit price times the images kept. The client asked for `n`: a provider that
+/// returns more is neither kept nor charged beyond n, so spend never passes what the ledger reserved (price x n).
 void price(self_ptr self, const work_item& item, item_outcome& o) {
   const auto asked = static_cast<std::size_t>(std::max(item.n, 1));
   if (o.images.size() > asked)
