@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <deque>
 #include <random>
 #include <sstream>
@@ -29,12 +30,15 @@ struct worker_state {
     int calls_made = 0;
     int bad_responses = 0;
     bool holds_slot = false; ///< a concurrency slot of the provider's limits is held for this call
+    std::optional<breaker_ticket> ticket; ///< the breaker's admission of the call on the wire; its outcome counts only there
+    instant first_at{}; ///< when the first call of this attempt started (retry.deadline runs from it)
   };
   struct batch {
     msg::provider_batch b;
     instant started_at{};
     std::map<std::uint64_t, call> calls;
     bool remote_slot = false; ///< an async remote job holds a slot until it ends
+    bool not_started = false; ///< the provider's last word on the remote job: it has not started (nothing billed)
   };
   std::map<std::uint64_t, batch> batches;
   msg::provider_actor parent;
@@ -112,27 +116,44 @@ void log_breaker(self_ptr self) {
     schedule_half_open(self);
 }
 
-/// Counts a call's outcome, and tells the breaker.
-void record(self_ptr self, error_class outcome) {
-  auto& st = self->state;
-  st.metrics
+/// Counts an answer of the provider (a submit or a poll) in the calls metric.
+void count_answer(self_ptr self, error_class outcome) {
+  self->state.metrics
     ->get_counter("cutover_provider_calls_total",
                   {{"provider", provider_name(self)}, {"outcome", std::string{to_string(outcome)}}},
                   "Provider calls (submits and polls) by outcome; none = answered.")
     .add();
-  st.breaker->record(outcome, now_of(self));
+}
+
+/// Counts the outcome of call `call_id` of a batch, and tells the breaker with the ticket that admitted the call
+/// (so an answer from before the breaker's last change of state changes nothing). The ticket is used once.
+/// Polls are not calls for the breaker: their `pending` would dilute its window (and close a half-open breaker
+/// before its probe answered), so they go through count_answer only.
+void record_call(self_ptr self, worker_state::batch& wb, std::uint64_t call_id, error_class outcome) {
+  count_answer(self, outcome);
+  auto c = wb.calls.find(call_id);
+  if (c == wb.calls.end() || !c->second.ticket)
+    return;
+  self->state.breaker->record(*c->second.ticket, outcome, now_of(self));
+  c->second.ticket.reset();
   log_breaker(self);
 }
 
-/// What a succeeded item costs: the price per image of its tier in the provider's current configuration (a reload
-/// may change prices while a job runs), times the images kept. The client asked for `n`: a provider that returns
-/// more is neither kept nor charged beyond n, so spend never passes what the ledger reserved (price x n).
+/// The price per image of an item: fixed at admission (what its reservation was made of, so a reload that changes
+/// prices while the call runs does not move it), or, for an item that carries none, its tier's price in the
+/// provider's current configuration.
+micros unit_price(self_ptr self, const work_item& item) {
+  return item.unit_price >= 0 ? item.unit_price
+                              : self->state.env->provider.cost_per_image[static_cast<std::size_t>(item.tier_)];
+}
+
+/// What a succeeded item costs: its unit price times the images kept. The client asked for `n`: a provider that
+/// returns more is neither kept nor charged beyond n, so spend never passes what the ledger reserved (price x n).
 void price(self_ptr self, const work_item& item, item_outcome& o) {
   const auto asked = static_cast<std::size_t>(std::max(item.n, 1));
   if (o.images.size() > asked)
     o.images.resize(asked);
-  o.cost = self->state.env->provider.cost_per_image[static_cast<std::size_t>(item.tier_)] *
-           static_cast<micros>(o.images.size());
+  o.cost = unit_price(self, item) * static_cast<micros>(o.images.size());
 }
 
 /// Turns the answer for items `ids` of a batch (all items when empty) into outcomes, and forgets those items.
@@ -217,7 +238,20 @@ void schedule_poll(self_ptr self, worker_state::batch& wb, outbox& out) {
   provider_reply r;
   r.error = error_class::timeout;
   r.message = "remote job " + wb.b.remote_id + " not finished by the polling deadline";
+  // The job may have run (and been billed) without an answer: charge each item at its reservation, unless the
+  // provider's last word was that it never started. The ledger may count too much, never too little.
+  std::map<std::uint64_t, micros> reserved;
+  if (!wb.not_started)
+    for (const auto& item : wb.b.items)
+      reserved[item.id.value] = unit_price(self, item) * std::max(item.n, 1);
+  else
+    r.message += " (it had not started: not charged)";
+  auto& sink = out[wb.b.batch_id];
+  const auto first = sink.items.size();
   report(self, wb, r, {}, out);
+  for (auto i = first; i < sink.items.size(); ++i)
+    if (auto it = reserved.find(sink.items[i].id.value); it != reserved.end())
+      sink.items[i].cost = it->second;
   cancel_remote(self, wb.b.remote_id, "polling_deadline"); // its items are given up on: stop paying for it
 }
 
@@ -301,14 +335,18 @@ void make_call(self_ptr self, worker_state::batch& wb, std::uint64_t call_id, ou
     fail_all(error_class::over_limit, lim.reason);
     return;
   }
-  if (!st.breaker->allow(now)) {
+  auto ticket = st.breaker->allow(now);
+  if (!ticket) {
     log_breaker(self);
     release_slot(self);
     fail_all(error_class::breaker_open, "the circuit breaker of " + provider_name(self) + " is open");
     return;
   }
   log_breaker(self);
+  c->second.ticket = ticket;
   c->second.holds_slot = true;
+  if (c->second.calls_made == 0)
+    c->second.first_at = now;
   ++c->second.calls_made;
   st.env->port->submit(items, now, reply_to(self, wb.b.batch_id, call_id));
 }
@@ -324,7 +362,7 @@ void start_calls(self_ptr self, worker_state::batch& wb) {
     wb.calls[0] = {};
   else
     for (std::size_t i = 0; i < wb.b.items.size(); ++i)
-      wb.calls[i + 1] = worker_state::call{{wb.b.items[i].id}, 0, 0};
+      wb.calls[i + 1] = worker_state::call{{wb.b.items[i].id}, 0, 0, false, std::nullopt, instant{}};
   const auto batch_id = wb.b.batch_id;
   std::vector<std::uint64_t> ids;
   for (const auto& [id, c] : wb.calls)
@@ -395,9 +433,14 @@ void on_call_failed(self_ptr self, worker_state::batch& wb, std::uint64_t call_i
   if (c == wb.calls.end())
     return;
   auto& call = c->second;
+  const auto& provider = self->state.env->provider;
   const double unit = std::uniform_real_distribution<double>{0.0, 1.0}(self->state.jitter);
-  auto d = decide_retry(self->state.env->provider.retry, call.calls_made, reply.error, reply.retry_after, unit,
-                        call.bad_responses);
+  // a sync attempt has an overall deadline; an async one is bounded by its polling deadline once accepted
+  std::optional<duration> deadline;
+  if (provider.mode == provider_mode::sync)
+    deadline = retry_deadline(provider);
+  auto d = decide_retry(provider.retry, call.calls_made, reply.error, reply.retry_after, unit, call.bad_responses,
+                        now_of(self) - call.first_at, deadline);
   if (reply.error == error_class::bad_response)
     ++call.bad_responses;
   // An async create that timed out or got no answer may have created the remote job (Gemini batch create is not
@@ -419,12 +462,19 @@ void on_call_failed(self_ptr self, worker_state::batch& wb, std::uint64_t call_i
   }
   auto items = call.items;
   wb.calls.erase(c);
-  if (!ambiguous_create) {
-    report(self, wb, reply, items, out);
-    return;
-  }
   auto given_up = reply;
-  given_up.message += " (an async create without a clear answer is not repeated: the remote job may exist)";
+  // stopped by a time bound (retry.max_retry_after or retry.deadline) rather than by the class or the count
+  const bool bounded = !d.retry && d.reason.find("retry.") != std::string::npos;
+  if (bounded) {
+    if (d.fail_as != error_class::none)
+      given_up.error = d.fail_as; // a wait above retry.max_retry_after: rate_limited, so the item falls back
+    given_up.message += " (" + d.reason + ")";
+    std::cerr << "event=retry_given_up provider=" << provider_name(self) << " batch=" << wb.b.batch_id
+              << " call=" << call_id << " error=" << to_string(given_up.error) << " reason=\"" << d.reason << "\""
+              << std::endl;
+  }
+  if (ambiguous_create)
+    given_up.message += " (an async create without a clear answer is not repeated: the remote job may exist)";
   report(self, wb, given_up, items, out);
 }
 
@@ -452,27 +502,28 @@ void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
     }
   switch (reply.k) {
     case provider_reply::kind::accepted:
-      record(self, error_class::none);
+      record_call(self, wb, m.call_id, error_class::none); // the create is the call; its polls are not
+      wb.not_started = reply.not_started;
       wb.calls.clear();
       on_accepted(self, wb, reply.remote_id);
       return;
     case provider_reply::kind::pending:
-      record(self, error_class::none);
+      count_answer(self, error_class::none);
+      wb.not_started = reply.not_started;
       schedule_poll(self, wb, out);
       break;
     case provider_reply::kind::done: {
       if (polling) {
+        count_answer(self, reply.error);
         if (reply.error != error_class::none && reply.poll_failed) {
-          record(self, reply.error); // the poll failed, not the remote job: poll again on schedule
-          schedule_poll(self, wb, out);
+          schedule_poll(self, wb, out); // the poll failed, not the remote job: poll again on schedule
           break;
         }
-        record(self, reply.error);
         report(self, wb, reply, {}, out); // the remote job ended
         break;
       }
       if (reply.error != error_class::none) {
-        record(self, reply.error);
+        record_call(self, wb, m.call_id, reply.error);
         on_call_failed(self, wb, m.call_id, reply, out);
         break;
       }
@@ -480,9 +531,10 @@ void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
       if (c == wb.calls.end())
         return;
       auto ids = c->second.items;
-      wb.calls.erase(c);
       // one item per call: its own result decides what the breaker hears
-      record(self, ids.size() == 1 && reply.items.size() == 1 ? reply.items.front().error : error_class::none);
+      record_call(self, wb, m.call_id,
+                  ids.size() == 1 && reply.items.size() == 1 ? reply.items.front().error : error_class::none);
+      wb.calls.erase(m.call_id);
       report(self, wb, reply, ids, out);
       break;
     }

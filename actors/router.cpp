@@ -191,7 +191,11 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
       primary = a.provider;
   flight f;
   f.chain = provider_chain(*st.cfg, primary);
-  f.attempt_base = job.attempt_base;
+  // attempts whose end the engine never learnt (unknown) are its own doing: they do not use up max_attempts
+  f.attempt_base = job.attempt_base + static_cast<int>(std::count_if(
+                     job.attempts.begin(), job.attempts.end(), [&job](const attempt_record& a) {
+                       return a.no > job.attempt_base && a.error == error_class::unknown;
+                     }));
   f.item = work_item{job.id, 1, job.spec.tier_, job.spec.n, job.spec.prompt, job.spec.user_id};
   f.route_reason = job.route_reason;
   for (const auto& a : job.attempts)
@@ -220,8 +224,35 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
     return;
   }
   f.chain_pos = static_cast<int>(pos - f.chain.begin());
+  const auto* p = st.cfg->provider(provider);
+  if (last != nullptr && last->outcome == job_status::running && last->remote_id.empty()) {
+    // The engine stopped while this call may have been on the wire: the provider may have done the work and
+    // billed it. When in doubt the money is spent: the attempt ends as `unknown`, charged at its reservation (the
+    // one the ledger restored), and the job runs again as a new attempt.
+    const micros charged = p != nullptr ? estimate_cost(*p, job.spec.tier_, job.spec.n) : 0;
+    auto a = event(job.id, event_kind::attempt_finished, job_status::running, now);
+    a.attempt = *last;
+    a.attempt.finished_at = now;
+    a.attempt.outcome = job_status::failed;
+    a.attempt.error = error_class::unknown;
+    a.attempt.cost = charged;
+    fx.events.push_back(std::move(a));
+    fx.settle.push_back(msg::settlement{reservation_key{job.id.value, last->no}, charged, false});
+    fx.observed.outcomes.push_back(observation{now, provider, job.spec.tier_, cohort_of(self, provider),
+                                               error_class::unknown, now - last->started_at, charged, 0, -1});
+    f.spent += charged;
+    f.attempt_base += 1;
+    f.item.attempt_no = last->no + 1;
+    std::cerr << "event=attempt_unknown job=" << to_string(job.id) << " attempt=" << last->no
+              << " provider=" << provider << " charged_usd=" << format_usd(charged) << std::endl;
+    dispatch(fx, st.flights[job.id.value] = std::move(f));
+    return;
+  }
   if (last != nullptr && last->outcome == job_status::running && !last->remote_id.empty()) {
-    // paid for and running remotely: poll it again, never submit it again (its reservation was restored)
+    // paid for and running remotely: poll it again, never submit it again (its reservation was restored, at the
+    // current price: the item is priced the same)
+    if (p != nullptr)
+      f.item.unit_price = p->cost_per_image[static_cast<std::size_t>(job.spec.tier_)];
     auto& b = polls[{provider, last->remote_id}];
     b.tier_ = job.spec.tier_;
     b.remote_id = last->remote_id;
@@ -297,9 +328,11 @@ void apply(self_ptr self, effects& fx) {
   if (!fx.admit.empty()) {
     msg::admit req;
     for (auto id : fx.admit) {
-      const auto& f = st.flights.at(id.value);
+      auto& f = st.flights.at(id.value);
       const auto& provider = f.chain[static_cast<std::size_t>(f.chain_pos)];
       const auto* p = st.cfg->provider(provider);
+      // the price is fixed here, with the reservation: a reload while the call runs cannot settle it above
+      f.item.unit_price = p ? p->cost_per_image[static_cast<std::size_t>(f.item.tier_)] : 0;
       req.requests.push_back(msg::admission_request{reservation_key{id.value, f.item.attempt_no}, provider,
                                                     p ? estimate_cost(*p, f.item.tier_, f.item.n) : 0});
     }

@@ -94,26 +94,28 @@ void circuit_breaker::advance(instant now) {
          " calls");
 }
 
-bool circuit_breaker::allow(instant now) {
+std::optional<breaker_ticket> circuit_breaker::allow(instant now) {
   advance(now);
   switch (state_) {
-  case breaker_state::closed: return true;
-  case breaker_state::open: return false;
+  case breaker_state::closed: return breaker_ticket{generation_, false};
+  case breaker_state::open: return std::nullopt;
   case breaker_state::half_open:
     if (probes_admitted_ >= cfg_.half_open_probes)
-      return false;
+      return std::nullopt;
     ++probes_admitted_;
-    return true;
+    return breaker_ticket{generation_, true};
   }
-  return false;
+  return std::nullopt;
 }
 
-void circuit_breaker::record(error_class outcome, instant now) {
+void circuit_breaker::record(const breaker_ticket& ticket, error_class outcome, instant now) {
   advance(now);
+  if (ticket.generation != generation_)
+    return; // admitted before the last change of state: it speaks of a provider that state has moved past
   const bool failed = is_provider_failure(outcome);
   const bool counted = failed || outcome == error_class::none;
   switch (state_) {
-  case breaker_state::open: return;
+  case breaker_state::open: return; // admits nothing, so no ticket of its generation exists
   case breaker_state::closed: {
     if (!counted)
       return;
@@ -127,8 +129,8 @@ void circuit_breaker::record(error_class outcome, instant now) {
     return;
   }
   case breaker_state::half_open: {
-    if (probes_admitted_ <= probes_succeeded_)
-      return; // no probe outstanding: a late answer to a call from before the trip
+    if (!ticket.probe || probes_admitted_ <= probes_succeeded_)
+      return; // not a probe, or freed by forget_calls_in_flight
     if (!counted) {
       --probes_admitted_; // says nothing about the provider: free the slot for another probe
       return;
@@ -163,6 +165,7 @@ void circuit_breaker::note(breaker_state to, instant at, int requests, int failu
     transitions_.erase(transitions_.begin());
   transitions_.push_back({state_, to, at, requests, failures, rate_of(requests, failures), std::move(reason)});
   state_ = to;
+  ++generation_;
 }
 
 std::vector<breaker_transition> circuit_breaker::take_transitions() { return std::exchange(transitions_, {}); }

@@ -3,9 +3,12 @@
 /// Guarantees: it opens only when the rolling window holds at least `min_requests` counted calls and their failure
 /// rate reaches `failure_rate` (so one failure never trips it); only the provider's own failures count (server,
 /// timeout, rate_limited, bad_response); after `open_for` it half-opens and admits at most `half_open_probes`
-/// probes; all of them succeeding closes it, any of them failing re-opens it. Memory is bounded (a ring of at most
-/// ~60 counters). No clock is read: every call takes `now`. Owned by the provider's actor, which exports `state()`
-/// as a gauge and logs `take_transitions()`.
+/// probes; all of them succeeding closes it, any of them failing re-opens it. Every admission hands out a ticket
+/// naming the breaker's generation (a new one at every change of state); an outcome counts only in the generation
+/// that admitted its call, so a call started before a trip that answers late (a 60 s timeout against a 30 s
+/// open_for) neither re-opens nor closes a later state. Only call outcomes are recorded: polls of remote jobs are
+/// not calls. Memory is bounded (a ring of at most ~60 counters). No clock is read: every call takes `now`. Owned
+/// by the provider's actor, which exports `state()` as a gauge and logs `take_transitions()`.
 
 #include "core/config.hpp"
 
@@ -46,19 +49,29 @@ struct breaker_window {
   ppm failure_rate = 0; ///< failures * 1e6 / requests, 0 when empty
 };
 
+/// What allow() hands to an admitted call; its outcome is recorded with it.
+struct breaker_ticket {
+  std::uint64_t generation = 0; ///< the breaker's generation at admission
+  bool probe = false;           ///< admitted as one of the half-open probes
+};
+
 class circuit_breaker {
 public:
   explicit circuit_breaker(breaker_config cfg);
 
   /// May a call start now? closed: yes. open: no until `open_for` has passed, then it turns half_open.
   /// half_open: yes for at most `half_open_probes` probes (a slot is released only by a non-counted outcome).
-  bool allow(instant now);
+  /// An admitted call gets a ticket; nullopt = refused.
+  std::optional<breaker_ticket> allow(instant now);
 
-  /// The outcome of a call that allow() admitted; error_class::none is a success. Outcomes that are not
-  /// `is_provider_failure` (and not none) change nothing, except that in half_open they free the probe slot.
-  /// While open, outcomes are ignored (late answers to calls started before the trip). In half_open, an outcome
-  /// with no probe outstanding is ignored for the same reason.
-  void record(error_class outcome, instant now);
+  /// The outcome of the call admitted with `ticket`; error_class::none is a success. An outcome of an earlier
+  /// generation than the current one changes nothing (a late answer to a call admitted before the last change
+  /// of state). Otherwise: outcomes that are not `is_provider_failure` (and not none) change nothing, except that
+  /// in half_open they free the probe slot. Record each ticket once.
+  void record(const breaker_ticket& ticket, error_class outcome, instant now);
+
+  /// The current generation (changes with every transition).
+  std::uint64_t generation() const { return generation_; }
 
   /// Applies the time-driven change (open -> half_open once `open_for` has passed) without starting a call,
   /// so a timer can log the transition on time. allow() and record() do this themselves.
@@ -108,6 +121,7 @@ private:
   int probes_admitted_ = 0;  ///< half_open: probes started and not released
   int probes_succeeded_ = 0; ///< half_open: probes that succeeded
   int trips_ = 0;
+  std::uint64_t generation_ = 1; ///< bumped by every transition; tickets of older ones are stale
   std::vector<breaker_transition> transitions_;
 };
 

@@ -1,6 +1,14 @@
 #include "core/config.hpp"
 
+#include <algorithm>
+
 namespace cutover::core {
+
+duration retry_deadline(const provider_config& p) {
+  if (p.retry.deadline)
+    return *p.retry.deadline;
+  return p.timeout * std::max(p.retry.max_attempts, 1) + p.retry.max_backoff;
+}
 
 std::string_view to_string(provider_kind k) {
   switch (k) {

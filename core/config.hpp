@@ -25,6 +25,7 @@ constexpr duration provider_timeout = 60s;
 constexpr int retry_max_attempts = 3;
 constexpr duration retry_backoff = 1s;
 constexpr duration retry_max_backoff = 30s;
+constexpr duration retry_max_retry_after = 60s;
 constexpr ppm breaker_failure_rate = 500'000;
 constexpr int breaker_min_requests = 20;
 constexpr duration breaker_window = 60s;
@@ -48,6 +49,11 @@ struct retry_config {
   int max_attempts = defaults::retry_max_attempts; ///< calls per provider attempt, first one included
   duration backoff = defaults::retry_backoff;
   duration max_backoff = defaults::retry_max_backoff;
+  /// A provider asking to wait longer than this (Retry-After) is not waited for: the attempt fails as
+  /// rate_limited and the item takes its fallback chain.
+  duration max_retry_after = defaults::retry_max_retry_after;
+  /// Overall limit of a sync attempt, its calls and waits together; absent: timeout x max_attempts + max_backoff.
+  std::optional<duration> deadline{};
 };
 
 struct breaker_config {
@@ -104,7 +110,12 @@ struct provider_config {
   breaker_config breaker;
   polling_config polling;
   limits_config limits;
+  /// Error classes whose failed attempt takes the fallback chain; absent: the default (see core/lifecycle.hpp).
+  std::optional<std::vector<error_class>> fallback_on{};
 };
+
+/// The overall deadline of one sync attempt at `p`: retry.deadline, or timeout x max_attempts + max_backoff.
+duration retry_deadline(const provider_config& p);
 
 struct batch_config {
   int max_items = defaults::batch_max_items;

@@ -59,6 +59,9 @@ struct work_item {
   int n = 1;
   std::string prompt;
   std::string user_id;
+  /// Price per image fixed when the ledger admitted the attempt (its reservation is unit_price x n), so a reload
+  /// that changes prices cannot settle a call above what was reserved. < 0: not fixed, priced from the config.
+  micros unit_price = -1;
 };
 
 /// The result of one attempt of one item, reported by a provider actor.
@@ -120,7 +123,7 @@ auto inspect(Inspector& f, job_record& x) {
 
 template <class Inspector>
 auto inspect(Inspector& f, work_item& x) {
-  return f(x.id, x.attempt_no, x.tier_, x.n, x.prompt, x.user_id);
+  return f(x.id, x.attempt_no, x.tier_, x.n, x.prompt, x.user_id, x.unit_price);
 }
 template <class Inspector>
 auto inspect(Inspector& f, item_outcome& x) {

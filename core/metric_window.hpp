@@ -5,7 +5,8 @@
 /// Guarantees:
 ///  - Counting rules, the same in every view:
 ///    * a sample is an attempt the provider answered: every observation except our own outcomes (breaker_open,
-///      budget_exhausted, over_limit: we never called the provider; cancelled: we stopped waiting). Those are
+///      budget_exhausted, over_limit: we never called the provider; cancelled: we stopped waiting; unknown: the
+///      engine stopped while the call was on the wire). Those are
 ///      still listed under `errors`, but count neither as samples nor as failures, carry no latency, and do not
 ///      count as a response for last_response();
 ///    * failures are samples with error != none; failure_rate = failures * 1e6 / samples (ppm, rounded down);
@@ -38,13 +39,11 @@ enum class cohort : std::uint8_t { candidate, baseline, other }; ///< other: fal
 constexpr std::size_t cohort_count = 3;
 std::string_view to_string(cohort c); // "candidate", "baseline", "other"
 
-constexpr std::size_t error_class_count = static_cast<std::size_t>(error_class::over_limit) + 1;
+constexpr std::size_t error_class_count = static_cast<std::size_t>(error_class::unknown) + 1;
 
-/// Outcomes that are ours, not the provider's: never a sample, a failure or a response (see above).
-constexpr bool is_own_outcome(error_class e) {
-  return e == error_class::breaker_open || e == error_class::budget_exhausted || e == error_class::over_limit ||
-         e == error_class::cancelled;
-}
+/// Outcomes that are ours, not the provider's: never a sample, a failure or a response (see above). `unknown`
+/// (the engine stopped while a call was on the wire) is one: a kill -9 must not fire error_rate.
+constexpr bool is_own_outcome(error_class e) { return is_own_error(e); }
 
 /// One attempt's outcome as the controller sees it.
 struct observation {

@@ -27,6 +27,9 @@ struct provider_reply {
   duration retry_after{0}; ///< the provider's own hint (Retry-After, RetryInfo), 0 when none
   bool no_retry = false;   ///< the provider said not to retry this call (e.g. OpenAI's x-should-retry: false)
   bool poll_failed = false; ///< a poll call itself failed (HTTP or transport): says nothing of the remote job
+  /// accepted or pending: the provider says the remote job has not started (Replicate `starting`, Gemini batch
+  /// `PENDING`), so nothing of it is billed yet. A job given up on in that state is not charged.
+  bool not_started = false;
   /// No answer arrived at all (connection cut, timed out): the provider may or may not have acted on the call.
   /// For an async create this means a remote job may exist, and be billing, without the engine knowing its id.
   bool unanswered = false;

@@ -188,24 +188,44 @@ duration retry_delay(const retry_config& cfg, int retry, double unit, duration r
 
 retry_decision decide_retry(const retry_config& cfg, int calls_made, error_class e, duration retry_after,
                             double unit, int earlier_bad_responses) {
+  return decide_retry(cfg, calls_made, e, retry_after, unit, earlier_bad_responses, duration{0}, std::nullopt);
+}
+
+retry_decision decide_retry(const retry_config& cfg, int calls_made, error_class e, duration retry_after,
+                            double unit, int earlier_bad_responses, duration elapsed,
+                            std::optional<duration> deadline) {
   const std::string what{to_string(e)};
   if (e == error_class::none)
-    return {false, duration{0}, "the call succeeded"};
+    return {false, duration{0}, "the call succeeded", e};
   if (!is_retryable(e, earlier_bad_responses))
     return {false, duration{0},
             e == error_class::bad_response ? "bad_response already retried once in this attempt"
-                                           : what + " is not retryable"};
+                                           : what + " is not retryable",
+            e};
+  // A wait the provider asks for is honoured up to the ceiling; past it, the item is better served elsewhere now
+  // than here a day later.
+  if (retry_after > cfg.max_retry_after)
+    return {false, duration{0},
+            what + ": Retry-After " + span(retry_after) + " is above retry.max_retry_after " +
+              span(cfg.max_retry_after),
+            error_class::rate_limited};
   calls_made = std::max(calls_made, 1);
   if (calls_made >= cfg.max_attempts)
     return {false, duration{0},
             what + " after " + std::to_string(calls_made) + " calls: max_attempts " +
-              std::to_string(cfg.max_attempts) + " reached"};
+              std::to_string(cfg.max_attempts) + " reached",
+            e};
   const auto delay = retry_delay(cfg, calls_made, unit, retry_after);
+  if (deadline && elapsed + delay > *deadline)
+    return {false, duration{0},
+            what + " after " + std::to_string(calls_made) + " calls: a retry in " + span(delay) + " would pass " +
+              "retry.deadline " + span(*deadline) + " (" + span(elapsed) + " spent)",
+            e};
   std::string reason = what + ": retry " + std::to_string(calls_made) + " of " +
                        std::to_string(cfg.max_attempts - 1) + " after " + span(delay);
   if (retry_after > duration{0} && delay == retry_after)
     reason += " (Retry-After)";
-  return {true, delay, std::move(reason)};
+  return {true, delay, std::move(reason), error_class::none};
 }
 
 std::optional<duration> parse_retry_after(std::string_view value, instant now) {

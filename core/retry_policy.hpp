@@ -28,6 +28,9 @@ struct retry_decision {
   bool retry = false;
   duration delay{0};
   std::string reason;
+  /// When not retrying: the class the attempt fails as. The call's own class, except rate_limited when the
+  /// provider asked for a wait above retry.max_retry_after (whatever its status said), so the item falls back.
+  error_class fail_as = error_class::none;
 };
 
 /// `calls_made`: calls of this attempt so far, the failed one included (so the first failure passes 1);
@@ -35,6 +38,12 @@ struct retry_decision {
 /// before this one. The delay is retry_delay(cfg, calls_made, unit, retry_after).
 retry_decision decide_retry(const retry_config& cfg, int calls_made, error_class e, duration retry_after,
                             double unit, int earlier_bad_responses);
+/// As above, within the attempt's time bounds: a `retry_after` above cfg.max_retry_after is not waited for (no
+/// retry, fail_as rate_limited); with a `deadline`, a retry that would start after `elapsed` + delay > deadline
+/// is not made (`elapsed`: time since the attempt's first call).
+retry_decision decide_retry(const retry_config& cfg, int calls_made, error_class e, duration retry_after,
+                            double unit, int earlier_bad_responses, duration elapsed,
+                            std::optional<duration> deadline);
 
 /// Parses a Retry-After header value relative to `now`: delay-seconds ("120"; a decimal "1.5" is accepted too)
 /// or an HTTP-date in IMF-fixdate ("Wed, 21 Oct 2015 07:28:00 GMT"), RFC 850 ("Wednesday, 21-Oct-15 07:28:00

@@ -21,9 +21,9 @@ bool parse_enum(std::string_view text, const std::array<std::string_view, N>& na
 constexpr std::array<std::string_view, 3> tier_names{"sd", "hd", "4k"};
 constexpr std::array<std::string_view, 8> status_names{
   "accepted", "queued", "submitted", "running", "succeeded", "failed", "dead_lettered", "cancelled"};
-constexpr std::array<std::string_view, 13> error_names{
+constexpr std::array<std::string_view, 14> error_names{
   "none", "timeout", "rate_limited", "auth", "quota", "bad_request", "content_policy", "server",
-  "bad_response", "breaker_open", "budget_exhausted", "cancelled", "over_limit"};
+  "bad_response", "breaker_open", "budget_exhausted", "cancelled", "over_limit", "unknown"};
 } // namespace
 
 std::string to_string(job_id id) { return "j" + std::to_string(id.value); }

@@ -47,13 +47,22 @@ constexpr bool is_final(job_status s) { return s >= job_status::succeeded; }
 /// Why a provider call failed. Errors travel between actors as these values, never as exceptions.
 enum class error_class : std::uint8_t {
   none, timeout, rate_limited, auth, quota, bad_request, content_policy, server, bad_response,
-  breaker_open, budget_exhausted, cancelled, over_limit ///< over_limit: our own limits for the provider
+  breaker_open, budget_exhausted, cancelled, over_limit, ///< over_limit: our own limits for the provider
+  /// The engine does not know how the call ended (it stopped while the call was on the wire); it is charged at
+  /// its reservation, since the provider may have billed it.
+  unknown
 };
 std::string_view to_string(error_class e);
 bool parse_error_class(std::string_view text, error_class& out);
 /// Whether the request itself is at fault, so another attempt anywhere would fail the same way.
 constexpr bool is_request_fault(error_class e) {
   return e == error_class::bad_request || e == error_class::content_policy;
+}
+/// Outcomes that are the engine's own, not a provider's judgement: it never called the provider (breaker_open,
+/// budget_exhausted, over_limit), stopped waiting (cancelled), or does not know the answer (unknown).
+constexpr bool is_own_error(error_class e) {
+  return e == error_class::breaker_open || e == error_class::budget_exhausted || e == error_class::over_limit ||
+         e == error_class::cancelled || e == error_class::unknown;
 }
 
 /// Formats micro-dollars as a decimal USD string with six decimals, e.g. "0.039000".

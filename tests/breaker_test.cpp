@@ -13,8 +13,9 @@ const instant t0{1'000s};
 
 void fail(circuit_breaker& b, int n, instant at, error_class e = error_class::server) {
   for (int i = 0; i < n; ++i) {
-    REQUIRE(b.allow(at));
-    b.record(e, at);
+    auto ticket = b.allow(at);
+    REQUIRE(ticket);
+    b.record(*ticket, e, at);
   }
 }
 
@@ -99,7 +100,7 @@ TEST_CASE("breaker forgets failures that slid out of the window") {
 TEST_CASE("breaker keeps a long window in coarse buckets that still slide") {
   circuit_breaker b{{500'000, 20, 10min, 30s, 3}}; // 10 s buckets
   for (int s = 0; s < 20; ++s)
-    b.record(error_class::none, t0 + std::chrono::seconds(s));
+    fail(b, 1, t0 + std::chrono::seconds(s), error_class::none);
   CHECK(b.window(t0 + 599s).requests == 20);
   CHECK(b.window(t0 + 600s).requests == 10);
   CHECK(b.window(t0 + 610s).requests == 0);
@@ -132,11 +133,12 @@ TEST_CASE("breaker logs the half-open transition on time when advanced by a time
 TEST_CASE("breaker admits no more than half_open_probes probes") {
   auto b = tripped();
   const auto t = t0 + 30s;
-  CHECK(b.allow(t));
+  auto first = b.allow(t);
+  REQUIRE(first);
   CHECK(b.allow(t));
   CHECK(b.allow(t));
   CHECK_FALSE(b.allow(t));
-  b.record(error_class::auth, t); // says nothing about the provider: frees one slot
+  b.record(*first, error_class::auth, t); // says nothing about the provider: frees one slot
   CHECK(b.state(t) == breaker_state::half_open);
   CHECK(b.allow(t));
   CHECK_FALSE(b.allow(t));
@@ -145,12 +147,16 @@ TEST_CASE("breaker admits no more than half_open_probes probes") {
 TEST_CASE("breaker closes after its probes succeed and starts a clean window") {
   auto b = tripped();
   const auto t = t0 + 30s;
-  for (int i = 0; i < 3; ++i)
-    REQUIRE(b.allow(t));
-  b.record(error_class::none, t + 1s);
-  b.record(error_class::none, t + 2s);
+  std::vector<breaker_ticket> probes;
+  for (int i = 0; i < 3; ++i) {
+    auto p = b.allow(t);
+    REQUIRE(p);
+    probes.push_back(*p);
+  }
+  b.record(probes[0], error_class::none, t + 1s);
+  b.record(probes[1], error_class::none, t + 2s);
   CHECK(b.state(t + 2s) == breaker_state::half_open);
-  b.record(error_class::none, t + 3s);
+  b.record(probes[2], error_class::none, t + 3s);
   CHECK(b.state(t + 3s) == breaker_state::closed);
   CHECK(b.window(t + 3s).requests == 0);
   fail(b, 1, t + 4s);
@@ -159,10 +165,12 @@ TEST_CASE("breaker closes after its probes succeed and starts a clean window") {
 
 TEST_CASE("breaker re-opens on a failed probe for a new open_for") {
   auto b = tripped();
-  REQUIRE(b.allow(t0 + 30s));
-  REQUIRE(b.allow(t0 + 30s));
-  b.record(error_class::none, t0 + 31s);
-  b.record(error_class::timeout, t0 + 32s);
+  auto p1 = b.allow(t0 + 30s);
+  auto p2 = b.allow(t0 + 30s);
+  REQUIRE(p1);
+  REQUIRE(p2);
+  b.record(*p1, error_class::none, t0 + 31s);
+  b.record(*p2, error_class::timeout, t0 + 32s);
   CHECK(b.state(t0 + 32s) == breaker_state::open);
   CHECK_FALSE(b.allow(t0 + 62s - 1us));
   CHECK(b.allow(t0 + 62s));
@@ -170,20 +178,112 @@ TEST_CASE("breaker re-opens on a failed probe for a new open_for") {
 }
 
 TEST_CASE("breaker ignores late outcomes while open") {
-  auto b = tripped();
+  circuit_breaker b{seed_config()};
+  std::vector<breaker_ticket> before; // admitted while closed, answering after the trip
   for (int i = 0; i < 50; ++i)
-    b.record(error_class::none, t0 + 1s);
+    before.push_back(*b.allow(t0));
+  fail(b, 20, t0);
+  REQUIRE(b.state(t0) == breaker_state::open);
+  for (int i = 0; i < 25; ++i)
+    b.record(before[static_cast<std::size_t>(i)], error_class::none, t0 + 1s);
   CHECK(b.state(t0 + 1s) == breaker_state::open);
-  b.record(error_class::none, t0 + 30s); // half-open now, but no probe was admitted
+  b.record(before[25], error_class::none, t0 + 30s); // half-open now, but this call is no probe
   CHECK(b.state(t0 + 30s) == breaker_state::half_open);
+  CHECK(b.trips() == 1);
+}
+
+TEST_CASE("a call admitted before the trip that times out while half-open does not re-open the breaker") {
+  circuit_breaker b{seed_config()};
+  const auto late = b.allow(t0); // a 60 s timeout, longer than open_for
+  REQUIRE(late);
+  fail(b, 20, t0);
+  REQUIRE(b.state(t0) == breaker_state::open);
+  const auto probe = b.allow(t0 + 30s);
+  REQUIRE(probe);
+  REQUIRE(probe->probe);
+  b.record(*late, error_class::timeout, t0 + 60s);
+  CHECK(b.state(t0 + 60s) == breaker_state::half_open);
+  CHECK(b.trips() == 1);
+  // the probe still decides
+  b.record(*probe, error_class::server, t0 + 61s);
+  CHECK(b.state(t0 + 61s) == breaker_state::open);
+  CHECK(b.trips() == 2);
+}
+
+TEST_CASE("late successes of calls admitted before the trip do not close a half-open breaker") {
+  circuit_breaker b{seed_config()};
+  std::vector<breaker_ticket> before;
+  for (int i = 0; i < 3; ++i)
+    before.push_back(*b.allow(t0));
+  fail(b, 20, t0);
+  std::vector<breaker_ticket> probes;
+  for (int i = 0; i < 3; ++i)
+    probes.push_back(*b.allow(t0 + 30s));
+  REQUIRE(!before.empty());
+  for (const auto& t : before)
+    b.record(t, error_class::none, t0 + 31s);
+  CHECK(b.state(t0 + 31s) == breaker_state::half_open); // the probes have not answered
+  CHECK_FALSE(b.allow(t0 + 31s));
+  for (const auto& p : probes)
+    b.record(p, error_class::none, t0 + 32s);
+  CHECK(b.state(t0 + 32s) == breaker_state::closed);
+}
+
+TEST_CASE("late failures of calls admitted before the trip do not count in the window after it closes") {
+  circuit_breaker b{{500'000, 2, 60s, 30s, 1}};
+  std::vector<breaker_ticket> before;
+  for (int i = 0; i < 4; ++i)
+    before.push_back(*b.allow(t0));
+  fail(b, 2, t0);
+  REQUIRE(b.state(t0) == breaker_state::open);
+  const auto probe = b.allow(t0 + 30s);
+  REQUIRE(probe);
+  b.record(*probe, error_class::none, t0 + 31s);
+  REQUIRE(b.state(t0 + 31s) == breaker_state::closed);
+  REQUIRE(!before.empty());
+  for (const auto& t : before)
+    b.record(t, error_class::timeout, t0 + 60s);
+  CHECK(b.window(t0 + 60s).requests == 0);
+  CHECK(b.state(t0 + 60s) == breaker_state::closed);
+  CHECK(b.trips() == 1);
+}
+
+TEST_CASE("a probe answering after another probe re-opened the breaker changes nothing") {
+  auto b = tripped();
+  const auto p1 = b.allow(t0 + 30s);
+  const auto p2 = b.allow(t0 + 30s);
+  REQUIRE(p1);
+  REQUIRE(p2);
+  b.record(*p1, error_class::server, t0 + 31s); // re-opens until t0 + 61s
+  REQUIRE(b.state(t0 + 31s) == breaker_state::open);
+  // p2 answers in the next half-open: it was a probe of the earlier one, and may not decide this one
+  const auto p3 = b.allow(t0 + 61s);
+  REQUIRE(p3);
+  b.record(*p2, error_class::server, t0 + 62s);
+  CHECK(b.state(t0 + 62s) == breaker_state::half_open);
+  b.record(*p2, error_class::none, t0 + 62s);
+  CHECK(b.state(t0 + 62s) == breaker_state::half_open);
+  CHECK(b.trips() == 2);
+}
+
+TEST_CASE("every transition starts a new generation") {
+  auto b = tripped();
+  const auto open_gen = b.generation();
+  b.advance(t0 + 30s);
+  CHECK(b.generation() == open_gen + 1);
+  const auto p = b.allow(t0 + 30s);
+  REQUIRE(p);
+  CHECK(p->generation == b.generation());
+  CHECK(p->probe);
 }
 
 TEST_CASE("breaker transitions carry their figures oldest first and are taken once") {
   circuit_breaker b{seed_config()};
   fail(b, 8, t0, error_class::none);
   fail(b, 12, t0 + 5s);
-  REQUIRE(b.allow(t0 + 35s));
-  b.record(error_class::server, t0 + 36s);
+  auto probe = b.allow(t0 + 35s);
+  REQUIRE(probe);
+  b.record(*probe, error_class::server, t0 + 36s);
   auto ts = b.take_transitions();
   REQUIRE(ts.size() == 3);
   CHECK(ts[0].from == breaker_state::closed);
@@ -207,12 +307,15 @@ TEST_CASE("breaker transitions carry their figures oldest first and are taken on
 TEST_CASE("breaker trips counts every opening and no other transition") {
   auto b = tripped(); // 1
   const auto t = t0 + 30s;
-  REQUIRE(b.allow(t));
-  b.record(error_class::bad_response, t); // 2
-  for (int i = 0; i < 3; ++i)
-    REQUIRE(b.allow(t + 30s));
-  for (int i = 0; i < 3; ++i)
-    b.record(error_class::none, t + 30s); // closed
+  fail(b, 1, t, error_class::bad_response); // 2
+  std::vector<breaker_ticket> probes;
+  for (int i = 0; i < 3; ++i) {
+    auto p = b.allow(t + 30s);
+    REQUIRE(p);
+    probes.push_back(*p);
+  }
+  for (const auto& p : probes)
+    b.record(p, error_class::none, t + 30s); // closed
   CHECK(b.trips() == 2);
   fail(b, 20, t + 31s); // 3
   CHECK(b.trips() == 3);

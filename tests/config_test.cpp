@@ -512,3 +512,47 @@ TEST_CASE("the same config bytes give the same hash and a one-byte change gives 
   CHECK(a != load(seed + " ")->hash);
   CHECK(a != load(with(seed, "max_items: 20", "max_items: 21"))->hash);
 }
+
+TEST_CASE("config retry.max_retry_after and retry.deadline have defaults and bounds") {
+  auto loaded = load_config_text(minimal, "c.yaml");
+  REQUIRE(loaded.errors.empty());
+  const auto& a = *loaded.config->provider("a");
+  CHECK(a.retry.max_retry_after == core::defaults::retry_max_retry_after);
+  CHECK(a.retry.max_retry_after == 60s);
+  CHECK_FALSE(a.retry.deadline);
+  CHECK(core::retry_deadline(a) == a.timeout * 3 + 30s); // timeout x max_attempts + max_backoff
+
+  auto set = with(minimal, "a: {kind: simulated,", "a: {kind: simulated, retry: {max_retry_after: 2m, deadline: 90s},");
+  auto l2 = load_config_text(set, "c.yaml");
+  REQUIRE(l2.errors.empty());
+  CHECK(l2.config->provider("a")->retry.max_retry_after == 2min);
+  CHECK(core::retry_deadline(*l2.config->provider("a")) == 90s);
+
+  auto bad = with(minimal, "a: {kind: simulated,", "a: {kind: simulated, retry: {max_retry_after: 2d},");
+  auto e = only_error(bad);
+  CHECK(e.path == "providers.a.retry.max_retry_after");
+  CHECK(e.line == 2);
+  auto async_deadline = with(minimal, "a: {kind: simulated,", "a: {kind: simulated, mode: async, retry: {deadline: 1m},");
+  e = only_error(async_deadline);
+  CHECK(e.path == "providers.a.retry.deadline");
+  CHECK(e.message.find("bounds a sync attempt") != std::string::npos);
+}
+
+TEST_CASE("config fallback_on lists provider error classes and rejects others with their line") {
+  auto text = with(minimal, "b: {kind: simulated,", "b: {kind: simulated, fallback_on: [server, timeout, server],");
+  auto loaded = load_config_text(text, "c.yaml");
+  REQUIRE(loaded.errors.empty());
+  REQUIRE(loaded.config->provider("b")->fallback_on);
+  CHECK(*loaded.config->provider("b")->fallback_on ==
+        std::vector<core::error_class>{core::error_class::server, core::error_class::timeout});
+  CHECK_FALSE(loaded.config->provider("a")->fallback_on); // absent: the default set
+
+  for (const char* wrong : {"servr", "breaker_open", "none"}) {
+    auto bad = with(minimal, "b: {kind: simulated,", std::string("b: {kind: simulated, fallback_on: [server, ") + wrong + "],");
+    auto e = only_error(bad);
+    CHECK(e.path == "providers.b.fallback_on[1]");
+    CHECK(e.line == 3);
+    CHECK(e.message.find(std::string("must be a provider error class")) == 0);
+    CHECK(e.message.find(wrong) != std::string::npos);
+  }
+}

@@ -541,3 +541,12 @@ TEST_CASE("replicate answers a finished prediction at once to Prefer wait when n
   CHECK(str(r.json, "status") == "succeeded");
   CHECK(r.json.at("output").size() == 1);
 }
+
+TEST_CASE("the OpenAI fake answers 400 invalid_request_error to a model it does not serve") {
+  fixture f;
+  auto r = f.http.post(openai_path, R"({"model":"no-such-model","prompt":"x"})", openai_key);
+  CHECK(r.status == 400);
+  CHECK(str(r.json.at("error"), "type") == "invalid_request_error");
+  CHECK(str(r.json.at("error"), "param") == "model");
+  CHECK(f.http.post(openai_path, R"({"model":"gpt-image-1","prompt":"x"})", openai_key).status == 200);
+}

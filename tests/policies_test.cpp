@@ -84,3 +84,55 @@ TEST_CASE("a failed attempt falls back along the chain, then dead-letters") {
   auto short_chain = provider_chain(cfg, "sdxl");
   CHECK(decide_after_failure(cfg, short_chain, 0, 1, error_class::server).kind == after_failure_kind::dead_letter);
 }
+
+TEST_CASE("the candidate falls back on bad_request and content_policy and other providers fail the job") {
+  config cfg;
+  for (auto name : {"gemini", "photomaker", "sdxl"}) {
+    provider_config p;
+    p.name = name;
+    cfg.providers.push_back(p);
+  }
+  cfg.fallback["gemini"] = {"photomaker", "sdxl"};
+  cfg.fallback["photomaker"] = {"sdxl"};
+  cfg.rollout.baseline = "photomaker";
+  cfg.rollout.candidate = "gemini";
+  auto chain = provider_chain(cfg, "gemini");
+  for (auto e : {error_class::bad_request, error_class::content_policy}) {
+    auto a = decide_after_failure(cfg, chain, 0, 1, e);
+    CHECK(a.kind == after_failure_kind::fall_back);
+    CHECK(a.provider == "photomaker");
+    // the baseline accepts the request or rejects it for good
+    CHECK(decide_after_failure(cfg, chain, 1, 2, e).kind == after_failure_kind::fail);
+  }
+  // every provider keeps today's set
+  for (auto e : default_fallback_on()) {
+    CHECK(takes_fallback(cfg, "gemini", e));
+    CHECK(takes_fallback(cfg, "sdxl", e));
+  }
+  // recomputed with each snapshot: a new candidate gets the wider set, the old one loses it
+  config next = cfg;
+  next.rollout.candidate = "sdxl";
+  CHECK_FALSE(takes_fallback(next, "gemini", error_class::bad_request));
+  CHECK(takes_fallback(next, "sdxl", error_class::bad_request));
+}
+
+TEST_CASE("a provider's fallback_on is the exact list and the engine's own outcomes always fall back") {
+  config cfg;
+  for (auto name : {"gemini", "photomaker"}) {
+    provider_config p;
+    p.name = name;
+    cfg.providers.push_back(p);
+  }
+  cfg.fallback["gemini"] = {"photomaker"};
+  cfg.rollout.candidate = "gemini";
+  cfg.providers[0].fallback_on = std::vector<error_class>{error_class::server};
+  auto chain = provider_chain(cfg, "gemini");
+  CHECK(decide_after_failure(cfg, chain, 0, 1, error_class::server).kind == after_failure_kind::fall_back);
+  auto a = decide_after_failure(cfg, chain, 0, 1, error_class::timeout);
+  CHECK(a.kind == after_failure_kind::fail);
+  CHECK(a.reason == "gemini: timeout is not in its fallback_on");
+  CHECK(decide_after_failure(cfg, chain, 0, 1, error_class::bad_request).kind == after_failure_kind::fail);
+  for (auto e : {error_class::breaker_open, error_class::budget_exhausted, error_class::over_limit,
+                 error_class::cancelled, error_class::unknown})
+    CHECK(decide_after_failure(cfg, chain, 0, 1, e).kind == after_failure_kind::fall_back);
+}

@@ -151,3 +151,28 @@ TEST_CASE("malformed Go-style durations give nullopt") {
     CHECK_FALSE(parse_go_duration(bad).has_value());
   }
 }
+
+TEST_CASE("a Retry-After above max_retry_after is not waited for and the attempt fails as rate_limited") {
+  retry_config cfg;
+  cfg.max_retry_after = 60s;
+  auto d = decide_retry(cfg, 1, error_class::rate_limited, 86400s, 0.5, 0, 0s, std::nullopt);
+  CHECK_FALSE(d.retry);
+  CHECK(d.fail_as == error_class::rate_limited);
+  CHECK(d.reason == "rate_limited: Retry-After 86400s is above retry.max_retry_after 60s");
+  // whatever the status said: a 503 asking for an hour is a rate limit in all but name
+  CHECK(decide_retry(cfg, 1, error_class::server, 1h, 0.5, 0, 0s, std::nullopt).fail_as == error_class::rate_limited);
+  // at the ceiling it is waited for
+  auto at = decide_retry(cfg, 1, error_class::rate_limited, 60s, 0.5, 0, 0s, std::nullopt);
+  CHECK(at.retry);
+  CHECK(at.delay == 60s);
+}
+
+TEST_CASE("a retry that would start after the attempt's deadline is not made") {
+  retry_config cfg; // backoff 1 s: the first retry waits at most 1 s
+  auto late = decide_retry(cfg, 1, error_class::timeout, 0s, 1.0, 0, 60s, 60s);
+  CHECK_FALSE(late.retry);
+  CHECK(late.fail_as == error_class::timeout);
+  CHECK(late.reason == "timeout after 1 calls: a retry in 1s would pass retry.deadline 60s (60s spent)");
+  CHECK(decide_retry(cfg, 1, error_class::timeout, 0s, 1.0, 0, 59s, 60s).retry);
+  CHECK(decide_retry(cfg, 1, error_class::timeout, 0s, 1.0, 0, 600s, std::nullopt).retry); // no deadline: async
+}

@@ -71,6 +71,9 @@ void check_provider(context& c, const provider_config& p) {
     c.error(at("simulated.latency_p95"), "simulated.latency_p95 (" + format_duration(p.simulated.latency_p95) +
                                              ") must be >= simulated.latency_p50 (" +
                                              format_duration(p.simulated.latency_p50) + ")");
+  if (c.has(at("retry.deadline")) && c.ok(at("retry.deadline")) && c.ok(at("mode")) &&
+      p.mode == core::provider_mode::async)
+    c.error(at("retry.deadline"), "retry.deadline bounds a sync attempt (mode is async: polling.deadline bounds it)");
   if (c.ok(at("retry.backoff")) && c.ok(at("retry.max_backoff")) && p.retry.max_backoff < p.retry.backoff)
     c.error(at("retry.max_backoff"), "retry.max_backoff (" + format_duration(p.retry.max_backoff) +
                                          ") must be >= retry.backoff (" + format_duration(p.retry.backoff) + ")");

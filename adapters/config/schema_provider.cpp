@@ -2,6 +2,7 @@
 
 #include "adapters/config/reader.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace cutover::config_adapter::detail {
@@ -59,6 +60,11 @@ const fields<core::retry_config>& retry_fields() {
     integer("max_attempts", &r::max_attempts, 1, 10, "calls per provider attempt, the first one included"),
     duration("backoff", &r::backoff, 0s, 1h, "wait before the first retry; doubles on each retry"),
     duration("max_backoff", &r::max_backoff, 0s, 24h, "cap of the doubling wait"),
+    duration("max_retry_after", &r::max_retry_after, 0s, 24h,
+             "longest Retry-After waited for; a longer one fails the attempt as rate_limited (it falls back)"),
+    duration("deadline", &r::deadline, 100ms, 7 * 24h,
+             "overall limit of a sync attempt, calls and waits together; absent = timeout x max_attempts + "
+             "max_backoff"),
   };
   return f;
 }
@@ -125,6 +131,24 @@ const fields<provider_config>& provider_fields() {
     section("breaker", &p::breaker, breaker_fields, "circuit breaker"),
     section("polling", &p::polling, polling_fields, "how async jobs are polled"),
     section("limits", &p::limits, limits_fields, "rate and concurrency limits"),
+    custom<p>("fallback_on", "provider error classes whose failed attempt takes the fallback chain; absent = every "
+                             "one but bad_request and content_policy (for the rollout's candidate: every one)",
+              [](context& c, const YAML::Node& n, const std::string& path, p& out) {
+                auto& list = out.fallback_on.emplace();
+                for_each_item(c, n, path, [&](std::size_t, const YAML::Node& v, const std::string& ip) {
+                  auto name = read_scalar(c, v, ip);
+                  if (!name)
+                    return;
+                  core::error_class e{};
+                  if (!core::parse_error_class(*name, e) || e == core::error_class::none || core::is_own_error(e)) {
+                    c.error(ip, "must be a provider error class (timeout, rate_limited, auth, quota, bad_request, "
+                                "content_policy, server, bad_response), got \"" + *name + "\"");
+                    return;
+                  }
+                  if (std::find(list.begin(), list.end(), e) == list.end())
+                    list.push_back(e);
+                });
+              }),
     custom<p>("api_key", "not allowed: secrets stay in the environment",
               [](context& c, const YAML::Node&, const std::string& path, p&) {
                 c.error(path, "secrets do not belong in config: put the key in an environment variable "

@@ -246,6 +246,7 @@ private:
     out.remote_id = name;
     if (state == "PENDING" || state == "RUNNING" || (state.empty() && !op.has_field("done"))) {
       out.k = create ? provider_reply::kind::accepted : provider_reply::kind::pending;
+      out.not_started = state == "PENDING"; // queued, no request processed yet: nothing billed
       return out;
     }
     if (state == "FAILED")

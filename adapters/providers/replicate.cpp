@@ -104,6 +104,7 @@ private:
       if (id.empty())
         return detail::failure(error_class::bad_response, "a prediction without an id: " + detail::unexpected_body(r));
       out.k = provider_reply::kind::pending;
+      out.not_started = status == "starting"; // no worker has taken it: nothing billed yet
       return out;
     }
     if (status == "succeeded") {

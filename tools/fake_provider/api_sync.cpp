@@ -29,6 +29,10 @@ answer provider_fake::openai_generate(const call& c, fault f) {
     n = v.as_integer();
   }
   const std::string model = body.has_string_field("model") ? body.at("model").as_string() : "dall-e-2";
+  // The real API answers 400 to a model it does not serve: a misconfigured model id is a request error.
+  if (model.rfind("dall-e-", 0) != 0 && model.rfind("gpt-image-", 0) != 0)
+    return bad_request(api, "Invalid value: '" + model + "'. Supported values are: 'gpt-image-1', 'dall-e-2' and 'dall-e-3'.",
+                       "model");
   const bool gpt_image = model.rfind("gpt-image", 0) == 0;
   if (f == fault::content_policy)
     return openai_content_policy(gpt_image);

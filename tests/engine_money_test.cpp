@@ -1,0 +1,186 @@
+// Whole-tree stories about money when the engine is in doubt, on the deterministic scheduler with a real SQLite
+// file and simulated providers: a reload does not reprice calls in flight, and a call that was on the wire when
+// the engine stopped is charged at its reservation (outcome `unknown`) before the job runs again, without the
+// rollout taking it for a provider failure.
+
+#include "actors/engine.hpp"
+#include "adapters/config/loader.hpp"
+#include "adapters/providers/simulated.hpp"
+#include "adapters/store/sqlite_store.hpp"
+#include "core/ledger.hpp"
+#include "support/virtual_time.hpp"
+
+#include <caf/scoped_actor.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace cutover;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// The candidate answers after 20 s (sync), the baseline after 1 s; everyone is on the candidate.
+std::string money_config(const std::string& candidate_price = "0.03") {
+  return R"(providers:
+  gemini:
+    kind: simulated
+    mode: sync
+    cost_per_image: {sd: )" + candidate_price + R"(, hd: 0.039, 4k: 0.06}
+    simulated: {latency_p50: 20s, latency_p95: 20s, failure_rate: 0%, quality: 0.9}
+  photomaker: {kind: simulated, mode: sync, cost_per_image: {sd: 0.04, hd: 0.05, 4k: 0.08},
+               simulated: {latency_p50: 1s, latency_p95: 1s, failure_rate: 0%, quality: 0.9}}
+tiers:
+  sd: {batch: {max_items: 50, max_wait: 1s}}
+fallback: {gemini: [photomaker]}
+dead_letter: {max_attempts: 3, retention: 2h}
+rollout:
+  name: money
+  baseline: photomaker
+  candidate: gemini
+  percent: 100
+  phases: [{percent: 100}]
+  triggers: {error_rate: {above: 5%, for: 1m, min_samples: 5}}
+)";
+}
+
+core::config_ptr load(const std::string& text) {
+  auto loaded = config_adapter::load_config_text(text, "money.yaml");
+  for (const auto& e : loaded.errors)
+    FAIL(config_adapter::to_string(e));
+  return loaded.config;
+}
+
+struct story {
+  testing::virtual_time vt;
+  actors::engine engine;
+  std::unique_ptr<core::job_store> reader;
+
+  /// `starts_at`: virtual time since the epoch at which this engine starts (a later process of the same store).
+  story(testing::temp_dir& dir, const std::string& config_text, core::duration starts_at = 0s) {
+    vt.advance(starts_at);
+    engine = actors::start_engine(
+      *vt.sys, load(config_text), store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
+      [](const core::provider_config& p) { return providers::make_simulated_provider(p); }, vt.anchor());
+    vt.run();
+    reader = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
+  }
+  ~story() {
+    engine.stop();
+    vt.run();
+  }
+
+  std::vector<core::job_id> submit(int count) {
+    caf::scoped_actor self{*vt.sys};
+    for (int i = 0; i < count; ++i) {
+      core::job_spec spec;
+      spec.user_id = "user-" + std::to_string(i);
+      spec.prompt = "a kite " + std::to_string(i);
+      self->send(engine.intake, msg::submit_job{spec, {}, {}});
+    }
+    vt.run();
+    std::vector<core::job_id> ids;
+    for (int i = 0; i < count; ++i)
+      self->receive([&](const msg::submit_reply& r) {
+        REQUIRE(r.http_status == 202);
+        ids.push_back(r.id);
+      });
+    return ids;
+  }
+  core::job_record job(core::job_id id) {
+    auto j = reader->find(id);
+    REQUIRE(j);
+    return *j;
+  }
+  bool all_final(const std::vector<core::job_id>& ids) {
+    for (auto id : ids)
+      if (!core::is_final(job(id).status))
+        return false;
+    return true;
+  }
+  /// The ledger's persisted row of `provider` for today.
+  core::day_row budget_row(const std::string& provider) {
+    const auto day = core::budget_day(vt.now(), 0s);
+    for (const auto& r : reader->budget_days(day))
+      if (r.day == day && r.provider == provider)
+        return r;
+    FAIL("no budget row for " << provider);
+    return {};
+  }
+};
+
+} // namespace
+
+TEST_CASE("a reload that raises the price while a call is in flight settles the call at its reservation") {
+  testing::temp_dir dir;
+  story s{dir, money_config("0.03")};
+  auto ids = s.submit(1);
+  s.vt.advance(5s); // the window flushed at 1 s: the call is on the wire until 21 s
+  REQUIRE(s.job(ids[0]).status == core::job_status::submitted);
+  s.engine.reload(load(money_config("0.09")));
+  REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 2min, 1s));
+  auto j = s.job(ids[0]);
+  CHECK(j.status == core::job_status::succeeded);
+  REQUIRE(j.attempts.size() == 1);
+  CHECK(j.attempts[0].cost == 30'000); // the price at admission, not 90'000
+  CHECK(j.cost == 30'000);
+  s.vt.advance(2s); // the ledger's rows are written with the next commit
+  const auto row = s.budget_row("gemini");
+  CHECK(row.consumed == 30'000);
+  CHECK(row.reserved == 0);
+}
+
+TEST_CASE("a sync call on the wire at a stop is charged at its reservation as unknown before the job runs again") {
+  testing::temp_dir dir;
+  std::vector<core::job_id> ids;
+  constexpr int jobs = 10;
+  {
+    story first{dir, money_config()};
+    ids = first.submit(jobs);
+    first.vt.advance(5s); // the calls are on the wire until 21 s
+    for (auto id : ids) {
+      auto j = first.job(id);
+      REQUIRE(j.attempts.size() == 1);
+      REQUIRE(j.attempts[0].outcome == core::job_status::running);
+    }
+  } // the engine is gone mid-call: the provider may have done (and billed) the work
+  story second{dir, money_config(), 30s};
+  REQUIRE(second.vt.advance_until([&] { return second.all_final(ids); }, 5min, 1s));
+  REQUIRE(!ids.empty());
+  for (auto id : ids) {
+    auto j = second.job(id);
+    CHECK(j.status == core::job_status::succeeded);
+    REQUIRE(j.attempts.size() == 2);
+    CHECK(j.attempts[0].error == core::error_class::unknown);
+    CHECK(j.attempts[0].outcome == core::job_status::failed);
+    CHECK(j.attempts[0].cost == 30'000); // its reservation: 1 sd image at 0.03
+    CHECK(j.attempts[1].provider == "gemini");
+    CHECK(j.attempts[1].outcome == core::job_status::succeeded);
+    CHECK(j.cost == 60'000);
+  }
+  second.vt.advance(2min); // a minute of the trigger's window past the last outcome
+  const auto row = second.budget_row("gemini");
+  CHECK(row.consumed == jobs * 60'000); // the ledger may over-count, never under
+  CHECK(row.reserved == 0);
+  // 10 unknowns next to 10 successes would be a 50 % error rate: unknown is the engine's own outcome
+  auto state = second.reader->rollout_state(); // written at every change of the rollout's state
+  CHECK((!state || (state->state != core::rollout_phase_state::rolled_back && state->percent == 100)));
+}
+
+TEST_CASE("unknown attempts restored after a further restart do not fire error_rate either") {
+  testing::temp_dir dir;
+  std::vector<core::job_id> ids;
+  {
+    story first{dir, money_config()};
+    ids = first.submit(10);
+    first.vt.advance(5s);
+  }
+  {
+    story second{dir, money_config(), 30s}; // unknowns at 30 s, the jobs run again from 31 s to 51 s
+    REQUIRE(second.vt.advance_until([&] { return second.all_final(ids); }, 5min, 1s));
+    REQUIRE(second.vt.now() - testing::virtual_epoch < 55s);
+  }
+  story third{dir, money_config(), 55s}; // rebuilds the rollout's figures from the attempts on disk (last minute)
+  third.vt.advance(10s);
+  auto state = third.reader->rollout_state();
+  CHECK((!state || state->state != core::rollout_phase_state::rolled_back));
+}
