@@ -173,7 +173,7 @@ TEST_CASE("a reload lowering a budget limit applies from the next admission and 
   CHECK(budget.find("\"consumed_usd\":0.030000") != std::string::npos);
 }
 
-TEST_CASE("an operator steps the live percent down to a lower phase over HTTP; a stranger is 400 and raising 409") {
+TEST_CASE("an operator steps the live percent down to a lower phase over HTTP, a stranger is 400 and raising 409") {
   temp_dir dir;
   auto config = fast_config(100);
   config.replace(config.find("phases: [{percent: 100}]"), 24, "phases: [{percent: 10}, {percent: 50}, {percent: 100}]");

@@ -110,7 +110,7 @@ TEST_CASE("a reload while rolled back keeps the rollout before its verification 
 
 // --- repeated breaker trips (issue 13 item 12)
 
-TEST_CASE("more than N trips of the candidate's breaker within the window roll back; N or older ones do not") {
+TEST_CASE("more than N trips of the candidate's breaker within the window roll back, and N or older ones do not") {
   auto cfg = std::make_shared<config>(*make_config(50, 10s));
   cfg->rollout.triggers.breaker_trips = count_trigger{2, 30min};
   driver two{cfg};

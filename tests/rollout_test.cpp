@@ -275,7 +275,7 @@ TEST_CASE("a reload that changes the file's percent raises the live percent but 
   CHECK(s.job(s.submit(user_in_buckets(51, 100))).provider == "cand");
 }
 
-TEST_CASE("a reload does not raise a rolled back rollout; an operator resumes it") {
+TEST_CASE("a reload does not raise a rolled back rollout: an operator resumes it") {
   story s{config_text(0, "1m")};
   REQUIRE(s.act("rollback").http_status == 200);
   s.reload(config_text(50, "1m"));
