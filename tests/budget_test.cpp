@@ -19,7 +19,9 @@ constexpr long long candidate_line_micros = 18'000'000; // 90 % of $20
 /// `candidate_latency` slows the candidate so that a kill finds its calls in flight, reservations open.
 std::string budget_config(const std::string& candidate_latency = "30ms") {
   const auto p95 = candidate_latency == "30ms" ? std::string{"80ms"} : candidate_latency;
+  // 10,000 jobs per test: commits without an fsync each keep the suite fast (the money is tested, not power loss)
   return R"(server: {listen: 127.0.0.1:8080}
+store: {synchronous: normal}
 providers:
   candidate:
     kind: simulated

@@ -147,6 +147,19 @@ private:
   std::thread thread_;
 };
 
+/// SQLite's numbers for the levels of `PRAGMA synchronous`.
+int pragma_level(sync_mode m) {
+  switch (m) {
+  case sync_mode::off:
+    return 0;
+  case sync_mode::normal:
+    return 1;
+  case sync_mode::full:
+    return 2;
+  }
+  return -1;
+}
+
 class sqlite_store final : public job_store {
 public:
   sqlite_store(const std::string& path, sync_mode sync)
@@ -154,6 +167,10 @@ public:
     db_.exec("PRAGMA journal_mode=WAL");
     db_.exec(std::string{"PRAGMA synchronous="} +
              (sync == sync_mode::full ? "FULL" : sync == sync_mode::off ? "OFF" : "NORMAL"));
+    // SQLite ignores a pragma it cannot apply without an error: a 202's promise rests on this one, so check it.
+    if (synchronous() != pragma_level(sync))
+      throw store_error("PRAGMA synchronous reads back " + std::to_string(synchronous()) + ", not " +
+                        std::to_string(pragma_level(sync)));
     db_.exec("PRAGMA busy_timeout=5000");
     db_.exec("PRAGMA cache_size=-65536"); // 64 MiB: the rows of jobs in flight stay in memory
     db_.exec("PRAGMA wal_autocheckpoint=0"); // the checkpointer does it, off the commit path
@@ -557,6 +574,9 @@ public:
     });
   }
 
+  /// What SQLite applies to each commit on this connection, read back from SQLite itself.
+  int synchronous() { return db_.execAndGet("PRAGMA synchronous").getInt(); }
+
 private:
   /// Columns added after the first schema: added to older files in place.
   void migrate() {
@@ -907,6 +927,11 @@ std::unique_ptr<job_store> open_sqlite_store(const std::string& path, sync_mode 
   } catch (const std::exception& e) {
     throw store_error("cannot open store " + path + ": " + e.what());
   }
+}
+
+int applied_synchronous(core::job_store& store) {
+  auto* sqlite = dynamic_cast<sqlite_store*>(&store);
+  return sqlite ? sqlite->synchronous() : -1;
 }
 
 } // namespace cutover::store_adapter
