@@ -364,6 +364,7 @@ TEST_CASE("a gradual rollback steps down through the phases with a dwell at each
   CHECK(steps[0].at - rollbacks[0].at >= 10min);
   CHECK(steps[0].at - rollbacks[0].at <= 10min + 10s);
   CHECK(steps[1].percent == 0);
+  CHECK(steps[1].at - steps[0].at >= 10min);
   CHECK(steps[1].at - steps[0].at <= 10min + 10s);
   CHECK(s.status().state == core::rollout_phase_state::rolled_back);
 }
