@@ -103,6 +103,10 @@ int serve(const serve_flags& flags) {
   std::shared_ptr<core::store_db> db;
   try {
     db = store_adapter::open_sqlite_store(cfg->store.path, cfg->store.synchronous);
+    // what a 202 promises rests on this setting: say which one SQLite applies
+    const int level = store_adapter::applied_synchronous(*db);
+    std::cerr << "event=store_opened path=" << cfg->store.path
+              << " synchronous=" << (level == 2 ? "full" : level == 1 ? "normal" : level == 0 ? "off" : "?") << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "event=store_open_failed error=\"" << e.what() << "\"" << std::endl;
     return 1;

@@ -214,10 +214,15 @@ struct server_config {
   duration drain_timeout = defaults::drain_timeout; ///< at SIGTERM: how long calls on the wire may take to end
 };
 
+/// SQLite's `PRAGMA synchronous` for each commit (WAL mode). full: a 202'd job survives power loss and OS crashes;
+/// normal: it survives the engine's own crash (kill -9), not the machine's; off: the same, but a machine's crash
+/// may also corrupt the file.
 enum class sync_mode : std::uint8_t { off, normal, full };
 struct store_config {
   std::string path = defaults::store_path; ///< relative paths are taken from the data directory's parent
-  sync_mode synchronous = sync_mode::normal;
+  /// full by default: a 202 promises the job is on disk, and only an fsync per commit keeps that promise through
+  /// a power loss; the group commit shares that fsync among every job of the commit.
+  sync_mode synchronous = sync_mode::full;
 };
 
 struct auth_config {

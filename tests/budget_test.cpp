@@ -16,10 +16,13 @@ namespace {
 
 constexpr long long candidate_line_micros = 18'000'000; // 90 % of $20
 
-/// `candidate_latency` slows the candidate so that a kill finds its calls in flight, reservations open.
+/// `candidate_latency` slows the candidate so that a kill finds its calls in flight, reservations open. The budget
+/// day starts twelve hours from now: the checks compare one day's figures, which a new day would reset mid-test.
 std::string budget_config(const std::string& candidate_latency = "30ms") {
   const auto p95 = candidate_latency == "30ms" ? std::string{"80ms"} : candidate_latency;
+  // 10,000 jobs per test: commits without an fsync each keep the suite fast (the money is tested, not power loss)
   return R"(server: {listen: 127.0.0.1:8080}
+store: {synchronous: normal}
 providers:
   candidate:
     kind: simulated
@@ -36,7 +39,7 @@ tiers:
   hd: {batch: {max_items: 50, max_wait: 10ms}}
   4k: {batch: {max_items: 20, max_wait: 10ms}}
 fallback: {candidate: [baseline]}
-budget: {stop_at: 90%, providers: {candidate: 20}}
+budget: {stop_at: 90%, day_starts: ")" + day_starts_far_from_now() + R"(", providers: {candidate: 20}}
 rollout: {name: budget, baseline: baseline, candidate: candidate, percent: 100, phases: [{percent: 100}]}
 )";
 }

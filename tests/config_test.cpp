@@ -97,7 +97,7 @@ TEST_CASE("the default config.yaml loads with the seed values") {
   CHECK(c.server.max_body_bytes == 65536);
   CHECK(c.server.drain_timeout == 30s);
   CHECK(c.store.path == "data/cutover.db");
-  CHECK(c.store.synchronous == core::sync_mode::normal);
+  CHECK(c.store.synchronous == core::sync_mode::full);
 
   REQUIRE(c.providers.size() == 3); // in file order
   CHECK((c.providers[0].name == "gemini" && c.providers[1].name == "photomaker" && c.providers[2].name == "sdxl"));
@@ -311,6 +311,13 @@ TEST_CASE("config money is parsed exactly from the decimal text") {
   CHECK(only_error(daily("-1")).message == "must not be negative, got -1");
   CHECK(only_error(daily("1e3")).message.find("must be an amount in USD") == 0);
   CHECK(only_error(daily("$5")).message.find("must be an amount in USD") == 0);
+}
+
+TEST_CASE("without store.synchronous a commit is fsynced (full): a 202'd job survives power loss") {
+  CHECK(load(minimal)->store.synchronous == core::sync_mode::full);
+  CHECK(load(minimal + "store: {path: x.db}\n")->store.synchronous == core::sync_mode::full);
+  CHECK(load(minimal + "store: {synchronous: normal}\n")->store.synchronous == core::sync_mode::normal);
+  CHECK(load(minimal + "store: {synchronous: \"off\"}\n")->store.synchronous == core::sync_mode::off);
 }
 
 TEST_CASE("config booleans, names, integers and times of day are checked") {

@@ -116,11 +116,15 @@ TEST_CASE("a valid reload swaps the snapshot and its hash is in the next decisio
 
   // SIGHUP reloads too: back on, at 100 %
   engine.write_config(fast_config(100));
+  const auto before_hup = engine.log_size();
   engine.signal(SIGHUP);
-  std::string hup_hash;
-  for (int i = 0; i < 200 && (hup_hash.empty() || hup_hash == new_hash); ++i) // the signal is asynchronous
-    hup_hash = json_field(http.get("/v1/rollout?wait").body, "config_hash");
+  // the signal is asynchronous: the engine logs the reload once every actor has been sent the new snapshot
+  const std::string reloaded = "event=reloaded config_hash=";
+  const auto line = engine.wait_for_line(reloaded, std::chrono::seconds(20), before_hup);
+  REQUIRE(!line.empty());
+  const auto hup_hash = line.substr(line.find(reloaded) + reloaded.size());
   CHECK(hup_hash != new_hash);
+  CHECK(json_field(http.get("/v1/rollout").body, "config_hash") == hup_hash);
   CHECK(route_of(http, "u2").first == "gemini");
 }
 
@@ -152,12 +156,14 @@ TEST_CASE("with admin keys configured an operator call needs one") {
 
 TEST_CASE("a reload lowering a budget limit applies from the next admission and overrides apply to new jobs at once") {
   temp_dir dir;
-  auto config = fast_config(100) + "budget: {stop_at: 90%, providers: {gemini: 1000}}\n";
+  // the spend before the reload is checked at the end: the budget day must not start in between
+  const auto day_starts = "day_starts: \"" + day_starts_far_from_now() + "\", ";
+  auto config = fast_config(100) + "budget: {stop_at: 90%, " + day_starts + "providers: {gemini: 1000}}\n";
   engine_process engine{dir.path.string(), config};
   http_client http{engine.base_url()};
   CHECK(route_of(http, "u1").first == "gemini");
   // a limit below what one image costs, and a segment sent to the baseline
-  auto lowered = fast_config(100) + "budget: {stop_at: 90%, providers: {gemini: 0.01}}\n";
+  auto lowered = fast_config(100) + "budget: {stop_at: 90%, " + day_starts + "providers: {gemini: 0.01}}\n";
   lowered.replace(lowered.find("  phases:"), 9, "  overrides: {segments: {enterprise: baseline}}\n  phases:");
   engine.write_config(lowered);
   REQUIRE(http.post("/v1/admin/reload", "").status == 200);

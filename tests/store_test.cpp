@@ -1,6 +1,7 @@
 /// The SQLite job store on a real file in a temporary folder: rows read back whole, events fold into rows,
 /// open jobs, idempotency keys, persistence across reopen, one transaction per write, images in order.
 
+#include "adapters/config/loader.hpp"
 #include "adapters/store/sqlite_store.hpp"
 
 #include <SQLiteCpp/Database.h>
@@ -392,6 +393,27 @@ TEST_CASE("opening a store whose folder cannot be created throws a store error n
     CHECK(what.find("cannot open store") != std::string::npos);
     CHECK(what.find(path) != std::string::npos);
   }
+}
+
+TEST_CASE("a store opened with the default config runs PRAGMA synchronous FULL on its file", "[store]") {
+  auto loaded = config_adapter::load_config_text(R"(providers:
+  a: {kind: simulated, cost_per_image: {sd: 0.01, hd: 0.02, 4k: 0.03}}
+  b: {kind: simulated, cost_per_image: {sd: 0.01, hd: 0.02, 4k: 0.03}}
+rollout: {name: r, baseline: a, candidate: b}
+)",
+                                                 "default.yaml");
+  REQUIRE(loaded.config);
+  temp_folder tmp;
+  auto store = store_adapter::open_sqlite_store(tmp.file("jobs.db"), loaded.config->store.synchronous);
+  CHECK(store_adapter::applied_synchronous(*store) == 2); // SQLite's FULL, read back from the store's connection
+  store->write({job_of(1)}, {});
+  CHECK(store->jobs().find(core::job_id{1}).has_value());
+  // and each setting is what SQLite really applies
+  auto applied = [&](const std::string& file, core::sync_mode m) {
+    return store_adapter::applied_synchronous(*store_adapter::open_sqlite_store(tmp.file(file), m));
+  };
+  CHECK(applied("normal.db", core::sync_mode::normal) == 1);
+  CHECK(applied("off.db", core::sync_mode::off) == 0);
 }
 
 TEST_CASE("images come back in order and a job without images has none", "[store]") {

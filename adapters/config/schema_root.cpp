@@ -46,7 +46,8 @@ const fields<core::store_config>& store_fields() {
   using s = core::store_config;
   static const fields<s> f = {
     text("path", &s::path, "SQLite database file", check_not_empty),
-    choice("synchronous", &s::synchronous, {"off", "normal", "full"}, "SQLite durability of each commit"),
+    choice("synchronous", &s::synchronous, {"off", "normal", "full"},
+           "SQLite durability of each commit: full survives power loss, normal only a crash of the engine"),
   };
   return f;
 }

@@ -95,12 +95,31 @@ private:
   std::thread thread_;
 };
 
+namespace {
+/// SQLite's numbers for the levels of `PRAGMA synchronous`.
+int pragma_level(core::sync_mode m) {
+  switch (m) {
+  case core::sync_mode::off:
+    return 0;
+  case core::sync_mode::normal:
+    return 1;
+  case core::sync_mode::full:
+    return 2;
+  }
+  return -1;
+}
+} // namespace
+
 connection::connection(const std::string& path, core::sync_mode sync)
   : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
   using core::sync_mode;
   db_.exec("PRAGMA journal_mode=WAL");
   db_.exec(std::string{"PRAGMA synchronous="} +
            (sync == sync_mode::full ? "FULL" : sync == sync_mode::off ? "OFF" : "NORMAL"));
+  // SQLite ignores a pragma it cannot apply without an error: a 202's promise rests on this one, so check it.
+  if (synchronous() != pragma_level(sync))
+    throw store_error("PRAGMA synchronous reads back " + std::to_string(synchronous()) + ", not " +
+                      std::to_string(pragma_level(sync)));
   db_.exec("PRAGMA busy_timeout=5000");
   db_.exec("PRAGMA cache_size=-65536");     // 64 MiB: the rows of jobs in flight stay in memory
   db_.exec("PRAGMA wal_autocheckpoint=0");  // the checkpointer does it, off the commit path
@@ -111,6 +130,8 @@ connection::connection(const std::string& path, core::sync_mode sync)
 }
 
 connection::~connection() = default;
+
+int connection::synchronous() { return db_.execAndGet("PRAGMA synchronous").getInt(); }
 
 /// Columns added after the first schema: added to older files in place.
 void connection::migrate() {

@@ -24,6 +24,8 @@ public:
   connection& operator=(const connection&) = delete;
 
   SQLite::Database& db() { return db_; }
+  /// What SQLite applies to each commit on this connection (0 OFF, 1 NORMAL, 2 FULL), read back from SQLite.
+  int synchronous();
 
   /// SQLite's exceptions stop at this boundary and leave as store_error.
   template <class Fn>

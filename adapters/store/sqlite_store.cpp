@@ -43,6 +43,8 @@ public:
     });
   }
 
+  int synchronous() { return conn_.synchronous(); }
+
 private:
   detail::connection conn_;
   detail::sqlite_jobs jobs_;
@@ -61,6 +63,11 @@ std::unique_ptr<store_db> open_sqlite_store(const std::string& path, sync_mode s
   } catch (const std::exception& e) {
     throw store_error("cannot open store " + path + ": " + e.what());
   }
+}
+
+int applied_synchronous(core::store_db& store) {
+  auto* sqlite = dynamic_cast<sqlite_store*>(&store);
+  return sqlite ? sqlite->synchronous() : -1;
 }
 
 } // namespace cutover::store_adapter

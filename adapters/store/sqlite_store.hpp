@@ -16,7 +16,13 @@ struct store_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Opens (and creates or migrates) the database at `path`; parent folders are created.
+/// Opens (and creates or migrates) the database at `path`; parent folders are created. Fails when SQLite does not
+/// apply `sync` (read back after setting it).
 std::unique_ptr<core::store_db> open_sqlite_store(const std::string& path, core::sync_mode sync);
+
+/// The `PRAGMA synchronous` level in force on `store`'s connection, as SQLite reports it (0 OFF, 1 NORMAL,
+/// 2 FULL); -1 when `store` is not one open_sqlite_store made. Call it before the store has an owner (it uses the
+/// store's one connection).
+int applied_synchronous(core::store_db& store);
 
 } // namespace cutover::store_adapter

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <netinet/in.h>
 #include <stdexcept>
@@ -61,6 +62,15 @@ rollout:
   percent: )" + std::to_string(percent) + R"(
   phases: [{percent: 100}]
 )";
+}
+
+std::string day_starts_far_from_now() {
+  const auto since_midnight = std::chrono::duration_cast<std::chrono::minutes>(
+                                std::chrono::system_clock::now().time_since_epoch()) % std::chrono::hours(24);
+  const auto at = (since_midnight + std::chrono::hours(12)) % std::chrono::hours(24);
+  char text[8];
+  std::snprintf(text, sizeof text, "%02d:%02dZ", static_cast<int>(at.count() / 60), static_cast<int>(at.count() % 60));
+  return text;
 }
 
 engine_process::engine_process(const std::string& dir, const std::string& config_text, int port)
@@ -154,9 +164,31 @@ void engine_process::signal(int sig) {
 
 void engine_process::write_config(const std::string& text) { std::ofstream(dir_ + "/config.yaml") << text; }
 
-bool engine_process::wait_for_log(const std::string& text, std::chrono::milliseconds limit) {
+bool engine_process::wait_for_log(const std::string& text, std::chrono::milliseconds limit, std::size_t from) {
   std::unique_lock<std::mutex> lock{log_mutex_};
-  return log_grew_.wait_for(lock, limit, [&] { return log_.find(text) != std::string::npos; });
+  return log_grew_.wait_for(lock, limit, [&] { return log_.find(text, from) != std::string::npos; });
+}
+
+std::string engine_process::wait_for_line(const std::string& text, std::chrono::milliseconds limit,
+                                          std::size_t from) {
+  std::unique_lock<std::mutex> lock{log_mutex_};
+  std::string line;
+  log_grew_.wait_for(lock, limit, [&] {
+    const auto at = log_.find(text, from);
+    const auto end = at == std::string::npos ? at : log_.find('\n', at);
+    if (end == std::string::npos)
+      return false;
+    const auto newline_before = log_.rfind('\n', at);
+    const auto start = newline_before == std::string::npos ? 0 : newline_before + 1;
+    line = log_.substr(start, end - start);
+    return true;
+  });
+  return line;
+}
+
+std::size_t engine_process::log_size() const {
+  std::lock_guard<std::mutex> guard{log_mutex_};
+  return log_.size();
 }
 
 std::string engine_process::log() const {

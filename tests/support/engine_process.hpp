@@ -22,6 +22,10 @@ int free_port();
 /// `gemini` (async) is the candidate at `percent`, `photomaker` (sync) the baseline, `sdxl` the last fallback.
 std::string fast_config(int percent = 50, const std::string& failure_rate = "0%");
 
+/// A `budget.day_starts` ("HH:MMZ") twelve hours from now on the wall clock, so that a test that checks a budget
+/// day's figures never runs across the start of a budget day.
+std::string day_starts_far_from_now();
+
 class engine_process {
 public:
   /// Starts `cutover serve --config DIR/config.yaml --listen 127.0.0.1:PORT --data DIR`.
@@ -40,8 +44,13 @@ public:
   void write_config(const std::string& text);
   /// Everything the engine wrote to stderr so far.
   std::string log() const;
-  /// Blocks until the engine's stderr contains `text`, at most `limit`; whether it did.
-  bool wait_for_log(const std::string& text, std::chrono::milliseconds limit);
+  /// How many bytes the engine wrote to stderr so far (a `from` for wait_for_log).
+  std::size_t log_size() const;
+  /// Blocks until the engine's stderr, from byte `from` on, contains `text`, at most `limit`; whether it did.
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds limit, std::size_t from = 0);
+  /// The first whole line (its '\n' written) of the engine's stderr from byte `from` on that contains `text`, once
+  /// there is one, waiting at most `limit`; empty when none came.
+  std::string wait_for_line(const std::string& text, std::chrono::milliseconds limit, std::size_t from = 0);
 
 private:
   void start();
