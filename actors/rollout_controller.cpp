@@ -349,7 +349,7 @@ void restore_feedback(self_ptr self, instant from, instant until) {
 msg::operator_reply act(self_ptr self, const std::string& action) {
   auto& st = self->state;
   const auto now = now_of(self);
-  auto refuse = [&](std::string why) { return msg::operator_reply{409, std::move(why), view(self)}; };
+  auto refuse = [&](std::string why) { return msg::operator_reply{msg::operator_error::not_allowed, std::move(why), view(self)}; };
   const auto state = st.status.state;
   if (action == "promote") {
     if (state == rollout_phase_state::rolled_back || state == rollout_phase_state::rolling_back)
@@ -383,9 +383,9 @@ msg::operator_reply act(self_ptr self, const std::string& action) {
     publish(self, make_decision(self, now, "operator_rollback", "rolled back by an operator: everyone to the baseline",
                                 {}, {}));
   } else {
-    return msg::operator_reply{404, "no such action: " + action, view(self)};
+    return msg::operator_reply{msg::operator_error::unknown_action, "no such action: " + action, view(self)};
   }
-  return msg::operator_reply{200, "", view(self)};
+  return msg::operator_reply{msg::operator_error::none, "", view(self)};
 }
 
 } // namespace

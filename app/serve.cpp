@@ -160,7 +160,15 @@ int serve(const serve_flags& flags) {
   auto metrics = engine.metrics;
   http::server_options api_opts;
   api_opts.listen = snapshot->server.listen;
-  api_opts.max_body_bytes = snapshot->server.max_body_bytes;
+  const auto& srv = snapshot->server;
+  api_opts.max_body_bytes = srv.max_body_bytes;
+  api_opts.threads = srv.threads != 0 ? srv.threads : cores;
+  api_opts.max_headers = srv.max_headers;
+  api_opts.max_header_bytes = srv.max_header_bytes;
+  api_opts.max_json_depth = srv.max_json_depth;
+  api_opts.header_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(srv.header_timeout);
+  api_opts.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(srv.idle_timeout);
+  api_opts.max_connections = srv.max_connections;
   api_opts.metrics = [metrics] { return metrics->render(); };
   api_opts.reload = reload;
   // ready: ok; degraded while a provider's breaker is open or its budget refuses admissions (its traffic is

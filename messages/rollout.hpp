@@ -44,10 +44,23 @@ struct rollout_view_reply {
   core::instant since{};
   std::string config_hash;
 };
-/// POST /v1/rollout/{promote,hold,resume,rollback}: 200 with the new view, 409 when not allowed now.
+/// POST /v1/rollout/{promote,hold,resume,rollback}: the new view, or why the action was refused.
 struct operator_action { std::string action; };
+enum class operator_error : std::uint8_t {
+  none,           ///< done
+  not_allowed,    ///< the action is not allowed in the rollout's state now (message says why)
+  unknown_action, ///< no such action
+};
+constexpr const char* to_string(operator_error e) {
+  switch (e) {
+  case operator_error::none: return "none";
+  case operator_error::not_allowed: return "not_allowed";
+  case operator_error::unknown_action: return "unknown_action";
+  }
+  return "unknown";
+}
 struct operator_reply {
-  int http_status = 200;
+  operator_error error = operator_error::none;
   std::string message;
   rollout_view_reply view;
 };
@@ -70,7 +83,7 @@ template <class I> auto inspect(I& f, operator_action& x) {
   return f(caf::meta::type_name("operator_action"), x.action);
 }
 template <class I> auto inspect(I& f, operator_reply& x) {
-  return f(caf::meta::type_name("operator_reply"), x.http_status, x.message, x.view);
+  return f(caf::meta::type_name("operator_reply"), x.error, x.message, x.view);
 }
 
 using rollout_actor = caf::typed_actor<

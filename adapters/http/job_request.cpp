@@ -111,3 +111,21 @@ bool valid_idempotency_key(const std::string& key) {
 }
 
 } // namespace cutover::http
+
+namespace cutover::http {
+
+std::optional<double> parse_feedback(const std::string& body) {
+  std::error_code ec;
+  try {
+    auto v = web::json::value::parse(body, ec);
+    if (!ec && v.is_object() && v.has_field("quality") && v.at("quality").is_number()) {
+      const double q = v.at("quality").as_double();
+      if (q >= 0 && q <= 1)
+        return q;
+    }
+  } catch (...) {
+  }
+  return std::nullopt;
+}
+
+} // namespace cutover::http
