@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmark: durable 202s per second and their latency percentiles at 64 concurrent connections on loopback,
 # against `cutover serve` on zero-latency simulated providers, with wrk (Debian's package) as the load generator.
-#   bench/http_bench.sh [DURATION_S] [CONNECTIONS]
+#   [SYNC_MODE=normal|full] bench/http_bench.sh [DURATION_S] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-10}"
@@ -15,7 +15,7 @@ trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 port=$(shuf -i 20000-60000 -n 1)
 cat > "$work/bench.yaml" <<YAML
 server: {listen: 127.0.0.1:$port, max_body_bytes: 65536}
-store: {path: bench.db, synchronous: normal}
+store: {path: bench.db, synchronous: ${SYNC_MODE:-normal}}
 providers:
   candidate: {kind: simulated, mode: sync, cost_per_image: {sd: 0.03, hd: 0.039, 4k: 0.06}}
   baseline:  {kind: simulated, mode: sync, cost_per_image: {sd: 0.04, hd: 0.05, 4k: 0.08}}
