@@ -177,7 +177,12 @@ private:
     r.peer = peer_;
     awaiting_ = true;
     stream_.expires_never(); // the engine may take its time (GET ?wait=); the client's socket stays open
-    state_->handle(std::move(r), reply{shared_from_this()});
+    try {
+      state_->handle(std::move(r), reply{shared_from_this()});
+    } catch (const std::exception& e) { // a bug in a handler ends its request, not the I/O thread
+      std::cerr << "event=handler_failed error=\"" << e.what() << "\"" << std::endl;
+      write(response{500, error_json("internal", "the request failed inside the server"), "application/json", {}});
+    }
   }
 
   void write(response r) {

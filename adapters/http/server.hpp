@@ -17,6 +17,19 @@ namespace caf { class actor_system; }
 
 namespace cutover::http {
 
+/// A configuration reload: applied (with the new snapshot's hash), or refused with every error, nothing changed.
+struct reload_outcome {
+  bool applied = false;
+  std::string config_hash;
+  std::vector<std::string> errors;
+};
+
+/// Readiness: "ok", "degraded" (serving on fallback) or "unavailable" (draining), with one check per name.
+struct readiness_report {
+  std::string status = "ok";
+  std::vector<std::pair<std::string, std::string>> checks;
+};
+
 struct server_options {
   std::string listen = "127.0.0.1:8080"; ///< HOST:PORT
   std::size_t max_body_bytes = 65536;    ///< routes that take a JSON body; enforced while it is read
@@ -29,10 +42,10 @@ struct server_options {
   std::size_t max_connections = 4096;
   /// Prometheus text for GET /metrics (may be empty).
   std::function<std::string()> metrics;
-  /// POST /v1/admin/reload: re-reads the configuration; answers the status and JSON body.
-  std::function<std::pair<int, std::string>()> reload;
-  /// GET /readyz: the status and JSON body (`{"status": "ok"|"degraded"|"unavailable", "checks": {...}}`).
-  std::function<std::pair<int, std::string>()> readiness;
+  /// POST /v1/admin/reload: re-reads the configuration.
+  std::function<reload_outcome()> reload;
+  /// GET /readyz.
+  std::function<readiness_report()> readiness;
   /// Keys accepted for admin calls (`Authorization: Bearer KEY`); empty: admin calls only from loopback.
   std::vector<std::string> admin_keys;
   /// Browser origins allowed to call the API (`cors.allow_origins`; "*" = any); empty: no CORS headers.
