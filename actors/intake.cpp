@@ -49,10 +49,9 @@ using self_ptr = msg::intake_actor::stateful_pointer<intake_state>;
 
 instant now_of(self_ptr self) { return self->state.clock.now(self->clock()); }
 
-msg::submit_reply refuse(int status, std::string code, std::string message) {
+msg::submit_reply refuse(msg::submit_error why, std::string message) {
   msg::submit_reply r;
-  r.http_status = status;
-  r.error_code = std::move(code);
+  r.error = why;
   r.message = std::move(message);
   return r;
 }
@@ -60,16 +59,16 @@ msg::submit_reply refuse(int status, std::string code, std::string message) {
 caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
   auto& st = self->state;
   if (st.draining)
-    return refuse(503, "draining", "the engine is shutting down; retry on another instance or later");
+    return refuse(msg::submit_error::draining, "the engine is shutting down; retry on another instance or later");
   const auto now = now_of(self);
   if (!m.idempotency_key.empty()) {
     auto it = st.keys.find(m.idempotency_key);
     if (it != st.keys.end()) {
       const auto& k = it->second;
       if (k.body_hash != m.body_hash)
-        return refuse(422, "idempotency_key_reused", "this Idempotency-Key was used with a different request body");
+        return refuse(msg::submit_error::idempotency_key_reused, "this Idempotency-Key was used with a different request body");
       if (!k.stored)
-        return refuse(409, "idempotency_in_progress", "a request with this Idempotency-Key is still being stored");
+        return refuse(msg::submit_error::idempotency_in_progress, "a request with this Idempotency-Key is still being stored");
       // the first job as it stands now (it may have finished since)
       auto rp = self->make_response_promise<msg::submit_reply>();
       const auto id = k.id;
@@ -84,7 +83,7 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
             rp.deliver(r);
           },
           [rp](caf::error& err) mutable {
-            rp.deliver(refuse(503, "store_unavailable", "the first job could not be read: " + to_string(err)));
+            rp.deliver(refuse(msg::submit_error::store_unavailable, "the first job could not be read: " + to_string(err)));
           });
       return rp;
     }
@@ -93,7 +92,7 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
   if (st.users)
     if (auto wait = st.users->admit(m.spec.user_id, now)) {
       st.throttled->add();
-      auto r = refuse(429, "rate_limited", "user " + m.spec.user_id + " is over its request rate");
+      auto r = refuse(msg::submit_error::rate_limited, "user " + m.spec.user_id + " is over its request rate");
       r.retry_after_s = (wait->count() + 999'999) / 1'000'000;
       return r;
     }
@@ -126,7 +125,7 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
       [self, rp, key](caf::error& err) mutable {
         if (!key.empty())
           self->state.keys.erase(key);
-        rp.deliver(refuse(503, "store_unavailable", "the job could not be stored: " + to_string(err)));
+        rp.deliver(refuse(msg::submit_error::store_unavailable, "the job could not be stored: " + to_string(err)));
       });
   return rp;
 }
@@ -200,18 +199,16 @@ caf::result<msg::job_lookup> await(self_ptr self, const msg::await_job& m) {
 
 caf::result<msg::replay_reply> replay(self_ptr self, job_id id) {
   auto rp = self->make_response_promise<msg::replay_reply>();
-  auto fail = [](int status, std::string code, std::string message) {
-    return msg::replay_reply{status, std::move(code), std::move(message)};
-  };
+  auto fail = [](msg::replay_error why, std::string message) { return msg::replay_reply{why, std::move(message)}; };
   self->request(self->state.store, caf::infinite, msg::get_job{id})
     .then(
       [self, rp, id, fail](msg::job_lookup& found) mutable {
         if (!found.found) {
-          rp.deliver(fail(404, "not_found", "no job " + to_string(id)));
+          rp.deliver(fail(msg::replay_error::not_found, "no job " + to_string(id)));
           return;
         }
         if (found.job.status != job_status::dead_lettered) {
-          rp.deliver(fail(409, "not_dead_lettered",
+          rp.deliver(fail(msg::replay_error::not_dead_lettered,
                           "job " + to_string(id) + " is " + std::string{to_string(found.job.status)} +
                             "; only dead-lettered jobs can be replayed"));
           return;
@@ -220,12 +217,12 @@ caf::result<msg::replay_reply> replay(self_ptr self, job_id id) {
           .then([rp](msg::stored) mutable { rp.deliver(msg::replay_reply{}); },
                 [rp, fail, id](caf::error& err) mutable {
                   if (err == caf::sec::invalid_argument)
-                    rp.deliver(fail(409, "not_dead_lettered", "job " + to_string(id) + " is already being replayed"));
+                    rp.deliver(fail(msg::replay_error::not_dead_lettered, "job " + to_string(id) + " is already being replayed"));
                   else
-                    rp.deliver(fail(503, "unavailable", to_string(err)));
+                    rp.deliver(fail(msg::replay_error::unavailable, to_string(err)));
                 });
       },
-      [rp, fail](caf::error& err) mutable { rp.deliver(fail(503, "unavailable", to_string(err))); });
+      [rp, fail](caf::error& err) mutable { rp.deliver(fail(msg::replay_error::unavailable, to_string(err))); });
   return rp;
 }
 

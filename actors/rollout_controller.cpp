@@ -114,19 +114,20 @@ void restore_feedback(self_ptr self, instant from, instant until) {
       [](caf::error& err) { std::cerr << "event=rollout_trips_not_restored error=" << to_string(err) << std::endl; });
 }
 
-/// An operator's request answered as the HTTP edge expects it; a done action is published first.
+/// An operator's request answered with the machine's verdict (the HTTP edge maps it); a done action is published
+/// first.
 msg::operator_reply answer(self_ptr self, operator_result r) {
-  int status = 200;
+  auto error = msg::operator_error::none;
   switch (r.outcome) {
     case operator_outcome::done:
-    case operator_outcome::no_change: status = 200; break;
-    case operator_outcome::refused: status = 409; break;
-    case operator_outcome::unknown: status = 404; break;
-    case operator_outcome::bad_request: status = 400; break;
+    case operator_outcome::no_change: error = msg::operator_error::none; break;
+    case operator_outcome::refused: error = msg::operator_error::not_allowed; break;
+    case operator_outcome::unknown: error = msg::operator_error::unknown_action; break;
+    case operator_outcome::bad_request: error = msg::operator_error::bad_request; break;
   }
   if (r.decision)
     publish(self, std::move(r.decision));
-  return msg::operator_reply{status, std::move(r.message), view(self)};
+  return msg::operator_reply{error, std::move(r.message), view(self)};
 }
 
 } // namespace

@@ -3,7 +3,6 @@
 #include "actors/engine.hpp"
 #include "adapters/config/keys.hpp"
 #include "adapters/config/loader.hpp"
-#include "adapters/http/json_out.hpp"
 #include "adapters/http/server.hpp"
 #include "adapters/providers/real.hpp"
 #include "adapters/store/sqlite_store.hpp"
@@ -134,7 +133,7 @@ int serve(const serve_flags& flags) {
   // one changes nothing and answers every error.
   std::mutex reload_mutex;
   core::config_ptr running = snapshot;
-  auto reload = [&]() -> std::pair<int, std::string> {
+  auto reload = [&]() -> http::reload_outcome {
     std::lock_guard<std::mutex> guard{reload_mutex};
     auto next = config_adapter::load_config_file(flags.config);
     std::vector<std::string> errors;
@@ -146,40 +145,43 @@ int serve(const serve_flags& flags) {
       errors = actors::reload_blockers(*running, *candidate);
     }
     if (!errors.empty()) {
-      std::string body = "{\"error\":{\"code\":\"invalid_config\",\"message\":\"the configuration was not "
-                         "reloaded; nothing changed\",\"errors\":[";
-      for (std::size_t i = 0; i < errors.size(); ++i) {
-        body += (i ? "," : "");
-        http::append_json_string(body, errors[i]);
-        std::cerr << "event=reload_refused error=\"" << errors[i] << "\"" << std::endl;
-      }
-      return {422, body + "]}}"};
+      for (const auto& e : errors)
+        std::cerr << "event=reload_refused error=\"" << e << "\"" << std::endl;
+      return {false, {}, errors};
     }
     running = candidate;
     engine.reload(candidate);
     std::cerr << "event=reloaded config_hash=" << candidate->hash << std::endl;
-    return {200, "{\"status\":\"reloaded\",\"config_hash\":\"" + candidate->hash + "\"}"};
+    return {true, candidate->hash, {}};
   };
 
   auto metrics = engine.metrics;
   http::server_options api_opts;
-  api_opts.listen = snapshot->server.listen;
-  api_opts.max_body_bytes = snapshot->server.max_body_bytes;
+  const auto& srv = snapshot->server;
+  api_opts.listen = srv.listen;
+  api_opts.max_body_bytes = srv.max_body_bytes;
+  api_opts.threads = srv.threads != 0 ? srv.threads : cores;
+  api_opts.max_headers = srv.max_headers;
+  api_opts.max_header_bytes = srv.max_header_bytes;
+  api_opts.max_json_depth = srv.max_json_depth;
+  api_opts.header_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(srv.header_timeout);
+  api_opts.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(srv.idle_timeout);
+  api_opts.max_connections = srv.max_connections;
   api_opts.metrics = [metrics] { return metrics->render(); };
   api_opts.reload = reload;
   // ready: ok; degraded while a provider's breaker is open or its budget refuses admissions (its traffic is
   // served by the fallback); unavailable once draining
   std::atomic<bool> draining{false};
-  api_opts.readiness = [metrics, &running, &reload_mutex, &draining]() -> std::pair<int, std::string> {
+  api_opts.readiness = [metrics, &running, &reload_mutex, &draining]() -> http::readiness_report {
     if (draining)
-      return {503, R"({"status":"unavailable","checks":{"draining":"yes"}})"};
+      return {"unavailable", {{"draining", "yes"}}};
     std::vector<std::string> names;
     {
       std::lock_guard<std::mutex> guard{reload_mutex};
       for (const auto& p : running->providers)
         names.push_back(p.name);
     }
-    std::string checks, status = "ok";
+    http::readiness_report report;
     for (const auto& name : names) {
       const auto v = metrics->get_gauge("cutover_breaker_state", {{"provider", name}},
                                         "Circuit breaker per provider: 0 closed, 1 open, 2 half-open.").value();
@@ -189,10 +191,10 @@ int serve(const serve_flags& flags) {
                              .value() != 0;
       const char* state = v == 1 ? "breaker_open" : v == 2 ? "breaker_half_open" : stopped ? "budget_stopped" : "ok";
       if (v != 0 || stopped)
-        status = "degraded";
-      checks += (checks.empty() ? "\"" : ",\"") + name + "\":\"" + state + "\"";
+        report.status = "degraded";
+      report.checks.emplace_back(name, state);
     }
-    return {200, "{\"status\":\"" + status + "\",\"checks\":{" + checks + "}}"};
+    return report;
   };
   api_opts.admin_keys = admin_keys;
   api_opts.cors_origins = snapshot->cors.allow_origins;

@@ -58,7 +58,7 @@ void driver(caf::event_based_actor* self, msg::intake_actor intake, long total, 
     self->request(intake, caf::infinite, msg::submit_job{spec, {}, {}})
       .then(
         [=](const msg::submit_reply& r) {
-          (r.http_status == 202 ? p->accepted : p->refused)++;
+          (r.error == msg::submit_error::none ? p->accepted : p->refused)++;
           (*send_one)();
         },
         [=](caf::error&) {

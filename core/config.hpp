@@ -20,6 +20,13 @@ namespace defaults {
 constexpr const char* listen = "127.0.0.1:8080";
 constexpr std::size_t max_body_bytes = 65536;
 constexpr duration drain_timeout = 30s;
+constexpr std::size_t http_threads = 0; ///< 0: one per core
+constexpr std::size_t max_headers = 100;
+constexpr std::size_t max_header_bytes = 16 * 1024;
+constexpr std::size_t max_json_depth = 32;
+constexpr duration header_timeout = 10s;
+constexpr duration idle_timeout = 60s;
+constexpr std::size_t max_connections = 4096;
 constexpr const char* store_path = "data/cutover.db";
 constexpr duration provider_timeout = 60s;
 constexpr int retry_max_attempts = 3;
@@ -212,6 +219,13 @@ struct server_config {
   std::size_t max_body_bytes = defaults::max_body_bytes;
   user_rate_config user_rate;
   duration drain_timeout = defaults::drain_timeout; ///< at SIGTERM: how long calls on the wire may take to end
+  std::size_t threads = defaults::http_threads;            ///< the API's I/O threads; 0: one per core
+  std::size_t max_headers = defaults::max_headers;         ///< per request (431 beyond)
+  std::size_t max_header_bytes = defaults::max_header_bytes; ///< request line and headers together (431 beyond)
+  std::size_t max_json_depth = defaults::max_json_depth;   ///< nesting of a JSON body (400 beyond)
+  duration header_timeout = defaults::header_timeout;      ///< from a request's first byte to its last header
+  duration idle_timeout = defaults::idle_timeout;          ///< a connection between requests (and a body's read)
+  std::size_t max_connections = defaults::max_connections; ///< open at once; beyond: 503 and close
 };
 
 /// SQLite's `PRAGMA synchronous` for each commit (WAL mode). full: a 202'd job survives power loss and OS crashes;

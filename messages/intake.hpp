@@ -17,14 +17,31 @@ struct submit_job {
   std::string idempotency_key; ///< empty: none
   std::string body_hash;       ///< identifies the request body for idempotency
 };
-/// 202 accepted (also for an idempotent repeat: the first job with its status now), 409 repeat while the first is being stored,
-/// 422 same key with another body, 429 the user's request rate is exceeded, 503 store unavailable or draining.
+/// Why a job was not accepted. The HTTP adapter maps each to a status; here they are only reasons.
+enum class submit_error : std::uint8_t {
+  none,                    ///< accepted (also an idempotent repeat: the first job with its status now)
+  draining,                ///< the engine is shutting down
+  idempotency_key_reused,  ///< the same key came with another body
+  idempotency_in_progress, ///< a repeat while the first is still being stored
+  rate_limited,            ///< the user's request rate is exceeded (see retry_after_s)
+  store_unavailable,       ///< the job could not be stored or read back
+};
+constexpr const char* to_string(submit_error e) {
+  switch (e) {
+  case submit_error::none: return "none";
+  case submit_error::draining: return "draining";
+  case submit_error::idempotency_key_reused: return "idempotency_key_reused";
+  case submit_error::idempotency_in_progress: return "idempotency_in_progress";
+  case submit_error::rate_limited: return "rate_limited";
+  case submit_error::store_unavailable: return "store_unavailable";
+  }
+  return "unknown";
+}
 struct submit_reply {
-  int http_status = 202;
+  submit_error error = submit_error::none;
   core::job_id id;
   core::job_status status = core::job_status::accepted;
   bool replayed = false;
-  std::string error_code;
   std::string message;
   std::int64_t retry_after_s = 0; ///< 429: seconds until this user may submit again
 };
@@ -43,10 +60,23 @@ struct start_drain {};
 struct flush_routes {};
 /// Send a dead-lettered job round again.
 struct replay_dead_letter { core::job_id id; };
-/// 202 replayed (status queued), 404 no such job, 409 not dead-lettered, 503 store or router unavailable.
+enum class replay_error : std::uint8_t {
+  none,              ///< replayed: the job is queued again
+  not_found,         ///< no such job
+  not_dead_lettered, ///< the job is not dead-lettered (or is already going round again)
+  unavailable,       ///< the store or the router did not answer
+};
+constexpr const char* to_string(replay_error e) {
+  switch (e) {
+  case replay_error::none: return "none";
+  case replay_error::not_found: return "not_found";
+  case replay_error::not_dead_lettered: return "not_dead_lettered";
+  case replay_error::unavailable: return "unavailable";
+  }
+  return "unknown";
+}
 struct replay_reply {
-  int http_status = 202;
-  std::string error_code;
+  replay_error error = replay_error::none;
   std::string message;
 };
 
@@ -54,7 +84,7 @@ template <class I> auto inspect(I& f, submit_job& x) {
   return f(caf::meta::type_name("submit_job"), x.spec, x.idempotency_key, x.body_hash);
 }
 template <class I> auto inspect(I& f, submit_reply& x) {
-  return f(caf::meta::type_name("submit_reply"), x.http_status, x.id, x.status, x.replayed, x.error_code, x.message,
+  return f(caf::meta::type_name("submit_reply"), x.error, x.id, x.status, x.replayed, x.message,
            x.retry_after_s);
 }
 template <class I> auto inspect(I& f, await_job& x) { return f(caf::meta::type_name("await_job"), x.id, x.wait); }
@@ -66,7 +96,7 @@ template <class I> auto inspect(I& f, replay_dead_letter& x) {
   return f(caf::meta::type_name("replay_dead_letter"), x.id);
 }
 template <class I> auto inspect(I& f, replay_reply& x) {
-  return f(caf::meta::type_name("replay_reply"), x.http_status, x.error_code, x.message);
+  return f(caf::meta::type_name("replay_reply"), x.error, x.message);
 }
 
 using intake_actor = caf::typed_actor<

@@ -44,13 +44,28 @@ struct rollout_view_reply {
   core::instant since{};
   std::string config_hash;
 };
-/// POST /v1/rollout/{promote,hold,resume,rollback}: 200 with the new view, 409 when not allowed now.
+/// POST /v1/rollout/{promote,hold,resume,rollback}: the new view, or why the action was refused.
 struct operator_action { std::string action; };
 /// POST /v1/rollout/percent: step the live percent down to a lower phase's percent (answered as operator_reply:
-/// 200 done or already there, 400 no phase has it, 409 raising).
+/// done or already there, bad_request when no phase has it, not_allowed when raising).
 struct step_percent { int percent = 0; };
+enum class operator_error : std::uint8_t {
+  none,           ///< done
+  not_allowed,    ///< the action is not allowed in the rollout's state now (message says why)
+  unknown_action, ///< no such action
+  bad_request,    ///< the request names something no phase has (e.g. a percent to step down to)
+};
+constexpr const char* to_string(operator_error e) {
+  switch (e) {
+  case operator_error::none: return "none";
+  case operator_error::not_allowed: return "not_allowed";
+  case operator_error::unknown_action: return "unknown_action";
+  case operator_error::bad_request: return "bad_request";
+  }
+  return "unknown";
+}
 struct operator_reply {
-  int http_status = 200;
+  operator_error error = operator_error::none;
   std::string message;
   rollout_view_reply view;
 };
@@ -76,7 +91,7 @@ template <class I> auto inspect(I& f, step_percent& x) {
   return f(caf::meta::type_name("step_percent"), x.percent);
 }
 template <class I> auto inspect(I& f, operator_reply& x) {
-  return f(caf::meta::type_name("operator_reply"), x.http_status, x.message, x.view);
+  return f(caf::meta::type_name("operator_reply"), x.error, x.message, x.view);
 }
 
 using rollout_actor = caf::typed_actor<

@@ -5,6 +5,9 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config ca-certificates
+  # Boost.Beast/Asio 1.74 serve the HTTP API (headers only); named here so a fresh machine has them even if
+  # libcpprest-dev's dependencies change. Not libboost1.81-dev: it conflicts with libcpprest-dev.
+  libboost1.74-dev libboost-system1.74-dev
   libcaf-dev libcpprest-dev libsqlitecpp-dev libsqlite3-dev libyaml-cpp-dev libssl-dev zlib1g-dev catch2
   sqlite3 wrk time
 )

@@ -190,6 +190,10 @@ TEST_CASE("absent config keys keep the defaults of core::defaults") {
   CHECK(a.breaker.min_requests == core::defaults::breaker_min_requests);
   CHECK(a.polling.schedule.empty());
   CHECK(c->server.listen == core::defaults::listen);
+  CHECK(c->server.max_connections == 4096);
+  CHECK(c->server.header_timeout == core::defaults::header_timeout);
+  CHECK(c->server.idle_timeout == core::defaults::idle_timeout);
+  CHECK(c->server.max_json_depth == core::defaults::max_json_depth);
   CHECK(c->tiers[2].batch.max_items == core::defaults::batch_max_items); // a missing tier gets defaults
   CHECK_FALSE(c->budget.daily);
   CHECK(c->budget.stop_at == core::defaults::budget_stop_at);
@@ -232,6 +236,18 @@ TEST_CASE("several config errors are all reported at once, in line order") {
   CHECK(errors[1].message.find("needs a unit") != std::string::npos);
   CHECK(errors[2].path == "rollout.percent");
   CHECK(errors[2].line == line_with(text, "percent: 101"));
+}
+
+TEST_CASE("the HTTP edge's bounds in the config are checked with their key paths") {
+  auto text = with(with(with(seed, "max_connections: 4096", "max_connections: 0"), "max_json_depth: 32", "max_json_depth: 1"),
+                   "header_timeout: 10s", "header_timeout: 0s");
+  auto errors = errors_of(text);
+  INFO(all(errors));
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0].path == "server.max_json_depth");
+  CHECK(errors[1].path == "server.header_timeout");
+  CHECK(errors[2].path == "server.max_connections");
+  CHECK(errors[2].line == line_with(text, "max_connections: 0"));
 }
 
 TEST_CASE("unknown config keys are errors at every level, with the nearest known key suggested") {

@@ -81,7 +81,7 @@ struct story {
     std::vector<core::job_id> ids;
     for (int i = 0; i < count; ++i)
       self->receive([&](const msg::submit_reply& r) {
-        REQUIRE(r.http_status == 202);
+        REQUIRE(r.error == msg::submit_error::none);
         ids.push_back(r.id);
       });
     return ids;

@@ -113,7 +113,7 @@ struct story {
     std::vector<core::job_id> ids;
     for (int i = 0; i < count; ++i)
       self->receive([&](const msg::submit_reply& r) {
-        REQUIRE(r.http_status == 202);
+        REQUIRE(r.error == msg::submit_error::none);
         ids.push_back(r.id);
       });
     return ids;
@@ -285,13 +285,13 @@ TEST_CASE("a replayed dead letter goes round the chain again with its earlier at
   auto ids = s.submit(2);
   REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
   REQUIRE(s.job(ids[0]).status == core::job_status::dead_lettered);
-  CHECK(s.replay(ids[0]).http_status == 202);
+  CHECK(s.replay(ids[0]).error == msg::replay_error::none);
   auto j = s.job(ids[0]);
   CHECK(j.status == core::job_status::queued);
   CHECK(j.error.empty());
   CHECK(j.attempt_base == 3);
   CHECK(j.route_reason.rfind("replay: bucket", 0) == 0);
-  CHECK(s.replay(ids[0]).http_status == 409); // already going round
+  CHECK(s.replay(ids[0]).error == msg::replay_error::not_dead_lettered); // already going round
   REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
   j = s.job(ids[0]);
   CHECK(j.status == core::job_status::dead_lettered);
@@ -301,7 +301,7 @@ TEST_CASE("a replayed dead letter goes round the chain again with its earlier at
   CHECK(j.attempts[5].provider == "sdxl");
   CHECK(j.error == "dead_letter.max_attempts (3) reached; last sdxl: server");
   CHECK(s.job(ids[1]).attempts.size() == 3); // the other was not touched
-  CHECK(s.replay(core::job_id{999}).http_status == 404);
+  CHECK(s.replay(core::job_id{999}).error == msg::replay_error::not_found);
 }
 
 TEST_CASE("only dead letters can be replayed") {
@@ -310,8 +310,7 @@ TEST_CASE("only dead letters can be replayed") {
   auto ids = s.submit(1);
   REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
   auto r = s.replay(ids[0]);
-  CHECK(r.http_status == 409);
-  CHECK(r.error_code == "not_dead_lettered");
+  CHECK(r.error == msg::replay_error::not_dead_lettered);
 }
 
 TEST_CASE("dead letters older than dead_letter.retention are swept on the actor clock") {

@@ -151,6 +151,11 @@ TEST_CASE("with admin keys configured an operator call needs one") {
   CHECK(http.post("/v1/rollout/hold", "").status == 401);
   CHECK(http.post("/v1/rollout/hold", "", "application/json", {{"Authorization", "Bearer wrong-key-000000"}}).status == 403);
   CHECK(http.post("/v1/rollout/hold", "", "application/json", {{"Authorization", "Bearer 0123456789abcdef-test"}}).status == 200);
+  // every route the table declares admin: reload and dead-letter replay too
+  CHECK(http.post("/v1/admin/reload", "").status == 401);
+  CHECK(http.post("/v1/dead-letters/j1/replay", "").status == 401);
+  CHECK(http.post("/v1/dead-letters/j1/replay", "", "application/json",
+                  {{"Authorization", "Bearer 0123456789abcdef-test"}}).status == 404); // past the key: no such job
   CHECK(engine.log().find("0123456789abcdef-test") == std::string::npos); // never logged
 }
 

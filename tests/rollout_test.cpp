@@ -165,7 +165,7 @@ struct story {
     vt.run();
     core::job_id id;
     self->receive([&](const msg::submit_reply& r) {
-      CHECK(r.http_status == 202);
+      CHECK(r.error == msg::submit_error::none);
       id = r.id;
     });
     if (settle)
@@ -231,8 +231,8 @@ const core::decision_item* item(const core::decision_record& d, const std::strin
 
 TEST_CASE("a reload that changes the file's percent raises the live percent but never lowers it") {
   story s{config_text(0, "1m")};
-  REQUIRE(s.act("promote").http_status == 200); // 0 -> 10
-  REQUIRE(s.act("promote").http_status == 200); // 10 -> 50
+  REQUIRE(s.act("promote").error == msg::operator_error::none); // 0 -> 10
+  REQUIRE(s.act("promote").error == msg::operator_error::none); // 10 -> 50
   const auto user = user_in_buckets(11, 50);    // on the candidate at 50 %, not at 10 %
   const auto promoted_at = s.view().since;
   s.vt.advance(10min);
@@ -277,7 +277,7 @@ TEST_CASE("a reload that changes the file's percent raises the live percent but 
 
 TEST_CASE("a reload does not raise a rolled back rollout: an operator resumes it") {
   story s{config_text(0, "1m")};
-  REQUIRE(s.act("rollback").http_status == 200);
+  REQUIRE(s.act("rollback").error == msg::operator_error::none);
   s.reload(config_text(50, "1m"));
   auto v = s.view();
   CHECK(v.percent == 0);
@@ -291,7 +291,7 @@ TEST_CASE("a reload does not raise a rolled back rollout: an operator resumes it
 TEST_CASE("the rollout's state, percent, phase and since survive a restart of the engine") {
   story s{config_text(0, "1m")};
   s.vt.advance(1min); // promoted to 10 at the first tick
-  REQUIRE(s.act("hold").http_status == 200);
+  REQUIRE(s.act("hold").error == msg::operator_error::none);
   const auto before = s.view();
   REQUIRE(before.percent == 10);
   s.vt.advance(1h);
@@ -356,7 +356,7 @@ TEST_CASE("a restart in the middle of a phase keeps its figures: promotion comes
 
 TEST_CASE("jobs only accepted before a restart that finds the rollout rolled back go to the baseline") {
   story s{config_text(100, "1m")};
-  REQUIRE(s.act("rollback").http_status == 200);
+  REQUIRE(s.act("rollback").error == msg::operator_error::none);
   s.stop();
   // jobs on disk, never routed: the engine stopped between the 202 and the routing
   std::vector<core::job_record> accepted;
@@ -387,7 +387,7 @@ TEST_CASE("jobs only accepted before a restart that finds the rollout rolled bac
 TEST_CASE("a trigger fires while an operator holds the rollout: it rolls back at once") {
   story s{config_text(50, "10s")};
   s.traffic(20, 1min, 5min);
-  REQUIRE(s.act("hold").http_status == 200);
+  REQUIRE(s.act("hold").error == msg::operator_error::none);
   CHECK(s.status().state == core::rollout_phase_state::holding);
   s.cand->error = core::error_class::auth;
   s.cand->errors_left = 11;
@@ -439,7 +439,7 @@ TEST_CASE("in the verification phase at 0 % only the internal segment reaches th
     s.vt.run();
     core::job_id id;
     self->receive([&](const msg::submit_reply& r) {
-      CHECK(r.http_status == 202);
+      CHECK(r.error == msg::submit_error::none);
       id = r.id;
     });
     return id;

@@ -38,6 +38,18 @@ const fields<core::server_config>& server_fields() {
     section("user_rate", &s::user_rate, user_rate_fields, "per-user request rate at intake (429 + Retry-After)"),
     duration("drain_timeout", &s::drain_timeout, 0s, 1h,
              "at SIGTERM/SIGINT: how long provider calls already made may take to end before the engine stops"),
+    integer("threads", &s::threads, 0, 64, "I/O threads serving the HTTP API; 0 = one per core"),
+    integer("max_headers", &s::max_headers, 8, 10'000, "most headers one request may carry (431 beyond)"),
+    integer("max_header_bytes", &s::max_header_bytes, 1024, 1024 * 1024,
+            "largest request line and headers together, in bytes (431 beyond)"),
+    integer("max_json_depth", &s::max_json_depth, 2, 1000,
+            "deepest nesting of arrays and objects in a JSON body, checked before parsing (400 beyond)"),
+    duration("header_timeout", &s::header_timeout, 10ms, 10min,
+             "a request's headers must arrive within this from its first byte, or the connection closes"),
+    duration("idle_timeout", &s::idle_timeout, 10ms, 24h,
+             "a keep-alive connection with no request (or a body that stops arriving) closes after this"),
+    integer("max_connections", &s::max_connections, 1, 1'000'000,
+            "open connections at once; a connection beyond gets 503 and is closed (open-files limit raised to fit)"),
   };
   return f;
 }

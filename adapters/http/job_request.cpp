@@ -111,3 +111,35 @@ bool valid_idempotency_key(const std::string& key) {
 }
 
 } // namespace cutover::http
+
+namespace cutover::http {
+
+std::optional<double> parse_feedback(const std::string& body) {
+  std::error_code ec;
+  try {
+    auto v = web::json::value::parse(body, ec);
+    if (!ec && v.is_object() && v.has_field("quality") && v.at("quality").is_number()) {
+      const double q = v.at("quality").as_double();
+      if (q >= 0 && q <= 1)
+        return q;
+    }
+  } catch (...) {
+  }
+  return std::nullopt;
+}
+
+std::optional<int> parse_percent(const std::string& body) {
+  std::error_code ec;
+  try {
+    auto v = web::json::value::parse(body, ec);
+    if (!ec && v.is_object() && v.has_field("percent") && v.at("percent").is_integer()) {
+      const auto n = v.at("percent").as_number();
+      if (n.is_int32() && n.to_int32() >= 0 && n.to_int32() <= 100)
+        return n.to_int32();
+    }
+  } catch (...) {
+  }
+  return std::nullopt;
+}
+
+} // namespace cutover::http

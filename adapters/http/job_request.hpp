@@ -4,6 +4,7 @@
 
 #include "core/job.hpp"
 
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -34,5 +35,14 @@ std::variant<parsed_job, request_error> parse_job_request(const std::string& bod
 
 /// An Idempotency-Key must be 1..255 visible ASCII characters.
 bool valid_idempotency_key(const std::string& key);
+
+} // namespace cutover::http
+
+namespace cutover::http {
+
+/// `POST /v1/jobs/{id}/feedback`: `{"quality": 0..1}`; nullopt when the body is not that.
+std::optional<double> parse_feedback(const std::string& body);
+/// `{"percent": N}` of POST /v1/rollout/percent: a whole number 0..100, else nullopt.
+std::optional<int> parse_percent(const std::string& body);
 
 } // namespace cutover::http

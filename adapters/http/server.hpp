@@ -1,6 +1,6 @@
 #pragma once
-/// The HTTP API over cpprestsdk's listener: a thin translation from requests to intake messages and back.
-/// Handlers never block: each hands its message to the intake bridge and replies from the callback.
+/// The engine's HTTP API: the route table (adapters/http/routes_*.cpp, one file per resource) served by the
+/// listener. Handlers never block: each hands its message to the engine bridge and replies from the callback.
 
 #include "messages/budget.hpp"
 #include "messages/intake.hpp"
@@ -8,30 +8,53 @@
 #include "messages/audit_store.hpp"
 #include "messages/jobs_store.hpp"
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace caf { class actor_system; }
 
 namespace cutover::http {
 
+/// A configuration reload: applied (with the new snapshot's hash), or refused with every error, nothing changed.
+struct reload_outcome {
+  bool applied = false;
+  std::string config_hash;
+  std::vector<std::string> errors;
+};
+
+/// Readiness: "ok", "degraded" (serving on fallback) or "unavailable" (draining), with one check per name.
+struct readiness_report {
+  std::string status = "ok";
+  std::vector<std::pair<std::string, std::string>> checks;
+};
+
 struct server_options {
   std::string listen = "127.0.0.1:8080"; ///< HOST:PORT
-  std::size_t max_body_bytes = 65536;
+  std::size_t max_body_bytes = 65536;    ///< routes that take a JSON body; enforced while it is read
+  std::size_t threads = 2;               ///< the listener's I/O threads
+  std::size_t max_headers = 100;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_json_depth = 32;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::size_t max_connections = 4096;
   /// Prometheus text for GET /metrics (may be empty).
   std::function<std::string()> metrics;
-  /// POST /v1/admin/reload: re-reads the configuration; answers the status and JSON body.
-  std::function<std::pair<int, std::string>()> reload;
-  /// GET /readyz: the status and JSON body (`{"status": "ok"|"degraded"|"unavailable", "checks": {...}}`).
-  std::function<std::pair<int, std::string>()> readiness;
+  /// POST /v1/admin/reload: re-reads the configuration.
+  std::function<reload_outcome()> reload;
+  /// GET /readyz.
+  std::function<readiness_report()> readiness;
   /// Keys accepted for admin calls (`Authorization: Bearer KEY`); empty: admin calls only from loopback.
   std::vector<std::string> admin_keys;
   /// Browser origins allowed to call the API (`cors.allow_origins`; "*" = any); empty: no CORS headers.
   std::vector<std::string> cors_origins;
 };
 
-/// Call once, first thing in main, before any listener or client exists: sizes cpprestsdk's task pool.
+/// Call once, first thing in main, before any provider client exists: sizes cpprestsdk's task pool (the provider
+/// calls still go through cpprestsdk's client).
 void init_http_threads(std::size_t threads);
 
 class server {
@@ -44,7 +67,7 @@ public:
 
   /// Starts listening; throws std::runtime_error when the address cannot be bound.
   void open();
-  /// Stops listening (requests in progress still get their answers).
+  /// Stops listening and ends the I/O threads.
   void close();
 
 private:

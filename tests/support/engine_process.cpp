@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <netinet/in.h>
 #include <stdexcept>
@@ -96,7 +97,9 @@ void engine_process::start() {
     ::dup2(fds[1], 2);
     ::close(fds[0]);
     ::close(fds[1]);
-    ::execl(CUTOVER_BINARY, CUTOVER_BINARY, "serve", "--config", config.c_str(), "--listen", listen.c_str(), "--data",
+    // CUTOVER_TEST_BINARY runs the same tests against another build (e.g. to see a test fail without a fix)
+    const char* bin = std::getenv("CUTOVER_TEST_BINARY") != nullptr ? std::getenv("CUTOVER_TEST_BINARY") : CUTOVER_BINARY;
+    ::execl(bin, bin, "serve", "--config", config.c_str(), "--listen", listen.c_str(), "--data",
             dir_.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }

@@ -34,6 +34,8 @@ public:
 
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
+  /// The engine's process id (e.g. to read /proc/<pid>/status).
+  int pid() const { return pid_; }
   /// SIGKILL, and reap.
   void kill9();
   /// SIGTERM; returns the exit status.

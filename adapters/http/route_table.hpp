@@ -1,0 +1,49 @@
+#pragma once
+/// The API's one route table: each route is declared once with its method, path pattern, required scope, body
+/// limit and handler. The server looks a request up here before it reads the body, so the body limit of the
+/// route is enforced while the body streams in.
+
+#include "adapters/http/request.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cutover::http {
+
+/// What a caller's key must allow. Only `admin` is enforced today (a configured admin key, or loopback when
+/// none is configured); `submit` and `read` are declared so the table is ready for scoped keys.
+enum class scope { none, submit, read, admin };
+std::string_view to_string(scope s);
+
+using handler = std::function<void(const request&, const reply&)>;
+
+struct route {
+  std::string method;  ///< "GET", "POST", ...
+  std::string pattern; ///< e.g. "/v1/jobs/{id}/feedback"; a `{name}` matches one non-empty segment
+  http::scope scope = scope::none;
+  std::size_t body_limit = 0; ///< bytes; 0: the server's default (`server.max_body_bytes`)
+  http::handler handler;
+};
+
+class route_table {
+public:
+  void add(route r);
+
+  struct match {
+    const route* found = nullptr;    ///< null: no route for this method (see `allow`) or path
+    std::vector<std::string> params; ///< the `{...}` segments, in order
+    std::string allow;               ///< methods the path has, e.g. "GET, POST"; empty: unknown path
+  };
+  /// A trailing '/' is ignored ("/v1/jobs/" is "/v1/jobs").
+  match find(std::string_view method, std::string_view path) const;
+
+  const std::vector<route>& routes() const { return routes_; }
+
+private:
+  std::vector<route> routes_;
+};
+
+} // namespace cutover::http

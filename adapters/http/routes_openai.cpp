@@ -1,0 +1,68 @@
+// POST /v1/images/generations: OpenAI's Images API. The job is submitted as any other and the answer waits until it
+// is final, in OpenAI's shape.
+
+#include "adapters/http/job_request.hpp"
+#include "adapters/http/openai_compat.hpp"
+#include "adapters/http/routes.hpp"
+
+namespace cutover::http {
+
+namespace {
+
+/// How long the answer waits for the job before it says 504 and where to look.
+constexpr auto answer_wait = std::chrono::seconds(120);
+
+void fail(const reply& rep, int status, const std::string& message, const std::string& type, const std::string& param,
+          const std::string& code) {
+  rep.send(status, openai_error_json(message, type, param, code));
+}
+
+void answer(const reply& rep, const core::job_record& job) {
+  if (job.status == core::job_status::succeeded)
+    rep.send(200, openai_images_json(job));
+  else if (!core::is_final(job.status))
+    fail(rep, 504,
+         "job " + core::to_string(job.id) + " is still running; GET /v1/jobs/" + core::to_string(job.id) +
+           " for its result",
+         "server_error", "", "timeout");
+  else if (job.error.find("content_policy") != std::string::npos)
+    fail(rep, 400, job.error, "invalid_request_error", "prompt", "content_policy_violation");
+  else
+    fail(rep, 502, job.error, "server_error", "", "upstream_failed");
+}
+
+void generate(api_context& c, const request& req, const reply& rep) {
+  if (!is_json_type(req.header("Content-Type")))
+    return fail(rep, 415, "the body must be application/json", "invalid_request_error", "", "unsupported_media_type");
+  std::string key;
+  if (const auto k = req.header("Idempotency-Key"); valid_idempotency_key(k))
+    key = k;
+  auto parsed = parse_openai_request(req.body);
+  if (auto* err = std::get_if<request_error>(&parsed))
+    return fail(rep, err->status, err->message, "invalid_request_error", err->field, err->code);
+  auto& job = std::get<parsed_job>(parsed);
+  engine_client* engine = &c.engine;
+  c.engine.submit(msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)},
+                  [engine, rep](const msg::submit_reply* r, const std::string& error) {
+                    if (r == nullptr)
+                      return fail(rep, 503, error, "server_error", "", "unavailable");
+                    if (r->error != msg::submit_error::none)
+                      return fail(rep, status_of(r->error), r->message, "server_error", "", to_string(r->error));
+                    engine->lookup(msg::await_job{r->id, answer_wait},
+                                   [rep](const msg::job_lookup* l, const std::string& err) {
+                                     if (l == nullptr || !l->found)
+                                       fail(rep, 503, l ? "the job disappeared" : err, "server_error", "",
+                                            "unavailable");
+                                     else
+                                       answer(rep, l->job);
+                                   });
+                  });
+}
+
+} // namespace
+
+void add_openai_routes(route_table& t, api_context& c) {
+  t.add({"POST", "/v1/images/generations", scope::submit, 0, [&c](auto& q, auto& r) { generate(c, q, r); }});
+}
+
+} // namespace cutover::http
