@@ -165,22 +165,3 @@ TEST_CASE("a sync call on the wire at a stop is charged at its reservation as un
   auto state = second.reader->rollout_state(); // written at every change of the rollout's state
   CHECK((!state || (state->state != core::rollout_phase_state::rolled_back && state->percent == 100)));
 }
-
-TEST_CASE("unknown attempts restored after a further restart do not fire error_rate either") {
-  testing::temp_dir dir;
-  std::vector<core::job_id> ids;
-  {
-    story first{dir, money_config()};
-    ids = first.submit(10);
-    first.vt.advance(5s);
-  }
-  {
-    story second{dir, money_config(), 30s}; // unknowns at 30 s, the jobs run again from 31 s to 51 s
-    REQUIRE(second.vt.advance_until([&] { return second.all_final(ids); }, 5min, 1s));
-    REQUIRE(second.vt.now() - testing::virtual_epoch < 55s);
-  }
-  story third{dir, money_config(), 55s}; // rebuilds the rollout's figures from the attempts on disk (last minute)
-  third.vt.advance(10s);
-  auto state = third.reader->rollout_state();
-  CHECK((!state || state->state != core::rollout_phase_state::rolled_back));
-}

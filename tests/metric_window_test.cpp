@@ -176,6 +176,22 @@ TEST_CASE("failure rate excludes breaker_open budget_exhausted over_limit and ca
   CHECK(s.errors.size() == 5);
 }
 
+TEST_CASE("unknown outcomes (the engine stopped mid-call) are neither samples nor failures but keep their cost") {
+  metric_window w;
+  w.add(obs(cohort::candidate, t0, error_class::none));
+  for (int i = 0; i < 10; ++i) {
+    auto o = obs(cohort::candidate, t0, error_class::unknown);
+    o.cost = 30'000;
+    w.add(o);
+  }
+  const auto s = w.stats(cohort::candidate, t0, t0 + 10s);
+  CHECK(s.samples == 1);
+  CHECK(s.failures == 0);
+  CHECK(s.failure_rate == 0);
+  CHECK(s.errors_of(error_class::unknown) == 10); // listed, for the audit
+  CHECK(s.cost >= 10 * 30'000);                   // the money counts: it may have been spent
+}
+
 TEST_CASE("latency quantiles come from succeeded samples only") {
   metric_window w;
   for (int i = 0; i < 10; ++i)
