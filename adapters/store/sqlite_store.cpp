@@ -149,14 +149,15 @@ private:
 
 class sqlite_store final : public job_store {
 public:
-  sqlite_store(const std::string& path, sync_mode sync)
+  sqlite_store(const std::string& path, sync_mode sync, store_open_options opts)
     : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
     db_.exec("PRAGMA journal_mode=WAL");
     db_.exec(std::string{"PRAGMA synchronous="} +
              (sync == sync_mode::full ? "FULL" : sync == sync_mode::off ? "OFF" : "NORMAL"));
     db_.exec("PRAGMA busy_timeout=5000");
     db_.exec("PRAGMA cache_size=-65536"); // 64 MiB: the rows of jobs in flight stay in memory
-    db_.exec("PRAGMA wal_autocheckpoint=0"); // the checkpointer does it, off the commit path
+    // the checkpointer does it, off the commit path
+    db_.exec(opts.checkpointer ? "PRAGMA wal_autocheckpoint=0" : "PRAGMA wal_autocheckpoint=1000");
     db_.exec("PRAGMA journal_size_limit=67108864");
     db_.exec(schema);
     // stores written before budget refusals were counted
@@ -166,7 +167,8 @@ public:
     if (!db_.execAndGet("SELECT COUNT(*) FROM pragma_table_info('attempts') WHERE name = 'quality'").getInt())
       db_.exec("ALTER TABLE attempts ADD COLUMN quality REAL NOT NULL DEFAULT -1");
     migrate();
-    checkpoints_.emplace(path);
+    if (opts.checkpointer)
+      checkpoints_.emplace(path);
     insert_.emplace(db_, "INSERT INTO jobs(id,user_id,prompt,tier,n,endpoint,segment,metadata,idempotency_key,"
                          "body_hash,status,created_at,updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
     // A final status is never replaced by a late progress event of another commit.
@@ -899,11 +901,15 @@ private:
 } // namespace
 
 std::unique_ptr<job_store> open_sqlite_store(const std::string& path, sync_mode sync) {
+  return open_sqlite_store(path, sync, store_open_options{});
+}
+
+std::unique_ptr<job_store> open_sqlite_store(const std::string& path, sync_mode sync, store_open_options opts) {
   try {
     auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty())
       std::filesystem::create_directories(parent);
-    return std::make_unique<sqlite_store>(path, sync);
+    return std::make_unique<sqlite_store>(path, sync, opts);
   } catch (const std::exception& e) {
     throw store_error("cannot open store " + path + ": " + e.what());
   }

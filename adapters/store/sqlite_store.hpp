@@ -19,4 +19,12 @@ struct store_error : std::runtime_error {
 /// Opens (and creates or migrates) the database at `path`; parent folders are created.
 std::unique_ptr<core::job_store> open_sqlite_store(const std::string& path, core::sync_mode sync);
 
+struct store_open_options {
+  /// serve: a thread copies the WAL back off the commit path. simulate: no thread (one thread runs everything and
+  /// nothing waits on an fsync), SQLite checkpoints inside the commits.
+  bool checkpointer = true;
+};
+std::unique_ptr<core::job_store> open_sqlite_store(const std::string& path, core::sync_mode sync,
+                                                   store_open_options opts);
+
 } // namespace cutover::store_adapter
