@@ -229,20 +229,25 @@ std::vector<evaluation> trigger_evaluator::evaluate(const triggers_config& cfg, 
       const instant quiet_since = std::max(last, *expected_since_);
       const duration quiet = now - quiet_since;
       const auto sent = w.dispatches(cohort::candidate, now - span, now + tick_inclusive);
+      // Items sent since the candidate last answered that have had the whole window to be answered. Judging by the
+      // items sent in the trailing window instead fired on sparse traffic: an item sent a minute ago after a quiet
+      // spell was taken for one unanswered for the whole window (found by simulate: 10 % at night).
+      const auto overdue =
+        now - span >= quiet_since ? w.dispatches(cohort::candidate, quiet_since, now - span + tick_inclusive) : 0;
       e.samples = sent;
       e.observed = explain::to_seconds(quiet);
       const std::string from = last >= *expected_since_ ? "last response at " + format_rfc3339(last)
                                                        : "traffic expected since " + format_rfc3339(*expected_since_);
-      const bool fired = quiet >= span && sent > 0;
+      const bool fired = quiet >= span && overdue > 0;
       e.v = fired ? verdict::fail : verdict::pass;
       if (fired)
         e.reason = "no candidate response for " + explain::span(quiet) + " >= " + explain::span(span) + " (" + from +
-                   "), " + std::to_string(sent) + " items dispatched to it over " + explain::span(span);
+                   "), " + std::to_string(overdue) + " items sent since then unanswered for " + explain::span(span);
       else if (quiet < span)
         e.reason = "candidate quiet for " + explain::span(quiet) + " < " + explain::span(span) + " (" + from + ")";
       else
-        e.reason = "candidate quiet for " + explain::span(quiet) + " (" + from + ") but no items dispatched to it over " +
-                   explain::span(span);
+        e.reason = "candidate quiet for " + explain::span(quiet) + " (" + from + ") but no item sent since then has " +
+                   "waited " + explain::span(span);
     }
     out.push_back(std::move(e));
   }

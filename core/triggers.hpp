@@ -26,8 +26,9 @@
 ///  - quota_exhausted (when true): fires at once on any candidate quota error in the evaluation window.
 ///  - silence {for}: never fires unless ctx.traffic_expected. The evaluator remembers since when traffic has
 ///    been expected without a break (expected_since). It fires when now - max(last candidate response,
-///    expected_since) >= for and items were dispatched to the candidate in the trailing `for`. So the first
-///    dispatch after a start or a resume is given `for` to be answered.
+///    expected_since) >= for and an item dispatched to the candidate since then has waited `for` unanswered
+///    (dispatched in [quiet_since, now - for], at the window's 10 s resolution). So every item, the first after a
+///    start, a resume or a quiet spell included, is given `for` to be answered.
 ///  - A trigger absent from the configuration is not evaluated and its memory is dropped.
 /// Each reason names the figures, e.g. "candidate p95 38s > 3 x baseline 9.1s for 10m (since ...)".
 /// No clock: `now` is passed in. Owned by the rollout controller; reset() after a rollback or a resume.

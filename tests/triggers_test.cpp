@@ -283,3 +283,34 @@ TEST_CASE("only configured triggers are evaluated") {
   CHECK(all[1].name == "silence");
   CHECK(all[1].reason == "no candidate traffic expected");
 }
+
+TEST_CASE("silence does not fire on a sparse but answered candidate: each item gets its whole window") {
+  // found by `cutover simulate` (seed scenario at night, 10 %): one item every 3 minutes, each answered a minute
+  // after it was sent; the last answer is more than 2 minutes old whenever the next item is 2 minutes from its own
+  rig r;
+  r.cfg.silence = 2min;
+  r.ctx.traffic_expected = true;
+  const auto fired = first_fire(r, "silence", t0, t0 + 60min, 1s, [&](instant t) {
+    const auto s = std::chrono::duration_cast<std::chrono::seconds>(t - t0).count();
+    if (s % 180 == 0)
+      r.w.add_dispatch(cohort::candidate, t);
+    if (s % 180 == 60)
+      r.add(cohort::candidate, t, 60s);
+  });
+  CHECK_FALSE(fired);
+}
+
+TEST_CASE("silence fires the window after the first unanswered item, however sparse the traffic") {
+  rig r;
+  r.cfg.silence = 2min;
+  r.ctx.traffic_expected = true;
+  const auto fired = first_fire(r, "silence", t0, t0 + 60min, 1s, [&](instant t) {
+    const auto s = std::chrono::duration_cast<std::chrono::seconds>(t - t0).count();
+    if (s % 180 == 0)
+      r.w.add_dispatch(cohort::candidate, t);
+    if (s % 180 == 60 && s < 600) // answers stop after the item sent at 6:00 (answered 7:00)
+      r.add(cohort::candidate, t, 60s);
+  });
+  REQUIRE(fired);
+  CHECK(*fired == t0 + 9min + 2min); // the item sent at 9:00 is never answered
+}
