@@ -121,6 +121,20 @@ evaluation trigger_evaluator::latency_factor(const char* name, duration cohort_s
                explain::span(t.window) + " " + since_text(*since);
     return e;
   }
+  // A percentile of one or two answers a minute says little; sustained over a sparse night it rolled back a
+  // healthy candidate (found by simulate). Judge only with min_samples on each side over the breach.
+  const int need = t.min_samples > 0 ? t.min_samples : default_latency_min_samples;
+  const auto cs = trailing(w, cohort::candidate, now, held + window_).latency_samples;
+  const auto bs = trailing(w, cohort::baseline, now, held + window_).latency_samples;
+  e.window = held + window_;
+  e.samples = cs;
+  if (cs < need || bs < need) {
+    e.v = verdict::insufficient;
+    e.reason = figures + " for " + explain::span(held) + " " + since_text(*since) + ", but only " +
+               std::to_string(cs) + " candidate and " + std::to_string(bs) + " baseline samples of " +
+               std::to_string(need);
+    return e;
+  }
   e.v = verdict::fail;
   e.reason = figures + " for " + explain::span(held) + " " + since_text(*since);
   return e;

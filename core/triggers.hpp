@@ -15,7 +15,9 @@
 ///  - p95_vs_baseline / p99_vs_baseline {factor, for}: condition = candidate p95 (p99) over the evaluation window
 ///    > factor x the baseline cohort's p95 (p99) over the same window (the concurrent baseline). Same sustained
 ///    rule; no succeeded sample on either side in the window = no judgement. It fires on the first tick at which
-///    `for` of continuous breach is reached, so within one tick of the condition having held for `for`.
+///    `for` of continuous breach is reached, so within one tick of the condition having held for `for`, provided
+///    each side has min_samples succeeded samples over [breach_since - evaluation window, now] (otherwise
+///    insufficient; default_latency_min_samples when the config says 0).
 ///  - cost_over_budget (ppm x): fires at once when candidate cost / images over the evaluation window
 ///    > reference x (1 + x), compared exactly in integers (at the limit: quiet). Insufficient without a
 ///    reference or without candidate images in the window.
@@ -45,6 +47,8 @@ namespace cutover::core {
 
 /// content_policy_rate without a min_samples (0 in the model) waits for this many samples.
 constexpr int default_content_policy_min_samples = 20;
+/// p95/p99_vs_baseline without a min_samples (0 in the model): succeeded samples each side needs over the breach.
+constexpr int default_latency_min_samples = 20;
 
 /// Context the triggers need besides the window.
 struct trigger_context {

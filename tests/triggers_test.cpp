@@ -314,3 +314,23 @@ TEST_CASE("silence fires the window after the first unanswered item, however spa
   REQUIRE(fired);
   CHECK(*fired == t0 + 9min + 2min); // the item sent at 9:00 is never answered
 }
+
+TEST_CASE("p95_vs_baseline does not judge a sparse breach: it waits for min_samples on each side") {
+  // found by `cutover simulate` (seed scenario at night, 10 %): one answer a minute from each side, the candidate's
+  // batch 20 s and the baseline's call 4 s, held "for 10 m" on one sample per window
+  for (int per_minute : {1, 3}) {
+    rig r;
+    r.cfg.p95_vs_baseline = factor_trigger{3, 10min};
+    const auto fired = first_fire(r, "p95_vs_baseline", t0, t0 + 15min, 1s, [&](instant t) {
+      const auto s = std::chrono::duration_cast<std::chrono::seconds>(t - t0).count();
+      if (s % (60 / per_minute) == 0)
+        r.pair(t, 20s, 4s);
+    });
+    if (per_minute == 1) {
+      CHECK_FALSE(fired); // 15 samples at most: fewer than the default 20
+    } else {
+      REQUIRE(fired);
+      CHECK(*fired == t0 + 10min); // 31 samples over the breach and its window
+    }
+  }
+}
