@@ -224,3 +224,21 @@ TEST_CASE("generated traffic follows the per-hour rate and is the same for the s
   CHECK(n > 3400);
   CHECK(n < 3800);
 }
+
+TEST_CASE("a trace replays its observed outcome only when the job goes to the observed provider") {
+  testing::temp_dir dir;
+  REQUIRE(run("config.yaml", "trace.yaml", dir.file("out")) == 0);
+  const auto rows = read_csv(dir.file("out/daily.csv"));
+  std::map<std::string, std::map<std::string, std::string>> by;
+  for (const auto& r : rows)
+    by[r.at("provider")] = r;
+  REQUIRE(by.count("photomaker"));
+  REQUIRE(by.count("gemini"));
+  // every job routed to photomaker was refused as recorded (content policy: no fallback); gemini's followed its model
+  CHECK(std::stoi(by["photomaker"]["requests"]) > 0);
+  CHECK(by["photomaker"]["failed"] == by["photomaker"]["requests"]);
+  CHECK(std::stoi(by["gemini"]["requests"]) > 0);
+  CHECK(by["gemini"]["failed"] == "0");
+  const auto summary = slurp(dir.file("out/summary.json"));
+  CHECK(summary.find("\"jobs\": 80") != std::string::npos);
+}

@@ -315,7 +315,10 @@ run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, cons
     r.polls[name] = c->polls;
   }
   gather(r, *sc, path);
-  remove_store(path);
+  if (opts.keep_store)
+    std::fprintf(stderr, "simulate: the run's store is kept at %s\n", path.c_str());
+  else
+    remove_store(path);
   r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   if (opts.progress)
     std::fprintf(stderr, "\n");

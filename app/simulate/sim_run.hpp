@@ -75,6 +75,7 @@ struct run_result {
 struct run_options {
   std::string temp_dir; ///< where the run's store lives (removed after); empty: the system's temp folder
   bool progress = false; ///< a progress line on stderr
+  bool keep_store = false; ///< leave the run's SQLite file for inspection (--keep-store)
 };
 
 run_result run_once(std::shared_ptr<const core::scenario> sc, std::uint64_t seed, const run_options& opts);

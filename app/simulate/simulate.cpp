@@ -26,6 +26,7 @@ const char* simulate_usage =
   --runs K        K runs with seeds N..N+K-1 (runs.csv; outcome counts and quantiles in summary.json)
   --sweep K=V,..  runs once per value of config key K (a second --sweep: every combination)
   --processes P   runs in P processes (default: one per core, at most 2)
+  --keep-store    leaves each run's SQLite file in the temp folder (its path on stderr), to query it
 exit: 0 done; 2 bad flags, config or scenario (every error as file:line: key.path: message)
 )";
 
@@ -57,6 +58,10 @@ struct job {
 bool parse_simulate_flags(const std::vector<std::string>& args, simulate_flags& f, std::string& why) {
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& a = args[i];
+    if (a == "--keep-store") {
+      f.keep_store = true;
+      continue;
+    }
     if (i + 1 >= args.size()) {
       why = a + " needs a value";
       return false;
@@ -153,7 +158,7 @@ int simulate(const simulate_flags& flags) {
     run_result r;
     {
       quiet_cerr quiet;
-      r = run_once(scenarios[c], seed, run_options{"", progress});
+      r = run_once(scenarios[c], seed, run_options{"", progress, flags.keep_store});
     }
     rows[w] = row_of(r, c, batch_providers);
     return r;

@@ -13,6 +13,7 @@ struct simulate_flags {
   std::uint64_t seed = 1;
   int runs = 1;
   int processes = 0; ///< 0: one per core (at most 2), for --runs and --sweep
+  bool keep_store = false; ///< --keep-store: leave each run's SQLite file in the temp folder and say where
   std::vector<std::string> sweeps; ///< KEY=V1,V2,... (at most two)
 };
 
