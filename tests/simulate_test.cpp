@@ -242,3 +242,24 @@ TEST_CASE("a trace replays its observed outcome only when the job goes to the ob
   const auto summary = slurp(dir.file("out/summary.json"));
   CHECK(summary.find("\"jobs\": 80") != std::string::npos);
 }
+
+TEST_CASE("every shipped scenario loads with the config it is meant for") {
+  const std::string dir = std::string(CUTOVER_SOURCE_DIR) + "/bench/scenarios/";
+  const std::string shipped = std::string(CUTOVER_SOURCE_DIR) + "/config.yaml";
+  const std::vector<std::pair<std::string, std::string>> all = {
+    {"seed-healthy-14d.yaml", shipped},        {"candidate-regresses-at-50.yaml", shipped},
+    {"budget-exhausted-midday.yaml", shipped}, {"provider-outage-fallback.yaml", shipped},
+    {"noisy-healthy.yaml", shipped},           {"composite-limits.yaml", shipped},
+    {"drill.yaml", shipped},                   {"load-14d-2rps.yaml", dir + "load.config.yaml"}};
+  for (const auto& [scenario, config] : all) {
+    auto r = config_adapter::load_scenario(dir + scenario, config);
+    for (const auto& e : r.errors)
+      FAIL_CHECK(config_adapter::to_string(e));
+    CHECK(r.scenario);
+  }
+  auto drill = config_adapter::load_scenario(dir + "drill.yaml", shipped);
+  REQUIRE(drill.scenario);
+  REQUIRE(!drill.scenario->incidents.empty());
+  CHECK(drill.scenario->incidents.front().from == testing::virtual_epoch + 4 * 24h + 2h);
+  CHECK(drill.scenario->length == 4 * 24h + 12h);
+}

@@ -13,6 +13,29 @@ using namespace cutover::core;
 
 constexpr core::duration longest = 366 * 24h;
 
+/// `2d6h30m`: durations of one unit each, added up (a plain duration too).
+bool parse_offset(const std::string& text, core::duration& out) {
+  out = core::duration{0};
+  std::size_t pos = 0;
+  if (text.empty())
+    return false;
+  while (pos < text.size()) {
+    auto unit = text.find_first_not_of("0123456789.", pos);
+    if (unit == std::string::npos || unit == pos)
+      return pos == 0 && text == "0";
+    auto next = text.find_first_of("0123456789", unit);
+    if (next == std::string::npos)
+      next = text.size();
+    core::duration part{};
+    std::string why;
+    if (!parse_duration(text.substr(pos, next - pos), part, why))
+      return false;
+    out += part;
+    pos = next;
+  }
+  return true;
+}
+
 /// An instant: an offset from the scenario's start (`2d6h`) or an RFC 3339 time. Offsets are kept as they are and
 /// resolved once `start` is known (read_scenario).
 void read_when(context& c, const YAML::Node& n, const std::string& path, instant& out) {
@@ -21,7 +44,7 @@ void read_when(context& c, const YAML::Node& n, const std::string& path, instant
     return;
   core::duration d{};
   std::string why;
-  if (parse_duration(*s, d, why)) {
+  if (parse_offset(*s, d)) {
     out = instant{} + d; // an offset, marked by an epoch-based value below any real start
     return;
   }
@@ -256,10 +279,13 @@ const fields<scenario_file>& scenario_fields() {
                 if (v && !parse_rfc3339(*v, out.sc.start))
                   c.error(line_of(n), p, "must be an RFC 3339 time like 2026-01-01T00:00:00Z, got \"" + *v + "\"");
               }),
-    required(custom<s>("duration", "how long traffic arrives", [](context& c, auto& n, auto& p, s& out) {
-      if (auto d = read_duration(c, n, p, 1s, longest))
-        out.sc.length = *d;
-    })),
+    required(custom<s>("duration", "how long traffic arrives (e.g. 14d, 4d12h)",
+                       [](context& c, const YAML::Node& n, const std::string& p, s& out) {
+                         auto v = read_scalar(c, n, p);
+                         if (v && (!parse_offset(*v, out.sc.length) || out.sc.length < 1s || out.sc.length > longest))
+                           c.error(line_of(n), p, "must be a duration between 1s and 366d like 14d or 4d12h, got \"" +
+                                                    *v + "\"");
+                       })),
     custom<s>("drain", "after the end: no new jobs, the ones in flight finish (default 1h)",
               [](context& c, auto& n, auto& p, s& out) {
                 if (auto d = read_duration(c, n, p, 0s, 7 * 24h))
