@@ -246,8 +246,15 @@ std::vector<evaluation> trigger_evaluator::evaluate(const triggers_config& cfg, 
       // Items sent since the candidate last answered that have had the whole window to be answered. Judging by the
       // items sent in the trailing window instead fired on sparse traffic: an item sent a minute ago after a quiet
       // spell was taken for one unanswered for the whole window (found by simulate: 10 % at night).
+      // Dispatches are counted per bucket: after an answer, count from the next bucket, or an item sent and
+      // answered within one bucket would look unanswered (an item sent later in it waits at most a bucket more).
+      auto count_from = quiet_since;
+      if (last >= *expected_since_) {
+        const auto width = w.bucket_width();
+        count_from = instant{(last.time_since_epoch() / width + 1) * width};
+      }
       const auto overdue =
-        now - span >= quiet_since ? w.dispatches(cohort::candidate, quiet_since, now - span + tick_inclusive) : 0;
+        now - span >= count_from ? w.dispatches(cohort::candidate, count_from, now - span + tick_inclusive) : 0;
       e.samples = sent;
       e.observed = explain::to_seconds(quiet);
       const std::string from = last >= *expected_since_ ? "last response at " + format_rfc3339(last)

@@ -29,7 +29,8 @@
 ///  - silence {for}: never fires unless ctx.traffic_expected. The evaluator remembers since when traffic has
 ///    been expected without a break (expected_since). It fires when now - max(last candidate response,
 ///    expected_since) >= for and an item dispatched to the candidate since then has waited `for` unanswered
-///    (dispatched in [quiet_since, now - for], at the window's 10 s resolution). So every item, the first after a
+///    (dispatched in [quiet_since, now - for], at the window's 10 s resolution; after an answer, from the next
+///    bucket on, so an item answered within its own bucket does not count). So every item, the first after a
 ///    start, a resume or a quiet spell included, is given `for` to be answered.
 ///  - A trigger absent from the configuration is not evaluated and its memory is dropped.
 /// Each reason names the figures, e.g. "candidate p95 38s > 3 x baseline 9.1s for 10m (since ...)".

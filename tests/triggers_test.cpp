@@ -204,7 +204,8 @@ TEST_CASE("silence fires only when traffic is expected") {
     });
     if (expected) {
       REQUIRE(fired);
-      CHECK(*fired == t0 + 4min + 50s + 2min);
+      // the last answer is at 4:50; items sent from the next 10 s bucket (5:00) on are overdue 2 m later
+      CHECK(*fired == t0 + 5min + 2min);
     } else {
       CHECK_FALSE(fired);
     }
@@ -333,4 +334,18 @@ TEST_CASE("p95_vs_baseline does not judge a sparse breach: it waits for min_samp
       CHECK(*fired == t0 + 10min); // 31 samples over the breach and its window
     }
   }
+}
+
+TEST_CASE("silence does not take an item answered within its own 10 s bucket for one still waiting") {
+  // found by `cutover simulate` (seed scenario at 50 %): sent at 2:21, answered at 2:27, nothing sent since
+  rig r;
+  r.cfg.silence = 2min;
+  r.ctx.traffic_expected = true;
+  const auto fired = first_fire(r, "silence", t0, t0 + 10min, 1s, [&](instant t) {
+    if (t == t0 + 141s)
+      r.w.add_dispatch(cohort::candidate, t);
+    if (t == t0 + 147s)
+      r.add(cohort::candidate, t, 6s);
+  });
+  CHECK_FALSE(fired);
 }
