@@ -263,3 +263,27 @@ TEST_CASE("every shipped scenario loads with the config it is meant for") {
   CHECK(drill.scenario->incidents.front().from == testing::virtual_epoch + 4 * 24h + 2h);
   CHECK(drill.scenario->length == 4 * 24h + 12h);
 }
+
+TEST_CASE("several runs (--runs K) use seeds N..N+K-1 in two processes and count the outcomes") {
+  testing::temp_dir dir;
+  sim::simulate_flags f;
+  f.config = sim_dir + "config.yaml";
+  f.scenario = sim_dir + "regresses.yaml";
+  f.out = dir.file("out");
+  f.seed = 5;
+  f.runs = 3;
+  f.processes = 2;
+  REQUIRE(sim::simulate(f) == 0);
+  const auto rows = read_csv(dir.file("out/runs.csv"));
+  REQUIRE(rows.size() == 3);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    CHECK(rows[i].at("seed") == std::to_string(5 + i));
+    CHECK(rows[i].at("outcome") == "rolled_back");
+    CHECK(!rows[i].at("onset_to_rollback_s").empty());
+  }
+  CHECK(rows[0].at("jobs") != rows[1].at("jobs")); // other seeds, other traffic
+  const auto summary = slurp(dir.file("out/summary.json"));
+  CHECK(summary.find("\"runs\": 3") != std::string::npos);
+  CHECK(summary.find("\"rolled_back\": {\"count\": 3") != std::string::npos);
+  CHECK(summary.find("\"seed\": 5") != std::string::npos);
+}

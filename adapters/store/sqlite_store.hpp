@@ -21,7 +21,8 @@ std::unique_ptr<core::job_store> open_sqlite_store(const std::string& path, core
 
 struct store_open_options {
   /// serve: a thread copies the WAL back off the commit path. simulate: no thread (one thread runs everything and
-  /// nothing waits on an fsync), SQLite checkpoints inside the commits.
+  /// nothing waits on an fsync), SQLite checkpoints inside the commits, and the one connection holds the file's
+  /// lock until it closes (no other connection may open the file meanwhile).
   bool checkpointer = true;
 };
 std::unique_ptr<core::job_store> open_sqlite_store(const std::string& path, core::sync_mode sync,
