@@ -77,9 +77,10 @@ void remove_store(const std::string& path) {
 std::string item_names(const decision_record& d, const char* kind, bool failing_only) {
   std::string out;
   for (const auto& i : d.items)
-    if (i.kind == kind && (!failing_only || (i.verdict != "pass" && i.verdict != "quiet")))
-      if (!failing_only || i.verdict == "fired" || i.verdict == "fail" || i.verdict == "insufficient data")
-        out += (out.empty() ? "" : "+") + i.name;
+    // a trigger counts when it fired; a gate when it did not pass (failed or wanted more data)
+    if (i.kind == kind && (!failing_only || i.verdict == "fired" || i.verdict == "fail" ||
+                           (i.kind == "gate" && i.verdict == "insufficient data")))
+      out += (out.empty() ? "" : "+") + i.name;
   return out;
 }
 
