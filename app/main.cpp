@@ -1,8 +1,9 @@
-/// The `cutover` command line: serve, check-config, --help, --version.
+/// The `cutover` command line: serve, check-config, simulate, --help, --version.
 
 #include "adapters/config/loader.hpp"
 #include "app/process_tuning.hpp"
 #include "app/serve.hpp"
+#include "app/simulate/simulate.hpp"
 
 #include <cstring>
 #include <iostream>
@@ -20,6 +21,8 @@ usage:
       runs the engine (default config ./config.yaml); drains and exits 0 on SIGTERM/SIGINT
   cutover check-config F
       validates F: prints "ok <config-hash>" (exit 0) or one line per error (exit 2); unreadable: exit 1
+  cutover simulate --config F --scenario S [--out DIR] [--seed N] [--runs K] [--sweep KEY=V1,V2,...]
+      runs the same actors on virtual time over a traffic scenario; writes summary.json, CSVs, plots
   cutover --help | cutover CMD --help | cutover --version
 )";
 
@@ -96,6 +99,17 @@ int main(int argc, char** argv) {
     if (args.size() != 1)
       return usage_error("check-config takes one file", check_usage);
     return cutover::config_adapter::run_check_config(args[0], std::cout, std::cerr);
+  }
+  if (cmd == "simulate") {
+    if (wants_help(args)) {
+      std::cout << cutover::sim::simulate_usage;
+      return 0;
+    }
+    cutover::sim::simulate_flags flags;
+    std::string why;
+    if (!cutover::sim::parse_simulate_flags(args, flags, why))
+      return usage_error("simulate: " + why, cutover::sim::simulate_usage);
+    return cutover::sim::simulate(flags);
   }
   return usage_error("unknown command " + cmd, usage);
 }

@@ -170,6 +170,7 @@ struct rate_trigger {
 struct factor_trigger {
   double factor = 0;
   duration window = 0s; ///< YAML key `for`
+  int min_samples = 0;  ///< each side, over the breach; 0 = the evaluator's default
 };
 struct count_trigger {
   int above = 0;

@@ -134,6 +134,21 @@ evaluation trigger_evaluator::latency_factor(const char* name, duration cohort_s
                  explain::span(t.window) + " " + since_text(*since);
     return e;
   }
+  // A percentile of one or two answers a minute says little; sustained over a sparse night it rolled back a
+  // healthy candidate (found by simulate). Judge only with min_samples on each side over the breach.
+  const int need = t.min_samples > 0 ? t.min_samples : default_latency_min_samples;
+  const auto cs = trailing(w, cohort::candidate, now, held + window_).latency_samples;
+  const auto bs = trailing(w, cohort::baseline, now, held + window_).latency_samples;
+  e.window = held + window_;
+  e.samples = cs;
+  if (cs < need || bs < need) {
+    e.v = verdict::insufficient;
+    if (with_reasons)
+      e.reason = figures() + " for " + explain::span(held) + " " + since_text(*since) + ", but only " +
+                 std::to_string(cs) + " candidate and " + std::to_string(bs) + " baseline samples of " +
+                 std::to_string(need);
+    return e;
+  }
   e.v = verdict::fail;
   if (with_reasons)
     e.reason = figures() + " for " + explain::span(held) + " " + since_text(*since);
@@ -277,9 +292,21 @@ void trigger_evaluator::evaluate(const triggers_config& cfg, const metric_window
       const instant quiet_since = std::max(last, *expected_since_);
       const duration quiet = now - quiet_since;
       const auto sent = w.dispatches(cohort::candidate, now - span, now + tick_inclusive);
+      // Items sent since the candidate last answered that have had the whole window to be answered. Judging by the
+      // items sent in the trailing window instead fired on sparse traffic: an item sent a minute ago after a quiet
+      // spell was taken for one unanswered for the whole window (found by simulate: 10 % at night).
+      // Dispatches are counted per bucket: after an answer, count from the next bucket, or an item sent and
+      // answered within one bucket would look unanswered (an item sent later in it waits at most a bucket more).
+      auto count_from = quiet_since;
+      if (last >= *expected_since_) {
+        const auto width = w.bucket_width();
+        count_from = instant{(last.time_since_epoch() / width + 1) * width};
+      }
+      const auto overdue =
+        now - span >= count_from ? w.dispatches(cohort::candidate, count_from, now - span + tick_inclusive) : 0;
       e.samples = sent;
       e.observed = explain::to_seconds(quiet);
-      const bool fired = quiet >= span && sent > 0;
+      const bool fired = quiet >= span && overdue > 0;
       e.v = fired ? verdict::fail : verdict::pass;
       if (with_reasons) {
         const std::string from = last >= *expected_since_
@@ -287,12 +314,13 @@ void trigger_evaluator::evaluate(const triggers_config& cfg, const metric_window
                                    : "traffic expected since " + format_rfc3339(*expected_since_);
         if (fired)
           e.reason = "no candidate response for " + explain::span(quiet) + " >= " + explain::span(span) + " (" +
-                     from + "), " + std::to_string(sent) + " items dispatched to it over " + explain::span(span);
+                     from + "), " + std::to_string(overdue) + " items sent since then unanswered for " +
+                     explain::span(span);
         else if (quiet < span)
           e.reason = "candidate quiet for " + explain::span(quiet) + " < " + explain::span(span) + " (" + from + ")";
         else
           e.reason = "candidate quiet for " + explain::span(quiet) + " (" + from +
-                     ") but no items dispatched to it over " + explain::span(span);
+                     ") but no item sent since then has waited " + explain::span(span);
       }
     }
     out.push_back(std::move(e));

@@ -15,7 +15,9 @@
 ///  - p95_vs_baseline / p99_vs_baseline {factor, for}: condition = candidate p95 (p99) over the evaluation window
 ///    > factor x the baseline cohort's p95 (p99) over the same window (the concurrent baseline). Same sustained
 ///    rule; no succeeded sample on either side in the window = no judgement. It fires on the first tick at which
-///    `for` of continuous breach is reached, so within one tick of the condition having held for `for`.
+///    `for` of continuous breach is reached, so within one tick of the condition having held for `for`, provided
+///    each side has min_samples succeeded samples over [breach_since - evaluation window, now] (otherwise
+///    insufficient; default_latency_min_samples when the config says 0).
 ///  - cost_over_budget (ppm x): fires at once when candidate cost / images over the evaluation window
 ///    > reference x (1 + x), compared exactly in integers (at the limit: quiet). Insufficient without a
 ///    reference or without candidate images in the window.
@@ -29,8 +31,10 @@
 ///  - quota_exhausted (when true): fires at once on any candidate quota error in the evaluation window.
 ///  - silence {for}: never fires unless ctx.traffic_expected. The evaluator remembers since when traffic has
 ///    been expected without a break (expected_since). It fires when now - max(last candidate response,
-///    expected_since) >= for and items were dispatched to the candidate in the trailing `for`. So the first
-///    dispatch after a start or a resume is given `for` to be answered.
+///    expected_since) >= for and an item dispatched to the candidate since then has waited `for` unanswered
+///    (dispatched in [quiet_since, now - for], at the window's 10 s resolution; after an answer, from the next
+///    bucket on, so an item answered within its own bucket does not count). So every item, the first after a
+///    start, a resume or a quiet spell included, is given `for` to be answered.
 ///  - A trigger absent from the configuration is not evaluated and its memory is dropped.
 /// Each reason names the figures, e.g. "candidate p95 38s > 3 x baseline 9.1s for 10m (since ...)".
 /// No clock: `now` is passed in. Owned by the rollout controller; reset() after a rollback or a resume.
@@ -50,6 +54,8 @@ constexpr duration breaker_trips_max_window = std::chrono::hours(1);
 
 /// content_policy_rate without a min_samples (0 in the model) waits for this many samples.
 constexpr int default_content_policy_min_samples = 20;
+/// p95/p99_vs_baseline without a min_samples (0 in the model): succeeded samples each side needs over the breach.
+constexpr int default_latency_min_samples = 20;
 
 /// Context the triggers need besides the window.
 struct trigger_context {

@@ -204,7 +204,8 @@ TEST_CASE("silence fires only when traffic is expected") {
     });
     if (expected) {
       REQUIRE(fired);
-      CHECK(*fired == t0 + 4min + 50s + 2min);
+      // the last answer is at 4:50; items sent from the next 10 s bucket (5:00) on are overdue 2 m later
+      CHECK(*fired == t0 + 5min + 2min);
     } else {
       CHECK_FALSE(fired);
     }
@@ -282,4 +283,69 @@ TEST_CASE("only configured triggers are evaluated") {
   CHECK(all[0].name == "quota_exhausted");
   CHECK(all[1].name == "silence");
   CHECK(all[1].reason == "no candidate traffic expected");
+}
+
+TEST_CASE("silence does not fire on a sparse but answered candidate: each item gets its whole window") {
+  // found by `cutover simulate` (seed scenario at night, 10 %): one item every 3 minutes, each answered a minute
+  // after it was sent; the last answer is more than 2 minutes old whenever the next item is 2 minutes from its own
+  rig r;
+  r.cfg.silence = 2min;
+  r.ctx.traffic_expected = true;
+  const auto fired = first_fire(r, "silence", t0, t0 + 60min, 1s, [&](instant t) {
+    const auto s = std::chrono::duration_cast<std::chrono::seconds>(t - t0).count();
+    if (s % 180 == 0)
+      r.w.add_dispatch(cohort::candidate, t);
+    if (s % 180 == 60)
+      r.add(cohort::candidate, t, 60s);
+  });
+  CHECK_FALSE(fired);
+}
+
+TEST_CASE("silence fires the window after the first unanswered item, however sparse the traffic") {
+  rig r;
+  r.cfg.silence = 2min;
+  r.ctx.traffic_expected = true;
+  const auto fired = first_fire(r, "silence", t0, t0 + 60min, 1s, [&](instant t) {
+    const auto s = std::chrono::duration_cast<std::chrono::seconds>(t - t0).count();
+    if (s % 180 == 0)
+      r.w.add_dispatch(cohort::candidate, t);
+    if (s % 180 == 60 && s < 600) // answers stop after the item sent at 6:00 (answered 7:00)
+      r.add(cohort::candidate, t, 60s);
+  });
+  REQUIRE(fired);
+  CHECK(*fired == t0 + 9min + 2min); // the item sent at 9:00 is never answered
+}
+
+TEST_CASE("p95_vs_baseline does not judge a sparse breach: it waits for min_samples on each side") {
+  // found by `cutover simulate` (seed scenario at night, 10 %): one answer a minute from each side, the candidate's
+  // batch 20 s and the baseline's call 4 s, held "for 10 m" on one sample per window
+  for (int per_minute : {1, 3}) {
+    rig r;
+    r.cfg.p95_vs_baseline = factor_trigger{3, 10min};
+    const auto fired = first_fire(r, "p95_vs_baseline", t0, t0 + 15min, 1s, [&](instant t) {
+      const auto s = std::chrono::duration_cast<std::chrono::seconds>(t - t0).count();
+      if (s % (60 / per_minute) == 0)
+        r.pair(t, 20s, 4s);
+    });
+    if (per_minute == 1) {
+      CHECK_FALSE(fired); // 15 samples at most: fewer than the default 20
+    } else {
+      REQUIRE(fired);
+      CHECK(*fired == t0 + 10min); // 31 samples over the breach and its window
+    }
+  }
+}
+
+TEST_CASE("silence does not take an item answered within its own 10 s bucket for one still waiting") {
+  // found by `cutover simulate` (seed scenario at 50 %): sent at 2:21, answered at 2:27, nothing sent since
+  rig r;
+  r.cfg.silence = 2min;
+  r.ctx.traffic_expected = true;
+  const auto fired = first_fire(r, "silence", t0, t0 + 10min, 1s, [&](instant t) {
+    if (t == t0 + 141s)
+      r.w.add_dispatch(cohort::candidate, t);
+    if (t == t0 + 147s)
+      r.add(cohort::candidate, t, 6s);
+  });
+  CHECK_FALSE(fired);
 }

@@ -23,6 +23,7 @@ namespace cutover::config_adapter::detail {
 class context {
 public:
   explicit context(std::string file) : file_(std::move(file)) {}
+  const std::string& file() const { return file_; }
   void error(int line, const std::string& path, std::string message);
   /// An error at the line where `path` (or its nearest written parent) was written.
   void error(const std::string& path, std::string message);

@@ -70,6 +70,8 @@ const fields<core::factor_trigger>& factor_fields() {
   static const fields<r> f = {
     required(number("factor", &r::factor, 1.0, 1000.0, "candidate / baseline ratio that fires the trigger")),
     required(duration("for", &r::window, 1s, 7 * 24h, "how long the ratio must stay above")),
+    integer("min_samples", &r::min_samples, 1, 1'000'000,
+            "succeeded samples each side needs over the breach before it may fire (default 20)"),
   };
   return f;
 }

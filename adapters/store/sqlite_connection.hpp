@@ -18,7 +18,9 @@ class checkpointer;
 
 class connection {
 public:
-  connection(const std::string& path, core::sync_mode sync);
+  /// `with_checkpointer` false (simulate): no checkpoint thread, SQLite checkpoints in the commits, and the connection
+  /// keeps the file's lock until it closes.
+  connection(const std::string& path, core::sync_mode sync, bool with_checkpointer = true);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;

@@ -16,7 +16,8 @@ namespace {
 /// one transaction.
 class sqlite_store final : public store_db {
 public:
-  sqlite_store(const std::string& path, sync_mode sync) : conn_(path, sync), jobs_(conn_), budget_(conn_), audit_(conn_) {}
+  sqlite_store(const std::string& path, sync_mode sync, store_open_options opts)
+    : conn_(path, sync, opts.checkpointer), jobs_(conn_), budget_(conn_), audit_(conn_) {}
 
   job_store& jobs() override { return jobs_; }
   budget_store& budget() override { return budget_; }
@@ -55,11 +56,15 @@ private:
 } // namespace
 
 std::unique_ptr<store_db> open_sqlite_store(const std::string& path, sync_mode sync) {
+  return open_sqlite_store(path, sync, store_open_options{});
+}
+
+std::unique_ptr<store_db> open_sqlite_store(const std::string& path, sync_mode sync, store_open_options opts) {
   try {
     auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty())
       std::filesystem::create_directories(parent);
-    return std::make_unique<sqlite_store>(path, sync);
+    return std::make_unique<sqlite_store>(path, sync, opts);
   } catch (const std::exception& e) {
     throw store_error("cannot open store " + path + ": " + e.what());
   }

@@ -20,9 +20,27 @@ struct store_error : std::runtime_error {
 /// apply `sync` (read back after setting it).
 std::unique_ptr<core::store_db> open_sqlite_store(const std::string& path, core::sync_mode sync);
 
+struct store_open_options {
+  /// serve: a thread copies the WAL back off the commit path. simulate: no thread (one thread runs everything and
+  /// nothing waits on an fsync), SQLite checkpoints inside the commits, and the one connection holds the file's
+  /// lock until it closes (no other connection may open the file meanwhile).
+  bool checkpointer = true;
+};
+std::unique_ptr<core::store_db> open_sqlite_store(const std::string& path, core::sync_mode sync,
+                                                  store_open_options opts);
+
 /// The `PRAGMA synchronous` level in force on `store`'s connection, as SQLite reports it (0 OFF, 1 NORMAL,
 /// 2 FULL); -1 when `store` is not one open_sqlite_store made. Call it before the store has an owner (it uses the
 /// store's one connection).
 int applied_synchronous(core::store_db& store);
+
+struct store_open_options {
+  /// serve: a thread copies the WAL back off the commit path. simulate: no thread (one thread runs everything and
+  /// nothing waits on an fsync), SQLite checkpoints inside the commits, and the one connection holds the file's
+  /// lock until it closes (no other connection may open the file meanwhile).
+  bool checkpointer = true;
+};
+std::unique_ptr<core::job_store> open_sqlite_store(const std::string& path, core::sync_mode sync,
+                                                   store_open_options opts);
 
 } // namespace cutover::store_adapter
