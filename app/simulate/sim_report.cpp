@@ -266,7 +266,7 @@ void write_run(const std::string& dir, const scenario& sc, const run_result& r, 
   std::string ops;
   for (const auto& o : r.operator_actions)
     ops += std::string(ops.empty() ? "" : ", ") + "{\"at\": " + json_string(format_rfc3339(o.at)) +
-           ", \"action\": " + json_string(o.action) + ", \"status\": " + std::to_string(o.status) +
+           ", \"action\": " + json_string(o.action) + ", \"result\": " + json_string(o.result) +
            ", \"message\": " + json_string(o.message) + "}";
   member("operator_actions", "[" + ops + "]");
   if (r.incident_at) {

@@ -38,15 +38,22 @@ caf::behavior driver(caf::event_based_actor* self, msg::intake_actor intake, msg
   return {
     [=](msg::submit_job& j) {
       self->request(intake, caf::infinite, std::move(j))
-        .then([log](msg::submit_reply& r) { (r.http_status == 202 ? log->accepted : log->refused) += 1; },
+        .then([log](msg::submit_reply& r) { (r.error == msg::submit_error::none ? log->accepted : log->refused) += 1; },
               [log](caf::error&) { log->refused += 1; });
     },
     [=](msg::operator_action& a) {
       const auto at = clock.now(self->clock());
       const auto action = a.action;
       self->request(rollout, caf::infinite, std::move(a))
-        .then([log, at, action](msg::operator_reply& r) { log->ops.push_back({at, action, r.http_status, r.message}); },
-              [log, at, action](caf::error& e) { log->ops.push_back({at, action, 500, to_string(e)}); });
+        .then([log, at, action](msg::operator_reply& r) { log->ops.push_back({at, action, to_string(r.error), r.message}); },
+              [log, at, action](caf::error& e) { log->ops.push_back({at, action, "error", to_string(e)}); });
+    },
+    [=](msg::step_percent& p) {
+      const auto at = clock.now(self->clock());
+      const auto action = "step_down to " + std::to_string(p.percent) + "%";
+      self->request(rollout, caf::infinite, std::move(p))
+        .then([log, at, action](msg::operator_reply& r) { log->ops.push_back({at, action, to_string(r.error), r.message}); },
+              [log, at, action](caf::error& e) { log->ops.push_back({at, action, "error", to_string(e)}); });
     },
   };
 }
@@ -283,10 +290,12 @@ run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, cons
         const auto& a = sc->actions[action++];
         if (a.action == "reload")
           engine.reload(a.config);
+        else if (a.action == "step_down")
+          caf::anon_send(drive, msg::step_percent{a.percent});
         else
-          caf::anon_send(drive, msg::operator_action{a.action == "step_down" ? "step_down" : a.action});
+          caf::anon_send(drive, msg::operator_action{a.action});
         if (a.action == "reload")
-          log->ops.push_back({a.at, "reload", 200, a.patch_text});
+          log->ops.push_back({a.at, "reload", "none", a.patch_text});
       }
       sched.run();
       if (opts.progress) {

@@ -37,7 +37,7 @@ struct outcome {
 struct operator_record {
   core::instant at{};
   std::string action;
-  int status = 0;
+  std::string result; ///< what the engine answered: "none" (done) or its refusal (e.g. "not_allowed")
   std::string message;
 };
 
