@@ -34,13 +34,4 @@ std::unique_ptr<core::store_db> open_sqlite_store(const std::string& path, core:
 /// store's one connection).
 int applied_synchronous(core::store_db& store);
 
-struct store_open_options {
-  /// serve: a thread copies the WAL back off the commit path. simulate: no thread (one thread runs everything and
-  /// nothing waits on an fsync), SQLite checkpoints inside the commits, and the one connection holds the file's
-  /// lock until it closes (no other connection may open the file meanwhile).
-  bool checkpointer = true;
-};
-std::unique_ptr<core::job_store> open_sqlite_store(const std::string& path, core::sync_mode sync,
-                                                   store_open_options opts);
-
 } // namespace cutover::store_adapter
