@@ -49,7 +49,7 @@ struct run_result {
   std::int64_t submitted = 0, accepted = 0, refused = 0;
   std::int64_t succeeded = 0, failed = 0, open = 0;
   std::vector<core::decision_record> decisions; ///< oldest first
-  std::vector<core::job_store::daily_stat> daily;
+  std::vector<core::budget_store::daily_stat> daily;
   std::vector<core::day_row> budget;
   std::vector<hour_row> timeline;
   std::vector<operator_record> operator_actions;
