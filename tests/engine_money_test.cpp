@@ -53,7 +53,7 @@ core::config_ptr load(const std::string& text) {
 struct story {
   testing::virtual_time vt;
   actors::engine engine;
-  std::unique_ptr<core::job_store> reader;
+  std::unique_ptr<core::store_db> reader;
 
   /// `starts_at`: virtual time since the epoch at which this engine starts (a later process of the same store).
   story(testing::temp_dir& dir, const std::string& config_text, core::duration starts_at = 0s) {
@@ -87,7 +87,7 @@ struct story {
     return ids;
   }
   core::job_record job(core::job_id id) {
-    auto j = reader->find(id);
+    auto j = reader->jobs().find(id);
     REQUIRE(j);
     return *j;
   }
@@ -100,7 +100,7 @@ struct story {
   /// The ledger's persisted row of `provider` for today.
   core::day_row budget_row(const std::string& provider) {
     const auto day = core::budget_day(vt.now(), 0s);
-    for (const auto& r : reader->budget_days(day))
+    for (const auto& r : reader->budget().budget_days(day))
       if (r.day == day && r.provider == provider)
         return r;
     FAIL("no budget row for " << provider);
@@ -162,6 +162,6 @@ TEST_CASE("a sync call on the wire at a stop is charged at its reservation as un
   CHECK(row.consumed == jobs * 60'000); // the ledger may over-count, never under
   CHECK(row.reserved == 0);
   // 10 unknowns next to 10 successes would be a 50 % error rate: unknown is the engine's own outcome
-  auto state = second.reader->rollout_state(); // written at every change of the rollout's state
+  auto state = second.reader->audit().rollout_state(); // written at every change of the rollout's state
   CHECK((!state || (state->state != core::rollout_phase_state::rolled_back && state->percent == 100)));
 }
