@@ -10,7 +10,7 @@ conns="${2:-64}"
 sync_mode="${SYNC_MODE:-full}"
 bin="${BUILD_DIR:-build}/app/cutover"
 [ -x "$bin" ] || { echo "build first: ./scripts/build.sh" >&2; exit 1; }
-command -v wrk >/dev/null || ./scripts/install-deps.sh
+command -v wrk >/dev/null || ./scripts/install-deps.sh --test
 
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT

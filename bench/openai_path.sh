@@ -9,7 +9,7 @@ seconds="${1:-10}"
 conns="${2:-64}"
 b="${BUILD_DIR:-build}"
 [ -x "$b/app/cutover" ] && [ -x "$b/tools/fake_provider/cutover-fake-provider" ] || { echo "build first: ./scripts/build.sh" >&2; exit 1; }
-command -v wrk >/dev/null || ./scripts/install-deps.sh
+command -v wrk >/dev/null || ./scripts/install-deps.sh --test
 work=$(mktemp -d)
 trap 'kill $fake_pid $engine_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 

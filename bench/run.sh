@@ -30,7 +30,7 @@ for w in "${wanted[@]}"; do
   [ -n "$found" ] || { echo "bench/run.sh: no benchmark named '$w' (bench/run.sh --list)" >&2; exit 2; }
 done
 
-./scripts/install-deps.sh
+./scripts/install-deps.sh --test
 ./scripts/build.sh --target cutover cutover-bench cutover-store-bench cutover-provider-bench cutover-ledger-bench \
   cutover-rollout-bench cutover-loadgen cutover-fake-provider >/dev/null
 export B="${BUILD_DIR:-build}"

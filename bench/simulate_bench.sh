@@ -11,7 +11,7 @@ what="${1:-load}"
 bin="$b/app/cutover"
 [ -x "$bin" ] || { echo "build first: ./scripts/build.sh" >&2; exit 1; }
 "$bin" simulate --help >/dev/null 2>&1 || { echo "simulate: this build has no 'cutover simulate'" >&2; exit 1; }
-[ -x /usr/bin/time ] || ./scripts/install-deps.sh
+[ -x /usr/bin/time ] || ./scripts/install-deps.sh --test
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what cutover needs to build and test, from Debian bookworm's packages only; does nothing when all is
-# there already. Run as root (or with sudo available).
+# Installs what cutover needs to build and run, and with --test what its tests and benchmarks use too, from Debian
+# bookworm's packages only; does nothing when all is there already. Run as root (or with sudo available).
 set -euo pipefail
 
 packages=(
@@ -9,8 +9,10 @@ packages=(
   # libcpprest-dev's dependencies change. Not libboost1.81-dev: it conflicts with libcpprest-dev.
   libboost1.74-dev libboost-system1.74-dev
   libcaf-dev libcpprest-dev libsqlitecpp-dev libsqlite3-dev libyaml-cpp-dev libssl-dev zlib1g-dev catch2
-  sqlite3 wrk time
+  sqlite3
 )
+# test and benchmark tools: the load generator, /usr/bin/time, xmllint (simulate's SVG plots are parsed)
+[ "${1:-}" = "--test" ] && packages+=(wrk time libxml2-utils)
 
 missing=()
 for p in "${packages[@]}"; do
