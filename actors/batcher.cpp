@@ -57,6 +57,15 @@ msg::batcher_actor spawn_batcher(caf::actor_system& sys, core::tier tier, core::
         if (self->state.window.timer_due(m.generation))
           flush(self);
       },
+      [self](msg::recall_items& m) {
+        auto out = self->state.window.remove_if([&m](const core::work_item& item) {
+          for (const auto& r : m.items)
+            if (r.id == item.id && r.attempt_no == item.attempt_no)
+              return true;
+          return false;
+        });
+        return msg::recalled_items{std::move(out)};
+      },
       [self](const msg::config_snapshot& c) {
         self->state.window.reconfigure(c.cfg->tiers[static_cast<std::size_t>(self->state.tier)].batch);
       },

@@ -169,6 +169,8 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
           self->send(st.worker, c);
         }
       },
+      // the worker knows which items wait and which are on the wire; it reports what it took back as outcomes
+      [self](msg::recall_items& m) { self->send(self->state.worker, std::move(m)); },
       [self](const msg::remote_accepted& m) {
         auto it = self->state.in_flight.find(m.batch_id);
         if (it == self->state.in_flight.end())

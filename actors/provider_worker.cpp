@@ -542,6 +542,98 @@ void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
   forget_if_done(self, m.batch_id);
 }
 
+/// Marks the outcomes from `first` on in a batch's outbox as recalled (the router re-routes them without using up
+/// an attempt), charged `charge(item)`.
+template <class Charge>
+void mark_recalled(msg::outcomes& sink, std::size_t first, Charge charge) {
+  for (auto i = first; i < sink.items.size(); ++i) {
+    sink.items[i].recalled = true;
+    sink.items[i].cost = charge(sink.items[i].id);
+  }
+}
+
+/// At a rollback the router takes back the items of `m` that have not reached the provider: those waiting for a
+/// retry or a concurrency slot. With `cancel_running`, a remote job all of whose items are recalled is cancelled at
+/// the provider too, charged at its reservation unless its last known state says it never started (the money rule
+/// of a job given up at its polling deadline). A call on the wire is left to answer: a sync call ends within its
+/// timeout, an async create is caught by the next sweep once it runs. A remote job shared with items that stay
+/// (a percent step-down in a batch API) is left to finish: cancelling it would cancel their work too.
+void recall(self_ptr self, const msg::recall_items& m) {
+  auto& st = self->state;
+  auto wanted = [&m](const work_item& item) {
+    for (const auto& r : m.items)
+      if (r.id == item.id && r.attempt_no == item.attempt_no)
+        return true;
+    return false;
+  };
+  outbox out;
+  std::vector<std::uint64_t> touched;
+  for (auto& [batch_id, wb] : st.batches) {
+    auto& sink = out[batch_id];
+    sink.batch_id = batch_id;
+    const auto first = sink.items.size();
+    if (!wb.b.remote_id.empty()) {
+      const auto n = std::count_if(wb.b.items.begin(), wb.b.items.end(), wanted);
+      if (!m.cancel_running || n == 0)
+        continue;
+      if (static_cast<std::size_t>(n) < wb.b.items.size()) {
+        std::cerr << "event=recall_left_running provider=" << provider_name(self) << " remote_id=" << wb.b.remote_id
+                  << " recalled=" << n << " staying=" << wb.b.items.size() - static_cast<std::size_t>(n) << std::endl;
+        continue;
+      }
+      std::map<std::uint64_t, micros> reserved;
+      for (const auto& item : wb.b.items)
+        reserved[item.id.value] = wb.not_started ? 0 : unit_price(self, item) * std::max(item.n, 1);
+      provider_reply r;
+      r.error = error_class::cancelled;
+      r.message = "rolled back: remote job " + wb.b.remote_id + " cancelled at rollback.cancel_in_flight_after" +
+                  (wb.not_started ? " (it had not started: not charged)" : "");
+      report(self, wb, r, {}, out);
+      mark_recalled(sink, first, [&reserved](job_id id) { return reserved[id.value]; });
+      cancel_remote(self, wb.b.remote_id, "rollback");
+      touched.push_back(batch_id);
+      continue;
+    }
+    for (auto c = wb.calls.begin(); c != wb.calls.end();) {
+      if (c->second.holds_slot) { // on the wire
+        ++c;
+        continue;
+      }
+      std::vector<job_id> take;
+      for (const auto& item : wb.b.items)
+        if ((c->second.items.empty() || c->second.items.front() == item.id) && wanted(item))
+          take.push_back(item.id);
+      if (take.empty()) {
+        ++c;
+        continue;
+      }
+      const bool whole = !c->second.items.empty() || take.size() == wb.b.items.size();
+      provider_reply r;
+      r.error = error_class::cancelled;
+      r.message = "rolled back while waiting for a retry: sent to the baseline";
+      const auto at = sink.items.size();
+      report(self, wb, r, take, out);
+      mark_recalled(sink, at, [](job_id) { return micros{0}; }); // the failed calls before it cost nothing
+      if (!whole) {
+        ++c;
+        continue;
+      }
+      const msg::retry_call key{batch_id, c->first};
+      st.waiting.erase(std::remove_if(st.waiting.begin(), st.waiting.end(),
+                                      [&key](const msg::retry_call& w) {
+                                        return w.batch_id == key.batch_id && w.call_id == key.call_id;
+                                      }),
+                       st.waiting.end());
+      c = wb.calls.erase(c);
+    }
+    if (sink.items.size() > first)
+      touched.push_back(batch_id);
+  }
+  send_outbox(self, out);
+  for (auto id : touched)
+    forget_if_done(self, id);
+}
+
 msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::provider_actor parent,
                                                           std::shared_ptr<const worker_env> env,
                                                           std::shared_ptr<worker_memory> memory) {
@@ -557,7 +649,7 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
   st.retries = &st.metrics->get_counter("cutover_provider_retries_total", {{"provider", st.env->provider.name}},
                                         "Calls retried after a retryable failure.");
   st.cancels = &st.metrics->get_counter("cutover_remote_cancels_total", {{"provider", st.env->provider.name}},
-                                        "Remote jobs the worker asked the provider to cancel (past the polling deadline).");
+                                        "Remote jobs the worker asked the provider to cancel (past the polling deadline, or after a rollback).");
   st.jitter.seed(murmur3_x86_32(st.env->provider.name, 0x7e57));
   schedule_half_open(self); // a worker started after a crash may find the breaker open: its timer died with it
   return {
@@ -603,6 +695,7 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
       log_breaker(self);
     },
     [self](const msg::store_remote_id& m) { store_remote(self, m.batch_id, m.try_no); },
+    [self](const msg::recall_items& m) { recall(self, m); },
     [self](const msg::retry_call& m) {
       calling(self, [&] {
         outbox out;

@@ -25,6 +25,7 @@ struct flight {
   int chain_pos = 0;              ///< the provider of the attempt in progress (or being admitted)
   work_item item;                 ///< item.attempt_no is the attempt in progress
   int bucket = 0;                 ///< set on the first routing only (0: keep the stored one)
+  std::string endpoint, segment;  ///< of the job's spec: a rollback asks the routing rules again
   std::string route_reason;
   micros spent = 0;
   int attempt_base = 0; ///< attempts made before a dead-letter replay: not counted against max_attempts again
@@ -103,6 +104,8 @@ void route_new(self_ptr self, effects& fx, const job_record& job, bool replay = 
   f.attempt_base = replay && !job.attempts.empty() ? job.attempts.back().no : 0;
   f.item = work_item{job.id, f.attempt_base + 1, job.spec.tier_, job.spec.n, job.spec.prompt, job.spec.user_id};
   f.bucket = d.bucket;
+  f.endpoint = job.spec.endpoint;
+  f.segment = job.spec.segment;
   f.route_reason = replay ? "replay: " + d.reason : d.reason;
   f.replay = replay;
   for (const auto& a : job.attempts)
@@ -126,12 +129,53 @@ cohort cohort_of(self_ptr self, const std::string& provider) {
   return provider == r.candidate ? cohort::candidate : provider == r.baseline ? cohort::baseline : cohort::other;
 }
 
+/// Whether the routing view now sends this flight's work at the candidate back to the baseline (core rule).
+bool pulled_back(self_ptr self, const flight& f) {
+  const auto& st = self->state;
+  return pull_back(st.cfg->rollout, st.view, {f.item.user_id, f.endpoint, f.segment},
+                   f.chain[static_cast<std::size_t>(f.chain_pos)], f.chain_pos == 0);
+}
+
+/// Routes a flight taken back from the candidate again from the start, as the routing rules now say (the baseline
+/// after a rollback). The caller has settled its candidate reservation and chosen its attempt number.
+void reroute(self_ptr self, effects& fx, flight& f, const char* where) {
+  auto& st = self->state;
+  auto d = decide_route(st.cfg->rollout, st.view, {f.item.user_id, f.endpoint, f.segment});
+  f.chain = provider_chain(*st.cfg, d.provider);
+  f.chain_pos = 0;
+  f.route_reason += "; pulled back (" + std::string{where} + "): " + d.reason;
+  count(self, "cutover_rollback_recalls_total", {{"from", std::string{where}}},
+        "Items taken back from the candidate after a rollback and routed again.");
+  dispatch(fx, f);
+}
+
 void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
   auto& st = self->state;
   auto it = st.flights.find(o.id.value);
   if (it == st.flights.end() || it->second.item.attempt_no != o.attempt_no)
     return; // a duplicate or stale outcome
   auto& f = it->second;
+  if (o.recalled) {
+    // Taken back at a rollback: the engine's doing, not the provider's outcome (not observed), and no attempt of
+    // the job is used up by it. Its cost is what the worker's money rules charge (a cancelled remote job that may
+    // have run: its reservation).
+    f.spent += o.cost;
+    fx.settle.push_back(msg::settlement{reservation_key{o.id.value, o.attempt_no}, o.cost, false});
+    auto a = event(o.id, event_kind::attempt_finished, job_status::running, now);
+    a.attempt.no = o.attempt_no;
+    a.attempt.provider = o.provider;
+    a.attempt.started_at = o.started_at;
+    a.attempt.finished_at = o.finished_at;
+    a.attempt.outcome = job_status::failed;
+    a.attempt.error = o.error;
+    a.attempt.remote_id = o.remote_id;
+    a.attempt.cost = o.cost;
+    fx.events.push_back(std::move(a));
+    f.attempt_base += 1;
+    f.item.attempt_no = o.attempt_no + 1;
+    reroute(self, fx, f, o.remote_id.empty() ? "waiting for a retry" : "running, cancelled");
+    return;
+  }
   fx.observed.outcomes.push_back(observation{o.finished_at, o.provider, f.item.tier_, cohort_of(self, o.provider),
                                              o.error, o.finished_at - o.started_at, o.cost,
                                              static_cast<int>(o.images.size()), o.quality > 0 ? o.quality : -1});
@@ -197,6 +241,8 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
                        return a.no > job.attempt_base && a.error == error_class::unknown;
                      }));
   f.item = work_item{job.id, 1, job.spec.tier_, job.spec.n, job.spec.prompt, job.spec.user_id};
+  f.endpoint = job.spec.endpoint;
+  f.segment = job.spec.segment;
   f.route_reason = job.route_reason;
   for (const auto& a : job.attempts)
     f.spent += a.cost;
@@ -295,6 +341,12 @@ void on_admitted(self_ptr self, const std::vector<job_id>& ids, const msg::admit
     auto& f = it->second;
     const auto& provider = f.chain[static_cast<std::size_t>(f.chain_pos)];
     const auto& verdict = r.verdicts[i];
+    if (verdict.admitted() && pulled_back(self, f)) {
+      // admitted at the candidate while a rollback arrived: the reservation goes, the baseline is asked instead
+      fx.settle.push_back(msg::settlement{reservation_key{f.item.id.value, f.item.attempt_no}, 0, true});
+      reroute(self, fx, f, "admitted");
+      continue;
+    }
     if (!verdict.admitted()) {
       count(self, "cutover_budget_fallbacks_total", {{"provider", provider}},
             "Items sent past a provider whose budget would not admit them.");
@@ -365,6 +417,49 @@ void apply(self_ptr self, effects& fx) {
 
 void resume_all(self_ptr self, std::vector<job_record>& jobs);
 
+/// Items a batcher of the candidate took out of its window: they never reached the provider, so they go on with the
+/// same attempt number, their candidate reservation released.
+void on_recalled_from_window(self_ptr self, std::vector<work_item>& items) {
+  auto& st = self->state;
+  effects fx;
+  for (const auto& item : items) {
+    auto it = st.flights.find(item.id.value);
+    if (it == st.flights.end() || it->second.item.attempt_no != item.attempt_no)
+      continue;
+    fx.settle.push_back(msg::settlement{reservation_key{item.id.value, item.attempt_no}, 0, true});
+    reroute(self, fx, it->second, "batch window");
+  }
+  apply(self, fx);
+}
+
+/// Takes back the candidate's work that the routing view now sends to the baseline: from the candidate's batch
+/// windows and whatever waits at its provider for a retry or a slot, and, with `cancel_running`, its remote jobs
+/// (cancelled at the provider). Items still being admitted are caught when the ledger answers. True when any
+/// flight at the candidate is to be pulled back.
+bool recall_routed(self_ptr self, bool cancel_running) {
+  auto& st = self->state;
+  const auto& candidate = st.cfg->rollout.candidate;
+  std::map<tier, std::vector<work_item>> by_tier;
+  msg::recall_items all{{}, cancel_running};
+  for (const auto& [id, f] : st.flights)
+    if (pulled_back(self, f)) {
+      by_tier[f.item.tier_].push_back(f.item);
+      all.items.push_back(f.item);
+    }
+  if (all.items.empty())
+    return false;
+  std::cerr << "event=rollback_recall provider=" << candidate << " items=" << all.items.size()
+            << " cancel_running=" << (cancel_running ? "true" : "false") << std::endl;
+  if (auto b = st.wiring.batchers.find(candidate); b != st.wiring.batchers.end())
+    for (auto& [t, items] : by_tier)
+      self->request(b->second[static_cast<std::size_t>(t)], caf::infinite, msg::recall_items{std::move(items), false})
+        .then([self](msg::recalled_items& r) { on_recalled_from_window(self, r.items); },
+              [](caf::error& err) { std::cerr << "event=recall_failed error=" << to_string(err) << std::endl; });
+  if (auto p = st.wiring.providers.find(candidate); p != st.wiring.providers.end())
+    self->send(p->second, std::move(all));
+  return true;
+}
+
 /// Resumes every unfinished job in the store. Awaited: jobs sent meanwhile are routed after it.
 void load_and_resume(self_ptr self) {
   self->request(self->state.store, caf::infinite, msg::load_open_jobs{})
@@ -407,6 +502,9 @@ void resume_all(self_ptr self, std::vector<job_record>& jobs) {
     self->send(self->state.wiring.providers.at(std::get<0>(key)), std::move(batch));
   std::cerr << "event=resumed jobs=" << jobs.size() << " remote_polls=" << polls.size() << std::endl;
   apply(self, fx);
+  // rolled back before the restart: remote jobs polled again at the candidate get cancel_in_flight_after from now
+  if (recall_routed(self, false))
+    self->delayed_send(self, self->state.cfg->rollback.cancel_in_flight_after, msg::recall_due{});
 }
 
 } // namespace
@@ -462,11 +560,20 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
         return rp;
       },
       [self](const msg::rollout_update& u) {
-        self->state.view.rolled_back = u.rolled_back;
-        self->state.view.percent = u.percent;
-        self->state.view_from_controller = true;
+        auto& st = self->state;
+        st.view.rolled_back = u.rolled_back;
+        st.view.percent = u.percent;
+        st.view_from_controller = true;
+        // a rollback (or a lower percent) reaches work already routed: waiting work now, running work later
+        if (recall_routed(self, false))
+          self->delayed_send(self, st.cfg->rollback.cancel_in_flight_after, msg::recall_due{});
       },
-      [self](const msg::config_snapshot& c) { self->state.cfg = c.cfg; },
+      [self](msg::recall_due) { recall_routed(self, true); },
+      [self](const msg::config_snapshot& c) {
+        self->state.cfg = c.cfg;
+        if (recall_routed(self, false)) // the kill switch (enabled: false) reaches routed work as a rollback does
+          self->delayed_send(self, c.cfg->rollback.cancel_in_flight_after, msg::recall_due{});
+      },
       [self](msg::retry_record& m) { record_final(self, std::move(m.events), std::move(m.finals)); },
       [self](msg::router_wiring& w) {
         self->state.wiring = std::move(w);

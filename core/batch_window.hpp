@@ -45,6 +45,24 @@ public:
     return out;
   }
 
+  /// Takes out the items `pred` picks (a rollback sends them elsewhere); the window stays open for the rest. Emptied,
+  /// it starts a new generation: its armed timer must not flush the next window early.
+  template <class Pred>
+  std::vector<Item> remove_if(Pred pred) {
+    std::vector<Item> out;
+    for (auto it = items_.begin(); it != items_.end();) {
+      if (pred(*it)) {
+        out.push_back(std::move(*it));
+        it = items_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!out.empty() && items_.empty())
+      ++generation_;
+    return out;
+  }
+
   std::size_t size() const { return items_.size(); }
   const batch_config& settings() const { return cfg_; }
   void reconfigure(batch_config cfg) { cfg_ = cfg; }

@@ -44,6 +44,7 @@ constexpr duration batch_max_wait = 45s;
 constexpr ppm budget_stop_at = 900'000;
 constexpr int dead_letter_max_attempts = 3;
 constexpr duration dead_letter_retention = 14 * 24h;
+constexpr duration rollback_cancel_in_flight_after = 5min;
 constexpr std::uint64_t simulated_seed = 1;
 } // namespace defaults
 
@@ -144,6 +145,13 @@ struct budget_config {
 struct dead_letter_config {
   int max_attempts = defaults::dead_letter_max_attempts; ///< provider attempts across the fallback chain
   duration retention = defaults::dead_letter_retention;
+};
+
+/// What a rollback does to work already routed to the candidate.
+struct rollback_config {
+  /// YAML `cancel_in_flight_after`: async jobs still running at the candidate this long after a rollback are
+  /// cancelled at the provider and sent to the baseline (the recovery time objective bounds it).
+  duration cancel_in_flight_after = defaults::rollback_cancel_in_flight_after;
 };
 
 /// Gates of one phase; an absent gate is not checked.
@@ -257,6 +265,7 @@ struct config {
   budget_config budget;
   dead_letter_config dead_letter;
   rollout_config rollout;
+  rollback_config rollback;
   auth_config auth;
   cors_config cors;
   std::string hash; ///< content hash of the source file (hex), names this snapshot in decisions

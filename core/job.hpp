@@ -77,6 +77,9 @@ struct item_outcome {
   std::vector<std::string> images;
   micros cost = 0;
   double quality = 0; ///< the provider's own score where it gives one, else 0
+  /// The engine took the item back from the provider at a rollback (not the provider's outcome): the router sends
+  /// it to the baseline without using up an attempt; `cost` is what it may have cost at the candidate.
+  bool recalled = false;
 };
 
 /// A change to a stored job. The store folds the events of one commit into one write per row.
@@ -128,7 +131,7 @@ auto inspect(Inspector& f, work_item& x) {
 template <class Inspector>
 auto inspect(Inspector& f, item_outcome& x) {
   return f(x.id, x.attempt_no, x.provider, x.started_at, x.finished_at, x.error, x.message, x.remote_id, x.images,
-           x.cost, x.quality);
+           x.cost, x.quality, x.recalled);
 }
 template <class Inspector>
 auto inspect(Inspector& f, job_event& x) {

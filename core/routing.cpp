@@ -35,4 +35,11 @@ route_decision decide_route(const rollout_config& rollout, const rollout_view& v
   return pick(on, "bucket " + std::to_string(d.bucket) + (on ? " <= " : " > ") + std::to_string(view.percent));
 }
 
+bool pull_back(const rollout_config& rollout, const rollout_view& view, const route_request& req,
+               std::string_view provider, bool primary) {
+  if (!primary || provider != rollout.candidate || rollout.candidate == rollout.baseline)
+    return false;
+  return !decide_route(rollout, view, req).candidate;
+}
+
 } // namespace cutover::core

@@ -30,4 +30,10 @@ struct route_decision {
 
 route_decision decide_route(const rollout_config& rollout, const rollout_view& view, const route_request& req);
 
+/// Whether work already routed to `provider` goes back to the baseline now that the view is `view` (a rollback,
+/// the kill switch, or a percent lowered below the user's bucket). Only the candidate's own users are pulled
+/// back: an item that reached the candidate by falling back (`primary` false) stays, the baseline having failed it.
+bool pull_back(const rollout_config& rollout, const rollout_view& view, const route_request& req,
+               std::string_view provider, bool primary);
+
 } // namespace cutover::core

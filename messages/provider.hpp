@@ -56,6 +56,17 @@ struct store_remote_id {
   int try_no = 1;
 };
 
+/// Router -> the candidate's batchers and provider supervisor (-> worker) at a rollback: take back these items
+/// (matched by job id and attempt) where they wait — in a batch window, or for a retry or a concurrency slot —
+/// and, with `cancel_running`, cancel at the provider the remote jobs all of whose items are recalled. A worker
+/// reports what it took back as outcomes with `recalled` set; a call on the wire is left to answer.
+struct recall_items {
+  std::vector<core::work_item> items;
+  bool cancel_running = false;
+};
+/// A batcher's answer: the items it took out of its window (they never reached the provider).
+struct recalled_items { std::vector<core::work_item> items; };
+
 /// Serve -> provider supervisor at shutdown: start no new calls; answered once no call is on the wire (a sync
 /// call, or an async submit whose remote id is not known yet). Remote jobs being polled need not end: their ids are
 /// on disk and the next start polls them again.
@@ -66,6 +77,10 @@ struct drained {
 
 template <class I> auto inspect(I& f, drain_calls&) { return f(caf::meta::type_name("drain_calls")); }
 template <class I> auto inspect(I& f, drained& x) { return f(caf::meta::type_name("drained"), x.held); }
+template <class I> auto inspect(I& f, recall_items& x) {
+  return f(caf::meta::type_name("recall_items"), x.items, x.cancel_running);
+}
+template <class I> auto inspect(I& f, recalled_items& x) { return f(caf::meta::type_name("recalled_items"), x.items); }
 template <class I> auto inspect(I& f, enqueue_items& x) { return f(caf::meta::type_name("enqueue_items"), x.items); }
 template <class I> auto inspect(I& f, window_due& x) { return f(caf::meta::type_name("window_due"), x.generation); }
 template <class I> auto inspect(I& f, provider_batch& x) {
@@ -93,6 +108,7 @@ using provider_actor = caf::typed_actor<
   caf::replies_to<drain_calls>::with<drained>,
   caf::reacts_to<remote_accepted>,
   caf::reacts_to<outcomes>,
+  caf::reacts_to<recall_items>,
   caf::reacts_to<config_snapshot>>;
 
 /// The worker behind a supervisor: does the calls, retries and polls.
@@ -103,11 +119,13 @@ using provider_worker_actor = caf::typed_actor<
   caf::reacts_to<retry_call>,
   caf::reacts_to<store_remote_id>,
   caf::reacts_to<breaker_due>,
+  caf::reacts_to<recall_items>,
   caf::reacts_to<config_snapshot>>;
 
 using batcher_actor = caf::typed_actor<
   caf::reacts_to<enqueue_items>,
   caf::reacts_to<window_due>,
+  caf::replies_to<recall_items>::with<recalled_items>,
   caf::reacts_to<config_snapshot>>;
 
 } // namespace cutover::msg

@@ -98,6 +98,7 @@ TEST_CASE("the default config.yaml loads with the seed values") {
   CHECK(c.server.drain_timeout == 30s);
   CHECK(c.store.path == "data/cutover.db");
   CHECK(c.store.synchronous == core::sync_mode::full);
+  CHECK(c.rollback.cancel_in_flight_after == 5min);
 
   REQUIRE(c.providers.size() == 3); // in file order
   CHECK((c.providers[0].name == "gemini" && c.providers[1].name == "photomaker" && c.providers[2].name == "sdxl"));
@@ -578,4 +579,14 @@ TEST_CASE("config fallback_on lists provider error classes and rejects others wi
     CHECK(e.message.find(std::string("must be a provider error class")) == 0);
     CHECK(e.message.find(wrong) != std::string::npos);
   }
+}
+
+TEST_CASE("rollback.cancel_in_flight_after defaults to 5m and is bounded") {
+  CHECK(load(minimal)->rollback.cancel_in_flight_after == 5min);
+  CHECK(load(minimal)->rollback.cancel_in_flight_after == core::defaults::rollback_cancel_in_flight_after);
+  CHECK(load(minimal + "rollback: {cancel_in_flight_after: 90s}\n")->rollback.cancel_in_flight_after == 90s);
+  auto e = only_error(minimal + "rollback: {cancel_in_flight_after: 2d}\n");
+  CHECK(e.path == "rollback.cancel_in_flight_after");
+  CHECK(e.message.find("must be between 0") == 0);
+  CHECK(only_error(minimal + "rollback: {cancel_after: 5m}\n").path == "rollback.cancel_after");
 }

@@ -27,6 +27,23 @@ TEST_CASE("a batch window reports full at max_items and opens once per generatio
   CHECK(w.timer_due(c.generation));
 }
 
+TEST_CASE("items taken out of a batch window leave the rest, and an emptied window's timer is stale") {
+  batch_window<int> w{{10, 45s}};
+  instant t0{10s};
+  auto a = w.add(1, t0);
+  w.add(2, t0);
+  w.add(3, t0);
+  CHECK(w.remove_if([](int i) { return i == 2; }) == std::vector<int>{2});
+  CHECK(w.size() == 2);
+  CHECK(w.timer_due(a.generation)); // the others still leave at 45 s
+  CHECK(w.remove_if([](int i) { return i != 0; }) == std::vector<int>{1, 3});
+  CHECK_FALSE(w.timer_due(a.generation));
+  auto b = w.add(4, t0 + 20s); // a new window: its own 45 s, not what is left of the old one
+  CHECK(b.opened);
+  CHECK(b.generation != a.generation);
+  CHECK(w.remove_if([](int) { return false; }).empty());
+}
+
 TEST_CASE("the seed poll schedule polls at 5..30, 45..90, then every 60 s") {
   polling_config p{default_poll_schedule(), 30min};
   std::vector<long> at;

@@ -90,3 +90,22 @@ TEST_CASE("routing precedence is kill switch, rollback, endpoint, segment, bucke
   CHECK(d.reason == "kill switch -> baseline");
   CHECK(d.bucket == 73);
 }
+
+TEST_CASE("a rollback or a lower percent pulls back the candidate's own users, not fallbacks or overrides") {
+  rollout_config r;
+  r.name = "gr1";
+  r.baseline = "photomaker";
+  r.candidate = "gemini";
+  r.segment_overrides["beta"] = override_target::candidate;
+  // user "123" is in bucket 73
+  CHECK_FALSE(pull_back(r, {false, 100}, {"123", "", ""}, "gemini", true));
+  CHECK(pull_back(r, {true, 100}, {"123", "", ""}, "gemini", true));     // rolled back
+  CHECK(pull_back(r, {false, 50}, {"123", "", ""}, "gemini", true));     // 73 is above the new 50
+  CHECK_FALSE(pull_back(r, {false, 73}, {"123", "", ""}, "gemini", true)); // still inside
+  CHECK_FALSE(pull_back(r, {true, 100}, {"123", "", ""}, "gemini", false)); // reached by falling back
+  CHECK_FALSE(pull_back(r, {true, 100}, {"123", "", ""}, "photomaker", true)); // already on the baseline
+  CHECK_FALSE(pull_back(r, {false, 0}, {"123", "", "beta"}, "gemini", true));  // the segment stays on
+  CHECK(pull_back(r, {true, 0}, {"123", "", "beta"}, "gemini", true));        // a rollback overrides it
+  r.enabled = false;
+  CHECK(pull_back(r, {false, 100}, {"123", "", ""}, "gemini", true)); // kill switch
+}

@@ -124,6 +124,15 @@ const fields<core::dead_letter_config>& dead_letter_fields() {
   return f;
 }
 
+const fields<core::rollback_config>& rollback_fields() {
+  using r = core::rollback_config;
+  static const fields<r> f = {
+    duration("cancel_in_flight_after", &r::cancel_in_flight_after, 0s, 24h,
+             "async candidate jobs still running this long after a rollback are cancelled and sent to the baseline"),
+  };
+  return f;
+}
+
 const fields<core::auth_config>& auth_fields() {
   static const fields<core::auth_config> f = {
     text("keys_file", &core::auth_config::keys_file, "API keys file; absent = open on loopback only",
@@ -169,6 +178,7 @@ const fields<config>& root_fields() {
     section("budget", &config::budget, budget_fields, "daily spend limits"),
     section("dead_letter", &config::dead_letter, dead_letter_fields, "when a job is given up"),
     required(section("rollout", &config::rollout, rollout_fields, "the rollout from baseline to candidate")),
+    section("rollback", &config::rollback, rollback_fields, "work already at the candidate when it rolls back"),
     section("auth", &config::auth, auth_fields, "API keys"),
     section("cors", &config::cors, cors_fields, "browser access"),
   };

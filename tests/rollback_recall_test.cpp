@@ -1,0 +1,297 @@
+// A rollback reaches work already routed to the candidate (RTO < 5 min): a whole-tree story on the deterministic
+// scheduler, with a real SQLite file and the default config's shape (an async candidate whose jobs run long, batch
+// windows of 45 s, rollback.cancel_in_flight_after at its default of 5 m). The candidate's port is the simulated
+// provider behind a recording wrapper (it stands in for the remote API: it counts creates and cancels, and answers
+// one create with a 429 so that batch waits for a retry when the rollback comes).
+
+#include "actors/engine.hpp"
+#include "adapters/config/loader.hpp"
+#include "adapters/providers/simulated.hpp"
+#include "adapters/store/sqlite_store.hpp"
+#include "core/ledger.hpp"
+#include "support/virtual_time.hpp"
+
+#include <caf/scoped_actor.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <mutex>
+
+using namespace cutover;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// The default config's shape: the candidate is async and its remote jobs take 20 minutes; the baseline answers in
+/// 6 s; every user is on the candidate until the operator rolls back. No `rollback` section: its default applies.
+const char* story_config = R"(providers:
+  gemini:
+    kind: simulated
+    mode: async
+    cost_per_image: {sd: 0.03, hd: 0.039, 4k: 0.06}
+    simulated: {latency_p50: 20m, latency_p95: 20m, failure_rate: 0%, quality: 0.93}
+    retry: {max_attempts: 3, backoff: 1s, max_backoff: 30s}
+    polling: {schedule: [{every: 5s, times: 6}, {every: 15s, times: 4}, {every: 60s}], deadline: 30m}
+  photomaker:
+    kind: simulated
+    mode: sync
+    cost_per_image: {sd: 0.04, hd: 0.05, 4k: 0.08}
+    simulated: {latency_p50: 6s, latency_p95: 6s, failure_rate: 0%, quality: 0.9}
+tiers:
+  sd: {batch: {max_items: 50, max_wait: 45s}}
+fallback: {gemini: [photomaker]}
+dead_letter: {max_attempts: 3, retention: 2h}
+rollout:
+  name: recall
+  baseline: photomaker
+  candidate: gemini
+  percent: 100
+  phases: [{percent: 100}]
+  triggers: {error_rate: {above: 50%, for: 1m, min_samples: 100}}
+)";
+
+/// The candidate's API as the engine sees it: the simulated provider, with every create and cancel recorded, and
+/// create number `rate_limit_create` answered 429 with Retry-After 40 s.
+class recording_port final : public core::provider_port {
+public:
+  explicit recording_port(std::shared_ptr<core::provider_port> inner) : inner_(std::move(inner)) {}
+  int rate_limit_create = 2;
+
+  bool takes_batches() const override { return inner_->takes_batches(); }
+  void submit(const std::vector<core::work_item>& items, core::instant now, callback done) override {
+    std::unique_lock<std::mutex> lock{mu_};
+    const int no = ++creates_;
+    lock.unlock();
+    if (no == rate_limit_create) {
+      core::provider_reply r;
+      r.error = core::error_class::rate_limited;
+      r.retry_after = 40s;
+      r.message = "429 Too Many Requests";
+      done(std::move(r));
+      return;
+    }
+    inner_->submit(items, now, [this, done](core::provider_reply r) {
+      if (r.k == core::provider_reply::kind::accepted) {
+        std::lock_guard<std::mutex> g{mu_};
+        accepted_.push_back(r.remote_id);
+      }
+      done(std::move(r));
+    });
+  }
+  void poll(const std::string& remote_id, const std::vector<core::work_item>& items, core::instant now,
+            callback done) override {
+    inner_->poll(remote_id, items, now, std::move(done));
+  }
+  void cancel(const std::string& remote_id, core::instant now, callback done) override {
+    {
+      std::lock_guard<std::mutex> g{mu_};
+      cancels_.push_back({remote_id, now});
+    }
+    inner_->cancel(remote_id, now, std::move(done));
+  }
+
+  struct cancel_call {
+    std::string remote_id;
+    core::instant at;
+  };
+  int creates() {
+    std::lock_guard<std::mutex> g{mu_};
+    return creates_;
+  }
+  std::vector<std::string> accepted() {
+    std::lock_guard<std::mutex> g{mu_};
+    return accepted_;
+  }
+  std::vector<cancel_call> cancels() {
+    std::lock_guard<std::mutex> g{mu_};
+    return cancels_;
+  }
+
+private:
+  std::shared_ptr<core::provider_port> inner_;
+  std::mutex mu_;
+  int creates_ = 0;
+  std::vector<std::string> accepted_;
+  std::vector<cancel_call> cancels_;
+};
+
+core::config_ptr load(const std::string& text) {
+  auto loaded = config_adapter::load_config_text(text, "recall.yaml");
+  for (const auto& e : loaded.errors)
+    FAIL(config_adapter::to_string(e));
+  return loaded.config;
+}
+
+struct story {
+  testing::temp_dir dir;
+  testing::virtual_time vt;
+  std::shared_ptr<recording_port> candidate;
+  actors::engine engine;
+  std::unique_ptr<core::store_db> reader;
+
+  story() {
+    engine = actors::start_engine(
+      *vt.sys, load(story_config), store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
+      [this](const core::provider_config& p) -> std::shared_ptr<core::provider_port> {
+        auto sim = providers::make_simulated_provider(p);
+        if (p.name != "gemini")
+          return sim;
+        candidate = std::make_shared<recording_port>(std::move(sim));
+        return candidate;
+      },
+      vt.anchor());
+    vt.run();
+    reader = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
+  }
+  ~story() {
+    engine.stop();
+    vt.run();
+  }
+
+  /// Virtual time since the engine started.
+  core::duration at() const { return vt.now() - testing::virtual_epoch; }
+  void advance_to(core::duration t) { vt.advance(t - at()); }
+
+  std::vector<core::job_id> submit(int count, const std::string& prefix) {
+    caf::scoped_actor self{*vt.sys};
+    for (int i = 0; i < count; ++i) {
+      core::job_spec spec;
+      spec.user_id = prefix + "-" + std::to_string(i);
+      spec.prompt = "a lighthouse " + std::to_string(i);
+      self->send(engine.intake, msg::submit_job{spec, {}, {}});
+    }
+    vt.run();
+    std::vector<core::job_id> ids;
+    for (int i = 0; i < count; ++i)
+      self->receive([&](const msg::submit_reply& r) {
+        REQUIRE(r.http_status == 202);
+        ids.push_back(r.id);
+      });
+    return ids;
+  }
+  void rollback() {
+    caf::scoped_actor self{*vt.sys};
+    self->send(engine.rollout, msg::operator_action{"rollback"});
+    vt.run();
+    self->receive([&](const msg::operator_reply& r) { REQUIRE(r.http_status == 200); });
+  }
+  core::job_record job(core::job_id id) {
+    auto j = reader->jobs().find(id);
+    REQUIRE(j);
+    return *j;
+  }
+  bool all_final(const std::vector<core::job_id>& ids) {
+    for (auto id : ids)
+      if (!core::is_final(job(id).status))
+        return false;
+    return true;
+  }
+  /// Jobs with an attempt still running at the candidate.
+  int running_at_candidate(const std::vector<core::job_id>& ids) {
+    int n = 0;
+    for (auto id : ids)
+      for (const auto& a : job(id).attempts)
+        n += a.provider == "gemini" && a.outcome == core::job_status::running;
+    return n;
+  }
+  core::day_row budget_row(const std::string& provider) {
+    const auto day = core::budget_day(vt.now(), 0s);
+    for (const auto& r : reader->budget().budget_days(day))
+      if (r.day == day && r.provider == provider)
+        return r;
+    FAIL("no budget row for " << provider);
+    return {};
+  }
+};
+
+core::instant t(core::duration d) { return testing::virtual_epoch + d; }
+
+} // namespace
+
+TEST_CASE("after a rollback waiting candidate work is on the baseline at once and nothing runs there 5 minutes on") {
+  story s;
+  // running: a remote job of 20 minutes, created when its window flushes at 45 s
+  auto running = s.submit(4, "running");
+  s.advance_to(50s);
+  REQUIRE(s.candidate->accepted().size() == 1);
+  REQUIRE(s.running_at_candidate(running) == 4);
+  // retrying: its window flushes at 95 s, the create is answered 429 with Retry-After 40 s (retry due at 135 s)
+  auto retrying = s.submit(3, "retrying");
+  s.advance_to(100s);
+  REQUIRE(s.candidate->creates() == 2);
+  // windowed: in the candidate's window from 100 s (it would flush at 145 s)
+  auto windowed = s.submit(2, "windowed");
+  s.advance_to(120s);
+  for (auto id : windowed)
+    REQUIRE(s.job(id).provider == "gemini");
+
+  s.rollback(); // at 120 s
+  s.advance_to(121s); // the routes are written with the next group commit
+  // waiting work is on the baseline at once: in the baseline's window opened at 120 s, it leaves at 165 s
+  for (auto id : windowed) {
+    auto j = s.job(id);
+    CHECK(j.provider == "photomaker");
+    CHECK(j.attempts.empty());
+  }
+  for (auto id : retrying) {
+    auto j = s.job(id);
+    CHECK(j.provider == "photomaker");
+    REQUIRE(j.attempts.size() == 1);
+    CHECK(j.attempts[0].provider == "gemini");
+    CHECK(j.attempts[0].error == core::error_class::cancelled);
+    CHECK(j.attempts[0].finished_at == t(120s));
+    CHECK(j.attempts[0].cost == 0); // its one create was refused: nothing ran
+  }
+  // the running remote job may finish: it still runs up to 5 minutes after the rollback
+  s.advance_to(419s);
+  CHECK(s.running_at_candidate(running) == 4);
+  CHECK(s.candidate->cancels().empty());
+  s.advance_to(421s);
+  CHECK(s.running_at_candidate(running) == 0);
+  CHECK(s.running_at_candidate(retrying) == 0);
+  const auto cancels = s.candidate->cancels();
+  REQUIRE(cancels.size() == 1);
+  CHECK(cancels[0].remote_id == s.candidate->accepted()[0]);
+  CHECK(cancels[0].at == t(420s));
+  CHECK(s.candidate->creates() == 2); // the retry of the refused create never happened
+
+  std::vector<core::job_id> all;
+  for (const auto* group : {&running, &retrying, &windowed})
+    all.insert(all.end(), group->begin(), group->end());
+  REQUIRE(s.vt.advance_until([&] { return s.all_final(all); }, 10min, 1s));
+  REQUIRE(!all.empty());
+  for (auto id : all) {
+    auto j = s.job(id);
+    CHECK(j.status == core::job_status::succeeded);
+    REQUIRE(!j.attempts.empty());
+    CHECK(j.attempts.back().provider == "photomaker");
+  }
+  for (auto id : windowed) {
+    auto j = s.job(id);
+    REQUIRE(j.attempts.size() == 1);
+    CHECK(j.attempts[0].started_at == t(165s)); // 45 s after the rollback, not after the candidate's window
+    CHECK(j.cost == 40'000);
+  }
+  for (auto id : retrying) {
+    auto j = s.job(id);
+    REQUIRE(j.attempts.size() == 2);
+    CHECK(j.attempts[1].started_at == t(165s));
+    CHECK(j.cost == 40'000);
+  }
+  for (auto id : running) {
+    auto j = s.job(id);
+    REQUIRE(j.attempts.size() == 2);
+    CHECK(j.attempts[0].error == core::error_class::cancelled);
+    CHECK(j.attempts[0].finished_at == t(420s));
+    CHECK(j.attempts[0].cost == 30'000); // cancelled after it started: charged at its reservation
+    CHECK(j.attempts[1].started_at == t(465s));
+    CHECK(j.cost == 70'000);
+  }
+  s.vt.advance(2s); // the ledger's rows are written with the next commit
+  const auto gemini = s.budget_row("gemini");
+  CHECK(gemini.consumed == 4 * 30'000);
+  CHECK(gemini.reserved == 0);
+  const auto photomaker = s.budget_row("photomaker");
+  CHECK(photomaker.consumed == 9 * 40'000);
+  CHECK(photomaker.reserved == 0);
+}
