@@ -164,7 +164,7 @@ struct story {
     std::vector<core::job_id> ids;
     for (int i = 0; i < count; ++i)
       self->receive([&](const msg::submit_reply& r) {
-        REQUIRE(r.http_status == 202);
+        REQUIRE(r.error == msg::submit_error::none);
         ids.push_back(r.id);
       });
     return ids;
@@ -173,7 +173,7 @@ struct story {
     caf::scoped_actor self{*vt.sys};
     self->send(engine.rollout, msg::operator_action{"rollback"});
     vt.run();
-    self->receive([&](const msg::operator_reply& r) { REQUIRE(r.http_status == 200); });
+    self->receive([&](const msg::operator_reply& r) { REQUIRE(r.error == msg::operator_error::none); });
   }
   core::job_record job(core::job_id id) {
     auto j = reader->jobs().find(id);
