@@ -22,6 +22,7 @@ struct controller_state {
   msg::router_actor router;
   clock_anchor clock;
   metrics_ptr metrics;
+  user_wait_gauges user_wait_candidate, user_wait_baseline;
   static inline const char* name = "rollout_controller";
 };
 
@@ -36,6 +37,19 @@ msg::rollout_view_reply view(self_ptr self) {
   const auto& s = m.status();
   return msg::rollout_view_reply{m.cfg().rollout.name, m.cfg().rollout.enabled, s.percent, s.phase,
                                  std::string{to_string(s.state)}, s.since, m.cfg().hash};
+}
+
+/// The user-wait gauges from the phase's figures (what the gates judge).
+void export_user_wait(self_ptr self) {
+  auto set = [](const user_wait_gauges& g, const cohort_stats& s) {
+    g.p50->set(s.user_p50.count());
+    g.p95->set(s.user_p95.count());
+    g.p99->set(s.user_p99.count());
+    g.jobs->set(s.user_wait_samples);
+  };
+  const auto& phase = machine(self).phase_stats();
+  set(self->state.user_wait_candidate, phase.stats(cohort::candidate));
+  set(self->state.user_wait_baseline, phase.stats(cohort::baseline));
 }
 
 /// Tells the router the live view, updates the gauges, persists the state and the decision (if any).
@@ -60,8 +74,8 @@ void publish(self_ptr self, std::optional<decision_record> decision) {
 
 /// After a restart: rebuilds what the controller held in memory from the attempts on disk, the phase's cumulative
 /// figures since `status.since` (the gates: a phase 3 days in keeps its samples) and the rolling window (the
-/// triggers), up to `until`, the instant the controller started (what finishes later arrives in `observe`). Reads
-/// page by page; the actor waits for each page, so no tick evaluates half-rebuilt figures. Provider quality
+/// triggers), user waits included (a succeeded attempt ended its job: created -> that attempt's end), up to
+/// `until`, the instant the controller started (what finishes later arrives in `observe`). Reads page by page; the actor waits for each page, so no tick evaluates half-rebuilt figures. Provider quality
 /// scores are on the attempts, ratings and breaker trips in their tables (restore_feedback); not on disk, so not
 /// rebuilt: dispatches (the silence trigger's "traffic expected" counts again from the restart).
 void restore_figures(self_ptr self, instant until, job_store::attempt_cursor after, std::int64_t restored) {
@@ -69,10 +83,15 @@ void restore_figures(self_ptr self, instant until, job_store::attempt_cursor aft
     .await(
       [self, until, restored](msg::finished_attempts& page) {
         auto& m = machine(self);
-        for (const auto& a : page.attempts)
-          m.restore_observation(observation{a.key.finished_at, a.provider, a.tier_, m.cohort_of(a.provider), a.error,
-                                            a.key.finished_at - a.started_at, a.cost, a.images, a.quality},
-                                until);
+        for (const auto& a : page.attempts) {
+          observation o{a.key.finished_at, a.provider, a.tier_, m.cohort_of(a.provider), a.error,
+                        a.key.finished_at - a.started_at, a.cost, a.images, a.quality};
+          if (a.error == error_class::none) { // it ended its job: the user wait, for the cohort routed to
+            o.user_wait = a.key.finished_at - a.job_created_at;
+            o.route = m.cohort_of(a.route_provider);
+          }
+          m.restore_observation(o, until);
+        }
         const auto total = restored + static_cast<std::int64_t>(page.attempts.size());
         if (page.attempts.size() >= defaults::restore_page) {
           restore_figures(self, until, page.attempts.back().key, total);
@@ -143,6 +162,8 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
     st.router = std::move(router);
     st.clock = clock;
     st.metrics = metrics ? std::move(metrics) : std::make_shared<metrics_registry>();
+    st.user_wait_candidate = user_wait_metrics(*st.metrics, "candidate");
+    st.user_wait_baseline = user_wait_metrics(*st.metrics, "baseline");
     const auto now = now_of(self);
     st.machine.emplace(std::move(cfg), now);
     // a stored state wins over the configured start: the rollout survives restarts
@@ -200,6 +221,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
       [self](msg::rollout_tick) {
         if (auto d = machine(self).tick(now_of(self)))
           publish(self, std::move(d));
+        export_user_wait(self);
         self->delayed_send(self, machine(self).cfg().rollout.tick, msg::rollout_tick{});
       },
       [self](msg::get_rollout) { return view(self); },

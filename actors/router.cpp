@@ -30,6 +30,7 @@ struct flight {
   micros spent = 0;
   int attempt_base = 0; ///< attempts made before a dead-letter replay: not counted against max_attempts again
   bool replay = false;  ///< the next routed event is a replay
+  instant created_at{}; ///< when the job was accepted: its user wait runs from here to final
 };
 
 struct router_state {
@@ -108,6 +109,7 @@ void route_new(self_ptr self, effects& fx, const job_record& job, bool replay = 
   f.segment = job.spec.segment;
   f.route_reason = replay ? "replay: " + d.reason : d.reason;
   f.replay = replay;
+  f.created_at = job.created_at;
   for (const auto& a : job.attempts)
     f.spent += a.cost;
   dispatch(fx, st.flights[job.id.value] = std::move(f));
@@ -179,6 +181,10 @@ void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
   fx.observed.outcomes.push_back(observation{o.finished_at, o.provider, f.item.tier_, cohort_of(self, o.provider),
                                              o.error, o.finished_at - o.started_at, o.cost,
                                              static_cast<int>(o.images.size()), o.quality > 0 ? o.quality : -1});
+  if (o.error == error_class::none) { // the job ends here: what its user waited, for the cohort it was routed to
+    fx.observed.outcomes.back().user_wait = o.finished_at - f.created_at;
+    fx.observed.outcomes.back().route = cohort_of(self, f.chain.front());
+  }
   f.spent += o.cost;
   // no call happened for these: nothing was spent
   const bool called = o.error != error_class::breaker_open && o.error != error_class::budget_exhausted &&
@@ -244,6 +250,7 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
   f.endpoint = job.spec.endpoint;
   f.segment = job.spec.segment;
   f.route_reason = job.route_reason;
+  f.created_at = job.created_at;
   for (const auto& a : job.attempts)
     f.spent += a.cost;
   const attempt_record* last = job.attempts.empty() ? nullptr : &job.attempts.back();

@@ -154,10 +154,15 @@ struct rollback_config {
   duration cancel_in_flight_after = defaults::rollback_cancel_in_flight_after;
 };
 
+/// Which latency a gate or trigger judges: the provider call (attempt started -> finished), or the wait users see
+/// (job created -> final, batch windows, retries and fallbacks included), counted by the job's route cohort.
+enum class latency_kind : std::uint8_t { provider, user };
+
 /// Gates of one phase; an absent gate is not checked.
 struct gates_config {
   std::optional<micros> cost_per_image_max;
-  std::optional<duration> p95_max;
+  std::optional<duration> p95_max;      ///< provider latency p95 (YAML `p95_max: 60s`, or `latency: provider`)
+  std::optional<duration> user_p95_max; ///< user wait p95 (YAML `p95_max: {max: 120s, latency: user}`)
   std::optional<ppm> failure_rate_max;
   std::optional<double> quality_parity_min;
   std::optional<int> breaker_trips_max;
@@ -179,6 +184,8 @@ struct factor_trigger {
   double factor = 0;
   duration window = 0s; ///< YAML key `for`
   int min_samples = 0;  ///< each side, over the breach; 0 = the evaluator's default
+  /// provider by default: the batch wait both cohorts share dilutes a ratio of user waits
+  latency_kind latency = latency_kind::provider;
 };
 struct count_trigger {
   int above = 0;

@@ -171,6 +171,23 @@ void evaluate_gates(const phase_config& phase, const cohort_stats& cand, const c
                            missing ? "no succeeded candidate samples yet" : "", shortfall);
     out.push_back(std::move(e));
   }
+  if (g.user_p95_max) {
+    // what users wait, created -> final: the batch window, retries and fallbacks on top of the provider call
+    auto e = make("p95_max (latency: user)", in_phase, cand);
+    e.samples = cand.user_wait_samples;
+    e.observed = explain::to_seconds(cand.user_p95);
+    e.baseline = explain::to_seconds(base.user_p95);
+    e.threshold = explain::to_seconds(*g.user_p95_max);
+    const bool ok = cand.user_p95 <= *g.user_p95_max;
+    const bool missing = cand.user_wait_samples <= 0;
+    e.v = verdict_of(ok, missing, short_of);
+    if (with_reasons)
+      e.reason = reason_of("user wait p95 " + explain::seconds(cand.user_p95) + (ok ? " <= " : " > ") +
+                             explain::seconds(*g.user_p95_max) + " (created -> final, " +
+                             std::to_string(cand.user_wait_samples) + " succeeded jobs) over " + span(in_phase),
+                           missing ? "no succeeded candidate jobs yet" : "", shortfall);
+    out.push_back(std::move(e));
+  }
   if (g.failure_rate_max) {
     auto e = make("failure_rate_max", in_phase, cand);
     const ppm max = *g.failure_rate_max;

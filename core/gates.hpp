@@ -3,7 +3,7 @@
 ///
 /// Guarantees:
 ///  - One evaluation per requirement and per configured gate, in this order: min_samples, min_duration (each only
-///    when > 0), cost_per_image_max, p95_max, failure_rate_max, quality_parity_min, breaker_trips_max (each only
+///    when > 0), cost_per_image_max, p95_max, p95_max (latency: user), failure_rate_max, quality_parity_min, breaker_trips_max (each only
 ///    when configured). Each carries the figures behind it and a sentence saying them.
 ///  - While the phase's min_samples (candidate samples in the phase) or min_duration (time in the phase) is not
 ///    met, every gate is `insufficient` and its reason begins "insufficient data" and names the shortfall; its
@@ -11,7 +11,7 @@
 ///  - A gate is also `insufficient` when its own figure does not exist yet: no candidate images (cost), no
 ///    succeeded samples (p95), no samples (failure rate), no quality on either side (parity).
 ///  - Thresholds are inclusive and exact: cost per image passes iff cost <= max * images (integer micro-dollars,
-///    so 0.05 passes and 0.050001 fails at a 0.05 max), p95 iff p95 <= max, failure rate iff
+///    so 0.05 passes and 0.050001 fails at a 0.05 max), p95 iff p95 <= max (either latency), failure rate iff
 ///    failures * 1e6 <= max_ppm * samples, trips iff trips <= max. Quality parity passes iff
 ///    candidate mean >= min * baseline mean (1e-9 tolerance for floating-point sums); `observed` is the ratio
 ///    candidate / baseline and `baseline` the baseline's mean.

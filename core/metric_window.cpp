@@ -65,6 +65,7 @@ void cohort_totals::merge(const cohort_totals& o) {
   for (std::size_t i = 0; i < error_class_count; ++i)
     errors_[i] += o.errors_[i];
   latency_.merge(o.latency_);
+  user_wait_.merge(o.user_wait_);
 }
 
 cohort_stats cohort_totals::stats() const {
@@ -76,6 +77,10 @@ cohort_stats cohort_totals::stats() const {
   s.p95 = latency_.quantile(0.95);
   s.p99 = latency_.quantile(0.99);
   s.latency_samples = latency_.count();
+  s.user_p50 = user_wait_.quantile(0.50);
+  s.user_p95 = user_wait_.quantile(0.95);
+  s.user_p99 = user_wait_.quantile(0.99);
+  s.user_wait_samples = user_wait_.count();
   s.cost = cost_;
   s.images = images_;
   s.cost_per_image = images_ <= 0 ? 0 : (cost_ + images_ / 2) / images_; // nearest micro-dollar (cost >= 0)
@@ -137,8 +142,11 @@ template <class F> void metric_window::for_each_slot(instant from, instant to, F
 void metric_window::add(const observation& o) {
   if (!is_own_outcome(o.error))
     last_response_[at(o.who)] = std::max(last_response_[at(o.who)], o.at);
-  if (auto* s = slot_for(o.at))
+  if (auto* s = slot_for(o.at)) {
     s->series[series_key{o.provider, o.tier_, o.who}].add(o);
+    if (o.user_wait >= duration{0})
+      s->extras[at(o.route)].add_user_wait(o.user_wait);
+  }
 }
 
 void metric_window::add_quality(cohort c, double q, instant t) {
@@ -188,7 +196,11 @@ std::vector<series_stats> metric_window::breakdown(instant from, instant to) con
 
 // --- cumulative_stats
 
-void cumulative_stats::add(const observation& o) { totals_[at(o.who)].add(o); }
+void cumulative_stats::add(const observation& o) {
+  totals_[at(o.who)].add(o);
+  if (o.user_wait >= duration{0})
+    totals_[at(o.route)].add_user_wait(o.user_wait);
+}
 void cumulative_stats::add_quality(cohort c, double q) { totals_[at(c)].add_quality(q); }
 void cumulative_stats::add_breaker_trip(cohort c) { totals_[at(c)].add_breaker_trips(1); }
 cohort_stats cumulative_stats::stats(cohort c) const { return totals_[at(c)].stats(); }

@@ -14,6 +14,9 @@
 ///      fast it serves); latency_samples says how many; error bound as latency_histogram (< 2 % above 1 ms);
 ///    * cost and images add up over every observation; cost_per_image = cost / images rounded to the nearest
 ///      micro-dollar (0 when no images); gates and triggers compare cost and images exactly, not this rounding;
+///    * user wait (created -> final) is counted per route cohort (the cohort of the provider the job was routed
+///      to, `observation.route`), once per job, on the attempt that ended it succeeded (a failed job's wait says
+///      how fast it gave up, not how fast it serves); user_p50/p95/p99 over user_wait_samples, same error bound;
 ///    * quality mixes provider scores (observation.quality in [0, 1]) and feedback (add_quality, in [0, 1]);
 ///      values outside [0, 1] (and NaN) are ignored.
 ///  - metric_window keeps ceil(span / bucket) buckets in a ring; an observation older than the newest bucket
@@ -56,6 +59,9 @@ struct observation {
   micros cost = 0;
   int images = 0;
   double quality = -1; ///< < 0: the provider gave no score
+  /// Set on the attempt that made its job succeed: created -> final, counted for `route`. < 0: none.
+  duration user_wait{-1};
+  cohort route = cohort::other; ///< the cohort the job was routed to (user_wait only)
 };
 
 /// Figures of one cohort over a span; all derived values are integers or exact ratios.
@@ -64,6 +70,8 @@ struct cohort_stats {
   ppm failure_rate = 0;
   duration p50{0}, p95{0}, p99{0};
   std::int64_t latency_samples = 0; ///< succeeded samples behind p50/p95/p99
+  duration user_p50{0}, user_p95{0}, user_p99{0}; ///< user wait (created -> final) of the cohort's routed jobs
+  std::int64_t user_wait_samples = 0;            ///< succeeded jobs behind user_p50/p95/p99
   micros cost = 0;
   std::int64_t images = 0;
   micros cost_per_image = 0; ///< cost / images rounded to the nearest micro-dollar (0 when no images)
@@ -83,6 +91,7 @@ public:
   void add_quality(double q);
   void add_breaker_trips(std::int64_t n = 1) { breaker_trips_ += n; }
   void add_dispatches(std::int64_t n) { dispatches_ += n; }
+  void add_user_wait(duration wait) { user_wait_.add(wait); }
   void merge(const cohort_totals& o);
   cohort_stats stats() const;
   std::int64_t dispatches() const { return dispatches_; }
@@ -94,6 +103,7 @@ private:
   double quality_sum_ = 0;
   std::array<std::int64_t, error_class_count> errors_{};
   latency_histogram latency_;
+  latency_histogram user_wait_;
 };
 
 /// One (provider, tier, cohort) series over a span, for the figures the API shows.
@@ -142,7 +152,7 @@ private:
     std::int64_t index = 0; ///< bucket number floor(t / bucket); meaningful when used
     bool used = false;
     std::map<series_key, cohort_totals> series;
-    std::array<cohort_totals, cohort_count> extras; ///< feedback, breaker trips, dispatches
+    std::array<cohort_totals, cohort_count> extras; ///< feedback, breaker trips, dispatches, user waits (by route)
   };
 
   slot* slot_for(instant at);

@@ -81,4 +81,16 @@ std::string metrics_registry::render() const {
   return out;
 }
 
+user_wait_gauges user_wait_metrics(metrics_registry& m, const std::string& cohort) {
+  static const std::string help = "User wait (job created -> final) of the succeeded jobs routed to the cohort, "
+                                  "since the rollout phase began.";
+  auto q = [&](const char* quantile) {
+    return &m.get_scaled_gauge("cutover_user_wait_seconds", {{"cohort", cohort}, {"quantile", quantile}}, help,
+                               1'000'000); // kept in microseconds, shown in seconds
+  };
+  return user_wait_gauges{q("0.5"), q("0.95"), q("0.99"),
+                          &m.get_gauge("cutover_user_wait_jobs", {{"cohort", cohort}},
+                                       "Succeeded jobs behind cutover_user_wait_seconds.")};
+}
+
 } // namespace cutover::core

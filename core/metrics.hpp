@@ -62,4 +62,15 @@ private:
 
 using metrics_ptr = std::shared_ptr<metrics_registry>;
 
+/// The user wait (job created -> final) of the jobs routed to one cohort, as the gates see it (since the phase
+/// began): `cutover_user_wait_seconds{cohort, quantile="0.5|0.95|0.99"}` and `cutover_user_wait_jobs{cohort}`,
+/// the succeeded jobs behind them. Declared here once; the rollout controller writes them.
+struct user_wait_gauges {
+  gauge* p50 = nullptr;
+  gauge* p95 = nullptr;
+  gauge* p99 = nullptr;
+  gauge* jobs = nullptr;
+};
+user_wait_gauges user_wait_metrics(metrics_registry& m, const std::string& cohort);
+
 } // namespace cutover::core

@@ -51,6 +51,8 @@ public:
     micros cost = 0;
     int images = 0;      ///< images the attempt delivered (a succeeded attempt's are the job's result)
     double quality = -1; ///< the provider's own score; < 0: none
+    instant job_created_at{};   ///< when its job was accepted (a succeeded attempt ended it: the user wait)
+    std::string route_provider; ///< the provider its job was routed to (its first attempt since a replay)
   };
   /// Attempts finished before `until` and after `after` in that order, oldest first, at most `limit`. A cursor of
   /// (t, 0, 0) starts at the first attempt finished at or after t.

@@ -102,20 +102,26 @@ evaluation trigger_evaluator::latency_factor(const char* name, duration cohort_s
                                              bool with_reasons) {
   const auto c = trailing(w, cohort::candidate, now, window_);
   const auto b = trailing(w, cohort::baseline, now, window_);
-  auto e = make(name, window_, c.latency_samples);
+  const bool user = t.latency == latency_kind::user;
+  if (user) // created -> final of the jobs routed to each cohort
+    q = q == &cohort_stats::p95 ? &cohort_stats::user_p95 : &cohort_stats::user_p99;
+  const auto c_samples = user ? c.user_wait_samples : c.latency_samples;
+  const auto b_samples = user ? b.user_wait_samples : b.latency_samples;
+  auto e = make(name, window_, c_samples);
   e.observed = explain::to_seconds(c.*q);
   e.baseline = explain::to_seconds(b.*q);
   e.threshold = t.factor * e.baseline;
-  if (c.latency_samples == 0 || b.latency_samples == 0) {
+  if (c_samples == 0 || b_samples == 0) {
     e.v = verdict::insufficient;
     if (with_reasons)
-      e.reason = std::string("no succeeded ") + (c.latency_samples == 0 ? "candidate" : "baseline") +
-                 " samples over " + explain::span(window_) + (since ? "; breach kept " + since_text(*since) : "");
+      e.reason = std::string("no succeeded ") + (c_samples == 0 ? "candidate" : "baseline") +
+                 (user ? " jobs" : " samples") + " over " + explain::span(window_) +
+                 (since ? "; breach kept " + since_text(*since) : "");
     return e;
   }
   const bool breach = static_cast<double>((c.*q).count()) > t.factor * static_cast<double>((b.*q).count());
   auto figures = [&] {
-    const std::string label = std::string(name).substr(0, 3); // "p95" or "p99"
+    const std::string label = std::string(user ? "user wait " : "") + std::string(name).substr(0, 3); // "p95"/"p99"
     return "candidate " + label + " " + explain::seconds(c.*q) + (breach ? " > " : " <= ") +
            explain::number(t.factor) + " x baseline " + explain::seconds(b.*q);
   };
@@ -137,8 +143,10 @@ evaluation trigger_evaluator::latency_factor(const char* name, duration cohort_s
   // A percentile of one or two answers a minute says little; sustained over a sparse night it rolled back a
   // healthy candidate (found by simulate). Judge only with min_samples on each side over the breach.
   const int need = t.min_samples > 0 ? t.min_samples : default_latency_min_samples;
-  const auto cs = trailing(w, cohort::candidate, now, held + window_).latency_samples;
-  const auto bs = trailing(w, cohort::baseline, now, held + window_).latency_samples;
+  const auto over_c = trailing(w, cohort::candidate, now, held + window_);
+  const auto over_b = trailing(w, cohort::baseline, now, held + window_);
+  const auto cs = user ? over_c.user_wait_samples : over_c.latency_samples;
+  const auto bs = user ? over_b.user_wait_samples : over_b.latency_samples;
   e.window = held + window_;
   e.samples = cs;
   if (cs < need || bs < need) {

@@ -14,10 +14,11 @@
 ///    [breach_since - evaluation window, now] >= min_samples (otherwise insufficient, saying how many).
 ///  - p95_vs_baseline / p99_vs_baseline {factor, for}: condition = candidate p95 (p99) over the evaluation window
 ///    > factor x the baseline cohort's p95 (p99) over the same window (the concurrent baseline). Same sustained
-///    rule; no succeeded sample on either side in the window = no judgement. It fires on the first tick at which
-///    `for` of continuous breach is reached, so within one tick of the condition having held for `for`, provided
-///    each side has min_samples succeeded samples over [breach_since - evaluation window, now] (otherwise
-///    insufficient; default_latency_min_samples when the config says 0).
+///    rule; no succeeded sample on either side in the window = no judgement. With `latency: user` the figures are
+///    the user waits (created -> final) of the jobs routed to each cohort that succeeded in the window. It fires
+///    on the first tick at which `for` of continuous breach is reached, so within one tick of the condition
+///    having held for `for`, provided each side has min_samples succeeded samples over [breach_since - evaluation
+///    window, now] (otherwise insufficient; default_latency_min_samples when the config says 0).
 ///  - cost_over_budget (ppm x): fires at once when candidate cost / images over the evaluation window
 ///    > reference x (1 + x), compared exactly in integers (at the limit: quiet). Insufficient without a
 ///    reference or without candidate images in the window.

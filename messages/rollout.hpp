@@ -111,6 +111,6 @@ using trip_sink = caf::typed_actor<caf::reacts_to<breaker_trip>>;
 
 namespace cutover::core {
 template <class I> auto inspect(I& f, observation& x) {
-  return f(x.at, x.provider, x.tier_, x.who, x.error, x.latency, x.cost, x.images, x.quality);
+  return f(x.at, x.provider, x.tier_, x.who, x.error, x.latency, x.cost, x.images, x.quality, x.user_wait, x.route);
 }
 } // namespace cutover::core

@@ -44,7 +44,8 @@ template <class I> auto inspect(I& f, budget_store::open_attempt& x) { return f(
 template <class I> auto inspect(I& f, budget_store::budget_snapshot& x) { return f(x.today, x.open); }
 template <class I> auto inspect(I& f, job_store::attempt_cursor& x) { return f(x.finished_at, x.job, x.no); }
 template <class I> auto inspect(I& f, job_store::finished_attempt& x) {
-  return f(x.key, x.provider, x.tier_, x.started_at, x.error, x.cost, x.images, x.quality);
+  return f(x.key, x.provider, x.tier_, x.started_at, x.error, x.cost, x.images, x.quality, x.job_created_at,
+           x.route_provider);
 }
 template <class I> auto inspect(I& f, audit_store::feedback_row& x) { return f(x.job, x.provider, x.quality, x.at); }
 template <class I> auto inspect(I& f, audit_store::trip_row& x) { return f(x.provider, x.at); }

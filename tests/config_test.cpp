@@ -171,6 +171,12 @@ TEST_CASE("the default config.yaml loads with the seed values") {
   CHECK(ro.triggers.error_rate->above == 50'000);
   CHECK(ro.triggers.error_rate->window == 5min);
   CHECK(ro.triggers.p95_vs_baseline->factor == Approx(3));
+  CHECK(ro.triggers.p95_vs_baseline->latency == core::latency_kind::provider);
+  // every phase with gates also holds on what users wait (created -> final)
+  CHECK(ro.phases[1].gates.p95_max == 60s);
+  CHECK(ro.phases[1].gates.user_p95_max == 120s);
+  CHECK(ro.phases[2].gates.user_p95_max == 120s);
+  CHECK_FALSE(ro.phases[3].gates.user_p95_max);
   CHECK(ro.triggers.cost_over_budget == 500'000);
   CHECK(ro.triggers.auth_failures->above == 10);
   CHECK(ro.triggers.quota_exhausted);
@@ -224,6 +230,48 @@ TEST_CASE("every config error carries its key path and its 1-based line") {
   e = only_error(text);
   CHECK(e.path == "providers.gemini.polling.schedule[1].every");
   CHECK(e.line == line_with(text, "15x"));
+}
+
+TEST_CASE("gates and triggers choose their latency: provider (default) or user, and a bad one is a line-numbered error") {
+  const std::string phases = R"(rollout:
+  name: r
+  baseline: a
+  candidate: b
+  phases:
+    - {percent: 10, gates: {p95_max: GATE}}
+    - {percent: 100}
+  triggers:
+    p95_vs_baseline: {factor: 3, for: 10m, latency: TRIGGER}
+)";
+  auto text = [&](const std::string& gate, const std::string& trigger) {
+    return with(minimal, "rollout: {name: r, baseline: a, candidate: b}\n",
+                with(with(phases, "GATE", gate), "TRIGGER", trigger));
+  };
+  auto c = load(text("{max: 120s, latency: user}", "user"));
+  CHECK_FALSE(c->rollout.phases[0].gates.p95_max);
+  CHECK(c->rollout.phases[0].gates.user_p95_max == 120s);
+  CHECK(c->rollout.triggers.p95_vs_baseline->latency == core::latency_kind::user);
+  c = load(text("[45s, {max: 2m, latency: user}]", "provider"));
+  CHECK(c->rollout.phases[0].gates.p95_max == 45s);
+  CHECK(c->rollout.phases[0].gates.user_p95_max == 2min);
+  CHECK(c->rollout.triggers.p95_vs_baseline->latency == core::latency_kind::provider);
+  c = load(text("{max: 30s}", "provider"));
+  CHECK(c->rollout.phases[0].gates.p95_max == 30s);
+  CHECK_FALSE(c->rollout.phases[0].gates.user_p95_max);
+
+  auto t = text("{max: 120s, latency: users}", "provider");
+  auto e = only_error(t);
+  CHECK(e.path == "rollout.phases[0].gates.p95_max.latency");
+  CHECK(e.line == line_with(t, "latency: users"));
+  CHECK(e.message.find("provider") != std::string::npos); // it names the choices
+  t = text("60s", "wall");
+  e = only_error(t);
+  CHECK(e.path == "rollout.triggers.p95_vs_baseline.latency");
+  CHECK(e.line == line_with(t, "latency: wall"));
+  t = text("[60s, {max: 90s, latency: provider}]", "provider");
+  e = only_error(t);
+  CHECK(e.path == "rollout.phases[0].gates.p95_max[1]");
+  CHECK(e.message == "a second p95 gate for latency provider (one per latency)");
 }
 
 TEST_CASE("several config errors are all reported at once, in line order") {

@@ -481,6 +481,11 @@ TEST_CASE("finished attempts come oldest first from a cursor, page by page, with
   CHECK(ok.error == core::error_class::none);
   CHECK(ok.cost == 100'000);
   CHECK(ok.images == 2); // the job's result
+  // it ended its job: the user wait runs from the job's creation, for the provider it was routed to (its first
+  // attempt's, gemini), not the fallback that answered
+  CHECK(ok.job_created_at == t0);
+  CHECK(ok.route_provider == "gemini");
+  CHECK(failed.route_provider.empty()); // a failed attempt ended nothing
   // pages: the next starts after the last key of the one before
   const auto first = store->jobs().finished_attempts({t0, 0, 0}, t0 + 1h, 3);
   REQUIRE(first.size() == 3);

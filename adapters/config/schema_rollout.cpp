@@ -30,11 +30,61 @@ field<T> traffic_percent(std::string key, int T::*m, int lo, std::string meaning
   });
 }
 
+/// The names of core::latency_kind, in its order (a function: the tables may be built during static initialisation).
+const std::vector<std::string>& latency_names() {
+  static const std::vector<std::string> names{"provider", "user"};
+  return names;
+}
+
+/// `p95_max: {max: 120s, latency: user}`: one p95 gate and the latency it judges.
+struct latency_gate {
+  core::duration max{};
+  core::latency_kind latency = core::latency_kind::provider;
+};
+const fields<latency_gate>& latency_gate_fields() {
+  static const fields<latency_gate> f = {
+    required(duration("max", &latency_gate::max, 1ms, 24h, "the p95 at most")),
+    choice("latency", &latency_gate::latency, latency_names(),
+           "provider: the provider call (default); user: job created -> final, by route cohort"),
+  };
+  return f;
+}
+
+/// `p95_max` is `60s` (the provider call, as before), `{max: 120s, latency: user}`, or a list of those (one per
+/// latency), so that one phase can gate on both.
+void read_p95_gates(context& c, const YAML::Node& n, const std::string& p, core::gates_config& out) {
+  auto one = [&c, &out](const YAML::Node& v, const std::string& path) {
+    latency_gate g;
+    if (v.IsMap()) {
+      read_map(c, v, path, latency_gate_fields(), g);
+      if (!c.ok(path))
+        return;
+    } else if (auto d = read_duration(c, v, path, 1ms, 24h)) {
+      g.max = *d;
+    } else {
+      return;
+    }
+    auto& slot = g.latency == core::latency_kind::user ? out.user_p95_max : out.p95_max;
+    if (slot)
+      c.error(line_of(v), path, "a second p95 gate for latency " +
+                                  latency_names()[static_cast<std::size_t>(g.latency)] + " (one per latency)");
+    else
+      slot = g.max;
+  };
+  if (n.IsSequence())
+    for_each_item(c, n, p, [&one](std::size_t, const YAML::Node& v, const std::string& path) { one(v, path); });
+  else
+    one(n, p);
+}
+
 const fields<core::gates_config>& gates_fields() {
   using g = core::gates_config;
   static const fields<g> f = {
     money("cost_per_image_max", &g::cost_per_image_max, "candidate's average USD per image at most"),
-    duration("p95_max", &g::p95_max, 1ms, 24h, "candidate's p95 latency at most"),
+    custom<g>("p95_max",
+              "candidate's p95 latency at most: 60s (the provider call), {max: 120s, latency: user} (created -> "
+              "final), or a list of both",
+              read_p95_gates),
     percent("failure_rate_max", &g::failure_rate_max, "candidate's failure rate at most"),
     number("quality_parity_min", &g::quality_parity_min, 0.0, 1.0, "candidate quality / baseline quality at least"),
     integer("breaker_trips_max", &g::breaker_trips_max, 0, 1'000'000, "candidate breaker trips in the phase at most"),
@@ -72,6 +122,8 @@ const fields<core::factor_trigger>& factor_fields() {
     required(duration("for", &r::window, 1s, 7 * 24h, "how long the ratio must stay above")),
     integer("min_samples", &r::min_samples, 1, 1'000'000,
             "succeeded samples each side needs over the breach before it may fire (default 20)"),
+    choice("latency", &r::latency, latency_names(),
+           "provider: the provider call (default); user: job created -> final, by route cohort"),
   };
   return f;
 }

@@ -84,7 +84,9 @@ std::vector<sqlite_jobs::finished_attempt> sqlite_jobs::finished_attempts(const 
     SQLite::Statement q(db_, "SELECT a.job_id, a.no, a.finished_at, a.provider, j.tier, a.started_at, a.error_class,"
                              " a.cost_micros, CASE WHEN a.outcome = 'succeeded' AND COALESCE(r.images, '') <> ''"
                              " THEN length(r.images) - length(replace(r.images, char(10), '')) + 1 ELSE 0 END,"
-                             " a.quality FROM attempts a JOIN jobs j ON j.id = a.job_id"
+                             " a.quality, j.created_at, CASE WHEN a.outcome = 'succeeded' THEN COALESCE((SELECT"
+                             " f.provider FROM attempts f WHERE f.job_id = j.id AND f.no = j.attempt_base + 1),"
+                             " a.provider) ELSE '' END FROM attempts a JOIN jobs j ON j.id = a.job_id"
                              " LEFT JOIN results r ON r.job_id = a.job_id"
                              " WHERE a.outcome <> 'running' AND a.finished_at >= ?1 AND a.finished_at < ?4"
                              " AND (a.finished_at, a.job_id, a.no) > (?1, ?2, ?3)"
@@ -107,6 +109,8 @@ std::vector<sqlite_jobs::finished_attempt> sqlite_jobs::finished_attempts(const 
       a.cost = q.getColumn(7).getInt64();
       a.images = q.getColumn(8).getInt();
       a.quality = q.getColumn(9).getDouble();
+      a.job_created_at = at_us(q.getColumn(10).getInt64());
+      a.route_provider = q.getColumn(11).getString();
       out.push_back(std::move(a));
     }
     return out;

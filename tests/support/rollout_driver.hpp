@@ -55,7 +55,7 @@ inline config_ptr make_config(int percent, duration tick = 1min, on_trigger_acti
   return c;
 }
 
-/// A scripted provider: answers after `latency` (plus the 1 s batch window), with `error` for the next
+/// A scripted provider: answers after `latency` (plus its batch window, 1 s unless set), with `error` for the next
 /// `errors_left` jobs, or never when `silent`.
 struct scripted {
   duration latency = 1s;
@@ -64,6 +64,7 @@ struct scripted {
   bool silent = false;
   double quality = 0.9;
   micros cost = 0;
+  duration window = 1s; ///< the batch window before the call: users wait it, the provider call does not show it
 };
 
 struct driver {
@@ -100,7 +101,7 @@ struct driver {
     if (p.silent)
       return;
     observation o;
-    o.at = now + 1s + p.latency;
+    o.at = now + p.window + p.latency;
     o.provider = on ? "cand" : "base";
     o.who = on ? cohort::candidate : cohort::baseline;
     o.latency = p.latency;
@@ -111,6 +112,8 @@ struct driver {
       o.cost = p.cost;
       o.images = 1;
       o.quality = p.quality;
+      o.user_wait = o.at - now; // the job was created now and is final with this answer
+      o.route = o.who;
     }
     pending.emplace(o.at, o);
   }
