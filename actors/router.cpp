@@ -12,6 +12,7 @@
 #include <map>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace cutover::actors {
 
@@ -43,6 +44,10 @@ struct router_state {
   clock_anchor clock;
   msg::router_wiring wiring;
   std::unordered_map<std::uint64_t, flight> flights;
+  /// Jobs resumed at start. A job accepted while the start loaded what to resume can be both among them and sent
+  /// by intake: it is routed once (twice would call, and pay, twice).
+  std::unordered_set<std::uint64_t> resumed;
+  std::uint64_t resumed_max = 0;
   metrics_ptr metrics;
   gauge* in_flight = nullptr;
   static inline const char* name = "router";
@@ -503,8 +508,11 @@ void resume_all(self_ptr self, std::vector<job_record>& jobs) {
   effects fx;
   std::map<std::tuple<std::string, std::string>, msg::provider_batch> polls;
   auto now = now_of(self);
-  for (const auto& job : jobs)
+  for (const auto& job : jobs) {
+    self->state.resumed.insert(job.id.value);
+    self->state.resumed_max = std::max(self->state.resumed_max, job.id.value);
     resume(self, fx, polls, job, now);
+  }
   for (auto& [key, batch] : polls)
     self->send(self->state.wiring.providers.at(std::get<0>(key)), std::move(batch));
   std::cerr << "event=resumed jobs=" << jobs.size() << " remote_polls=" << polls.size() << std::endl;
@@ -534,8 +542,13 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
       [](msg::barrier) { return msg::stored{}; },
       [self](msg::route_jobs& m) {
         effects fx;
+        auto& resumed = self->state.resumed;
         for (const auto& job : m.jobs)
-          route_new(self, fx, job);
+          if (resumed.erase(job.id.value) == 0)
+            route_new(self, fx, job);
+        // intake sends jobs in id order: past the last resumed id no duplicate can come any more
+        if (!resumed.empty() && !m.jobs.empty() && m.jobs.back().id.value > self->state.resumed_max)
+          resumed.clear();
         apply(self, fx);
       },
       [self](msg::outcomes& m) {
@@ -545,7 +558,6 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
           on_outcome(self, fx, o, now);
         apply(self, fx);
       },
-      [self](msg::resume_jobs& m) { resume_all(self, m.jobs); },
       [self](msg::replay_job& m) -> caf::result<msg::stored> {
         if (m.job.status != job_status::dead_lettered || self->state.flights.count(m.job.id.value) > 0)
           return caf::make_error(caf::sec::invalid_argument,

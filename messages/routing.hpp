@@ -17,8 +17,6 @@ namespace cutover::msg {
 
 /// New jobs, on disk, to route.
 struct route_jobs { std::vector<core::job_record> jobs; };
-/// Jobs found unfinished at start.
-struct resume_jobs { std::vector<core::job_record> jobs; };
 /// Send a dead-lettered job round again (answered once that is on disk).
 struct replay_job { core::job_record job; };
 /// Internal: final states whose commit failed, tried again (waiters hear of them only once they are on disk).
@@ -47,7 +45,6 @@ struct router_wiring {
 };
 
 template <class I> auto inspect(I& f, route_jobs& x) { return f(caf::meta::type_name("route_jobs"), x.jobs); }
-template <class I> auto inspect(I& f, resume_jobs& x) { return f(caf::meta::type_name("resume_jobs"), x.jobs); }
 template <class I> auto inspect(I& f, replay_job& x) { return f(caf::meta::type_name("replay_job"), x.job); }
 template <class I> auto inspect(I& f, retry_record& x) {
   return f(caf::meta::type_name("retry_record"), x.events, x.finals);
@@ -67,7 +64,6 @@ template <class I> auto inspect(I& f, barrier&) { return f(caf::meta::type_name(
 using router_actor = caf::typed_actor<
   caf::replies_to<barrier>::with<stored>,
   caf::reacts_to<route_jobs>,
-  caf::reacts_to<resume_jobs>,
   caf::replies_to<replay_job>::with<stored>,
   caf::reacts_to<outcomes>,
   caf::reacts_to<router_wiring>,

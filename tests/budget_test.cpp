@@ -69,8 +69,10 @@ void wait_final(http_client& http, const std::vector<std::string>& ids) {
     std::vector<std::string> paths;
     for (std::size_t i = start; i < std::min(ids.size(), start + 1000); ++i)
       paths.push_back("/v1/jobs/" + ids[i] + "?wait=60");
-    for (const auto& j : http.get_concurrently(paths))
+    for (const auto& j : http.get_concurrently(paths)) {
+      INFO("job: " << j.body);
       REQUIRE(json_field(j.body, "status") == "succeeded");
+    }
   }
 }
 

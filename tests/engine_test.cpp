@@ -46,6 +46,7 @@ struct counting_port : core::provider_port {
   std::shared_ptr<core::provider_port> inner;
   std::shared_ptr<std::map<std::string, int>> submits;
   std::shared_ptr<std::map<std::string, int>> crashes; ///< submits that throw (crash the provider's worker) first
+  std::shared_ptr<std::map<std::string, int>> items;   ///< items submitted
   std::string name;
   bool takes_batches() const override { return inner->takes_batches(); }
   void submit(const std::vector<core::work_item>& items, core::instant now, callback done) override {
@@ -54,6 +55,7 @@ struct counting_port : core::provider_port {
       throw std::runtime_error("injected crash in " + name);
     }
     (*submits)[name] += 1;
+    (*this->items)[name] += static_cast<int>(items.size());
     inner->submit(items, now, std::move(done));
   }
   void poll(const std::string& id, const std::vector<core::work_item>& items, core::instant now,
@@ -71,10 +73,15 @@ struct story {
   core::config_ptr cfg;
   std::shared_ptr<std::map<std::string, int>> submits = std::make_shared<std::map<std::string, int>>();
   std::shared_ptr<std::map<std::string, int>> crashes = std::make_shared<std::map<std::string, int>>();
+  std::shared_ptr<std::map<std::string, int>> items = std::make_shared<std::map<std::string, int>>();
   actors::engine engine;
   std::unique_ptr<core::store_db> reader;
 
-  story(testing::temp_dir& d, const std::string& config_text, std::map<std::string, int> crash = {}) : dir(d) {
+  /// `settle`: let the engine finish starting (and resuming) before the story goes on; without it, the story's
+  /// first submissions race the start, as requests do when a restarted engine opens its port.
+  story(testing::temp_dir& d, const std::string& config_text, std::map<std::string, int> crash = {},
+        bool settle = true)
+      : dir(d) {
     *crashes = std::move(crash);
     auto loaded = config_adapter::load_config_text(config_text, "story.yaml");
     for (const auto& e : loaded.errors)
@@ -82,18 +89,21 @@ struct story {
     cfg = loaded.config;
     auto counts = submits;
     auto crash_counts = crashes;
+    auto item_counts = items;
     engine = actors::start_engine(
       *vt.sys, cfg, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
-      [counts, crash_counts](const core::provider_config& p) {
+      [counts, crash_counts, item_counts](const core::provider_config& p) {
         auto port = std::make_shared<counting_port>();
         port->inner = providers::make_simulated_provider(p);
         port->submits = counts;
         port->crashes = crash_counts;
+        port->items = item_counts;
         port->name = p.name;
         return std::shared_ptr<core::provider_port>(port);
       },
       vt.anchor());
-    vt.run();
+    if (settle)
+      vt.run();
     reader = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
   }
   ~story() {
@@ -277,6 +287,33 @@ TEST_CASE("jobs accepted but never routed before a restart are routed by the nex
     CHECK(second.job(id).status == core::job_status::succeeded);
   auto more = second.submit(1);
   CHECK(more[0].value == ids.back().value + 1); // ids continue after the stored ones
+}
+
+TEST_CASE("a job accepted while a restarted engine resumes the stored ones is routed once") {
+  // the submission comes in after each possible number of steps of the start: before, while and after the
+  // router loads the jobs to resume (which then may already hold the new one)
+  for (int steps = 0; steps < 40; ++steps) {
+    INFO("submitted after " << steps << " steps of the start");
+    testing::temp_dir dir;
+    std::vector<core::job_id> ids;
+    {
+      story first{dir, story_config("0%", "0%", "0%")};
+      ids = first.submit(2); // stored, never routed: the next engine resumes them
+    }
+    story second{dir, story_config("0%", "0%", "0%"), {}, false};
+    for (int i = 0; i < steps; ++i)
+      second.vt.sched->run_once();
+    auto more = second.submit(1);
+    ids.push_back(more[0]);
+    REQUIRE(second.vt.advance_until([&] { return second.all_final(ids); }, 10min, 1s));
+    second.vt.advance(10min); // anything routed twice has been called by now
+    for (auto id : ids) {
+      auto j = second.job(id);
+      CHECK(j.status == core::job_status::succeeded);
+      CHECK(j.attempts.size() == 1);
+    }
+    CHECK((*second.items)["gemini"] == 3); // each job called once
+  }
 }
 
 TEST_CASE("a replayed dead letter goes round the chain again with its earlier attempts kept and not counted") {
