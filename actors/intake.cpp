@@ -1,4 +1,5 @@
 #include "actors/intake.hpp"
+#include "core/log_line.hpp"
 
 #include "core/rate_limits.hpp"
 
@@ -258,7 +259,7 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, ms
             self->state.keys[k.key] = key_state{k.body_hash, k.id, true, now_of(self)};
         },
         [self](caf::error& err) {
-          std::cerr << "event=intake_boot_failed error=" << to_string(err) << std::endl;
+          core::log_line{} << "event=intake_boot_failed error=" << to_string(err);
           self->quit(err);
         });
     return {

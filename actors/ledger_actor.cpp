@@ -1,4 +1,5 @@
 #include "actors/ledger_actor.hpp"
+#include "core/log_line.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -56,8 +57,8 @@ void restore(self_ptr self, const budget_store::budget_snapshot& snap) {
     if (const auto* p = st.cfg->provider(o.provider))
       open.push_back({o.key, o.provider, estimate_cost(*p, o.tier_, o.n)});
   st.book->restore(snap.today, open);
-  std::cerr << "event=ledger_restored day=" << st.book->day() << " consumed=" << format_usd(st.book->consumed(""))
-            << " open_reservations=" << open.size() << std::endl;
+  core::log_line{} << "event=ledger_restored day=" << st.book->day() << " consumed=" << format_usd(st.book->consumed(""))
+            << " open_reservations=" << open.size();
   persist(self);
 }
 
@@ -82,7 +83,7 @@ msg::ledger_actor spawn_ledger(caf::actor_system& sys, config_ptr cfg, msg::budg
     // Nothing is admitted before the day's spend and the reservations in flight are known.
     self->request(st.store, caf::infinite, msg::load_budget{day_start, st.book->day()})
       .await([self](msg::budget_state& b) { restore(self, b.snapshot); },
-             [](caf::error& err) { std::cerr << "event=ledger_restore_failed error=" << to_string(err) << std::endl; });
+             [](caf::error& err) { core::log_line{} << "event=ledger_restore_failed error=" << to_string(err); });
     self->delayed_send(self, tick_every, msg::budget_tick{});
     return {
       [self](msg::admit& m) {

@@ -1,4 +1,5 @@
 #include "actors/provider_supervisor.hpp"
+#include "core/log_line.hpp"
 
 #include "core/ledger.hpp" // the budget day
 
@@ -50,8 +51,8 @@ void on_worker_down(self_ptr self, const caf::down_msg& dm) {
   const auto& name = st.env->provider.name;
   const auto now = st.env->clock.now(self->clock());
   if (!st.intensity.allow_restart(now)) {
-    std::cerr << "event=supervisor_escalates provider=" << name << " restarts=" << st.intensity.recent()
-              << " reason=" << to_string(dm.reason) << std::endl;
+    core::log_line{} << "event=supervisor_escalates provider=" << name << " restarts=" << st.intensity.recent()
+              << " reason=" << to_string(dm.reason);
     self->quit(dm.reason);
     return;
   }
@@ -59,8 +60,8 @@ void on_worker_down(self_ptr self, const caf::down_msg& dm) {
     st.env->metrics
       ->get_counter("cutover_worker_restarts_total", {{"provider", name}}, "Provider workers restarted after a crash.")
       .add();
-  std::cerr << "event=worker_restarted provider=" << name << " reason=" << to_string(dm.reason)
-            << " batches_resent=" << st.in_flight.size() << std::endl;
+  core::log_line{} << "event=worker_restarted provider=" << name << " reason=" << to_string(dm.reason)
+            << " batches_resent=" << st.in_flight.size();
   st.memory->forget_calls_in_flight();
   start_worker(self);
   for (const auto& [id, batch] : st.in_flight)
@@ -115,12 +116,11 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
             const auto n = m.starts.size();
             self->state.memory->limits.restore(std::move(m.starts), self->state.env->clock.now(self->clock()));
             if (n > 0)
-              std::cerr << "event=limits_restored provider=" << self->state.env->provider.name << " calls=" << n
-                        << std::endl;
+              core::log_line{} << "event=limits_restored provider=" << self->state.env->provider.name << " calls=" << n;
           },
           [self](caf::error& err) {
-            std::cerr << "event=limits_not_restored provider=" << self->state.env->provider.name
-                      << " error=" << to_string(err) << std::endl;
+            core::log_line{} << "event=limits_not_restored provider=" << self->state.env->provider.name
+                      << " error=" << to_string(err);
           });
     }
     return {
@@ -129,8 +129,8 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
         if (st.draining) {
           // on disk as routed: the next start routes these jobs again
           ++st.held;
-          std::cerr << "event=batch_held provider=" << st.env->provider.name << " items=" << b.items.size()
-                    << " reason=draining" << std::endl;
+          core::log_line{} << "event=batch_held provider=" << st.env->provider.name << " items=" << b.items.size()
+                    << " reason=draining";
           return;
         }
         auto hand_over = [&](msg::provider_batch one) {

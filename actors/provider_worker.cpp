@@ -1,4 +1,5 @@
 #include "actors/provider_worker.hpp"
+#include "core/log_line.hpp"
 
 #include "core/bucket.hpp"
 #include "core/circuit_breaker.hpp"
@@ -108,9 +109,9 @@ void log_breaker(self_ptr self) {
     if (t.to == breaker_state::open && st.env->trips)
       self->send(st.env->trips, msg::breaker_trip{provider_name(self), t.at});
     opened |= t.to == breaker_state::open;
-    std::cerr << "event=breaker provider=" << provider_name(self) << " from=" << to_string(t.from)
+    core::log_line{} << "event=breaker provider=" << provider_name(self) << " from=" << to_string(t.from)
               << " to=" << to_string(t.to) << " requests=" << t.requests << " failures=" << t.failures
-              << " failure_rate_ppm=" << t.failure_rate << " reason=\"" << t.reason << "\"" << std::endl;
+              << " failure_rate_ppm=" << t.failure_rate << " reason=\"" << t.reason << "\"";
   }
   if (opened)
     schedule_half_open(self);
@@ -207,8 +208,7 @@ void report(self_ptr self, worker_state::batch& wb, const provider_reply& reply,
 void cancel_remote(self_ptr self, const std::string& remote_id, const char* why) {
   auto& st = self->state;
   st.cancels->add();
-  std::cerr << "event=remote_cancel provider=" << provider_name(self) << " remote_id=" << remote_id << " reason=" << why
-            << std::endl;
+  core::log_line{} << "event=remote_cancel provider=" << provider_name(self) << " remote_id=" << remote_id << " reason=" << why;
   st.env->port->cancel(remote_id, now_of(self), [provider = provider_name(self), remote_id](provider_reply r) {
     std::ostringstream line;
     line << "event=remote_cancel_answered provider=" << provider << " remote_id=" << remote_id
@@ -408,11 +408,10 @@ void store_remote(self_ptr self, std::uint64_t batch_id, int try_no) {
     .then([self, batch_id](msg::stored) { start_polling(self, batch_id); },
           [self, batch_id, try_no](caf::error& err) {
             const bool again = try_no < remote_id_write_tries;
-            std::cerr << "event=remote_id_not_stored provider=" << provider_name(self) << " batch=" << batch_id
+            core::log_line{} << "event=remote_id_not_stored provider=" << provider_name(self) << " batch=" << batch_id
                       << " try=" << try_no << " of=" << remote_id_write_tries << " error=" << to_string(err)
                       << (again ? " retry_in_ms=" + std::to_string(std::chrono::milliseconds(remote_id_write_retry).count())
-                                : std::string{" polling_without_it=true"})
-                      << std::endl;
+                                : std::string{" polling_without_it=true"});
             if (again)
               self->delayed_send(self, remote_id_write_retry, msg::store_remote_id{batch_id, try_no + 1});
             else
@@ -448,15 +447,13 @@ void on_call_failed(self_ptr self, worker_state::batch& wb, std::uint64_t call_i
   const bool ambiguous_create = self->state.env->provider.mode == provider_mode::async &&
                                 (reply.error == error_class::timeout || reply.unanswered);
   if (d.retry && ambiguous_create)
-    std::cerr << "event=ambiguous_create_not_retried provider=" << provider_name(self) << " batch=" << wb.b.batch_id
-              << " call=" << call_id << " error=" << to_string(reply.error) << " message=\"" << reply.message << "\""
-              << std::endl;
+    core::log_line{} << "event=ambiguous_create_not_retried provider=" << provider_name(self) << " batch=" << wb.b.batch_id
+              << " call=" << call_id << " error=" << to_string(reply.error) << " message=\"" << reply.message << "\"";
   if (d.retry && !reply.no_retry && !ambiguous_create) {
     self->state.retries->add();
-    std::cerr << "event=retry provider=" << provider_name(self) << " batch=" << wb.b.batch_id << " call=" << call_id
+    core::log_line{} << "event=retry provider=" << provider_name(self) << " batch=" << wb.b.batch_id << " call=" << call_id
               << " calls_made=" << call.calls_made << " error=" << to_string(reply.error)
-              << " retry_after_ms=" << reply.retry_after.count() / 1000 << " delay_ms=" << d.delay.count() / 1000
-              << std::endl;
+              << " retry_after_ms=" << reply.retry_after.count() / 1000 << " delay_ms=" << d.delay.count() / 1000;
     self->delayed_send(self, d.delay, msg::retry_call{wb.b.batch_id, call_id});
     return;
   }
@@ -469,9 +466,8 @@ void on_call_failed(self_ptr self, worker_state::batch& wb, std::uint64_t call_i
     if (d.fail_as != error_class::none)
       given_up.error = d.fail_as; // a wait above retry.max_retry_after: rate_limited, so the item falls back
     given_up.message += " (" + d.reason + ")";
-    std::cerr << "event=retry_given_up provider=" << provider_name(self) << " batch=" << wb.b.batch_id
-              << " call=" << call_id << " error=" << to_string(given_up.error) << " reason=\"" << d.reason << "\""
-              << std::endl;
+    core::log_line{} << "event=retry_given_up provider=" << provider_name(self) << " batch=" << wb.b.batch_id
+              << " call=" << call_id << " error=" << to_string(given_up.error) << " reason=\"" << d.reason << "\"";
   }
   if (ambiguous_create)
     given_up.message += " (an async create without a clear answer is not repeated: the remote job may exist)";
@@ -577,8 +573,8 @@ void recall(self_ptr self, const msg::recall_items& m) {
       if (!m.cancel_running || n == 0)
         continue;
       if (static_cast<std::size_t>(n) < wb.b.items.size()) {
-        std::cerr << "event=recall_left_running provider=" << provider_name(self) << " remote_id=" << wb.b.remote_id
-                  << " recalled=" << n << " staying=" << wb.b.items.size() - static_cast<std::size_t>(n) << std::endl;
+        core::log_line{} << "event=recall_left_running provider=" << provider_name(self) << " remote_id=" << wb.b.remote_id
+                  << " recalled=" << n << " staying=" << wb.b.items.size() - static_cast<std::size_t>(n);
         continue;
       }
       std::map<std::uint64_t, micros> reserved;

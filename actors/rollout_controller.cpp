@@ -1,4 +1,5 @@
 #include "actors/rollout_controller.hpp"
+#include "core/log_line.hpp"
 
 #include "core/rollout_machine.hpp"
 
@@ -63,13 +64,13 @@ void publish(self_ptr self, std::optional<decision_record> decision) {
   msg::record_rollout rec;
   rec.status.push_back(status);
   if (decision) {
-    std::cerr << "event=rollout_decision action=" << decision->action << " percent=" << status.percent
-              << " state=" << to_string(status.state) << " reason=\"" << decision->reason << "\"" << std::endl;
+    core::log_line{} << "event=rollout_decision action=" << decision->action << " percent=" << status.percent
+              << " state=" << to_string(status.state) << " reason=\"" << decision->reason << "\"";
     rec.decisions.push_back(std::move(*decision));
   }
   self->request(st.store, caf::infinite, std::move(rec))
     .then([](msg::stored) {},
-          [](caf::error& err) { std::cerr << "event=rollout_not_stored error=" << to_string(err) << std::endl; });
+          [](caf::error& err) { core::log_line{} << "event=rollout_not_stored error=" << to_string(err); });
 }
 
 /// After a restart: rebuilds what the controller held in memory from the attempts on disk, the phase's cumulative
@@ -97,13 +98,13 @@ void restore_figures(self_ptr self, instant until, job_store::attempt_cursor aft
           restore_figures(self, until, page.attempts.back().key, total);
           return;
         }
-        std::cerr << "event=rollout_figures_restored attempts=" << total
+        core::log_line{} << "event=rollout_figures_restored attempts=" << total
                   << " phase_since=" << format_rfc3339(m.status().since)
                   << " candidate_samples=" << m.phase_stats().stats(cohort::candidate).samples
-                  << " baseline_samples=" << m.phase_stats().stats(cohort::baseline).samples << std::endl;
+                  << " baseline_samples=" << m.phase_stats().stats(cohort::baseline).samples;
       },
       [](caf::error& err) {
-        std::cerr << "event=rollout_figures_not_restored error=" << to_string(err) << std::endl;
+        core::log_line{} << "event=rollout_figures_not_restored error=" << to_string(err);
       });
 }
 
@@ -118,9 +119,9 @@ void restore_feedback(self_ptr self, instant from, instant until) {
         for (const auto& f : l.rows)
           m.restore_rating(m.cohort_of(f.provider), f.quality, f.at, until);
         if (!l.rows.empty())
-          std::cerr << "event=rollout_feedback_restored ratings=" << l.rows.size() << std::endl;
+          core::log_line{} << "event=rollout_feedback_restored ratings=" << l.rows.size();
       },
-      [](caf::error& err) { std::cerr << "event=rollout_feedback_not_restored error=" << to_string(err) << std::endl; });
+      [](caf::error& err) { core::log_line{} << "event=rollout_feedback_not_restored error=" << to_string(err); });
   self->request(self->state.store, caf::infinite, msg::load_trips{from})
     .await(
       [self, until](msg::trip_list& l) {
@@ -128,9 +129,9 @@ void restore_feedback(self_ptr self, instant from, instant until) {
         for (const auto& t : l.rows)
           m.restore_trip(m.cohort_of(t.provider), t.at, until);
         if (!l.rows.empty())
-          std::cerr << "event=rollout_trips_restored trips=" << l.rows.size() << std::endl;
+          core::log_line{} << "event=rollout_trips_restored trips=" << l.rows.size();
       },
-      [](caf::error& err) { std::cerr << "event=rollout_trips_not_restored error=" << to_string(err) << std::endl; });
+      [](caf::error& err) { core::log_line{} << "event=rollout_trips_not_restored error=" << to_string(err); });
 }
 
 /// An operator's request answered with the machine's verdict (the HTTP edge maps it); a done action is published
@@ -179,7 +180,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
             restore_feedback(self, from, started);
           }
         },
-        [](caf::error& err) { std::cerr << "event=rollout_load_failed error=" << to_string(err) << std::endl; });
+        [](caf::error& err) { core::log_line{} << "event=rollout_load_failed error=" << to_string(err); });
     self->delayed_send(self, machine(self).cfg().rollout.tick, msg::rollout_tick{});
     return {
       [self](msg::observe& m) {
@@ -195,7 +196,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
         // kept for a restart (restore_feedback reads them back)
         self->request(self->state.store, caf::infinite, msg::record_trip{audit_store::trip_row{t.provider, t.at}})
           .then([](msg::stored) {},
-                [](caf::error& err) { std::cerr << "event=breaker_trip_not_stored error=" << to_string(err) << std::endl; });
+                [](caf::error& err) { core::log_line{} << "event=breaker_trip_not_stored error=" << to_string(err); });
       },
       [self](const msg::rate_job& m) -> caf::result<msg::rated> {
         auto rp = self->make_response_promise<msg::rated>();

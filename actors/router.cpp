@@ -1,4 +1,5 @@
 #include "actors/router.hpp"
+#include "core/log_line.hpp"
 
 #include "core/ledger.hpp"
 #include "core/lifecycle.hpp"
@@ -301,8 +302,8 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
     f.spent += charged;
     f.attempt_base += 1;
     f.item.attempt_no = last->no + 1;
-    std::cerr << "event=attempt_unknown job=" << to_string(job.id) << " attempt=" << last->no
-              << " provider=" << provider << " charged_usd=" << format_usd(charged) << std::endl;
+    core::log_line{} << "event=attempt_unknown job=" << to_string(job.id) << " attempt=" << last->no
+              << " provider=" << provider << " charged_usd=" << format_usd(charged);
     dispatch(fx, st.flights[job.id.value] = std::move(f));
     return;
   }
@@ -334,8 +335,8 @@ void record_final(self_ptr self, std::vector<job_event> events, std::vector<job_
   self->request(self->state.store, caf::infinite, msg::record_events{std::move(events)})
     .then([self, finals](msg::stored) { self->send(self->state.wiring.finals, msg::jobs_final{finals}); },
           [self, again](caf::error& err) {
-            std::cerr << "event=job_events_not_stored jobs=" << again.finals.size() << " error=" << to_string(err)
-                      << " retry_in_ms=" << std::chrono::milliseconds(record_retry).count() << std::endl;
+            core::log_line{} << "event=job_events_not_stored jobs=" << again.finals.size() << " error=" << to_string(err)
+                      << " retry_in_ms=" << std::chrono::milliseconds(record_retry).count();
             self->delayed_send(self, record_retry, again);
           });
 }
@@ -405,7 +406,7 @@ void apply(self_ptr self, effects& fx) {
       .then([self, ids](msg::admit_result& r) { on_admitted(self, ids, r); },
             [](caf::error& err) {
               // only when the ledger is gone; serve then stops, and the jobs resume (and are admitted) at the next start
-              std::cerr << "event=admission_failed error=" << to_string(err) << std::endl;
+              core::log_line{} << "event=admission_failed error=" << to_string(err);
             });
   }
   for (auto& [key, items] : fx.enqueue) {
@@ -460,13 +461,13 @@ bool recall_routed(self_ptr self, bool cancel_running) {
     }
   if (all.items.empty())
     return false;
-  std::cerr << "event=rollback_recall provider=" << candidate << " items=" << all.items.size()
-            << " cancel_running=" << (cancel_running ? "true" : "false") << std::endl;
+  core::log_line{} << "event=rollback_recall provider=" << candidate << " items=" << all.items.size()
+            << " cancel_running=" << (cancel_running ? "true" : "false");
   if (auto b = st.wiring.batchers.find(candidate); b != st.wiring.batchers.end())
     for (auto& [t, items] : by_tier)
       self->request(b->second[static_cast<std::size_t>(t)], caf::infinite, msg::recall_items{std::move(items), false})
         .then([self](msg::recalled_items& r) { on_recalled_from_window(self, r.items); },
-              [](caf::error& err) { std::cerr << "event=recall_failed error=" << to_string(err) << std::endl; });
+              [](caf::error& err) { core::log_line{} << "event=recall_failed error=" << to_string(err); });
   if (auto p = st.wiring.providers.find(candidate); p != st.wiring.providers.end())
     self->send(p->second, std::move(all));
   return true;
@@ -480,7 +481,7 @@ void load_and_resume(self_ptr self) {
         if (!open.jobs.empty())
           resume_all(self, open.jobs);
       },
-      [](caf::error& err) { std::cerr << "event=resume_failed error=" << to_string(err) << std::endl; });
+      [](caf::error& err) { core::log_line{} << "event=resume_failed error=" << to_string(err); });
 }
 
 /// At start the router knows only the file's percent, and the controller's restored view may come after the jobs
@@ -499,7 +500,7 @@ void load_rollout_then_resume(self_ptr self) {
         load_and_resume(self);
       },
       [self](caf::error& err) {
-        std::cerr << "event=rollout_state_not_loaded error=" << to_string(err) << std::endl;
+        core::log_line{} << "event=rollout_state_not_loaded error=" << to_string(err);
         load_and_resume(self);
       });
 }
@@ -515,7 +516,7 @@ void resume_all(self_ptr self, std::vector<job_record>& jobs) {
   }
   for (auto& [key, batch] : polls)
     self->send(self->state.wiring.providers.at(std::get<0>(key)), std::move(batch));
-  std::cerr << "event=resumed jobs=" << jobs.size() << " remote_polls=" << polls.size() << std::endl;
+  core::log_line{} << "event=resumed jobs=" << jobs.size() << " remote_polls=" << polls.size();
   apply(self, fx);
   // rolled back before the restart: remote jobs polled again at the candidate get cancel_in_flight_after from now
   if (recall_routed(self, false))

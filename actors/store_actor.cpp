@@ -1,4 +1,5 @@
 #include "actors/store_actor.hpp"
+#include "core/log_line.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -57,13 +58,13 @@ void commit_failed(self_ptr self, const std::string& why) {
   const auto held = core::held_bytes(st.batch);
   st.held->set(static_cast<std::int64_t>(held));
   const auto v = st.retry.failed(held);
-  std::cerr << "event=store_commit_failed failures=" << st.retry.failures() << " inserts_refused=" << refused
-            << " rows_kept=" << st.batch.rows() << " bytes_kept=" << held << " error=\"" << why << "\"" << std::endl;
+  core::log_line{} << "event=store_commit_failed failures=" << st.retry.failures() << " inserts_refused=" << refused
+            << " rows_kept=" << st.batch.rows() << " bytes_kept=" << held << " error=\"" << why << "\"";
   if (st.exiting || v.stop) {
     // the next start resumes from what is on disk; the writers still waiting hear that their rows are not
     const auto reason = st.exiting ? "store stopped at exit: " + why : "store stopped: " + v.reason + ": " + why;
-    std::cerr << "event=store_stopped reason=\"" << (st.exiting ? "exit" : v.reason) << "\" rows_unwritten="
-              << st.batch.rows() << std::endl;
+    core::log_line{} << "event=store_stopped reason=\"" << (st.exiting ? "exit" : v.reason) << "\" rows_unwritten="
+              << st.batch.rows();
     for (auto& p : st.waiting)
       p.deliver(caf::make_error(caf::sec::runtime_error, reason));
     st.waiting.clear();
@@ -86,7 +87,7 @@ void flush(self_ptr self) {
     return;
   }
   if (st.retry.retrying())
-    std::cerr << "event=store_commit_recovered failures=" << st.retry.failures() << " rows=" << rows << std::endl;
+    core::log_line{} << "event=store_commit_recovered failures=" << st.retry.failures() << " rows=" << rows;
   st.retry.succeeded();
   st.held->set(0);
   st.commits->add();
@@ -138,10 +139,10 @@ void sweep(self_ptr self) {
   try {
     if (auto n = st.db->jobs().sweep_dead_letters(before); n > 0) {
       st.swept->add(static_cast<std::int64_t>(n));
-      std::cerr << "event=dead_letters_swept count=" << n << " older_than=" << core::format_rfc3339(before) << std::endl;
+      core::log_line{} << "event=dead_letters_swept count=" << n << " older_than=" << core::format_rfc3339(before);
     }
   } catch (const std::exception& e) {
-    std::cerr << "event=dead_letter_sweep_failed error=\"" << e.what() << "\"" << std::endl;
+    core::log_line{} << "event=dead_letter_sweep_failed error=\"" << e.what() << "\"";
   }
   self->delayed_send(self, st.opts.sweep_every, msg::sweep_due{});
 }

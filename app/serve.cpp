@@ -1,4 +1,5 @@
 #include "app/serve.hpp"
+#include "core/log_line.hpp"
 
 #include "actors/engine.hpp"
 #include "adapters/config/keys.hpp"
@@ -48,8 +49,7 @@ caf::actor watch_tree(caf::actor_system& sys, const actors::engine& e) {
       self->monitor(caf::actor_cast<caf::actor>(a));
     self->set_down_handler([self](caf::down_msg& dm) {
       if (dm.reason && dm.reason != caf::exit_reason::user_shutdown) {
-        std::cerr << "event=engine_escalation actor=" << to_string(dm.source) << " reason=" << to_string(dm.reason)
-                  << std::endl;
+        core::log_line{} << "event=engine_escalation actor=" << to_string(dm.source) << " reason=" << to_string(dm.reason);
         escalation_code = exit_escalated;
         ::kill(::getpid(), SIGTERM);
       }
@@ -94,7 +94,7 @@ int serve(const serve_flags& flags) {
     if (!keys.errors.empty())
       return 2;
     admin_keys = keys.keys;
-    std::cerr << "event=admin_keys count=" << keys.names.size() << std::endl;
+    core::log_line{} << "event=admin_keys count=" << keys.names.size();
   }
 
   const auto cores = std::max(2u, std::thread::hardware_concurrency());
@@ -104,10 +104,10 @@ int serve(const serve_flags& flags) {
     db = store_adapter::open_sqlite_store(cfg->store.path, cfg->store.synchronous);
     // what a 202 promises rests on this setting: say which one SQLite applies
     const int level = store_adapter::applied_synchronous(*db);
-    std::cerr << "event=store_opened path=" << cfg->store.path
-              << " synchronous=" << (level == 2 ? "full" : level == 1 ? "normal" : level == 0 ? "off" : "?") << std::endl;
+    core::log_line{} << "event=store_opened path=" << cfg->store.path
+              << " synchronous=" << (level == 2 ? "full" : level == 1 ? "normal" : level == 0 ? "off" : "?");
   } catch (const std::exception& e) {
-    std::cerr << "event=store_open_failed error=\"" << e.what() << "\"" << std::endl;
+    core::log_line{} << "event=store_open_failed error=\"" << e.what() << "\"";
     return 1;
   }
 
@@ -146,12 +146,12 @@ int serve(const serve_flags& flags) {
     }
     if (!errors.empty()) {
       for (const auto& e : errors)
-        std::cerr << "event=reload_refused error=\"" << e << "\"" << std::endl;
+        core::log_line{} << "event=reload_refused error=\"" << e << "\"";
       return {false, {}, errors};
     }
     running = candidate;
     engine.reload(candidate);
-    std::cerr << "event=reloaded config_hash=" << candidate->hash << std::endl;
+    core::log_line{} << "event=reloaded config_hash=" << candidate->hash;
     return {true, candidate->hash, {}};
   };
 
@@ -203,13 +203,13 @@ int serve(const serve_flags& flags) {
   try {
     api->open();
   } catch (const std::exception& e) {
-    std::cerr << "event=listen_failed error=\"" << e.what() << "\"" << std::endl;
+    core::log_line{} << "event=listen_failed error=\"" << e.what() << "\"";
     api.reset();
     stop_all();
     return 1;
   }
-  std::cerr << "event=listening address=" << snapshot->server.listen << " config=" << flags.config
-            << " config_hash=" << snapshot->hash << " store=" << snapshot->store.path << std::endl;
+  core::log_line{} << "event=listening address=" << snapshot->server.listen << " config=" << flags.config
+            << " config_hash=" << snapshot->hash << " store=" << snapshot->store.path;
 
   int sig = 0;
   for (sigwait(&signals, &sig); sig == SIGHUP; sigwait(&signals, &sig))
@@ -217,13 +217,13 @@ int serve(const serve_flags& flags) {
   caf::anon_send(engine.intake, msg::start_drain{}); // new jobs get 503 while the API still answers
   draining = true; // after: a /readyz that says draining means the intake refuses new jobs
   // logged after both: a job sent once this line is seen reaches the intake after start_drain
-  std::cerr << "event=draining signal=" << (sig == SIGINT ? "SIGINT" : "SIGTERM") << std::endl;
+  core::log_line{} << "event=draining signal=" << (sig == SIGINT ? "SIGINT" : "SIGTERM");
   const auto drained = engine.drain(sys, running->server.drain_timeout);
-  std::cerr << "event=drained providers_timed_out=" << drained.providers_timed_out
-            << " batches_held=" << drained.batches_held << " flushed=" << (drained.flushed ? "yes" : "no") << std::endl;
+  core::log_line{} << "event=drained providers_timed_out=" << drained.providers_timed_out
+            << " batches_held=" << drained.batches_held << " flushed=" << (drained.flushed ? "yes" : "no");
   api.reset(); // stops listening and ends the HTTP bridge
   stop_all();
-  std::cerr << "event=stopped" << std::endl;
+  core::log_line{} << "event=stopped";
   return escalation_code.load();
 }
 

@@ -1,4 +1,5 @@
 #include "adapters/http/listener.hpp"
+#include "core/log_line.hpp"
 
 #include "adapters/http/json_out.hpp"
 
@@ -180,7 +181,7 @@ private:
     try {
       state_->handle(std::move(r), reply{shared_from_this()});
     } catch (const std::exception& e) { // a bug in a handler ends its request, not the I/O thread
-      std::cerr << "event=handler_failed error=\"" << e.what() << "\"" << std::endl;
+      core::log_line{} << "event=handler_failed error=\"" << e.what() << "\"";
       write(response{500, error_json("internal", "the request failed inside the server"), "application/json", {}});
     }
   }
@@ -291,7 +292,7 @@ struct listener::impl : std::enable_shared_from_this<listener::impl> {
       if (ec == net::error::operation_aborted || !self->acceptor.is_open())
         return;
       if (ec) { // out of file descriptors, typically: wait a little instead of spinning
-        std::cerr << "event=accept_failed error=\"" << ec.message() << "\"" << std::endl;
+        core::log_line{} << "event=accept_failed error=\"" << ec.message() << "\"";
         self->retry.expires_after(std::chrono::milliseconds(50));
         self->retry.async_wait([self](error_code e) {
           if (!e)

@@ -1,4 +1,5 @@
 #include "adapters/http/server.hpp"
+#include "core/log_line.hpp"
 
 #include "adapters/http/listener.hpp"
 #include "adapters/http/routes.hpp"
@@ -118,8 +119,7 @@ void server::open() {
   constexpr std::size_t spare_files = 256;
   const auto files = raise_open_files_limit(o.max_connections + spare_files);
   if (files < o.max_connections + spare_files)
-    std::cerr << "event=open_files_limit limit=" << files << " wanted=" << o.max_connections + spare_files
-              << std::endl;
+    core::log_line{} << "event=open_files_limit limit=" << files << " wanted=" << o.max_connections + spare_files;
   auto* self = impl_.get();
   impl_->net = std::make_unique<listener>(
     lo, [self](std::string_view method, std::string_view path) { return self->body_limit(method, path); },
