@@ -3,14 +3,7 @@
 // the engine stopped is charged at its reservation (outcome `unknown`) before the job runs again, without the
 // rollout taking it for a provider failure.
 
-#include "actors/engine.hpp"
-#include "adapters/config/loader.hpp"
-#include "adapters/providers/simulated.hpp"
-#include "adapters/store/sqlite_store.hpp"
-#include "core/ledger.hpp"
-#include "support/virtual_time.hpp"
-
-#include <caf/scoped_actor.hpp>
+#include "support/engine_story.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -43,70 +36,9 @@ rollout:
 )";
 }
 
-core::config_ptr load(const std::string& text) {
-  auto loaded = config_adapter::load_config_text(text, "money.yaml");
-  for (const auto& e : loaded.errors)
-    FAIL(config_adapter::to_string(e));
-  return loaded.config;
-}
+core::config_ptr load(const std::string& text) { return testing::parse_config(text, "money.yaml"); }
 
-struct story {
-  testing::virtual_time vt;
-  actors::engine engine;
-  std::unique_ptr<core::store_db> reader;
-
-  /// `starts_at`: virtual time since the epoch at which this engine starts (a later process of the same store).
-  story(testing::temp_dir& dir, const std::string& config_text, core::duration starts_at = 0s) {
-    vt.advance(starts_at);
-    engine = actors::start_engine(
-      *vt.sys, load(config_text), store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
-      [](const core::provider_config& p) { return providers::make_simulated_provider(p); }, vt.anchor());
-    vt.run();
-    reader = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
-  }
-  ~story() {
-    engine.stop();
-    vt.run();
-  }
-
-  std::vector<core::job_id> submit(int count) {
-    caf::scoped_actor self{*vt.sys};
-    for (int i = 0; i < count; ++i) {
-      core::job_spec spec;
-      spec.user_id = "user-" + std::to_string(i);
-      spec.prompt = "a kite " + std::to_string(i);
-      self->send(engine.intake, msg::submit_job{spec, {}, {}});
-    }
-    vt.run();
-    std::vector<core::job_id> ids;
-    for (int i = 0; i < count; ++i)
-      self->receive([&](const msg::submit_reply& r) {
-        REQUIRE(r.error == msg::submit_error::none);
-        ids.push_back(r.id);
-      });
-    return ids;
-  }
-  core::job_record job(core::job_id id) {
-    auto j = reader->jobs().find(id);
-    REQUIRE(j);
-    return *j;
-  }
-  bool all_final(const std::vector<core::job_id>& ids) {
-    for (auto id : ids)
-      if (!core::is_final(job(id).status))
-        return false;
-    return true;
-  }
-  /// The ledger's persisted row of `provider` for today.
-  core::day_row budget_row(const std::string& provider) {
-    const auto day = core::budget_day(vt.now(), 0s);
-    for (const auto& r : reader->budget().budget_days(day))
-      if (r.day == day && r.provider == provider)
-        return r;
-    FAIL("no budget row for " << provider);
-    return {};
-  }
-};
+using story = testing::engine_story;
 
 } // namespace
 
@@ -143,7 +75,7 @@ TEST_CASE("a sync call on the wire at a stop is charged at its reservation as un
       REQUIRE(j.attempts[0].outcome == core::job_status::running);
     }
   } // the engine is gone mid-call: the provider may have done (and billed) the work
-  story second{dir, money_config(), 30s};
+  story second{dir, money_config(), {30s}};
   REQUIRE(second.vt.advance_until([&] { return second.all_final(ids); }, 5min, 1s));
   REQUIRE(!ids.empty());
   for (auto id : ids) {

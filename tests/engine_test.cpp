@@ -1,13 +1,7 @@
 // Whole-tree stories on the deterministic scheduler: the real actors, a real SQLite file, simulated providers,
 // virtual time. Each story asserts what ends up in the store and when.
 
-#include "actors/engine.hpp"
-#include "adapters/config/loader.hpp"
-#include "adapters/providers/simulated.hpp"
-#include "adapters/store/sqlite_store.hpp"
-#include "support/virtual_time.hpp"
-
-#include <caf/scoped_actor.hpp>
+#include "support/engine_story.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -41,21 +35,25 @@ rollout: {name: story, baseline: photomaker, candidate: gemini, percent: 100, ph
 )";
 }
 
-/// Counts calls per provider around the simulated ports.
+/// Calls per provider around the simulated ports, and crashes to inject.
+struct port_counts {
+  std::map<std::string, int> submits; ///< calls
+  std::map<std::string, int> crashes; ///< submits that throw (crash the provider's worker) first
+  std::map<std::string, int> items;   ///< items submitted
+};
+
 struct counting_port : core::provider_port {
   std::shared_ptr<core::provider_port> inner;
-  std::shared_ptr<std::map<std::string, int>> submits;
-  std::shared_ptr<std::map<std::string, int>> crashes; ///< submits that throw (crash the provider's worker) first
-  std::shared_ptr<std::map<std::string, int>> items;   ///< items submitted
+  std::shared_ptr<port_counts> counts;
   std::string name;
   bool takes_batches() const override { return inner->takes_batches(); }
   void submit(const std::vector<core::work_item>& items, core::instant now, callback done) override {
-    if ((*crashes)[name] > 0) {
-      (*crashes)[name] -= 1;
+    if (counts->crashes[name] > 0) {
+      counts->crashes[name] -= 1;
       throw std::runtime_error("injected crash in " + name);
     }
-    (*submits)[name] += 1;
-    (*this->items)[name] += static_cast<int>(items.size());
+    counts->submits[name] += 1;
+    counts->items[name] += static_cast<int>(items.size());
     inner->submit(items, now, std::move(done));
   }
   void poll(const std::string& id, const std::vector<core::work_item>& items, core::instant now,
@@ -67,88 +65,28 @@ struct counting_port : core::provider_port {
   }
 };
 
-struct story {
-  testing::temp_dir& dir;
-  testing::virtual_time vt;
-  core::config_ptr cfg;
-  std::shared_ptr<std::map<std::string, int>> submits = std::make_shared<std::map<std::string, int>>();
-  std::shared_ptr<std::map<std::string, int>> crashes = std::make_shared<std::map<std::string, int>>();
-  std::shared_ptr<std::map<std::string, int>> items = std::make_shared<std::map<std::string, int>>();
-  actors::engine engine;
-  std::unique_ptr<core::store_db> reader;
+/// An engine whose providers are simulated behind counting ports.
+/// The counts exist before the engine that the ports count for.
+struct counted {
+  std::shared_ptr<port_counts> counts;
+};
 
-  /// `settle`: let the engine finish starting (and resuming) before the story goes on; without it, the story's
-  /// first submissions race the start, as requests do when a restarted engine opens its port.
+struct story : counted, testing::engine_story {
+  /// `settle`: see testing::story_options.
   story(testing::temp_dir& d, const std::string& config_text, std::map<std::string, int> crash = {},
         bool settle = true)
-      : dir(d) {
-    *crashes = std::move(crash);
-    auto loaded = config_adapter::load_config_text(config_text, "story.yaml");
-    for (const auto& e : loaded.errors)
-      FAIL(config_adapter::to_string(e));
-    cfg = loaded.config;
-    auto counts = submits;
-    auto crash_counts = crashes;
-    auto item_counts = items;
-    engine = actors::start_engine(
-      *vt.sys, cfg, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
-      [counts, crash_counts, item_counts](const core::provider_config& p) {
-        auto port = std::make_shared<counting_port>();
-        port->inner = providers::make_simulated_provider(p);
-        port->submits = counts;
-        port->crashes = crash_counts;
-        port->items = item_counts;
-        port->name = p.name;
-        return std::shared_ptr<core::provider_port>(port);
-      },
-      vt.anchor());
-    if (settle)
-      vt.run();
-    reader = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
-  }
-  ~story() {
-    engine.stop();
-    vt.run();
-  }
+      : counted{std::make_shared<port_counts>(port_counts{{}, std::move(crash), {}})},
+        engine_story(d, config_text, {0s, settle, counting_ports(counts)}) {}
 
-  std::vector<core::job_id> submit(int count) {
-    caf::scoped_actor self{*vt.sys};
-    for (int i = 0; i < count; ++i) {
-      core::job_spec spec;
-      spec.user_id = "user-" + std::to_string(i);
-      spec.prompt = "a kite " + std::to_string(i);
-      self->send(engine.intake, msg::submit_job{spec, {}, {}});
-    }
-    vt.run();
-    std::vector<core::job_id> ids;
-    for (int i = 0; i < count; ++i)
-      self->receive([&](const msg::submit_reply& r) {
-        REQUIRE(r.error == msg::submit_error::none);
-        ids.push_back(r.id);
-      });
-    return ids;
-  }
-
-  msg::replay_reply replay(core::job_id id) {
-    caf::scoped_actor self{*vt.sys};
-    self->send(engine.intake, msg::replay_dead_letter{id});
-    vt.run();
-    msg::replay_reply out;
-    self->receive([&](const msg::replay_reply& r) { out = r; });
-    return out;
-  }
-
-  core::job_record job(core::job_id id) {
-    auto j = reader->jobs().find(id);
-    REQUIRE(j);
-    return *j;
-  }
-
-  bool all_final(const std::vector<core::job_id>& ids) {
-    for (auto id : ids)
-      if (!core::is_final(job(id).status))
-        return false;
-    return true;
+private:
+  static testing::port_factory counting_ports(std::shared_ptr<port_counts> c) {
+    return [c](const core::provider_config& p) {
+      auto port = std::make_shared<counting_port>();
+      port->inner = providers::make_simulated_provider(p);
+      port->counts = c;
+      port->name = p.name;
+      return std::shared_ptr<core::provider_port>(port);
+    };
   }
 };
 
@@ -180,7 +118,7 @@ TEST_CASE("a job that fails at the candidate falls back along the chain and succ
     CHECK(j.attempts[1].started_at == t0 + 95s);
     CHECK(j.attempts[1].finished_at == t0 + 96s);
   }
-  CHECK((*s.submits)["gemini"] == 1); // one remote job for the whole batch
+  CHECK(s.counts->submits["gemini"] == 1); // one remote job for the whole batch
 }
 
 TEST_CASE("a provider whose worker crashes twice is restarted and its batch completes while the other provider flows on") {
@@ -210,8 +148,8 @@ TEST_CASE("a provider whose worker crashes twice is restarted and its batch comp
   }
   CHECK(at_gemini > 0);
   CHECK(at_photomaker > 0);
-  CHECK((*s.crashes)["gemini"] == 0);  // both crashes happened
-  CHECK((*s.submits)["gemini"] == 1);  // then one remote job for the batch
+  CHECK(s.counts->crashes["gemini"] == 0);  // both crashes happened
+  CHECK(s.counts->submits["gemini"] == 1);  // then one remote job for the batch
   CHECK(s.engine.metrics->get_counter("cutover_worker_restarts_total", {{"provider", "gemini"}}, "").value() == 2);
   CHECK(s.engine.metrics->get_counter("cutover_worker_restarts_total", {{"provider", "photomaker"}}, "").value() == 0);
 }
@@ -256,7 +194,7 @@ TEST_CASE("a restarted engine re-polls stored remote jobs instead of submitting 
     story first{dir, story_config("0%", "0%", "0%", "10m")};
     ids = first.submit(5);
     first.vt.advance(50s); // the window flushed at 45 s; the remote job is accepted and its id stored
-    CHECK((*first.submits)["gemini"] == 1);
+    CHECK(first.counts->submits["gemini"] == 1);
     auto j = first.job(ids[0]);
     REQUIRE(j.status == core::job_status::running);
     remote = j.attempts.at(0).remote_id;
@@ -264,7 +202,7 @@ TEST_CASE("a restarted engine re-polls stored remote jobs instead of submitting 
   } // the first engine is gone mid-flight
   story second{dir, story_config("0%", "0%", "0%", "10m")};
   REQUIRE(second.vt.advance_until([&] { return second.all_final(ids); }, 30min, 10s));
-  CHECK((*second.submits)["gemini"] == 0); // nothing submitted again
+  CHECK(second.counts->submits["gemini"] == 0); // nothing submitted again
   for (auto id : ids) {
     auto j = second.job(id);
     CHECK(j.status == core::job_status::succeeded);
@@ -312,7 +250,7 @@ TEST_CASE("a job accepted while a restarted engine resumes the stored ones is ro
       CHECK(j.status == core::job_status::succeeded);
       CHECK(j.attempts.size() == 1);
     }
-    CHECK((*second.items)["gemini"] == 3); // each job called once
+    CHECK(second.counts->items["gemini"] == 3); // each job called once
   }
 }
 

@@ -4,14 +4,7 @@
 // provider behind a recording wrapper (it stands in for the remote API: it counts creates and cancels, and answers
 // one create with a 429 so that batch waits for a retry when the rollback comes).
 
-#include "actors/engine.hpp"
-#include "adapters/config/loader.hpp"
-#include "adapters/providers/simulated.hpp"
-#include "adapters/store/sqlite_store.hpp"
-#include "core/ledger.hpp"
-#include "support/virtual_time.hpp"
-
-#include <caf/scoped_actor.hpp>
+#include "support/engine_story.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -115,77 +108,16 @@ private:
   std::vector<cancel_call> cancels_;
 };
 
-core::config_ptr load(const std::string& text) {
-  auto loaded = config_adapter::load_config_text(text, "recall.yaml");
-  for (const auto& e : loaded.errors)
-    FAIL(config_adapter::to_string(e));
-  return loaded.config;
-}
-
-struct story {
+/// What the story owns before its engine starts: the folder of its SQLite file, and the candidate's port.
+struct story_parts {
   testing::temp_dir dir;
-  testing::virtual_time vt;
   std::shared_ptr<recording_port> candidate;
-  actors::engine engine;
-  std::unique_ptr<core::store_db> reader;
+};
 
-  story() {
-    engine = actors::start_engine(
-      *vt.sys, load(story_config), store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
-      [this](const core::provider_config& p) -> std::shared_ptr<core::provider_port> {
-        auto sim = providers::make_simulated_provider(p);
-        if (p.name != "gemini")
-          return sim;
-        candidate = std::make_shared<recording_port>(std::move(sim));
-        return candidate;
-      },
-      vt.anchor());
-    vt.run();
-    reader = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
-  }
-  ~story() {
-    engine.stop();
-    vt.run();
-  }
+struct story : story_parts, testing::engine_story {
+  story() : engine_story(dir, story_config, {std::chrono::seconds(0), true, ports(this)}) {}
 
-  /// Virtual time since the engine started.
-  core::duration at() const { return vt.now() - testing::virtual_epoch; }
-  void advance_to(core::duration t) { vt.advance(t - at()); }
-
-  std::vector<core::job_id> submit(int count, const std::string& prefix) {
-    caf::scoped_actor self{*vt.sys};
-    for (int i = 0; i < count; ++i) {
-      core::job_spec spec;
-      spec.user_id = prefix + "-" + std::to_string(i);
-      spec.prompt = "a lighthouse " + std::to_string(i);
-      self->send(engine.intake, msg::submit_job{spec, {}, {}});
-    }
-    vt.run();
-    std::vector<core::job_id> ids;
-    for (int i = 0; i < count; ++i)
-      self->receive([&](const msg::submit_reply& r) {
-        REQUIRE(r.error == msg::submit_error::none);
-        ids.push_back(r.id);
-      });
-    return ids;
-  }
-  void rollback() {
-    caf::scoped_actor self{*vt.sys};
-    self->send(engine.rollout, msg::operator_action{"rollback"});
-    vt.run();
-    self->receive([&](const msg::operator_reply& r) { REQUIRE(r.error == msg::operator_error::none); });
-  }
-  core::job_record job(core::job_id id) {
-    auto j = reader->jobs().find(id);
-    REQUIRE(j);
-    return *j;
-  }
-  bool all_final(const std::vector<core::job_id>& ids) {
-    for (auto id : ids)
-      if (!core::is_final(job(id).status))
-        return false;
-    return true;
-  }
+  void rollback() { operate("rollback"); }
   /// Jobs with an attempt still running at the candidate.
   int running_at_candidate(const std::vector<core::job_id>& ids) {
     int n = 0;
@@ -194,13 +126,16 @@ struct story {
         n += a.provider == "gemini" && a.outcome == core::job_status::running;
     return n;
   }
-  core::day_row budget_row(const std::string& provider) {
-    const auto day = core::budget_day(vt.now(), 0s);
-    for (const auto& r : reader->budget().budget_days(day))
-      if (r.day == day && r.provider == provider)
-        return r;
-    FAIL("no budget row for " << provider);
-    return {};
+
+private:
+  static testing::port_factory ports(story_parts* parts) {
+    return [parts](const core::provider_config& p) -> std::shared_ptr<core::provider_port> {
+      auto sim = providers::make_simulated_provider(p);
+      if (p.name != "gemini")
+        return sim;
+      parts->candidate = std::make_shared<recording_port>(std::move(sim));
+      return parts->candidate;
+    };
   }
 };
 
