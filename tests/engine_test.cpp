@@ -254,6 +254,31 @@ TEST_CASE("a job accepted while a restarted engine resumes the stored ones is ro
   }
 }
 
+TEST_CASE("the user wait of succeeded jobs includes their batch window, is exported by cohort and rebuilt after a restart") {
+  testing::temp_dir dir;
+  std::vector<core::job_id> ids;
+  auto wait_p95 = [](testing::engine_story& s) {
+    return core::user_wait_metrics(*s.engine.metrics, "candidate").p95->value();
+  };
+  auto wait_jobs = [](testing::engine_story& s) {
+    return core::user_wait_metrics(*s.engine.metrics, "candidate").jobs->value();
+  };
+  {
+    testing::engine_story first{dir, story_config("0%", "0%", "0%")}; // sd window 45 s, the call 2 s (async)
+    ids = first.submit(5);
+    REQUIRE(first.vt.advance_until([&] { return first.all_final(ids); }, 10min, 1s));
+    first.vt.advance(5s); // the controller's next tick exports what it heard
+    CHECK(wait_jobs(first) == 5);
+    CHECK(wait_p95(first) >= 47'000'000); // microseconds: 45 s in the window, 2 s at the provider
+    CHECK(wait_p95(first) <= 60'000'000);
+  }
+  testing::engine_story second{dir, story_config("0%", "0%", "0%"), {10min}}; // a later process
+  second.vt.advance(5s);
+  CHECK(wait_jobs(second) == 5); // rebuilt from the attempts and the jobs' creation on disk
+  CHECK(wait_p95(second) >= 47'000'000);
+  CHECK(core::user_wait_metrics(*second.engine.metrics, "baseline").jobs->value() == 0);
+}
+
 TEST_CASE("a replayed dead letter goes round the chain again with its earlier attempts kept and not counted") {
   testing::temp_dir dir;
   story s{dir, story_config("100%", "100%", "100%")};
