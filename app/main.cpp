@@ -1,6 +1,7 @@
-/// The `cutover` command line: serve, check-config, simulate, --help, --version.
+/// The `cutover` command line: serve, check-config, simulate, backup, --help, --version.
 
 #include "adapters/config/loader.hpp"
+#include "app/backup.hpp"
 #include "app/process_tuning.hpp"
 #include "app/serve.hpp"
 #include "app/simulate/simulate.hpp"
@@ -23,6 +24,8 @@ usage:
       validates F: prints "ok <config-hash>" (exit 0) or one line per error (exit 2); unreadable: exit 1
   cutover simulate --config F --scenario S [--out DIR] [--seed N] [--runs K] [--sweep KEY=V1,V2,...]
       runs the same actors on virtual time over a traffic scenario; writes summary.json, CSVs, plots
+  cutover backup [--config F] [--data DIR] --to FILE
+      copies the job store while the engine serves (a consistent copy; FILE must not exist)
   cutover --help | cutover CMD --help | cutover --version
 )";
 
@@ -110,6 +113,13 @@ int main(int argc, char** argv) {
     if (!cutover::sim::parse_simulate_flags(args, flags, why))
       return usage_error("simulate: " + why, cutover::sim::simulate_usage);
     return cutover::sim::simulate(flags);
+  }
+  if (cmd == "backup") {
+    if (wants_help(args)) {
+      std::cout << cutover::app::backup_usage;
+      return 0;
+    }
+    return cutover::app::backup(args);
   }
   return usage_error("unknown command " + cmd, usage);
 }
