@@ -88,6 +88,9 @@ public:
     std::string day;
     std::string provider;
     std::int64_t requests = 0, succeeded = 0, failed = 0, fell_back = 0;
+    /// calls whose outcome the engine never learnt (it stopped meanwhile): requests, charged, neither
+    /// succeeded nor failed, and no latency
+    std::int64_t in_doubt = 0;
     duration avg_latency{0}, p95_latency{0};
     micros cost = 0;
   };

@@ -84,6 +84,15 @@ std::string ledger_row(http_client& http, const std::string& provider) {
   return "{" + body.substr(at, body.find('}', at) - at) + "}";
 }
 
+/// The day's figures of `provider` from GET /v1/stats/daily?days=1.
+std::string stat_row(http_client& http, const std::string& provider) {
+  auto stats = http.get("/v1/stats/daily?days=1");
+  REQUIRE(stats.status == 200);
+  auto at = stats.body.find("\"provider\":\"" + provider + "\"");
+  REQUIRE(at != std::string::npos);
+  return "{" + stats.body.substr(at, stats.body.find('}', at) - at) + "}";
+}
+
 long long usd_to_micros(const std::string& usd) { return std::llround(std::stod(usd) * 1e6); }
 
 } // namespace
@@ -120,19 +129,13 @@ TEST_CASE("10,000 jobs against a $20 budget never take the candidate past its 90
   CHECK(json_field(json_field(ready.body, "checks"), "baseline") == "ok");
   CHECK(http.get("/metrics").body.find("cutover_budget_stopped{provider=\"candidate\"} 1") != std::string::npos);
   // the day's figures: the candidate's calls, and every item its budget sent on counted as fell back
-  auto stats = http.get("/v1/stats/daily?days=1");
-  CHECK(stats.status == 200);
-  auto stat_of = [&](const std::string& provider) {
-    auto at = stats.body.find("\"provider\":\"" + provider + "\"");
-    REQUIRE(at != std::string::npos);
-    return "{" + stats.body.substr(at, stats.body.find('}', at) - at) + "}";
-  };
-  const auto candidate = stat_of("candidate");
+  const auto candidate = stat_row(http, "candidate");
   CHECK(std::stoll(json_field(candidate, "requests")) == at_candidate);
   CHECK(std::stoll(json_field(candidate, "succeeded")) == at_candidate);
   CHECK(std::stoll(json_field(candidate, "failed")) == 0);
+  CHECK(std::stoll(json_field(candidate, "in_doubt")) == 0);
   CHECK(std::stoll(json_field(candidate, "fell_back")) == 10000 - at_candidate);
-  const auto baseline = stat_of("baseline");
+  const auto baseline = stat_row(http, "baseline");
   CHECK(std::stoll(json_field(baseline, "requests")) == 10000 - at_candidate);
   CHECK(std::stoll(json_field(baseline, "succeeded")) == 10000 - at_candidate);
   CHECK(std::stoll(json_field(baseline, "fell_back")) == 0);
@@ -179,6 +182,13 @@ TEST_CASE("after a kill -9 in the middle of a budgeted run the ledger equals the
   auto all = ledger_row(http, "all");
   CHECK(usd_to_micros(json_field(all, "consumed_usd")) == count_rows(db, "SELECT SUM(cost_micros) FROM attempts"));
   CHECK(usd_to_micros(json_field(all, "reserved_usd")) == 0);
+  // the day's figures: the calls in doubt are requests, charged, and not the candidate's failures
+  const auto stats = stat_row(http, "candidate");
+  const auto in_doubt = count_rows(db, "SELECT COUNT(*) FROM attempts WHERE provider='candidate' AND error_class='unknown'");
+  CHECK(in_doubt > 0);
+  CHECK(std::stoll(json_field(stats, "in_doubt")) == in_doubt);
+  CHECK(std::stoll(json_field(stats, "failed")) == 0);
+  CHECK(usd_to_micros(json_field(stats, "cost_usd")) == spent);
   CHECK(engine->log().find("event=ledger_restored") != std::string::npos);
   CHECK(engine->log().find("event=resumed jobs=") != std::string::npos); // the kill did interrupt work
 }

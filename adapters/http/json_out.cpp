@@ -188,6 +188,7 @@ std::string daily_stats_json(const std::vector<core::budget_store::daily_stat>& 
     field_raw(out, "succeeded", std::to_string(s.succeeded));
     field_raw(out, "failed", std::to_string(s.failed));
     field_raw(out, "fell_back", std::to_string(s.fell_back));
+    field_raw(out, "in_doubt", std::to_string(s.in_doubt));
     field_raw(out, "avg_latency_ms", ms(s.avg_latency));
     field_raw(out, "p95_latency_ms", ms(s.p95_latency));
     field_raw(out, "cost_usd", format_usd(s.cost));

@@ -93,10 +93,12 @@ std::vector<sqlite_budget::daily_stat> sqlite_budget::daily_stats(instant since,
   return c_.guarded("daily_stats", [&] {
     // One pass over the attempts finished since `since`. An attempt "fell back" when a later one followed it.
     // Our own refusals (breaker open, over a limit) made no call: they count as fell back only, not as
-    // requests, failures or latency; budget refusals leave no attempt and come from the ledger's rows.
+    // requests, failures or latency; budget refusals leave no attempt and come from the ledger's rows. A call
+    // whose outcome is unknown (the engine stopped meanwhile) is a request, charged, in doubt: not a failure.
     SQLite::Statement q(db_, "SELECT a.provider, a.started_at, a.finished_at, a.outcome, a.cost_micros,"
                              " EXISTS(SELECT 1 FROM attempts b WHERE b.job_id = a.job_id AND b.no > a.no),"
-                             " a.error_class IN ('breaker_open','over_limit','budget_exhausted')"
+                             " a.error_class IN ('breaker_open','over_limit','budget_exhausted'),"
+                             " a.error_class = 'unknown'"
                              " FROM attempts a WHERE a.finished_at >= ? AND a.outcome <> 'running'");
     q.bind(1, us(since));
     struct acc {
@@ -118,6 +120,12 @@ std::vector<sqlite_budget::daily_stat> sqlite_budget::daily_stats(instant since,
         continue;
       }
       g.s.requests += 1;
+      if (q.getColumn(7).getInt() != 0) { // the engine's doubt is not the provider's failure
+        g.s.in_doubt += 1;
+        g.s.fell_back += q.getColumn(5).getInt() != 0;
+        g.s.cost += q.getColumn(4).getInt64();
+        continue;
+      }
       const bool ok = q.getColumn(3).getString() == "succeeded";
       g.s.succeeded += ok;
       g.s.failed += !ok;
