@@ -103,4 +103,10 @@ int run_check_config(const std::string& path, std::ostream& out, std::ostream& e
   return 0;
 }
 
+std::vector<config_key> config_keys() {
+  std::vector<config_key> out;
+  detail::list_keys(detail::root_fields(), "", out);
+  return out;
+}
+
 } // namespace cutover::config_adapter

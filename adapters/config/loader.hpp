@@ -21,6 +21,19 @@ struct config_error {
   std::string message;
 };
 
+/// One key config.yaml (or a scenario file) accepts, as declared in the schema tables.
+/// `path` is dotted; a key the user names is written `<name>` (`providers.<name>.kind`), a list's item `[]`
+/// (`rollout.phases[].percent`).
+struct config_key {
+  std::string path;
+  std::string type;    ///< e.g. `integer 1..512`, `duration 0s..1h`, `one of: sync, async`, `mapping`
+  std::string meaning;
+  bool required = false;
+};
+
+/// Every key of config.yaml, parents before their children, in declaration order.
+std::vector<config_key> config_keys();
+
 /// `config.yaml:41: tiers.hd.batch.max_items: must be between 1 and 512, got 0`
 std::string to_string(const config_error& e);
 

@@ -246,4 +246,31 @@ std::optional<std::size_t> read_name(context& c, const YAML::Node& n, const std:
                                              (near.empty() ? "" : " (did you mean \"" + near + "\"?)"));
 }
 
+std::string describe_range(std::int64_t lo, std::int64_t hi) {
+  auto show = [](std::int64_t v) { return v == INT64_MAX ? std::string{"2^63-1"} : std::to_string(v); };
+  return show(lo) + ".." + show(hi);
+}
+
+std::string describe_range(core::duration lo, core::duration hi) {
+  return format_duration(lo) + ".." + format_duration(hi);
+}
+
+std::string describe_range(double lo, double hi) {
+  auto show = [](double v) {
+    auto s = std::to_string(v); // no exponent for the bounds in use; trim the trailing zeros
+    s.erase(s.find_last_not_of('0') + 1);
+    if (!s.empty() && s.back() == '.')
+      s.pop_back();
+    return s;
+  };
+  return show(lo) + ".." + show(hi);
+}
+
+std::string describe_names(const std::vector<std::string>& names) {
+  std::string list;
+  for (const auto& n : names)
+    list += (list.empty() ? "" : ", ") + n;
+  return "one of: " + list;
+}
+
 } // namespace cutover::config_adapter::detail

@@ -73,16 +73,38 @@ std::optional<std::string> read_text(context& c, const YAML::Node& n, const std:
 std::optional<std::size_t> read_name(context& c, const YAML::Node& n, const std::string& path,
                                      const std::vector<std::string>& names);
 
+/// Appends the keys below `path` (a section's own table, a provider by name, ...) to `out`.
+using keys_fn = std::function<void(const std::string& path, std::vector<config_key>& out)>;
+
 /// One key of a section: how to read it into `T`, and what it means.
+/// `type` and `below` only describe the key (config_keys(), the test that docs/configuration.md names every key).
 template <class T>
 struct field {
   std::string key;
   std::string meaning;
   std::function<void(context&, const YAML::Node&, const std::string&, T&)> read;
   bool required = false;
+  std::string type;
+  keys_fn below;
 };
 template <class T>
 using fields = std::vector<field<T>>;
+
+/// The keys of `table` under `path`, each followed by the keys below it.
+template <class T>
+void list_keys(const fields<T>& table, const std::string& path, std::vector<config_key>& out) {
+  for (const auto& f : table) {
+    const auto p = path.empty() ? f.key : path + "." + f.key;
+    out.push_back({p, f.type, f.meaning, f.required});
+    if (f.below)
+      f.below(p, out);
+  }
+}
+/// `below` for a table: its keys under the key's own path, or under `path + suffix` (`.<name>`, `[]`).
+template <class T>
+keys_fn keys_of(const fields<T>& (*table)(), std::string suffix = "") {
+  return [=](const std::string& path, std::vector<config_key>& out) { list_keys(table(), path + suffix, out); };
+}
 
 /// Reports an unknown key, suggesting the nearest of `known`.
 void unknown_key(context& c, const std::string& path, const std::string& key, const std::vector<std::string>& known);
@@ -124,54 +146,65 @@ field<T> required(field<T> f) {
   f.required = true;
   return f;
 }
+/// Describes a hand-written field: its type and, where it has some, the keys below it.
+template <class T>
+field<T> described(field<T> f, std::string type, keys_fn below = nullptr) {
+  f.type = std::move(type);
+  f.below = std::move(below);
+  return f;
+}
+std::string describe_range(std::int64_t lo, std::int64_t hi);
+std::string describe_range(core::duration lo, core::duration hi);
+std::string describe_range(double lo, double hi);
+std::string describe_names(const std::vector<std::string>& names);
 template <class T, class M>
 field<T> integer(std::string key, M T::*m, std::int64_t lo, std::int64_t hi, std::string meaning) {
   return {std::move(key), std::move(meaning), [=](context& c, const YAML::Node& n, const std::string& p, T& out) {
             if (auto v = read_integer(c, n, p, lo, hi))
               assign(out.*m, *v);
-          }};
+          }, false, "integer " + describe_range(lo, hi), nullptr};
 }
 template <class T, class M>
 field<T> duration(std::string key, M T::*m, core::duration lo, core::duration hi, std::string meaning) {
   return {std::move(key), std::move(meaning), [=](context& c, const YAML::Node& n, const std::string& p, T& out) {
             if (auto v = read_duration(c, n, p, lo, hi))
               assign(out.*m, *v);
-          }};
+          }, false, "duration " + describe_range(lo, hi), nullptr};
 }
 template <class T, class M>
 field<T> percent(std::string key, M T::*m, std::string meaning) {
   return {std::move(key), std::move(meaning), [=](context& c, const YAML::Node& n, const std::string& p, T& out) {
             if (auto v = read_percent(c, n, p))
               assign(out.*m, *v);
-          }};
+          }, false, "percent 0..100%", nullptr};
 }
 template <class T, class M>
 field<T> money(std::string key, M T::*m, std::string meaning) {
   return {std::move(key), std::move(meaning), [=](context& c, const YAML::Node& n, const std::string& p, T& out) {
             if (auto v = read_money(c, n, p))
               assign(out.*m, *v);
-          }};
+          }, false, "USD >= 0", nullptr};
 }
 template <class T, class M>
 field<T> number(std::string key, M T::*m, double lo, double hi, std::string meaning) {
   return {std::move(key), std::move(meaning), [=](context& c, const YAML::Node& n, const std::string& p, T& out) {
             if (auto v = read_number(c, n, p, lo, hi))
               assign(out.*m, *v);
-          }};
+          }, false, "number " + describe_range(lo, hi), nullptr};
 }
 template <class T, class M>
 field<T> boolean(std::string key, M T::*m, std::string meaning) {
   return {std::move(key), std::move(meaning), [=](context& c, const YAML::Node& n, const std::string& p, T& out) {
             if (auto v = read_bool(c, n, p))
               assign(out.*m, *v);
-          }};
+          }, false, "boolean", nullptr};
 }
 template <class T>
 field<T> text(std::string key, std::string T::*m, std::string meaning, text_check check = nullptr) {
   return {std::move(key), std::move(meaning), [=](context& c, const YAML::Node& n, const std::string& p, T& out) {
             if (auto v = read_text(c, n, p, check))
               out.*m = *v;
-          }};
+          }, false, "string", nullptr};
 }
 /// An enum spelled by name; `names[i]` is the value `E(i)`.
 template <class T, class E>
@@ -179,25 +212,27 @@ field<T> choice(std::string key, E T::*m, std::vector<std::string> names, std::s
   return {std::move(key), std::move(meaning), [=](context& c, const YAML::Node& n, const std::string& p, T& out) {
             if (auto v = read_name(c, n, p, names))
               out.*m = static_cast<E>(*v);
-          }};
+          }, false, describe_names(names), nullptr};
 }
 /// A nested mapping with its own table.
 template <class T, class M, class S>
 field<T> section(std::string key, M T::*m, const fields<S>& (*table)(), std::string meaning) {
   return {std::move(key), std::move(meaning), [=](context& c, const YAML::Node& n, const std::string& p, T& out) {
             read_map(c, n, p, table(), emplace(out.*m));
-          }};
+          }, false, "mapping", keys_of(table)};
 }
 /// Anything else: a reader written by hand.
 template <class T>
 field<T> custom(std::string key, std::string meaning,
                 std::function<void(context&, const YAML::Node&, const std::string&, T&)> read) {
-  return {std::move(key), std::move(meaning), std::move(read)};
+  return {std::move(key), std::move(meaning), std::move(read), false, "", nullptr}; // described() adds the type
 }
 
 // The sections (schema_*.cpp) and the rules across fields (rules.cpp).
 const fields<core::config>& root_fields();
 void read_providers(context& c, const YAML::Node& n, const std::string& path, std::vector<core::provider_config>& out);
+/// The keys of one provider, under `path` (`providers.<name>`).
+void list_provider_keys(const std::string& path, std::vector<config_key>& out);
 const fields<core::rollout_config>& rollout_fields();
 void check_rules(context& c, core::config& cfg);
 

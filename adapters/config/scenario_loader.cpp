@@ -246,4 +246,10 @@ scenario_result load_scenario(const std::string& scenario_path, const std::strin
   return result;
 }
 
+std::vector<config_key> scenario_keys() {
+  std::vector<config_key> out;
+  detail::list_keys(detail::scenario_fields(), "", out);
+  return out;
+}
+
 } // namespace cutover::config_adapter

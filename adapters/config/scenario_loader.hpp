@@ -37,6 +37,9 @@ struct scenario_result {
   bool unreadable = false;
 };
 
+/// Every key of a scenario file, parents before their children (see config_key).
+std::vector<config_key> scenario_keys();
+
 /// Reads the scenario at `scenario_path` and the config at `config_path`, with `extra` (a sweep's values) applied to
 /// the config first. Relative trace paths are taken from the scenario's folder.
 scenario_result load_scenario(const std::string& scenario_path, const std::string& config_path,

@@ -33,10 +33,12 @@ bool check_env_name(std::string_view s, std::string& why) {
 
 const fields<cost_table>& cost_fields() {
   auto tier_cost = [](std::string key, std::size_t index) {
-    return required(custom<cost_table>(key, "USD per " + key + " image", [index](auto& c, auto& n, auto& p, auto& out) {
-      if (auto v = read_money(c, n, p))
-        out[index] = *v;
-    }));
+    return described(required(custom<cost_table>(key, "USD per " + key + " image",
+                                                  [index](auto& c, auto& n, auto& p, auto& out) {
+                                                    if (auto v = read_money(c, n, p))
+                                                      out[index] = *v;
+                                                  })),
+                     "USD >= 0");
   };
   static const fields<cost_table> f = {tier_cost("sd", 0), tier_cost("hd", 1), tier_cost("4k", 2)};
   return f;
@@ -93,12 +95,13 @@ const fields<core::poll_step>& poll_step_fields() {
 const fields<core::polling_config>& polling_fields() {
   using p = core::polling_config;
   static const fields<p> f = {
-    custom<p>("schedule", "poll steps in order: [{every, times}, ..., {every}]",
-              [](context& c, const YAML::Node& n, const std::string& path, p& out) {
-                for_each_item(c, n, path, [&](std::size_t, const YAML::Node& v, const std::string& ip) {
-                  read_map(c, v, ip, poll_step_fields(), out.schedule.emplace_back());
-                });
-              }),
+    described(custom<p>("schedule", "poll steps in order: [{every, times}, ..., {every}]",
+                        [](context& c, const YAML::Node& n, const std::string& path, p& out) {
+                          for_each_item(c, n, path, [&](std::size_t, const YAML::Node& v, const std::string& ip) {
+                            read_map(c, v, ip, poll_step_fields(), out.schedule.emplace_back());
+                          });
+                        }),
+              "list of steps", keys_of(poll_step_fields, "[]")),
     duration("deadline", &p::deadline, 1s, 7 * 24h, "give up on a remote job after this long"),
   };
   return f;
@@ -131,7 +134,7 @@ const fields<provider_config>& provider_fields() {
     section("breaker", &p::breaker, breaker_fields, "circuit breaker"),
     section("polling", &p::polling, polling_fields, "how async jobs are polled"),
     section("limits", &p::limits, limits_fields, "rate and concurrency limits"),
-    custom<p>("fallback_on", "provider error classes whose failed attempt takes the fallback chain; absent = every "
+    described(custom<p>("fallback_on", "provider error classes whose failed attempt takes the fallback chain; absent = every "
                              "one but bad_request and content_policy (for the rollout's candidate: every one)",
               [](context& c, const YAML::Node& n, const std::string& path, p& out) {
                 auto& list = out.fallback_on.emplace();
@@ -149,11 +152,13 @@ const fields<provider_config>& provider_fields() {
                     list.push_back(e);
                 });
               }),
-    custom<p>("api_key", "not allowed: secrets stay in the environment",
-              [](context& c, const YAML::Node&, const std::string& path, p&) {
-                c.error(path, "secrets do not belong in config: put the key in an environment variable "
-                              "and name that variable in api_key_env");
-              }),
+              "list of error classes"),
+    described(custom<p>("api_key", "not allowed: secrets stay in the environment",
+                        [](context& c, const YAML::Node&, const std::string& path, p&) {
+                          c.error(path, "secrets do not belong in config: put the key in an environment variable "
+                                        "and name that variable in api_key_env");
+                        }),
+              "refused (always an error)"),
   };
   return f;
 }
@@ -168,6 +173,10 @@ bool valid_provider_name(const std::string& name) {
 }
 
 } // namespace
+
+void list_provider_keys(const std::string& path, std::vector<config_key>& out) {
+  list_keys(provider_fields(), path, out);
+}
 
 void read_providers(context& c, const YAML::Node& n, const std::string& path, std::vector<provider_config>& out) {
   bool is_map = for_each_entry(c, n, path, [&](const std::string& name, const YAML::Node& v, const std::string& p) {

@@ -14,7 +14,8 @@ using core::rollout_config;
 /// Traffic moves in whole percent: `10` or `10%`.
 template <class T>
 field<T> traffic_percent(std::string key, int T::*m, int lo, std::string meaning) {
-  return custom<T>(std::move(key), std::move(meaning), [=](context& c, const YAML::Node& n, const std::string& p, T& out) {
+  auto type = "whole percent " + std::to_string(lo) + "..100 (10 or 10%)";
+  return described(custom<T>(std::move(key), std::move(meaning), [=](context& c, const YAML::Node& n, const std::string& p, T& out) {
     auto s = read_scalar(c, n, p);
     if (!s)
       return;
@@ -27,7 +28,7 @@ field<T> traffic_percent(std::string key, int T::*m, int lo, std::string meaning
       c.error(p, "must be between " + std::to_string(lo) + " and 100, got " + digits);
     else
       out.*m = static_cast<int>(v);
-  });
+  }), type);
 }
 
 /// The names of core::latency_kind, in its order (a function: the tables may be built during static initialisation).
@@ -81,10 +82,11 @@ const fields<core::gates_config>& gates_fields() {
   using g = core::gates_config;
   static const fields<g> f = {
     money("cost_per_image_max", &g::cost_per_image_max, "candidate's average USD per image at most"),
-    custom<g>("p95_max",
-              "candidate's p95 latency at most: 60s (the provider call), {max: 120s, latency: user} (created -> "
-              "final), or a list of both",
-              read_p95_gates),
+    described(custom<g>("p95_max",
+                        "candidate's p95 latency at most: 60s (the provider call), {max: 120s, latency: user} "
+                        "(created -> final), or a list of both",
+                        read_p95_gates),
+              "duration 1ms..24h, {max, latency}, or a list of those", keys_of(latency_gate_fields)),
     percent("failure_rate_max", &g::failure_rate_max, "candidate's failure rate at most"),
     number("quality_parity_min", &g::quality_parity_min, 0.0, 1.0, "candidate quality / baseline quality at least"),
     integer("breaker_trips_max", &g::breaker_trips_max, 0, 1'000'000, "candidate breaker trips in the phase at most"),
@@ -169,12 +171,13 @@ const fields<core::triggers_config>& trigger_fields() {
     section("breaker_trips", &t::breaker_trips, trip_fields, "repeated trips of the candidate's circuit breaker"),
     section("content_policy_rate", &t::content_policy_rate, rate_fields, "content-policy refusals"),
     boolean("quota_exhausted", &t::quota_exhausted, "roll back when the candidate reports its quota gone"),
-    custom<t>("silence", "no outcome from the candidate for a while",
-              [](context& c, const YAML::Node& n, const std::string& p, t& out) {
-                silence_trigger s;
-                read_map(c, n, p, silence_fields(), s);
-                out.silence = s.window;
-              }),
+    described(custom<t>("silence", "no outcome from the candidate for a while",
+                        [](context& c, const YAML::Node& n, const std::string& p, t& out) {
+                          silence_trigger s;
+                          read_map(c, n, p, silence_fields(), s);
+                          out.silence = s.window;
+                        }),
+              "mapping", keys_of(silence_fields)),
   };
   return f;
 }
@@ -192,14 +195,16 @@ void read_overrides(context& c, const YAML::Node& n, const std::string& path, ov
 
 const fields<rollout_config>& override_fields() {
   static const fields<rollout_config> f = {
-    custom<rollout_config>("endpoints", "endpoint path -> baseline | candidate",
-                           [](auto& c, auto& n, auto& p, auto& out) {
-                             read_overrides(c, n, p, out.endpoint_overrides, true);
-                           }),
-    custom<rollout_config>("segments", "segment name -> baseline | candidate",
-                           [](auto& c, auto& n, auto& p, auto& out) {
-                             read_overrides(c, n, p, out.segment_overrides, false);
-                           }),
+    described(custom<rollout_config>("endpoints", "endpoint path -> baseline | candidate",
+                                     [](auto& c, auto& n, auto& p, auto& out) {
+                                       read_overrides(c, n, p, out.endpoint_overrides, true);
+                                     }),
+              "mapping /path -> baseline | candidate"),
+    described(custom<rollout_config>("segments", "segment name -> baseline | candidate",
+                                     [](auto& c, auto& n, auto& p, auto& out) {
+                                       read_overrides(c, n, p, out.segment_overrides, false);
+                                     }),
+              "mapping segment -> baseline | candidate"),
   };
   return f;
 }
@@ -215,20 +220,22 @@ const fields<rollout_config>& rollout_fields() {
     boolean("enabled", &r::enabled, "false = kill switch: everyone on the baseline at once"),
     traffic_percent("percent", &r::percent, 0,
                     "share of users on the candidate when the rollout starts (a reload only raises the live share)"),
-    custom<r>("phases", "steps of the rollout, ending at 100",
-              [](context& c, const YAML::Node& n, const std::string& path, r& out) {
-                for_each_item(c, n, path, [&](std::size_t, const YAML::Node& v, const std::string& p) {
-                  read_map(c, v, p, phase_fields(), out.phases.emplace_back());
-                });
-              }),
+    described(custom<r>("phases", "steps of the rollout, ending at 100",
+                        [](context& c, const YAML::Node& n, const std::string& path, r& out) {
+                          for_each_item(c, n, path, [&](std::size_t, const YAML::Node& v, const std::string& p) {
+                            read_map(c, v, p, phase_fields(), out.phases.emplace_back());
+                          });
+                        }),
+              "list of phases", keys_of(phase_fields, "[]")),
     section("triggers", &r::triggers, trigger_fields, "any one fires a rollback; an absent one is not checked"),
     choice("on_trigger", &r::on_trigger, {"immediate", "gradual"}, "rollback straight to 0% or phase by phase"),
     duration("gradual_dwell", &r::gradual_dwell, 1s, 7 * 24h, "time at each step of a gradual rollback"),
     duration("tick", &r::tick, 100ms, 1h, "how often the rollout controller evaluates gates and triggers"),
-    custom<r>("overrides", "routes that bypass the bucket",
-              [](context& c, const YAML::Node& n, const std::string& p, r& out) {
-                read_map(c, n, p, override_fields(), out);
-              }),
+    described(custom<r>("overrides", "routes that bypass the bucket",
+                        [](context& c, const YAML::Node& n, const std::string& p, r& out) {
+                          read_map(c, n, p, override_fields(), out);
+                        }),
+              "mapping", keys_of(override_fields)),
   };
   return f;
 }

@@ -85,9 +85,10 @@ const fields<core::tier_config>& tier_fields() {
 /// A tier absent from the file keeps its defaults.
 const fields<tier_table>& tiers_fields() {
   auto tier = [](std::string key, std::size_t index) {
-    return custom<tier_table>(key, key + " images", [index](auto& c, auto& n, auto& p, auto& out) {
-      read_map(c, n, p, tier_fields(), out[index]);
-    });
+    return described(custom<tier_table>(key, key + " images", [index](auto& c, auto& n, auto& p, auto& out) {
+                       read_map(c, n, p, tier_fields(), out[index]);
+                     }),
+                     "mapping", keys_of(tier_fields));
   };
   static const fields<tier_table> f = {tier("sd", 0), tier("hd", 1), tier("4k", 2)};
   return f;
@@ -98,19 +99,22 @@ const fields<core::budget_config>& budget_fields() {
   static const fields<b> f = {
     money("daily_usd", &b::daily, "global spend per budget day; absent = no global limit"),
     percent("stop_at", &b::stop_at, "share of a daily limit at which new work stops"),
-    custom<b>("day_starts", "UTC time at which a budget day begins, \"HH:MMZ\"",
-              [](context& c, const YAML::Node& n, const std::string& p, b& out) {
-                std::string why;
-                if (auto s = read_scalar(c, n, p); s && !parse_day_start(*s, out.day_starts, why))
-                  c.error(p, why);
-              }),
-    custom<b>("providers", "daily USD limit per provider",
-              [](context& c, const YAML::Node& n, const std::string& path, b& out) {
-                for_each_entry(c, n, path, [&](const std::string& name, const YAML::Node& v, const std::string& p) {
-                  if (auto usd = read_money(c, v, p))
-                    out.providers[name] = *usd;
-                });
-              }),
+    described(custom<b>("day_starts", "UTC time at which a budget day begins, \"HH:MMZ\"",
+                        [](context& c, const YAML::Node& n, const std::string& p, b& out) {
+                          std::string why;
+                          if (auto s = read_scalar(c, n, p); s && !parse_day_start(*s, out.day_starts, why))
+                            c.error(p, why);
+                        }),
+              "time of day HH:MMZ"),
+    described(custom<b>("providers", "daily USD limit per provider",
+                        [](context& c, const YAML::Node& n, const std::string& path, b& out) {
+                          for_each_entry(c, n, path,
+                                         [&](const std::string& name, const YAML::Node& v, const std::string& p) {
+                                           if (auto usd = read_money(c, v, p))
+                                             out.providers[name] = *usd;
+                                         });
+                        }),
+              "mapping provider name -> USD"),
   };
   return f;
 }
@@ -144,13 +148,14 @@ const fields<core::auth_config>& auth_fields() {
 const fields<core::cors_config>& cors_fields() {
   using k = core::cors_config;
   static const fields<k> f = {
-    custom<k>("allow_origins", "browser origins allowed to call the API",
-              [](context& c, const YAML::Node& n, const std::string& path, k& out) {
-                for_each_item(c, n, path, [&](std::size_t, const YAML::Node& v, const std::string& p) {
-                  if (auto s = read_text(c, v, p, check_origin))
-                    out.allow_origins.push_back(*s);
-                });
-              }),
+    described(custom<k>("allow_origins", "browser origins allowed to call the API",
+                        [](context& c, const YAML::Node& n, const std::string& path, k& out) {
+                          for_each_item(c, n, path, [&](std::size_t, const YAML::Node& v, const std::string& p) {
+                            if (auto s = read_text(c, v, p, check_origin))
+                              out.allow_origins.push_back(*s);
+                          });
+                        }),
+              "list of origins (\"*\" or scheme://host[:port])"),
   };
   return f;
 }
@@ -171,10 +176,15 @@ const fields<config>& root_fields() {
   static const fields<config> f = {
     section("server", &config::server, server_fields, "the HTTP API"),
     section("store", &config::store, store_fields, "the job store"),
-    required(custom<config>("providers", "at least one provider, by name",
-                            [](auto& c, auto& n, auto& p, config& out) { read_providers(c, n, p, out.providers); })),
+    described(required(custom<config>("providers", "at least one provider, by name",
+                                      [](auto& c, auto& n, auto& p, config& out) {
+                                        read_providers(c, n, p, out.providers);
+                                      })),
+              "mapping name -> provider",
+              [](const std::string& path, std::vector<config_key>& out) { list_provider_keys(path + ".<name>", out); }),
     section("tiers", &config::tiers, tiers_fields, "batching per tier {sd, hd, 4k}"),
-    custom<config>("fallback", "provider -> providers to try next, in order", read_fallback),
+    described(custom<config>("fallback", "provider -> providers to try next, in order", read_fallback),
+              "mapping provider name -> list of provider names"),
     section("budget", &config::budget, budget_fields, "daily spend limits"),
     section("dead_letter", &config::dead_letter, dead_letter_fields, "when a job is given up"),
     required(section("rollout", &config::rollout, rollout_fields, "the rollout from baseline to candidate")),

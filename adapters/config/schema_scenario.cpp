@@ -93,8 +93,8 @@ const fields<tier_model>& tier_model_fields() {
     section("latency", &t::latency, latency_fields, "latency of one call {p50, p95} (async: of the submit call)"),
     section("run_time", &t::run_time, latency_fields, "async: time from submit until the remote job is done"),
     percent("failure_rate", &t::failure_rate, "share of items that fail"),
-    custom<t>("errors", "error classes of the failures, shares of 100% (default: server)",
-              [](context& c, const YAML::Node& n, const std::string& p, t& out) { read_errors(c, n, p, out.errors); }),
+    described(custom<t>("errors", "error classes of the failures, shares of 100% (default: server)",
+              [](context& c, const YAML::Node& n, const std::string& p, t& out) { read_errors(c, n, p, out.errors); }), "mapping error class -> percent"),
     number("quality", &t::quality, 0.0, 1.0, "mean quality score of an image, 0..1"),
   };
   return f;
@@ -105,11 +105,11 @@ const fields<provider_scenario>& provider_fields() {
   static auto f = [] {
     fields<p> out;
     for (const auto& t : tier_model_fields()) // the provider-wide model has the tier model's keys
-      out.push_back(custom<p>(t.key, t.meaning, [read = t.read](context& c, const YAML::Node& n,
-                                                                const std::string& path, p& o) {
-        read(c, n, path, o.model.all);
-      }));
-    out.push_back(custom<p>("cost", "USD per image by tier {sd, hd, 4k}: patches the config's cost_per_image",
+      out.push_back(described(custom<p>(t.key, t.meaning,
+                                        [read = t.read](context& c, const YAML::Node& n, const std::string& path,
+                                                        p& o) { read(c, n, path, o.model.all); }),
+                              t.type, t.below));
+    out.push_back(described(custom<p>("cost", "USD per image by tier {sd, hd, 4k}: patches the config's cost_per_image",
                             [](context& c, const YAML::Node& n, const std::string& path, p& o) {
                               for_each_entry(c, n, path, [&](const std::string& k, const YAML::Node& v,
                                                              const std::string& kp) {
@@ -119,8 +119,8 @@ const fields<provider_scenario>& provider_fields() {
                                 if (read_money(c, v, kp)) // the tier, resolved to a config path by the loader
                                   o.cost.push_back({k, v.Scalar(), c.file(), c.line_of(kp)});
                               });
-                            }));
-    out.push_back(custom<p>("tiers", "per tier {sd, hd, 4k}: the keys above, over the provider-wide ones",
+                            }), "mapping tier -> USD"));
+    out.push_back(described(custom<p>("tiers", "per tier {sd, hd, 4k}: the keys above, over the provider-wide ones",
                             [](context& c, const YAML::Node& n, const std::string& path, p& o) {
                               for_each_entry(c, n, path, [&](const std::string& k, const YAML::Node& v,
                                                              const std::string& kp) {
@@ -130,7 +130,7 @@ const fields<provider_scenario>& provider_fields() {
                                 read_map(c, v, kp, tier_model_fields(),
                                          o.model.tiers[static_cast<std::size_t>(t)].emplace());
                               });
-                            }));
+                            }), "mapping tier -> model", keys_of(tier_model_fields, ".<tier>")));
     return out;
   }();
   return f;
@@ -161,7 +161,7 @@ void read_mix(context& c, const YAML::Node& n, const std::string& path, mix<T>& 
 const fields<traffic_model>& traffic_fields() {
   using t = traffic_model;
   static const fields<t> f = {
-    required(custom<t>("per_hour", "mean jobs per hour (Poisson): one number, or 24 numbers for the UTC hours",
+    described(required(custom<t>("per_hour", "mean jobs per hour (Poisson): one number, or 24 numbers for the UTC hours",
                        [](context& c, const YAML::Node& n, const std::string& p, t& out) {
                          if (n.IsSequence()) {
                            if (n.size() != 24)
@@ -174,17 +174,17 @@ const fields<traffic_model>& traffic_fields() {
                          }
                          if (auto v = read_number(c, n, p, 0, 1e7))
                            out.per_hour.fill(*v);
-                       })),
+                       })), "number 0..10000000, or a list of 24"),
     integer("users", &t::users, 1, 10'000'000, "how many distinct users submit"),
     number("skew", &t::skew, 0, 5, "Zipf exponent of user activity: 0 = all alike, 1 = a few users dominate"),
-    custom<t>("tiers", "share of jobs per tier, adding up to 100%", [](context& c, auto& n, auto& p, t& out) {
+    described(custom<t>("tiers", "share of jobs per tier, adding up to 100%", [](context& c, auto& n, auto& p, t& out) {
       read_mix<tier>(c, n, p, out.tiers, true, [](const std::string& k, tier& v, std::string& why) {
         if (!parse_tier(k, v))
           why = "not a tier (sd, hd, 4k)";
         return why.empty();
       });
-    }),
-    custom<t>("n", "share of jobs per images asked (1..4), adding up to 100%", [](context& c, auto& n, auto& p, t& out) {
+    }), "mapping tier -> percent"),
+    described(custom<t>("n", "share of jobs per images asked (1..4), adding up to 100%", [](context& c, auto& n, auto& p, t& out) {
       read_mix<int>(c, n, p, out.n, true, [](const std::string& k, int& v, std::string& why) {
         std::int64_t i = 0;
         if (!parse_integer(k, i, why) || i < 1 || i > 4)
@@ -192,19 +192,19 @@ const fields<traffic_model>& traffic_fields() {
         v = static_cast<int>(i);
         return why.empty();
       });
-    }),
-    custom<t>("endpoints", "share of jobs per endpoint (the rest: none)", [](context& c, auto& n, auto& p, t& out) {
+    }), "mapping 1..4 -> percent"),
+    described(custom<t>("endpoints", "share of jobs per endpoint (the rest: none)", [](context& c, auto& n, auto& p, t& out) {
       read_mix<std::string>(c, n, p, out.endpoints, false, [](const std::string& k, std::string& v, std::string&) {
         v = k;
         return true;
       });
-    }),
-    custom<t>("segments", "share of jobs per segment (the rest: none)", [](context& c, auto& n, auto& p, t& out) {
+    }), "mapping endpoint -> percent"),
+    described(custom<t>("segments", "share of jobs per segment (the rest: none)", [](context& c, auto& n, auto& p, t& out) {
       read_mix<std::string>(c, n, p, out.segments, false, [](const std::string& k, std::string& v, std::string&) {
         v = k;
         return true;
       });
-    }),
+    }), "mapping segment -> percent"),
   };
   return f;
 }
@@ -215,20 +215,20 @@ const fields<incident>& incident_fields() {
     required(text("provider", &i::provider, "the provider affected")),
     required(choice("kind", &i::kind, {"latency", "errors", "rate_limit", "hang", "auth", "quota", "outage"},
                     "what goes wrong")),
-    required(custom<i>("at", "onset: offset from the start (2d6h) or RFC 3339",
-                       [](context& c, const YAML::Node& n, const std::string& p, i& out) { read_when(c, n, p, out.from); })),
-    required(custom<i>("for", "how long it lasts", [](context& c, const YAML::Node& n, const std::string& p, i& out) {
+    described(required(custom<i>("at", "onset: offset from the start (2d6h) or RFC 3339",
+                       [](context& c, const YAML::Node& n, const std::string& p, i& out) { read_when(c, n, p, out.from); })), "offset (2d6h) or RFC 3339 time"),
+    described(required(custom<i>("for", "how long it lasts", [](context& c, const YAML::Node& n, const std::string& p, i& out) {
       if (auto d = read_duration(c, n, p, 1s, longest))
         out.to = instant{} + *d; // a length until read_scenario resolves it
-    })),
+    })), "duration 1s..366d"),
     number("factor", &i::factor, 1, 1000, "latency: latency and run time are multiplied by this"),
     percent("rate", &i::rate, "share of calls affected (errors: of items); default 100%"),
-    custom<i>("error", "errors: the class of the injected failures (default server)",
+    described(custom<i>("error", "errors: the class of the injected failures (default server)",
               [](context& c, const YAML::Node& n, const std::string& p, i& out) {
                 auto s = read_scalar(c, n, p);
                 if (s && !parse_error_class(*s, out.error))
                   c.error(line_of(n), p, "not an error class, got \"" + *s + "\"");
-              }),
+              }), "error class"),
     duration("retry_after", &i::retry_after, 0s, 24h, "rate_limit: the Retry-After the provider sends"),
   };
   return f;
@@ -237,21 +237,21 @@ const fields<incident>& incident_fields() {
 const fields<action_scenario>& action_fields() {
   using a = action_scenario;
   static const fields<a> f = {
-    required(custom<a>("at", "when: offset from the start (2d6h) or RFC 3339",
-                       [](context& c, const YAML::Node& n, const std::string& p, a& out) { read_when(c, n, p, out.step.at); })),
-    required(custom<a>("action", "hold, resume, rollback, promote, step_down or reload",
+    described(required(custom<a>("at", "when: offset from the start (2d6h) or RFC 3339",
+                       [](context& c, const YAML::Node& n, const std::string& p, a& out) { read_when(c, n, p, out.step.at); })), "offset (2d6h) or RFC 3339 time"),
+    described(required(custom<a>("action", "hold, resume, rollback, promote, step_down or reload",
                        [](context& c, const YAML::Node& n, const std::string& p, a& out) {
                          if (auto v = read_name(c, n, p, {"hold", "resume", "rollback", "promote", "step_down", "reload"}))
                            out.step.action = std::vector<std::string>{"hold", "resume", "rollback", "promote",
                                                                       "step_down", "reload"}[*v];
-                       })),
-    custom<a>("percent", "step_down: the phase percent to step down to",
+                       })), "one of: hold, resume, rollback, promote, step_down, reload"),
+    described(custom<a>("percent", "step_down: the phase percent to step down to",
               [](context& c, const YAML::Node& n, const std::string& p, a& out) {
                 if (auto v = read_integer(c, n, p, 0, 100))
                   out.step.percent = static_cast<int>(*v);
-              }),
-    custom<a>("patch", "reload: config key paths and their new values, e.g. {tiers.sd.batch.max_wait: 30s}",
-              [](context& c, const YAML::Node& n, const std::string& p, a& out) { read_patch(c, n, p, "", out.patch); }),
+              }), "integer 0..100"),
+    described(custom<a>("patch", "reload: config key paths and their new values, e.g. {tiers.sd.batch.max_wait: 30s}",
+              [](context& c, const YAML::Node& n, const std::string& p, a& out) { read_patch(c, n, p, "", out.patch); }), "mapping key path -> value"),
   };
   return f;
 }
@@ -273,50 +273,50 @@ void read_patch(context& c, const YAML::Node& n, const std::string& path, const 
 const fields<scenario_file>& scenario_fields() {
   using s = scenario_file;
   static const fields<s> f = {
-    custom<s>("start", "RFC 3339 instant the simulation starts at (default 2026-01-01T00:00:00Z)",
+    described(custom<s>("start", "RFC 3339 instant the simulation starts at (default 2026-01-01T00:00:00Z)",
               [](context& c, const YAML::Node& n, const std::string& p, s& out) {
                 auto v = read_scalar(c, n, p);
                 if (v && !parse_rfc3339(*v, out.sc.start))
                   c.error(line_of(n), p, "must be an RFC 3339 time like 2026-01-01T00:00:00Z, got \"" + *v + "\"");
-              }),
-    required(custom<s>("duration", "how long traffic arrives (e.g. 14d, 4d12h)",
+              }), "RFC 3339 time"),
+    described(required(custom<s>("duration", "how long traffic arrives (e.g. 14d, 4d12h)",
                        [](context& c, const YAML::Node& n, const std::string& p, s& out) {
                          auto v = read_scalar(c, n, p);
                          if (v && (!parse_offset(*v, out.sc.length) || out.sc.length < 1s || out.sc.length > longest))
                            c.error(line_of(n), p, "must be a duration between 1s and 366d like 14d or 4d12h, got \"" +
                                                     *v + "\"");
-                       })),
-    custom<s>("drain", "after the end: no new jobs, the ones in flight finish (default 1h)",
+                       })), "offset 1s..366d (14d, 4d12h)"),
+    described(custom<s>("drain", "after the end: no new jobs, the ones in flight finish (default 1h)",
               [](context& c, auto& n, auto& p, s& out) {
                 if (auto d = read_duration(c, n, p, 0s, 7 * 24h))
                   out.sc.drain = *d;
-              }),
-    custom<s>("traffic", "generated arrivals (or give a trace)", [](context& c, auto& n, auto& p, s& out) {
+              }), "duration 0s..7d"),
+    described(custom<s>("traffic", "generated arrivals (or give a trace)", [](context& c, auto& n, auto& p, s& out) {
       out.has_traffic = true;
       read_map(c, n, p, traffic_fields(), out.sc.traffic);
-    }),
+    }), "mapping", keys_of(traffic_fields)),
     text("trace", &s::trace, "a recorded trace (CSV) to replay instead of generated traffic", check_not_empty),
-    custom<s>("providers", "how each provider behaves, by name", [](context& c, auto& n, auto& p, s& out) {
+    described(custom<s>("providers", "how each provider behaves, by name", [](context& c, auto& n, auto& p, s& out) {
       for_each_entry(c, n, p, [&](const std::string& name, const YAML::Node& v, const std::string& pp) {
         auto& ps = out.providers.emplace_back();
         ps.model.name = name;
         ps.path = pp;
         read_map(c, v, pp, provider_fields(), ps);
       });
-    }),
-    custom<s>("incidents", "what goes wrong, when", [](context& c, auto& n, auto& p, s& out) {
+    }), "mapping name -> behaviour", keys_of(provider_fields, ".<name>")),
+    described(custom<s>("incidents", "what goes wrong, when", [](context& c, auto& n, auto& p, s& out) {
       for_each_item(c, n, p, [&](std::size_t, const YAML::Node& v, const std::string& ip) {
         out.incident_paths.push_back(ip);
         read_map(c, v, ip, incident_fields(), out.sc.incidents.emplace_back());
       });
-    }),
-    custom<s>("actions", "operator actions at given times", [](context& c, auto& n, auto& p, s& out) {
+    }), "list of incidents", keys_of(incident_fields, "[]")),
+    described(custom<s>("actions", "operator actions at given times", [](context& c, auto& n, auto& p, s& out) {
       for_each_item(c, n, p, [&](std::size_t, const YAML::Node& v, const std::string& ip) {
         auto& a = out.actions.emplace_back();
         a.path = ip;
         read_map(c, v, ip, action_fields(), a);
       });
-    }),
+    }), "list of actions", keys_of(action_fields, "[]")),
   };
   return f;
 }
