@@ -78,6 +78,8 @@ public:
   /// with room counts: part of its traffic goes to the fallback.
   std::optional<block_reason> stopped_by(const std::string& provider, instant now) const;
 
+  /// No block at all (not even an ended one): the cheap test before a chain is worked out.
+  bool empty() const { return blocks_.empty(); }
   /// Blocks in force at `now`, by (provider, reason), for readiness and logs.
   std::vector<std::pair<std::pair<std::string, block_reason>, provider_block>> blocks(instant now) const;
   /// Forgets blocks that ended before `now` (they no longer count anyway; this bounds memory).
