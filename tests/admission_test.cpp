@@ -24,7 +24,8 @@ const std::string sim = "simulated: {latency_p50: 1s, latency_p95: 1s, failure_r
 const std::string rest = R"(tiers:
   sd: {batch: {max_items: 1, max_wait: 1s}}
 fallback: {gemini: [photomaker, sdxl], photomaker: [sdxl]}
-rollout: {name: admission, baseline: photomaker, candidate: gemini, percent: 100, phases: [{percent: 100}]}
+rollout: {name: admission, baseline: photomaker, candidate: gemini, percent: 100, phases: [{percent: 100}],
+          overrides: {segments: {internal: candidate}}}
 )";
 
 /// Everyone on the candidate (chain gemini -> photomaker -> sdxl); each provider takes one call per hour.
@@ -66,10 +67,11 @@ struct tree {
     engine.stop();
     vt.run();
   }
-  msg::submit_reply submit(const std::string& user, const std::string& key = {}) {
+  msg::submit_reply submit(const std::string& user, const std::string& key = {}, const std::string& segment = {}) {
     caf::scoped_actor self{*vt.sys};
     core::job_spec spec;
     spec.user_id = user;
+    spec.segment = segment;
     spec.prompt = "a kite";
     self->send(engine.intake, msg::submit_job{spec, key, key.empty() ? std::string{} : "hash-" + user});
     vt.run();
@@ -83,8 +85,8 @@ struct tree {
     return *j;
   }
   /// Submits a job that must be accepted and runs it to its final state.
-  core::job_record run_one(const std::string& user, const std::string& key = {}) {
-    auto r = submit(user, key);
+  core::job_record run_one(const std::string& user, const std::string& key = {}, const std::string& segment = {}) {
+    auto r = submit(user, key, segment);
     REQUIRE(r.error == msg::submit_error::none);
     REQUIRE(vt.advance_until([&] { return core::is_final(job(r.id).status); }, 5min, 1s));
     return job(r.id);
@@ -146,9 +148,12 @@ TEST_CASE("once the breaker of every provider of the chain is open, intake refus
 TEST_CASE("a job whose primary is stopped by its budget but whose fallback has room is accepted and served there") {
   testing::temp_dir dir;
   tree t{dir, tiny_budgets};
-  const auto j = t.run_one("u1"); // gemini's line takes nothing; photomaker's takes one sd image
+  // the internal segment always goes to the candidate first, whatever the percent: its chain is gemini,
+  // photomaker, sdxl. gemini's line takes nothing; photomaker's takes one sd image
+  const auto j = t.run_one("u1", {}, "internal");
   CHECK(j.status == core::job_status::succeeded);
   CHECK(j.provider == "photomaker");
+  CHECK(j.route_reason.find("budget: gemini") != std::string::npos); // it did start at the candidate
 }
 
 TEST_CASE("once the budget of every provider of the chain is used, intake refuses until the next budget day, stores nothing, and still answers a repeat") {
