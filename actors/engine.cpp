@@ -26,7 +26,8 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
   msg::router_wiring wiring;
   for (const auto& p : cfg->providers) {
     auto env = std::make_shared<worker_env>(
-      worker_env{p, ports(p), e.store, clock, e.metrics, cfg->budget.day_starts, e.rollout});
+      worker_env{p, ports(p), e.store, clock, e.metrics, cfg->budget.day_starts, e.rollout,
+                 caf::actor_cast<msg::admissibility_reports>(e.ledger)});
     auto face = spawn_provider(sys, env, e.router, opts.restarts);
     e.providers[p.name] = face;
     wiring.providers[p.name] = face;
@@ -37,7 +38,9 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
       e.batchers.push_back(b);
     }
   }
-  e.intake = spawn_intake(sys, e.store, e.router, clock, e.metrics, cfg->server.user_rate);
+  e.intake = spawn_intake(sys, e.store, e.router, clock, e.metrics, cfg->server.user_rate, cfg);
+  // intake refuses a job no provider of its chain can take: it hears every change of the ledger's view
+  caf::anon_send(e.ledger, msg::watch_admissibility{caf::actor_cast<msg::admissibility_sink>(e.intake)});
   wiring.finals = e.intake;
   wiring.observer = e.rollout;
   caf::anon_send(e.router, std::move(wiring));

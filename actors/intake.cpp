@@ -1,13 +1,17 @@
 #include "actors/intake.hpp"
 #include "core/log_line.hpp"
 
+#include "core/ledger.hpp"
+#include "core/lifecycle.hpp"
 #include "core/rate_limits.hpp"
+#include "core/routing.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <unordered_map>
 
@@ -43,12 +47,33 @@ struct intake_state {
   core::counter* accepted = nullptr;
   core::counter* throttled = nullptr;
   std::unique_ptr<core::user_rate_limiter> users; ///< null: no per-user rate
+  config_ptr cfg;                 ///< for the job's chain and its cost there; null: every job is admissible
+  core::admissibility admissible; ///< the ledger's view, pushed at every change
+  core::counter* unadmissible = nullptr;
   static inline const char* name = "intake";
 };
 
 using self_ptr = msg::intake_actor::stateful_pointer<intake_state>;
 
 instant now_of(self_ptr self) { return self->state.clock.now(self->clock()); }
+
+/// The providers a job may go to, with what it would cost at each (the estimate its budget admission takes): its
+/// chain when the route does not depend on the live percent (overrides, kill switch, or the same answer at 0 and
+/// 100 %), else the union of both chains. Intake does not follow the live percent (the router owns it), so a job is
+/// refused only when no provider it could be routed to, nor their fallbacks, can take it.
+std::vector<chain_link> possible_chain(const config& cfg, const job_spec& spec) {
+  const route_request req{spec.user_id, spec.endpoint, spec.segment};
+  auto names = provider_chain(cfg, decide_route(cfg.rollout, rollout_view{false, 0}, req).provider);
+  for (auto& p : provider_chain(cfg, decide_route(cfg.rollout, rollout_view{false, 100}, req).provider))
+    if (std::find(names.begin(), names.end(), p) == names.end())
+      names.push_back(std::move(p));
+  std::vector<chain_link> out;
+  for (auto& name : names) {
+    const auto* p = cfg.provider(name);
+    out.push_back({std::move(name), p != nullptr ? estimate_cost(*p, spec.tier_, spec.n) : 0});
+  }
+  return out;
+}
 
 msg::submit_reply refuse(msg::submit_error why, std::string message) {
   msg::submit_reply r;
@@ -89,7 +114,19 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
       return rp;
     }
   }
-  // after the key: a client retrying a job it already has gets that job, not a 429
+  // after the key: a client retrying a job it already has gets that job, not a 503 or a 429
+  if (st.cfg && !st.admissible.empty()) {
+    const auto v = st.admissible.check(possible_chain(*st.cfg, m.spec), now);
+    if (!v.admissible) {
+      st.unadmissible->add();
+      auto r = refuse(msg::submit_error::no_provider_admissible,
+                      "no provider of this job's chain can take it now: " + v.reason);
+      // whole seconds, rounded up: a client that waits that long finds a provider admissible
+      r.retry_after_s = std::max<std::int64_t>(
+        1, (std::chrono::duration_cast<std::chrono::microseconds>(v.retry_at - now).count() + 999'999) / 1'000'000);
+      return r;
+    }
+  }
   if (st.users)
     if (auto wait = st.users->admit(m.spec.user_id, now)) {
       st.throttled->add();
@@ -237,16 +274,21 @@ void forget_old_keys(self_ptr self) {
 } // namespace
 
 msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, msg::router_actor router,
-                               clock_anchor clock, core::metrics_ptr metrics, core::user_rate_config user_rate) {
+                               clock_anchor clock, core::metrics_ptr metrics, core::user_rate_config user_rate,
+                               core::config_ptr cfg) {
   auto fn = [](self_ptr self, msg::jobs_store store, msg::router_actor router, clock_anchor clock,
-               core::metrics_ptr metrics, core::user_rate_config user_rate) -> msg::intake_actor::behavior_type {
+               core::metrics_ptr metrics, core::user_rate_config user_rate,
+               core::config_ptr cfg) -> msg::intake_actor::behavior_type {
     auto& st = self->state;
+    st.cfg = std::move(cfg);
     if (user_rate.per_minute > 0)
       st.users = std::make_unique<core::user_rate_limiter>(user_rate.per_minute, user_rate.burst);
     if (!metrics)
       metrics = std::make_shared<core::metrics_registry>();
     st.accepted = &metrics->get_counter("cutover_jobs_accepted_total", {}, "Jobs stored and answered 202.");
     st.throttled = &metrics->get_counter("cutover_jobs_throttled_total", {}, "Jobs refused 429 for a user's rate.");
+    st.unadmissible = &metrics->get_counter("cutover_jobs_unadmissible_total", {},
+                                            "Jobs refused 503 because no provider of their chain could take them.");
     st.store = std::move(store);
     st.router = std::move(router);
     st.clock = clock;
@@ -276,7 +318,10 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, ms
       [self](const msg::await_expired& m) { expire_waiter(self, m.waiter); },
       [self](msg::start_drain) { self->state.draining = true; },
       [self](const msg::replay_dead_letter& m) { return replay(self, m.id); },
+      [self](msg::admissibility_update& u) { self->state.admissible = std::move(u.view); },
       [self](const msg::config_snapshot& c) {
+        if (self->state.cfg)
+          self->state.cfg = c.cfg;
         const auto& u = c.cfg->server.user_rate;
         auto& users = self->state.users;
         if (u.per_minute <= 0)
@@ -294,7 +339,7 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, ms
       },
     };
   };
-  return sys.spawn(fn, std::move(store), std::move(router), clock, std::move(metrics), user_rate);
+  return sys.spawn(fn, std::move(store), std::move(router), clock, std::move(metrics), user_rate, std::move(cfg));
 }
 
 } // namespace cutover::actors

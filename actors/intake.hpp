@@ -2,7 +2,9 @@
 /// Intake: the door of the engine. Gives each job its id, stores it (the 202 leaves only after the commit), hands
 /// it to the router, honours idempotency keys (a repeat answers the first job; another body with the same key is
 /// refused; a repeat while the first is being stored is told to retry), and answers lookups — at once, or when
-/// the job is final. It reads the next id and recent keys from the store before taking any request.
+/// the job is final. With a config, it refuses a job that no provider of its chain can take (the ledger's
+/// admissibility view, pushed to it at every change), naming when one can again; an idempotent repeat is still
+/// answered with its job. It reads the next id and recent keys from the store before taking any request.
 
 #include "actors/clock.hpp"
 #include "core/config.hpp"
@@ -22,6 +24,6 @@ constexpr core::duration idempotency_ttl = std::chrono::hours(24);
 
 msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, msg::router_actor router,
                                clock_anchor clock, core::metrics_ptr metrics = nullptr,
-                               core::user_rate_config user_rate = {});
+                               core::user_rate_config user_rate = {}, core::config_ptr cfg = nullptr);
 
 } // namespace cutover::actors

@@ -1,10 +1,13 @@
 #include "actors/ledger_actor.hpp"
 #include "core/log_line.hpp"
 
+#include "core/job.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -26,6 +29,9 @@ struct ledger_state {
   counter* admitted = nullptr;
   counter* refused = nullptr;
   std::map<std::string, gauge*> stopped; ///< cutover_budget_stopped per provider, looked up once
+  core::admissibility view;                      ///< budget blocks (its own) and the providers' reported ones
+  std::vector<msg::admissibility_sink> watchers; ///< hear every change of `view`
+  std::string logged;                            ///< the blocks last logged, so only a change of them is logged
   static inline const char* name = "ledger";
 };
 
@@ -50,6 +56,56 @@ void persist(self_ptr self) {
   self->send(st.store, msg::note_budget{std::move(dirty)});
 }
 
+/// Sends the view to every watcher, and logs which blocks hold when that changed.
+void publish(self_ptr self, instant now) {
+  auto& st = self->state;
+  for (const auto& w : st.watchers)
+    self->send(w, msg::admissibility_update{st.view, now});
+  std::string blocked;
+  for (const auto& [key, b] : st.view.blocks(now))
+    blocked += (blocked.empty() ? "" : ",") + (key.first.empty() ? std::string{"*"} : key.first) + ":" +
+               std::string{to_string(key.second)} + "@" + format_rfc3339(b.until);
+  if (blocked == st.logged)
+    return;
+  st.logged = blocked;
+  // after the sends: whoever reads this line finds the watchers told
+  std::cerr << "event=admissibility_changed blocked=" << (blocked.empty() ? "none" : blocked) << std::endl;
+}
+
+/// The budget part of the view, from the book: a provider (or, globally, every one) whose stop line leaves less
+/// room than its dearest job (max_images_per_job images of its dearest tier) is blocked until the next budget day
+/// for work that does not fit that room, the ledger's own admission rule (a released reservation lifts it early).
+/// Publishes when the view changed.
+void refresh_view(self_ptr self, instant now) {
+  auto& st = self->state;
+  const auto& b = st.cfg->budget;
+  const auto next_day = budget_day_start(budget_day_index(now, b.day_starts) + 1, b.day_starts);
+  bool changed = false;
+  auto judge = [&](const std::string& who, micros dearest) {
+    const auto stop = st.book->line(who);
+    const micros exposure = st.book->consumed(who) + st.book->reserved(who);
+    if (stop && *stop - exposure < dearest)
+      changed |= st.view.block(who, block_reason::budget, next_day,
+                               (who.empty() ? std::string{"global"} : who) + " " + format_usd(exposure) +
+                                 " of stop line " + format_usd(*stop),
+                               *stop - exposure);
+    else
+      changed |= st.view.clear(who, block_reason::budget);
+  };
+  micros dearest_any = 0;
+  for (const auto& p : st.cfg->providers) {
+    const auto dearest = *std::max_element(p.cost_per_image.begin(), p.cost_per_image.end()) * max_images_per_job;
+    dearest_any = std::max(dearest_any, dearest);
+    judge(p.name, dearest);
+  }
+  judge(std::string{admissibility::every_provider}, dearest_any);
+  const auto before = st.view.blocks(now).size();
+  st.view.prune(now);
+  changed |= st.view.blocks(now).size() != before;
+  if (changed)
+    publish(self, now);
+}
+
 void restore(self_ptr self, const budget_store::budget_snapshot& snap) {
   auto& st = self->state;
   std::vector<open_reservation> open;
@@ -60,6 +116,7 @@ void restore(self_ptr self, const budget_store::budget_snapshot& snap) {
   core::log_line{} << "event=ledger_restored day=" << st.book->day() << " consumed=" << format_usd(st.book->consumed(""))
             << " open_reservations=" << open.size();
   persist(self);
+  refresh_view(self, now_of(self));
 }
 
 } // namespace
@@ -103,6 +160,7 @@ msg::ledger_actor spawn_ledger(caf::actor_system& sys, config_ptr cfg, msg::budg
           g->set(ok ? 0 : 1);
         }
         persist(self);
+        refresh_view(self, now);
         return out;
       },
       [self](msg::settle& m) {
@@ -116,6 +174,7 @@ msg::ledger_actor spawn_ledger(caf::actor_system& sys, config_ptr cfg, msg::budg
             st.book->settle(s.key, s.actual, now);
         }
         persist(self);
+        refresh_view(self, now);
       },
       [self](const msg::budget_query& q) -> caf::result<msg::budget_report> {
         auto& st = self->state;
@@ -161,10 +220,22 @@ msg::ledger_actor spawn_ledger(caf::actor_system& sys, config_ptr cfg, msg::budg
         self->state.cfg = c.cfg;
         self->state.book->reconfigure(c.cfg->budget); // reservations are kept; new limits from the next admission
         persist(self);
+        refresh_view(self, now_of(self));
+      },
+      [self](msg::watch_admissibility& w) {
+        self->send(w.sink, msg::admissibility_update{self->state.view, now_of(self)});
+        self->state.watchers.push_back(std::move(w.sink));
+      },
+      [self](msg::admissibility_query) { return msg::admissibility_update{self->state.view, now_of(self)}; },
+      [self](const msg::provider_admissibility& m) {
+        auto& v = self->state.view;
+        if (m.blocked ? v.block(m.provider, m.reason, m.until, m.why) : v.clear(m.provider, m.reason))
+          publish(self, now_of(self));
       },
       [self](msg::budget_tick) {
         self->state.book->tick(now_of(self));
         persist(self);
+        refresh_view(self, now_of(self));
         self->delayed_send(self, tick_every, msg::budget_tick{});
       },
     };

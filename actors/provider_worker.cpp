@@ -51,6 +51,7 @@ struct worker_state {
   std::mt19937_64 jitter;
   core::metrics_ptr metrics;
   core::gauge* breaker_gauge = nullptr;
+  std::optional<instant> reported_breaker; ///< the breaker block last told to the admissibility view (none: none)
   core::counter* retries = nullptr;
   core::counter* cancels = nullptr;
   static inline const char* name = "provider_worker";
@@ -100,6 +101,33 @@ void schedule_half_open(self_ptr self) {
     self->delayed_send(self, std::max(duration{0}, *at - now_of(self)), msg::breaker_due{});
 }
 
+/// Tells the owner of the admissibility view whether the breaker stops new work, and until when (it half-opens:
+/// probes are admitted then). Sent only on a change, so a quiet provider costs nothing.
+void report_breaker(self_ptr self) {
+  auto& st = self->state;
+  if (!st.env->admissibility)
+    return;
+  const auto until = st.breaker->state(now_of(self)) == breaker_state::open ? st.breaker->half_opens_at() : std::nullopt;
+  if (until == st.reported_breaker)
+    return;
+  st.reported_breaker = until;
+  self->send(st.env->admissibility,
+             msg::provider_admissibility{provider_name(self), block_reason::breaker, until.has_value(),
+                                         until.value_or(instant{}), until ? "the circuit breaker is open" : ""});
+}
+
+/// A limit window refused a call: the provider takes no new work until `lim.retry_at` (a concurrency refusal
+/// is not reported: a slot frees as soon as some call ends).
+void report_limit(self_ptr self, const limit_check& lim) {
+  auto& st = self->state;
+  if (!st.env->admissibility || !lim.retry_at ||
+      (lim.verdict != limit_verdict::hourly && lim.verdict != limit_verdict::daily))
+    return;
+  const auto reason = lim.verdict == limit_verdict::hourly ? block_reason::hourly_limit : block_reason::daily_limit;
+  self->send(st.env->admissibility,
+             msg::provider_admissibility{provider_name(self), reason, true, *lim.retry_at, lim.reason});
+}
+
 /// Logs the breaker's state changes with their figures.
 void log_breaker(self_ptr self) {
   auto& st = self->state;
@@ -115,6 +143,7 @@ void log_breaker(self_ptr self) {
   }
   if (opened)
     schedule_half_open(self);
+  report_breaker(self);
 }
 
 /// Counts an answer of the provider (a submit or a poll) in the calls metric.
@@ -324,6 +353,7 @@ void make_call(self_ptr self, worker_state::batch& wb, std::uint64_t call_id, ou
   }
   auto lim = st.limits->try_acquire(now, n);
   if (!lim.ok()) {
+    report_limit(self, lim);
     if (lc.on_limit == on_limit_action::wait && (!lim.retry_at || *lim.retry_at > now)) {
       // a slot frees when a call ends; a window frees at retry_at
       if (lim.retry_at)
@@ -648,6 +678,7 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
                                         "Remote jobs the worker asked the provider to cancel (past the polling deadline, or after a rollback).");
   st.jitter.seed(murmur3_x86_32(st.env->provider.name, 0x7e57));
   schedule_half_open(self); // a worker started after a crash may find the breaker open: its timer died with it
+  report_breaker(self);
   return {
     [self](msg::provider_batch& b) {
       auto id = b.batch_id;

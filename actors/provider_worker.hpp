@@ -9,6 +9,7 @@
 #include "core/rate_limits.hpp"
 #include "core/metrics.hpp"
 #include "core/ports.hpp"
+#include "messages/admissibility.hpp"
 #include "messages/provider.hpp"
 #include "messages/rollout.hpp"
 #include "messages/jobs_store.hpp"
@@ -27,6 +28,7 @@ struct worker_env {
   core::metrics_ptr metrics; ///< null: a private registry
   core::duration day_starts{0}; ///< the budget day, for the provider's daily limit
   msg::trip_sink trips;         ///< told when the breaker opens (the rollout's breaker_trips gate); may be null
+  msg::admissibility_reports admissibility; ///< told when the breaker or a limit window blocks or frees; may be null
 };
 
 /// What a provider has learnt that must outlive a worker: its breaker (a crash must not close an open breaker)

@@ -169,12 +169,16 @@ int serve(const serve_flags& flags) {
   api_opts.max_connections = srv.max_connections;
   api_opts.metrics = [metrics] { return metrics->render(); };
   api_opts.reload = reload;
-  // ready: ok; degraded while a provider's breaker is open or its budget refuses admissions (its traffic is
-  // served by the fallback); unavailable once draining
+  // ready: ok; degraded while a provider is stopped in the ledger's admissibility view (the view by which intake
+  // refuses jobs: an open breaker, a limit window, a budget line that no longer takes all its work; its traffic is
+  // served by the fallback) or its breaker is half-open; unavailable once draining, or when the ledger does not answer
   std::atomic<bool> draining{false};
-  api_opts.readiness = [metrics, &running, &reload_mutex, &draining]() -> http::readiness_report {
+  api_opts.readiness = [metrics, &running, &reload_mutex,
+                        &draining](const msg::admissibility_update* view) -> http::readiness_report {
     if (draining)
       return {"unavailable", {{"draining", "yes"}}};
+    if (view == nullptr)
+      return {"unavailable", {{"ledger", "no answer"}}};
     std::vector<std::string> names;
     {
       std::lock_guard<std::mutex> guard{reload_mutex};
@@ -183,14 +187,20 @@ int serve(const serve_flags& flags) {
     }
     http::readiness_report report;
     for (const auto& name : names) {
-      const auto v = metrics->get_gauge("cutover_breaker_state", {{"provider", name}},
-                                        "Circuit breaker per provider: 0 closed, 1 open, 2 half-open.").value();
-      const bool stopped = metrics
-                             ->get_gauge("cutover_budget_stopped", {{"provider", name}},
-                                         "1 while a provider's admissions are refused for budget (its last one was).")
-                             .value() != 0;
-      const char* state = v == 1 ? "breaker_open" : v == 2 ? "breaker_half_open" : stopped ? "budget_stopped" : "ok";
-      if (v != 0 || stopped)
+      const char* state = "ok";
+      if (const auto why = view->view.stopped_by(name, view->now)) {
+        switch (*why) {
+        case core::block_reason::breaker: state = "breaker_open"; break;
+        case core::block_reason::budget: state = "budget_stopped"; break;
+        case core::block_reason::hourly_limit: state = "hourly_limit"; break;
+        case core::block_reason::daily_limit: state = "daily_limit"; break;
+        }
+      } else if (metrics->get_gauge("cutover_breaker_state", {{"provider", name}},
+                                    "Circuit breaker per provider: 0 closed, 1 open, 2 half-open.")
+                   .value() != 0) {
+        state = "breaker_half_open"; // open_for has passed (probes are admitted) or the probes are out
+      }
+      if (std::string_view{state} != "ok")
         report.status = "degraded";
       report.checks.emplace_back(name, state);
     }

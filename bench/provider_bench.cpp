@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
       p.model = "gpt-image-1";
       port = providers::make_provider(p);
     }
-    auto env = std::make_shared<actors::worker_env>(actors::worker_env{p, port, store, clock, nullptr, {}, msg::trip_sink{}});
+    auto env = std::make_shared<actors::worker_env>(actors::worker_env{p, port, store, clock, nullptr, {}, msg::trip_sink{}, msg::admissibility_reports{}});
     auto provider_handle = std::make_shared<msg::provider_actor>();
     auto driver = sys.spawn([&](actors::outcome_sink::stateful_pointer<driver_state> self)
                               -> actors::outcome_sink::behavior_type {

@@ -9,6 +9,9 @@
 
 namespace cutover::core {
 
+/// The most images one job may ask for (the API refuses more; the ledger sizes its dearest job by it).
+constexpr int max_images_per_job = 4;
+
 /// What a client asked for.
 struct job_spec {
   std::string user_id;

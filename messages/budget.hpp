@@ -3,6 +3,7 @@
 /// the figures); settlement turns a reservation into spend, or releases it. Its daily rows go to the store.
 
 #include "core/ledger.hpp"
+#include "messages/admissibility.hpp"
 #include "messages/config.hpp"
 #include "messages/budget_store.hpp"
 
@@ -61,7 +62,10 @@ using ledger_actor = caf::typed_actor<
   caf::replies_to<budget_query>::with<budget_report>,
   caf::replies_to<stats_query>::with<daily_stats>,
   caf::reacts_to<budget_tick>,
-  caf::reacts_to<config_snapshot>>;
+  caf::reacts_to<config_snapshot>,
+  caf::reacts_to<watch_admissibility>,
+  caf::replies_to<admissibility_query>::with<admissibility_update>,
+  caf::reacts_to<provider_admissibility>>;
 
 } // namespace cutover::msg
 

@@ -3,6 +3,7 @@
 /// idempotency keys, and answers job lookups, optionally waiting until the job is final.
 
 #include "core/job.hpp"
+#include "messages/admissibility.hpp"
 #include "messages/config.hpp"
 #include "messages/jobs_store.hpp"
 
@@ -25,6 +26,8 @@ enum class submit_error : std::uint8_t {
   idempotency_in_progress, ///< a repeat while the first is still being stored
   rate_limited,            ///< the user's request rate is exceeded (see retry_after_s)
   store_unavailable,       ///< the job could not be stored or read back
+  no_provider_admissible,  ///< no provider of the job's chain can take it now (budget, limits, breakers); see
+                           ///< retry_after_s for when the first one can
 };
 constexpr const char* to_string(submit_error e) {
   switch (e) {
@@ -34,6 +37,7 @@ constexpr const char* to_string(submit_error e) {
   case submit_error::idempotency_in_progress: return "idempotency_in_progress";
   case submit_error::rate_limited: return "rate_limited";
   case submit_error::store_unavailable: return "store_unavailable";
+  case submit_error::no_provider_admissible: return "no_provider_admissible";
   }
   return "unknown";
 }
@@ -43,7 +47,7 @@ struct submit_reply {
   core::job_status status = core::job_status::accepted;
   bool replayed = false;
   std::string message;
-  std::int64_t retry_after_s = 0; ///< 429: seconds until this user may submit again
+  std::int64_t retry_after_s = 0; ///< rate_limited, no_provider_admissible: seconds until a retry may pass
 };
 /// Look a job up; with `wait` > 0, answer when it is final or when `wait` has passed.
 struct await_job {
@@ -107,6 +111,7 @@ using intake_actor = caf::typed_actor<
   caf::reacts_to<start_drain>,
   caf::reacts_to<flush_routes>,
   caf::replies_to<replay_dead_letter>::with<replay_reply>,
-  caf::reacts_to<config_snapshot>>;
+  caf::reacts_to<config_snapshot>,
+  caf::reacts_to<admissibility_update>>;
 
 } // namespace cutover::msg

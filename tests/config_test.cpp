@@ -134,9 +134,13 @@ TEST_CASE("the default config.yaml loads with the seed values") {
   CHECK((c.tiers[2].upscale && !c.tiers[0].upscale));
   CHECK(c.chain_after("gemini") == std::vector<std::string>{"photomaker", "sdxl"});
   CHECK(c.chain_after("photomaker") == std::vector<std::string>{"sdxl"});
-  CHECK(c.budget.daily == 200 * core::micros_per_usd);
   CHECK(c.budget.stop_at == 900'000);
   CHECK(c.budget.providers.at("gemini") == 200'000'000);
+  // the candidate's budget is the one that stops: no global line stops every provider, and the baseline's traffic
+  // has no line of its own, so reaching the candidate's line sends its traffic to the baseline
+  CHECK_FALSE(c.budget.daily);
+  CHECK(c.budget.providers.count(c.rollout.candidate) == 1);
+  CHECK(c.budget.providers.count(c.rollout.baseline) == 0);
   CHECK(c.dead_letter.retention == 14 * 24h);
 
   const auto& ro = c.rollout;

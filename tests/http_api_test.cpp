@@ -306,3 +306,72 @@ TEST_CASE("cors.allow_origins lets an allowed browser origin read answers and pr
   CHECK(http.send("OPTIONS", "/v1/jobs", {{"Origin", "https://evil.example"}}).status == 405);
   CHECK(http.get("/healthz").headers.count("Access-Control-Allow-Origin") == 0);
 }
+
+namespace {
+
+/// Whole seconds from now (the wall clock, as the engine's) to the next `day_starts` (HH:MMZ), where the budget day
+/// begins.
+long long seconds_to_next_day_start(const std::string& day_starts) {
+  const long long at = std::stoll(day_starts.substr(0, 2)) * 3600 + std::stoll(day_starts.substr(3, 2)) * 60;
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
+  return ((at - now % 86400) % 86400 + 86400) % 86400;
+}
+
+} // namespace
+
+TEST_CASE("once every provider of the chain is stopped by its budget, POST /v1/jobs answers 503 with Retry-After until the next budget day, stores nothing, and still answers a repeat") {
+  temp_dir dir;
+  // at 0 %: photomaker first, then sdxl; gemini may take the job at 100 %, so it is on the chain too. gemini's line
+  // is below its cheapest image; photomaker's and sdxl's take one sd image each
+  const auto day_starts = day_starts_far_from_now();
+  engine_process engine{dir.path.string(),
+                        fast_config(0) + "budget: {stop_at: 100%, day_starts: \"" + day_starts +
+                          "\", providers: {gemini: 0.01, photomaker: 0.05, sdxl: 0.03}}\n"};
+  http_client http{engine.base_url()};
+  const std::map<std::string, std::string> key{{"Idempotency-Key", "alice-1"}};
+  auto first = http.post("/v1/jobs", job_body("alice"), "application/json", key);
+  REQUIRE(first.status == 202);
+  const auto first_id = json_field(first.body, "id");
+  CHECK(json_field(http.get("/v1/jobs/" + first_id + "?wait=20").body, "provider") == "photomaker");
+  auto second = http.post("/v1/jobs", job_body("bob"));
+  REQUIRE(second.status == 202);
+  CHECK(json_field(http.get("/v1/jobs/" + json_field(second.body, "id") + "?wait=20").body, "provider") == "sdxl");
+
+  auto refused = http.post("/v1/jobs", job_body("carol"));
+  const auto expected = seconds_to_next_day_start(day_starts);
+  CHECK(refused.status == 503);
+  CHECK(error_code_of(refused.body) == "no_provider_admissible");
+  CHECK(json_field(json_field(refused.body, "error"), "message").find("budget") != std::string::npos);
+  REQUIRE(refused.headers.count("Retry-After") == 1);
+  const long long retry_after = std::stoll(refused.headers["Retry-After"]);
+  CHECK(retry_after <= expected + 1);
+  CHECK(retry_after >= expected - 60); // a day start is set to the minute
+  CHECK(count_rows(dir.file("cutover.db"), "SELECT COUNT(*) FROM jobs") == 2);
+
+  // a repeat of a stored job is still answered with that job
+  auto repeat = http.post("/v1/jobs", job_body("alice"), "application/json", key);
+  CHECK(repeat.status == 202);
+  CHECK(json_field(repeat.body, "id") == first_id);
+  CHECK(repeat.headers["Idempotent-Replayed"] == "true");
+
+  // the OpenAI-compatible endpoint refuses in OpenAI's error shape
+  auto openai = http.post("/v1/images/generations", R"({"prompt":"a red kite","user":"dave"})");
+  CHECK(openai.status == 503);
+  REQUIRE(openai.headers.count("Retry-After") == 1);
+  CHECK(std::llabs(std::stoll(openai.headers["Retry-After"]) - retry_after) <= 2);
+  const auto err = json_field(openai.body, "error");
+  REQUIRE_FALSE(err.empty());
+  CHECK(json_field(err, "code") == "no_provider_admissible");
+  CHECK(json_field(err, "type") == "server_error");
+  CHECK_FALSE(json_field(err, "message").empty());
+  CHECK(err.find("\"param\":null") != std::string::npos);
+  CHECK(count_rows(dir.file("cutover.db"), "SELECT COUNT(*) FROM jobs") == 2);
+
+  // readiness reads the same view: every provider is stopped by its budget
+  auto ready = http.get("/readyz");
+  CHECK(ready.status == 200);
+  CHECK(json_field(ready.body, "status") == "degraded");
+  for (const char* p : {"gemini", "photomaker", "sdxl"})
+    CHECK(json_field(json_field(ready.body, "checks"), p) == "budget_stopped");
+}

@@ -143,7 +143,7 @@ struct rig {
     cfg.limits = provider_limits;
     if (tweak)
       tweak(cfg);
-    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), metrics, {}, msg::trip_sink{}});
+    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), metrics, {}, msg::trip_sink{}, msg::admissibility_reports{}});
     provider = actors::spawn_provider(*vt.sys, env, sink, limits);
     vt.run();
   }

@@ -88,7 +88,7 @@ struct wire_rig {
       }};
     });
     auto env = std::make_shared<actors::worker_env>(
-      actors::worker_env{cfg, port, store, vt.anchor(), nullptr, {}, msg::trip_sink{}});
+      actors::worker_env{cfg, port, store, vt.anchor(), nullptr, {}, msg::trip_sink{}, msg::admissibility_reports{}});
     provider = actors::spawn_provider(*vt.sys, env, sink);
     vt.run();
   }

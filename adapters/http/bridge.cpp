@@ -83,6 +83,10 @@ void engine_client::daily_stats(msg::stats_query m, done<msg::daily_stats> cb) {
   impl_->ask<msg::daily_stats>(impl_->ledger, m, std::move(cb));
 }
 
+void engine_client::admissibility(done<msg::admissibility_update> cb) {
+  impl_->ask<msg::admissibility_update>(impl_->ledger, msg::admissibility_query{}, std::move(cb));
+}
+
 void engine_client::rollout(done<msg::rollout_view_reply> cb) {
   impl_->ask<msg::rollout_view_reply>(impl_->rollout, msg::get_rollout{}, std::move(cb));
 }

@@ -35,6 +35,8 @@ public:
   void dead_letters(msg::list_dead_letters m, done<msg::job_list> cb);
   void budget(msg::budget_query m, done<msg::budget_report> cb);
   void daily_stats(msg::stats_query m, done<msg::daily_stats> cb);
+  /// The ledger's admissibility view (readiness).
+  void admissibility(done<msg::admissibility_update> cb);
   void rollout(done<msg::rollout_view_reply> cb);
   void rollout_action(msg::operator_action m, done<msg::operator_reply> cb);
   void rollout_percent(msg::step_percent m, done<msg::operator_reply> cb);

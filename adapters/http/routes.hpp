@@ -28,6 +28,10 @@ void add_operations_routes(route_table& t, api_context& c); ///< health, readine
 
 // --- the engine's errors as HTTP statuses (only here)
 int status_of(msg::submit_error e);
+/// The Retry-After (whole seconds) a refused submission carries: when the user's rate or the first provider of the
+/// job's chain admits again, 1 for a passing state (draining, store, a repeat in progress); 0: none (accepted, or
+/// a request that will never pass as it is).
+std::int64_t retry_after_of(const msg::submit_reply& r);
 int status_of(msg::replay_error e);
 int status_of(msg::operator_error e);
 

@@ -20,8 +20,22 @@ int status_of(msg::submit_error e) {
   case msg::submit_error::idempotency_in_progress: return 409;
   case msg::submit_error::rate_limited: return 429;
   case msg::submit_error::store_unavailable: return 503;
+  case msg::submit_error::no_provider_admissible: return 503;
   }
   return 500;
+}
+
+std::int64_t retry_after_of(const msg::submit_reply& r) {
+  switch (r.error) {
+  case msg::submit_error::rate_limited:
+  case msg::submit_error::no_provider_admissible: return std::max<std::int64_t>(1, r.retry_after_s);
+  case msg::submit_error::draining:
+  case msg::submit_error::store_unavailable:
+  case msg::submit_error::idempotency_in_progress: return 1;
+  case msg::submit_error::none:
+  case msg::submit_error::idempotency_key_reused: return 0;
+  }
+  return 0;
 }
 
 int status_of(msg::replay_error e) {

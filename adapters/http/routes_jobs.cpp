@@ -39,13 +39,10 @@ void submit(api_context& c, const request& req, const reply& rep) {
                       rep.send(202, accepted_json(r->id, r->status), "application/json", std::move(h));
                       return;
                     }
-                    const int status = status_of(r->error);
                     header_list h;
-                    if (r->error == msg::submit_error::rate_limited)
-                      h.emplace_back("Retry-After", std::to_string(std::max<std::int64_t>(1, r->retry_after_s)));
-                    else if (status == 409 || status == 503)
-                      h.emplace_back("Retry-After", "1");
-                    rep.error(status, to_string(r->error), r->message, {}, std::move(h));
+                    if (const auto after = retry_after_of(*r); after > 0)
+                      h.emplace_back("Retry-After", std::to_string(after));
+                    rep.error(status_of(r->error), to_string(r->error), r->message, {}, std::move(h));
                   });
 }
 

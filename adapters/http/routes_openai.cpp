@@ -13,8 +13,18 @@ namespace {
 constexpr auto answer_wait = std::chrono::seconds(120);
 
 void fail(const reply& rep, int status, const std::string& message, const std::string& type, const std::string& param,
-          const std::string& code) {
-  rep.send(status, openai_error_json(message, type, param, code));
+          const std::string& code, header_list headers = {}) {
+  rep.send(status, openai_error_json(message, type, param, code), "application/json", std::move(headers));
+}
+
+/// OpenAI's error `type` for a refused submission: its rate limits are `rate_limit_error`s; the rest are the
+/// server's state, or the request's own fault (an Idempotency-Key reused with another body).
+const char* openai_type(msg::submit_error e) {
+  switch (e) {
+  case msg::submit_error::rate_limited: return "rate_limit_error";
+  case msg::submit_error::idempotency_key_reused: return "invalid_request_error";
+  default: return "server_error";
+  }
 }
 
 void answer(const reply& rep, const core::job_record& job) {
@@ -46,8 +56,13 @@ void generate(api_context& c, const request& req, const reply& rep) {
                   [engine, rep](const msg::submit_reply* r, const std::string& error) {
                     if (r == nullptr)
                       return fail(rep, 503, error, "server_error", "", "unavailable");
-                    if (r->error != msg::submit_error::none)
-                      return fail(rep, status_of(r->error), r->message, "server_error", "", to_string(r->error));
+                    if (r->error != msg::submit_error::none) {
+                      header_list h;
+                      if (const auto after = retry_after_of(*r); after > 0)
+                        h.emplace_back("Retry-After", std::to_string(after));
+                      return fail(rep, status_of(r->error), r->message, openai_type(r->error), "",
+                                  to_string(r->error), std::move(h));
+                    }
                     engine->lookup(msg::await_job{r->id, answer_wait},
                                    [rep](const msg::job_lookup* l, const std::string& err) {
                                      if (l == nullptr || !l->found)

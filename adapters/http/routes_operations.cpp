@@ -65,23 +65,32 @@ void replay(api_context& c, const request& req, const reply& rep) {
   });
 }
 
+void send_readiness(const reply& rep, const readiness_report& report) {
+  std::string body = "{\"status\":";
+  append_json_string(body, report.status);
+  body += ",\"checks\":{";
+  for (std::size_t i = 0; i < report.checks.size(); ++i) {
+    body += (i ? "," : "");
+    append_json_string(body, report.checks[i].first);
+    body += ':';
+    append_json_string(body, report.checks[i].second);
+  }
+  rep.send(report.status == "unavailable" ? 503 : 200, body + "}}");
+}
+
+void readiness(api_context& c, const reply& rep) {
+  if (!c.opts.readiness)
+    return send_readiness(rep, readiness_report{});
+  c.engine.admissibility([&c, rep](const msg::admissibility_update* view, const std::string&) {
+    send_readiness(rep, c.opts.readiness(view));
+  });
+}
+
 } // namespace
 
 void add_operations_routes(route_table& t, api_context& c) {
   t.add({"GET", "/healthz", scope::none, small_body, [](auto&, auto& rep) { rep.send(200, R"({"status":"ok"})"); }});
-  t.add({"GET", "/readyz", scope::none, small_body, [&c](auto&, auto& rep) {
-           const auto report = c.opts.readiness ? c.opts.readiness() : readiness_report{};
-           std::string body = "{\"status\":";
-           append_json_string(body, report.status);
-           body += ",\"checks\":{";
-           for (std::size_t i = 0; i < report.checks.size(); ++i) {
-             body += (i ? "," : "");
-             append_json_string(body, report.checks[i].first);
-             body += ':';
-             append_json_string(body, report.checks[i].second);
-           }
-           rep.send(report.status == "unavailable" ? 503 : 200, body + "}}");
-         }});
+  t.add({"GET", "/readyz", scope::none, small_body, [&c](auto&, auto& rep) { readiness(c, rep); }});
   t.add({"GET", "/metrics", scope::read, small_body, [&c](auto&, auto& rep) {
            rep.send(200, c.opts.metrics ? c.opts.metrics() : std::string{}, "text/plain; version=0.0.4");
          }});

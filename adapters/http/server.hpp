@@ -45,8 +45,9 @@ struct server_options {
   std::function<std::string()> metrics;
   /// POST /v1/admin/reload: re-reads the configuration.
   std::function<reload_outcome()> reload;
-  /// GET /readyz.
-  std::function<readiness_report()> readiness;
+  /// GET /readyz, from the ledger's admissibility view (null when the ledger did not answer): the same view by
+  /// which intake refuses jobs no provider can take.
+  std::function<readiness_report(const msg::admissibility_update* view)> readiness;
   /// Keys accepted for admin calls (`Authorization: Bearer KEY`); empty: admin calls only from loopback.
   std::vector<std::string> admin_keys;
   /// Browser origins allowed to call the API (`cors.allow_origins`; "*" = any); empty: no CORS headers.

@@ -111,7 +111,7 @@ struct provider_rig {
     if (tweak)
       tweak(cfg);
     auto env = std::make_shared<actors::worker_env>(
-      actors::worker_env{cfg, port, store, vt.anchor(), metrics, {}, msg::trip_sink{}});
+      actors::worker_env{cfg, port, store, vt.anchor(), metrics, {}, msg::trip_sink{}, msg::admissibility_reports{}});
     provider = actors::spawn_provider(*vt.sys, env, sink);
     vt.run();
   }
