@@ -82,7 +82,7 @@ void add_operations_routes(route_table& t, api_context& c) {
            }
            rep.send(report.status == "unavailable" ? 503 : 200, body + "}}");
          }});
-  t.add({"GET", "/metrics", scope::read, small_body, [&c](auto&, auto& rep) {
+  t.add({"GET", "/metrics", scope::metrics, small_body, [&c](auto&, auto& rep) {
            rep.send(200, c.opts.metrics ? c.opts.metrics() : std::string{}, "text/plain; version=0.0.4");
          }});
   t.add({"GET", "/v1/budget", scope::read, small_body, [&c](auto& q, auto& r) { budget(c, q, r); }});

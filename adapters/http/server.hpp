@@ -2,6 +2,8 @@
 /// The engine's HTTP API: the route table (adapters/http/routes_*.cpp, one file per resource) served by the
 /// listener. Handlers never block: each hands its message to the engine bridge and replies from the callback.
 
+#include "adapters/http/auth.hpp"
+#include "adapters/http/route_table.hpp"
 #include "messages/budget.hpp"
 #include "messages/intake.hpp"
 #include "messages/rollout.hpp"
@@ -47,8 +49,9 @@ struct server_options {
   std::function<reload_outcome()> reload;
   /// GET /readyz.
   std::function<readiness_report()> readiness;
-  /// Keys accepted for admin calls (`Authorization: Bearer KEY`); empty: admin calls only from loopback.
-  std::vector<std::string> admin_keys;
+  /// The API keys in force (a reload swaps them); null or without keys: no key is asked, admin calls only from
+  /// loopback peers.
+  std::shared_ptr<auth_gate> auth;
   /// Browser origins allowed to call the API (`cors.allow_origins`; "*" = any); empty: no CORS headers.
   std::vector<std::string> cors_origins;
 };
@@ -69,6 +72,8 @@ public:
   void open();
   /// Stops listening and ends the I/O threads.
   void close();
+  /// Every route the API declares (tests walk it so that no route escapes a check).
+  const route_table& routes() const;
 
 private:
   struct impl;
