@@ -119,8 +119,10 @@ int serve(const serve_flags& flags) {
       std::cerr << std::flush;
       return 2;
     }
-    std::cerr << "event=api_keys count=" << keys.keys->keys().size() << " names=" << key_names(*keys.keys)
-              << " metrics_open=" << (cfg->auth.metrics_open ? "yes" : "no") << std::endl;
+    std::cerr << ("event=api_keys count=" + std::to_string(keys.keys->keys().size()) +
+                  " names=" + key_names(*keys.keys) + " metrics_open=" + (cfg->auth.metrics_open ? "yes" : "no") +
+                  "\n")
+              << std::flush;
     auth->set({keys.keys, cfg->auth.metrics_open});
   } else if (const auto why = refuse_without_keys(cfg->server.listen); !why.empty()) {
     std::cerr << "cutover serve: " << why << std::endl; // --listen can name what the config file's rule never saw
@@ -194,8 +196,11 @@ int serve(const serve_flags& flags) {
     running = candidate;
     engine.reload(candidate);
     auth->set(next_auth);
-    std::cerr << "event=reloaded config_hash=" << candidate->hash
-              << " api_keys=" << (next_auth.keys ? key_names(*next_auth.keys) : std::string("none")) << std::endl;
+    // one write: other threads log too, and a line read by scripts must not be split
+    // one write per line: other threads log too, and scripts read these lines
+    std::cerr << ("event=api_keys_reloaded names=" +
+                  (next_auth.keys ? key_names(*next_auth.keys) : std::string("none")) + "\n")
+              << ("event=reloaded config_hash=" + candidate->hash + "\n") << std::flush;
     return {true, candidate->hash, {}};
   };
 
