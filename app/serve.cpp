@@ -58,6 +58,30 @@ caf::actor watch_tree(caf::actor_system& sys, const actors::engine& e) {
   });
 }
 
+/// The keys of `cfg` (a relative keys_file is taken from the config file's folder).
+config_adapter::keys_result load_keys(const core::config& cfg, const std::string& config_path) {
+  std::filesystem::path file = cfg.auth.keys_file;
+  if (file.is_relative())
+    file = std::filesystem::path(config_path).parent_path() / file;
+  return config_adapter::load_keys_file(file.string());
+}
+
+std::string key_names(const core::key_set& keys) {
+  std::string names;
+  for (const auto& k : keys.keys())
+    names += (names.empty() ? "" : ",") + k.name;
+  return names;
+}
+
+/// Why an engine without keys does not listen on `listen`; empty when it may (loopback).
+std::string refuse_without_keys(const std::string& listen) {
+  if (core::is_loopback_listen(listen))
+    return {};
+  return "refusing to listen on " + listen +
+         " without auth.keys_file: anyone who reaches the port could submit jobs and spend the budget; set "
+         "auth.keys_file or listen on loopback (127.0.0.0/8, ::1, localhost)";
+}
+
 } // namespace
 
 int serve(const serve_flags& flags) {
@@ -86,15 +110,21 @@ int serve(const serve_flags& flags) {
     return cfg;
   };
   auto cfg = with_flags(*loaded.config);
-  std::vector<std::string> admin_keys;
+  auto auth = std::make_shared<http::auth_gate>();
   if (!cfg->auth.keys_file.empty()) {
-    auto keys = config_adapter::load_keys_file(cfg->auth.keys_file);
+    auto keys = load_keys(*cfg, flags.config);
     for (const auto& e : keys.errors)
       std::cerr << e << "\n";
-    if (!keys.errors.empty())
+    if (!keys.keys) {
+      std::cerr << std::flush;
       return 2;
-    admin_keys = keys.keys;
-    core::log_line{} << "event=admin_keys count=" << keys.names.size();
+    }
+    core::log_line{} << "event=api_keys count=" << keys.keys->keys().size() << " names=" << key_names(*keys.keys)
+                     << " metrics_open=" << (cfg->auth.metrics_open ? "yes" : "no");
+    auth->set({keys.keys, cfg->auth.metrics_open});
+  } else if (const auto why = refuse_without_keys(cfg->server.listen); !why.empty()) {
+    std::cerr << "cutover serve: " << why << std::endl; // --listen can name what the config file's rule never saw
+    return 2;
   }
 
   const auto cores = std::max(2u, std::thread::hardware_concurrency());
@@ -140,9 +170,21 @@ int serve(const serve_flags& flags) {
     for (const auto& e : next.errors)
       errors.push_back(config_adapter::to_string(e));
     core::config_ptr candidate;
+    http::auth_settings next_auth;
     if (next.config) {
       candidate = with_flags(*next.config);
       errors = actors::reload_blockers(*running, *candidate);
+      // the keys file is read again: `key` and `sha256` entries change now, `key_env` ones read the environment
+      // this process started with
+      next_auth.metrics_open = candidate->auth.metrics_open;
+      if (!candidate->auth.keys_file.empty()) {
+        auto keys = load_keys(*candidate, flags.config);
+        errors.insert(errors.end(), keys.errors.begin(), keys.errors.end());
+        next_auth.keys = keys.keys;
+      } else if (!core::is_loopback_listen(candidate->server.listen)) {
+        errors.push_back("auth.keys_file: cannot be removed while listening on " + candidate->server.listen +
+                         " (off loopback): anyone who reaches the port could submit jobs and spend the budget");
+      }
     }
     if (!errors.empty()) {
       for (const auto& e : errors)
@@ -151,6 +193,9 @@ int serve(const serve_flags& flags) {
     }
     running = candidate;
     engine.reload(candidate);
+    auth->set(next_auth);
+    core::log_line{} << "event=api_keys_reloaded names="
+                     << (next_auth.keys ? key_names(*next_auth.keys) : std::string("none"));
     core::log_line{} << "event=reloaded config_hash=" << candidate->hash;
     return {true, candidate->hash, {}};
   };
@@ -206,7 +251,7 @@ int serve(const serve_flags& flags) {
     }
     return report;
   };
-  api_opts.admin_keys = admin_keys;
+  api_opts.auth = auth;
   api_opts.cors_origins = snapshot->cors.allow_origins;
   auto api = std::make_unique<http::server>(sys, engine.intake, engine.store, engine.store, engine.ledger, engine.rollout,
                                             api_opts);

@@ -256,7 +256,10 @@ struct store_config {
 };
 
 struct auth_config {
-  std::string keys_file; ///< empty: no admin keys, admin API open on loopback only
+  /// API keys with scopes (and tenants); empty: no keys, and the engine listens on loopback only. A relative path is
+  /// taken from the config file's folder.
+  std::string keys_file;
+  bool metrics_open = false; ///< with keys: GET /metrics without a key (a scraper on a trusted network)
 };
 struct cors_config {
   std::vector<std::string> allow_origins;

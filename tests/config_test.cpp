@@ -389,6 +389,20 @@ TEST_CASE("without store.synchronous a commit is fsynced (full): a 202'd job sur
   CHECK(load(minimal + "store: {synchronous: \"off\"}\n")->store.synchronous == core::sync_mode::off);
 }
 
+TEST_CASE("a listen address off loopback needs auth.keys_file; loopback and keyed addresses do not") {
+  auto e = only_error(minimal + "server: {listen: \"0.0.0.0:8080\"}\n");
+  CHECK(e.path == "server.listen");
+  CHECK(e.message.find("server.listen \"0.0.0.0:8080\" is reachable from other machines; without auth.keys_file") == 0);
+  CHECK(only_error(minimal + "server: {listen: \"[::]:8080\"}\n").path == "server.listen");
+  CHECK(only_error(minimal + "server: {listen: \"10.1.2.3:8080\"}\n").path == "server.listen");
+  CHECK(load(minimal + "server: {listen: \"localhost:8080\"}\n"));
+  CHECK(load(minimal + "server: {listen: \"127.0.0.2:8080\"}\n"));
+  auto keyed = load(minimal + "server: {listen: \"0.0.0.0:8080\"}\nauth: {keys_file: keys.yaml, metrics_open: true}\n");
+  REQUIRE(keyed);
+  CHECK(keyed->auth.metrics_open);
+  CHECK_FALSE(load(minimal)->auth.metrics_open);
+}
+
 TEST_CASE("config booleans, names, integers and times of day are checked") {
   CHECK(only_error(minimal + "tiers: {4k: {upscale: yes}}\n").message == "must be true or false, got \"yes\"");
   CHECK(only_error(minimal + "store: {synchronous: ful}\n").message ==

@@ -142,14 +142,16 @@ TEST_CASE("feedback rates a job's quality and bad feedback is refused") {
   CHECK(http.post("/v1/jobs/j999999/feedback", R"({"quality":0.5})").status == 404);
 }
 
-TEST_CASE("with admin keys configured an operator call needs one") {
+TEST_CASE("with keys configured an operator call needs a key with the admin scope") {
   temp_dir dir;
-  std::ofstream(dir.file("keys.yaml")) << "keys:\n  - {name: ops, key: \"0123456789abcdef-test\"}\n";
+  std::ofstream(dir.file("keys.yaml")) << "keys:\n  - {name: ops, key: \"0123456789abcdef-test\", scopes: [admin]}\n"
+                                          "  - {name: viewer, key: \"viewer-key-0123456789\", scopes: [read]}\n";
   auto config = fast_config(0) + "auth: {keys_file: " + dir.file("keys.yaml") + "}\n";
   engine_process engine{dir.path.string(), config};
   http_client http{engine.base_url()};
   CHECK(http.post("/v1/rollout/hold", "").status == 401);
-  CHECK(http.post("/v1/rollout/hold", "", "application/json", {{"Authorization", "Bearer wrong-key-000000"}}).status == 403);
+  CHECK(http.post("/v1/rollout/hold", "", "application/json", {{"Authorization", "Bearer wrong-key-000000"}}).status == 401);
+  CHECK(http.post("/v1/rollout/hold", "", "application/json", {{"Authorization", "Bearer viewer-key-0123456789"}}).status == 403);
   CHECK(http.post("/v1/rollout/hold", "", "application/json", {{"Authorization", "Bearer 0123456789abcdef-test"}}).status == 200);
   // every route the table declares admin: reload and dead-letter replay too
   CHECK(http.post("/v1/admin/reload", "").status == 401);

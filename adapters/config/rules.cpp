@@ -3,6 +3,7 @@
 
 #include "adapters/config/reader.hpp"
 #include "adapters/config/values.hpp"
+#include "core/api_keys.hpp"
 
 #include <algorithm>
 
@@ -187,9 +188,19 @@ void check_budget(context& c, const config& cfg) {
               "budget.providers names " + quoted(name) + ", which is not defined in providers" + provider_hint(cfg, name));
 }
 
+/// Without keys anyone who reaches the port could submit jobs and spend the budget: only loopback is allowed.
+void check_listen_needs_keys(context& c, const config& cfg) {
+  if (c.ok("server.listen") && cfg.auth.keys_file.empty() && !core::is_loopback_listen(cfg.server.listen))
+    c.error(c.has("server.listen") ? "server.listen" : "auth.keys_file",
+            "server.listen " + quoted(cfg.server.listen) +
+              " is reachable from other machines; without auth.keys_file the engine listens on loopback only "
+              "(127.0.0.0/8, ::1, localhost)");
+}
+
 } // namespace
 
 void check_rules(context& c, config& cfg) {
+  check_listen_needs_keys(c, cfg);
   for (const auto& p : cfg.providers)
     check_provider(c, p);
   if (cfg.providers.empty())

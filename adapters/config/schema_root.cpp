@@ -139,8 +139,10 @@ const fields<core::rollback_config>& rollback_fields() {
 
 const fields<core::auth_config>& auth_fields() {
   static const fields<core::auth_config> f = {
-    text("keys_file", &core::auth_config::keys_file, "API keys file; absent = open on loopback only",
+    text("keys_file", &core::auth_config::keys_file,
+         "API keys file (name, key | key_env | sha256, scopes, tenant?); absent = listen on loopback only",
          check_not_empty),
+    boolean("metrics_open", &core::auth_config::metrics_open, "with keys: GET /metrics needs no key"),
   };
   return f;
 }

@@ -23,6 +23,8 @@ struct request {
   header_list headers;
   std::string peer;                ///< the client's address, e.g. "127.0.0.1"
   std::vector<std::string> params; ///< the `{...}` segments of the matched route pattern, in order
+  std::string key_name;            ///< the API key that was accepted (empty without keys or on open routes)
+  std::string tenant;              ///< that key's tenant; empty: not tied to one
 
   /// A header's value (the name compared without case); empty when absent.
   std::string header(std::string_view name) const;

@@ -36,6 +36,7 @@ std::string_view to_string(scope s) {
   case scope::submit: return "submit";
   case scope::read: return "read";
   case scope::admin: return "admin";
+  case scope::metrics: return "read (none with auth.metrics_open)";
   }
   return "?";
 }

@@ -13,9 +13,10 @@
 
 namespace cutover::http {
 
-/// What a caller's key must allow. Only `admin` is enforced today (a configured admin key, or loopback when
-/// none is configured); `submit` and `read` are declared so the table is ready for scoped keys.
-enum class scope { none, submit, read, admin };
+/// What a caller's key must allow when `auth.keys_file` is set (without keys the engine listens on loopback only,
+/// and only `admin` routes look at the caller: they need a loopback peer). `none`: open to anyone (health and
+/// readiness); `metrics`: `read`, unless `auth.metrics_open`.
+enum class scope { none, submit, read, admin, metrics };
 std::string_view to_string(scope s);
 
 using handler = std::function<void(const request&, const reply&)>;

@@ -91,7 +91,7 @@ void readiness(api_context& c, const reply& rep) {
 void add_operations_routes(route_table& t, api_context& c) {
   t.add({"GET", "/healthz", scope::none, small_body, [](auto&, auto& rep) { rep.send(200, R"({"status":"ok"})"); }});
   t.add({"GET", "/readyz", scope::none, small_body, [&c](auto&, auto& rep) { readiness(c, rep); }});
-  t.add({"GET", "/metrics", scope::read, small_body, [&c](auto&, auto& rep) {
+  t.add({"GET", "/metrics", scope::metrics, small_body, [&c](auto&, auto& rep) {
            rep.send(200, c.opts.metrics ? c.opts.metrics() : std::string{}, "text/plain; version=0.0.4");
          }});
   t.add({"GET", "/v1/budget", scope::read, small_body, [&c](auto& q, auto& r) { budget(c, q, r); }});

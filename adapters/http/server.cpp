@@ -39,21 +39,39 @@ struct server::impl {
     return m.found != nullptr && m.found->body_limit != 0 ? m.found->body_limit : opts.max_body_bytes;
   }
 
-  /// Admin calls need a configured key, or, when none is configured, a caller on loopback. false: refused (sent).
-  bool admin(const request& req, const reply& rep) const {
-    if (opts.admin_keys.empty()) {
-      if (is_loopback(req.peer))
+  /// With keys, the route's scope; without, admin calls from loopback peers only (the engine then listens on
+  /// loopback, but a reverse proxy on the same host makes every client look local). false: refused (sent).
+  bool authorize(const route& r, request& req, const reply& rep) const {
+    const auto settings = opts.auth ? opts.auth->get() : nullptr;
+    if (!settings || !settings->keys) {
+      if (r.scope != scope::admin || is_loopback(req.peer))
         return true;
       rep.error(403, "forbidden", "admin calls are only open on loopback when no keys are configured");
       return false;
     }
-    const auto given = req.header("Authorization");
-    for (const auto& k : opts.admin_keys)
-      if (given == "Bearer " + k)
+    core::api_scope needed{};
+    switch (r.scope) {
+    case scope::none: return true;
+    case scope::metrics:
+      if (settings->metrics_open)
         return true;
-    rep.error(given.empty() ? 401 : 403, given.empty() ? "unauthorized" : "forbidden",
-              "an admin key is required: Authorization: Bearer <key>");
-    return false;
+      needed = core::api_scope::read;
+      break;
+    case scope::submit: needed = core::api_scope::submit; break;
+    case scope::read: needed = core::api_scope::read; break;
+    case scope::admin: needed = core::api_scope::admin; break;
+    }
+    auto verdict = check_key(*settings->keys, req.header("Authorization"), needed);
+    if (verdict.status != 0) {
+      header_list h;
+      if (verdict.status == 401)
+        h.emplace_back("WWW-Authenticate", "Bearer realm=\"cutover\"");
+      rep.error(verdict.status, verdict.code, verdict.message, {}, std::move(h));
+      return false;
+    }
+    req.key_name = std::move(verdict.key_name);
+    req.tenant = std::move(verdict.tenant);
+    return true;
   }
 
   /// The Origin of a browser call that `cors.allow_origins` lets read the answer; empty otherwise.
@@ -87,7 +105,7 @@ struct server::impl {
         rep.error(405, "method_not_allowed", req.method + " is not allowed on " + req.path, {}, {{"Allow", m.allow}});
       return;
     }
-    if (m.found->scope == scope::admin && !admin(req, rep))
+    if (!authorize(*m.found, req, rep))
       return;
     if (!req.body.empty() && json_too_deep(req.body, opts.max_json_depth)) {
       rep.error(400, "json_too_deep", "the body nests deeper than " + std::to_string(opts.max_json_depth) + " levels");
@@ -126,6 +144,8 @@ void server::open() {
     [self](request req, reply rep) { self->handle(std::move(req), std::move(rep)); });
   impl_->net->open();
 }
+
+const route_table& server::routes() const { return impl_->table; }
 
 void server::close() {
   if (impl_->net)

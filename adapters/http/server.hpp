@@ -2,6 +2,8 @@
 /// The engine's HTTP API: the route table (adapters/http/routes_*.cpp, one file per resource) served by the
 /// listener. Handlers never block: each hands its message to the engine bridge and replies from the callback.
 
+#include "adapters/http/auth.hpp"
+#include "adapters/http/route_table.hpp"
 #include "messages/budget.hpp"
 #include "messages/intake.hpp"
 #include "messages/rollout.hpp"
@@ -48,8 +50,9 @@ struct server_options {
   /// GET /readyz, from the ledger's admissibility view (null when the ledger did not answer): the same view by
   /// which intake refuses jobs no provider can take.
   std::function<readiness_report(const msg::admissibility_update* view)> readiness;
-  /// Keys accepted for admin calls (`Authorization: Bearer KEY`); empty: admin calls only from loopback.
-  std::vector<std::string> admin_keys;
+  /// The API keys in force (a reload swaps them); null or without keys: no key is asked, admin calls only from
+  /// loopback peers.
+  std::shared_ptr<auth_gate> auth;
   /// Browser origins allowed to call the API (`cors.allow_origins`; "*" = any); empty: no CORS headers.
   std::vector<std::string> cors_origins;
 };
@@ -70,6 +73,8 @@ public:
   void open();
   /// Stops listening and ends the I/O threads.
   void close();
+  /// Every route the API declares (tests walk it so that no route escapes a check).
+  const route_table& routes() const;
 
 private:
   struct impl;

@@ -74,8 +74,8 @@ std::string day_starts_far_from_now() {
   return text;
 }
 
-engine_process::engine_process(const std::string& dir, const std::string& config_text, int port)
-  : dir_(dir), port_(port == 0 ? free_port() : port) {
+engine_process::engine_process(const std::string& dir, const std::string& config_text, int port, std::string host)
+  : dir_(dir), host_(std::move(host)), port_(port == 0 ? free_port() : port) {
   std::ofstream(dir_ + "/config.yaml") << config_text;
   start();
 }
@@ -91,7 +91,7 @@ void engine_process::start() {
   int fds[2];
   if (::pipe(fds) != 0)
     throw std::runtime_error("pipe failed");
-  const std::string config = dir_ + "/config.yaml", listen = "127.0.0.1:" + std::to_string(port_);
+  const std::string config = dir_ + "/config.yaml", listen = host_ + ":" + std::to_string(port_);
   pid_ = ::fork();
   if (pid_ == 0) {
     ::dup2(fds[1], 2);

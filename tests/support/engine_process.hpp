@@ -28,8 +28,10 @@ std::string day_starts_far_from_now();
 
 class engine_process {
 public:
-  /// Starts `cutover serve --config DIR/config.yaml --listen 127.0.0.1:PORT --data DIR`.
-  engine_process(const std::string& dir, const std::string& config_text, int port = 0);
+  /// Starts `cutover serve --config DIR/config.yaml --listen HOST:PORT --data DIR` (the client always connects to
+  /// 127.0.0.1, which a wildcard host such as 0.0.0.0 includes).
+  engine_process(const std::string& dir, const std::string& config_text, int port = 0,
+                 std::string host = "127.0.0.1");
   ~engine_process();
 
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
@@ -57,6 +59,7 @@ public:
 private:
   void start();
   std::string dir_;
+  std::string host_;
   int port_ = 0;
   int pid_ = -1;
   int err_fd_ = -1;
