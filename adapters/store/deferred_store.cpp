@@ -11,6 +11,21 @@ template <class T>
 void append(std::vector<T>& to, const std::vector<T>& from) {
   to.insert(to.end(), from.begin(), from.end());
 }
+template <class T>
+void append(std::vector<T>& to, std::vector<T>& from) {
+  to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+  from.clear();
+}
+/// Empties the batch but keeps its buffers: they fill up again at once (freeing them cost page faults).
+void clear(write_batch& b) {
+  b.inserts.clear();
+  b.events.clear();
+  b.budget_rows.clear();
+  b.rollout.clear();
+  b.decisions.clear();
+  b.feedback.clear();
+  b.trips.clear();
+}
 } // namespace
 
 // Each view writes what is gathered, then asks the inner store's part.
@@ -92,14 +107,27 @@ job_store& deferred_store::jobs() { return *jobs_; }
 budget_store& deferred_store::budget() { return *budget_; }
 audit_store& deferred_store::audit() { return *audit_; }
 
+namespace {
+template <class Batch>
+void append_all(write_batch& to, Batch& b) {
+  append(to.inserts, b.inserts);
+  append(to.events, b.events);
+  append(to.budget_rows, b.budget_rows);
+  append(to.rollout, b.rollout);
+  append(to.decisions, b.decisions);
+  append(to.feedback, b.feedback);
+  append(to.trips, b.trips);
+}
+} // namespace
+
 void deferred_store::commit(const write_batch& b) {
-  append(pending_.inserts, b.inserts);
-  append(pending_.events, b.events);
-  append(pending_.budget_rows, b.budget_rows);
-  append(pending_.rollout, b.rollout);
-  append(pending_.decisions, b.decisions);
-  append(pending_.feedback, b.feedback);
-  append(pending_.trips, b.trips);
+  append_all(pending_, b);
+  if (pending_.rows() >= max_rows_)
+    write_pending();
+}
+
+void deferred_store::commit_taking(write_batch& b) {
+  append_all(pending_, b);
   if (pending_.rows() >= max_rows_)
     write_pending();
 }
@@ -107,12 +135,12 @@ void deferred_store::commit(const write_batch& b) {
 void deferred_store::write_pending() {
   if (pending_.empty())
     return;
-  auto batch = std::move(pending_);
-  pending_ = {};
   try {
-    inner_->commit(batch);
+    inner_->commit(pending_);
     ++writes_;
+    clear(pending_);
   } catch (const std::exception& e) {
+    clear(pending_); // lost: the run is void (see failure())
     if (failure_.empty())
       failure_ = e.what();
     throw;

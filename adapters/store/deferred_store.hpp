@@ -22,6 +22,8 @@ public:
   core::audit_store& audit() override;
   /// Gathers the batch; it reaches the inner store later (a failure then is kept: see failure()).
   void commit(const core::write_batch& batch) override;
+  /// The same, moving the rows out of `batch`.
+  void commit_taking(core::write_batch& batch) override;
 
   /// Writes what is gathered. Throws what the inner store throws (and keeps it as the failure).
   void write_pending();
