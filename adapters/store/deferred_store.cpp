@@ -1,6 +1,8 @@
 #include "adapters/store/deferred_store.hpp"
 
 #include <iterator>
+#include <set>
+#include <utility>
 
 namespace cutover::store_adapter {
 
@@ -132,9 +134,24 @@ void deferred_store::commit_taking(write_batch& b) {
     write_pending();
 }
 
+/// Budget rows replace their (day, provider) row: of a gathered write only the last of each lands, so only it is
+/// written (the ledger sends one at every settle: thousands per write otherwise).
+void deferred_store::keep_last_budget_rows() {
+  auto& rows = pending_.budget_rows;
+  if (rows.size() < 2)
+    return;
+  std::set<std::pair<std::string, std::string>> seen;
+  std::vector<day_row> last;
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it)
+    if (seen.emplace(it->day, it->provider).second)
+      last.push_back(std::move(*it));
+  rows.assign(std::make_move_iterator(last.rbegin()), std::make_move_iterator(last.rend()));
+}
+
 void deferred_store::write_pending() {
   if (pending_.empty())
     return;
+  keep_last_budget_rows();
   try {
     inner_->commit(pending_);
     ++writes_;

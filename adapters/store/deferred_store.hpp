@@ -37,6 +37,7 @@ private:
   class jobs_view;
   class budget_view;
   class audit_view;
+  void keep_last_budget_rows();
 
   std::unique_ptr<core::store_db> inner_;
   std::size_t max_rows_;
