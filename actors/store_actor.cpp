@@ -81,7 +81,7 @@ void flush(self_ptr self) {
   st.flush_pending = false;
   const auto rows = st.batch.rows();
   try {
-    st.db->commit(st.batch);
+    st.db->commit_taking(st.batch);
   } catch (const std::exception& e) {
     commit_failed(self, e.what());
     return;

@@ -116,6 +116,8 @@ metric_window::slot* metric_window::slot_for(instant t) {
   if (!any_ || idx > newest_) {
     newest_ = idx;
     any_ = true;
+  } else if (idx < newest_) {
+    ++late_adds_; // a closed bucket changes: the sums kept over it are stale
   }
   auto& s = ring_[static_cast<std::size_t>(((idx % n) + n) % n)];
   if (!s.used || s.index != idx) {
@@ -164,14 +166,59 @@ void metric_window::add_dispatch(cohort c, instant t, std::int64_t items) {
     s->extras[at(c)].add_dispatches(items);
 }
 
-cohort_stats metric_window::stats(cohort c, instant from, instant to) const {
-  cohort_totals sum;
-  for_each_slot(from, to, [&](const slot& s) {
+void metric_window::merge_buckets(cohort c, std::int64_t lo, std::int64_t hi, cohort_totals& sum) const {
+  const auto n = static_cast<std::int64_t>(ring_.size());
+  for (auto i = lo; i <= hi; ++i) {
+    const auto& s = ring_[static_cast<std::size_t>(((i % n) + n) % n)];
+    if (!s.used || s.index != i)
+      continue;
     for (const auto& [key, totals] : s.series)
       if (key.who == c)
         sum.merge(totals);
     sum.merge(s.extras[at(c)]);
-  });
+  }
+}
+
+metric_window::kept_sum& metric_window::kept_for(cohort c, std::int64_t lo) const {
+  kept_sum* oldest = &kept_[0];
+  for (auto& k : kept_) {
+    if (k.used && k.who == c && k.lo == lo)
+      return k;
+    if (!k.used || (oldest->used && k.last_use < oldest->last_use))
+      oldest = &k;
+  }
+  *oldest = kept_sum{};
+  oldest->who = c;
+  oldest->lo = lo;
+  return *oldest;
+}
+
+cohort_stats metric_window::stats(cohort c, instant from, instant to) const {
+  if (!any_ || to <= from)
+    return cohort_totals{}.stats();
+  const auto n = static_cast<std::int64_t>(ring_.size());
+  const auto lo = std::max(floor_div(from.time_since_epoch().count(), bucket_.count()), newest_ - n + 1);
+  const auto hi = std::min(floor_div(to.time_since_epoch().count() - 1, bucket_.count()), newest_);
+  if (hi < lo)
+    return cohort_totals{}.stats();
+  // buckets before the newest change only by a late add (which counts in late_adds_): their sum is kept
+  const auto closed = std::min(hi, newest_ - 1);
+  auto& k = kept_for(c, lo);
+  if (!k.used || k.late != late_adds_ || k.hi > closed) {
+    k.sum.clear();
+    k.hi = lo - 1;
+    k.late = late_adds_;
+    k.used = true;
+  }
+  k.last_use = ++uses_;
+  if (k.hi < closed) {
+    merge_buckets(c, k.hi + 1, closed, k.sum);
+    k.hi = closed;
+  }
+  if (k.hi == hi)
+    return k.sum.stats();
+  cohort_totals sum = k.sum;
+  merge_buckets(c, k.hi + 1, hi, sum);
   return sum.stats();
 }
 

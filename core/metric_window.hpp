@@ -23,7 +23,10 @@
 ///    minus the span is dropped (counted in dropped()). Memory is bounded by the ring size times the distinct
 ///    (provider, tier, cohort) series, which come from the configuration.
 ///  - stats(from, to) sums the retained buckets overlapping [from, to): the figures cover [from, to) widened
-///    to bucket edges (at most one bucket more).
+///    to bucket edges (at most one bucket more). The sum of the buckets before the newest is kept per (cohort,
+///    first bucket) and extended as buckets close, so a trigger asking every tick merges one or two buckets, not
+///    the whole span (the rollout tick was a tenth of a simulated job's cost); an observation that lands in a
+///    closed bucket drops those sums. The figures are the same as summing afresh.
 /// No clock: every call takes the instant it is about. Owned by the rollout controller.
 
 #include "core/latency_histogram.hpp"
@@ -155,8 +158,22 @@ private:
     std::array<cohort_totals, cohort_count> extras; ///< feedback, breaker trips, dispatches, user waits (by route)
   };
 
+  /// The sum of one cohort's buckets [lo, hi], kept between calls of stats().
+  struct kept_sum {
+    bool used = false;
+    cohort who = cohort::other;
+    std::int64_t lo = 0, hi = 0;
+    std::int64_t late = 0; ///< late_adds_ when it was summed
+    std::uint64_t last_use = 0;
+    cohort_totals sum;
+  };
+  static constexpr std::size_t kept_sums = 16;
+
   slot* slot_for(instant at);
   template <class F> void for_each_slot(instant from, instant to, F&& f) const;
+  /// Merges cohort c's figures of the buckets lo..hi, in bucket order, into `sum`.
+  void merge_buckets(cohort c, std::int64_t lo, std::int64_t hi, cohort_totals& sum) const;
+  kept_sum& kept_for(cohort c, std::int64_t lo) const;
 
   duration bucket_;
   std::vector<slot> ring_;
@@ -164,6 +181,9 @@ private:
   bool any_ = false;
   std::int64_t dropped_ = 0;
   std::array<instant, cohort_count> last_response_{};
+  std::int64_t late_adds_ = 0; ///< observations and events that landed in a bucket older than the newest
+  mutable std::array<kept_sum, kept_sums> kept_{};
+  mutable std::uint64_t uses_ = 0;
 };
 
 /// Figures since a start (a phase's whole life, days long): cumulative, not windowed; reset when a phase begins.

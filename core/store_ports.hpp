@@ -154,6 +154,10 @@ public:
   /// Writes new jobs, folds events into their rows and writes every side row, all in one transaction: all of it
   /// lands, or (it throws) none of it.
   virtual void commit(const write_batch& batch) = 0;
+  /// commit() for an owner that lets go of the rows once they are committed (the store actor): a store that keeps
+  /// rows for later (simulate's deferred store) moves them out of `batch` instead of copying them. The SQLite store
+  /// leaves `batch` as it is, so a failed commit keeps its rows for the retry.
+  virtual void commit_taking(write_batch& batch) { commit(batch); }
   /// Jobs and events alone (tests, tools).
   void write(std::vector<job_record> inserts, std::vector<job_event> events) {
     write_batch b;

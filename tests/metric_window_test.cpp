@@ -314,3 +314,64 @@ TEST_CASE("cumulative stats add up since the start and reset to nothing") {
   CHECK(s.breaker_trips == 0);
   CHECK(s.p95 == 0us);
 }
+
+namespace {
+/// The figures a window gives, as text (every field a trigger or the API reads).
+std::string figures(const cohort_stats& s) {
+  std::string out = std::to_string(s.samples) + " " + std::to_string(s.failures) + " " +
+                    std::to_string(s.failure_rate) + " " + std::to_string(s.p50.count()) + " " +
+                    std::to_string(s.p95.count()) + " " + std::to_string(s.p99.count()) + " " +
+                    std::to_string(s.latency_samples) + " " + std::to_string(s.user_p95.count()) + " " +
+                    std::to_string(s.user_wait_samples) + " " + std::to_string(s.cost) + " " +
+                    std::to_string(s.images) + " " + std::to_string(s.quality_samples) + " " +
+                    std::to_string(s.breaker_trips) + " " + std::to_string(s.dispatches);
+  for (const auto& [e, n] : s.errors)
+    out += " " + std::string{to_string(e)} + "=" + std::to_string(n);
+  return out;
+}
+} // namespace
+
+TEST_CASE("a window asked every tick gives the figures of a window summed afresh, late observations included") {
+  // the sums kept between ticks must never show stale figures: same observations, one window asked every
+  // second (keeping sums), one built anew at each check
+  std::mt19937_64 rng{11};
+  std::uniform_int_distribution<int> jitter{0, 40}; // seconds an observation's instant lags the tick (late adds)
+  std::uniform_int_distribution<int> pick{0, 9};
+  std::vector<observation> seen;
+  std::vector<std::pair<cohort, instant>> dispatches;
+  metric_window asked{10min, 10s};
+  std::int64_t compared = 0, nonempty = 0;
+  for (int second = 0; second < 3600; ++second) {
+    const auto now = t0 + std::chrono::seconds(second);
+    for (int k = 0; k < 3; ++k) {
+      const auto who = pick(rng) < 6 ? cohort::candidate : cohort::baseline;
+      auto o = obs(who, now - std::chrono::seconds(jitter(rng) < 35 ? 0 : jitter(rng)),
+                   pick(rng) == 0 ? error_class::server : error_class::none,
+                   std::chrono::milliseconds(100 + 97 * pick(rng) * pick(rng)), 1000, 1);
+      if (pick(rng) == 0)
+        o.user_wait = std::chrono::seconds(20 + pick(rng));
+      seen.push_back(o);
+      asked.add(o);
+      dispatches.emplace_back(who, now);
+      asked.add_dispatch(who, now);
+    }
+    for (auto span : {5min, 10min, 2min}) {
+      for (auto c : {cohort::candidate, cohort::baseline}) {
+        const auto from = now - span, to = now + 1us;
+        const auto got = figures(asked.stats(c, from, to));
+        if (second % 97 == 0) { // a fresh window at some ticks (rebuilding one every tick is slow)
+          metric_window fresh{10min, 10s};
+          for (const auto& s : seen)
+            fresh.add(s);
+          for (const auto& [w, t] : dispatches)
+            fresh.add_dispatch(w, t);
+          CHECK(got == figures(fresh.stats(c, from, to)));
+          ++compared;
+          nonempty += fresh.stats(c, from, to).samples > 0 ? 1 : 0;
+        }
+      }
+    }
+  }
+  CHECK(compared > 100);
+  CHECK(nonempty > 100);
+}

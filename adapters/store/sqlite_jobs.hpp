@@ -55,7 +55,10 @@ private:
   std::optional<core::job_record> find_job(core::job_id id);
   std::vector<core::job_record> read_open_jobs();
   std::vector<key_entry> read_keys(core::instant since);
-  void insert(const core::job_record& j);
+  /// `with_progress`: the row's provider, bucket, reason, cost, error and attempt base too (a job whose events are
+  /// in the same commit); else those start at their defaults.
+  void insert(const core::job_record& j, bool with_progress);
+  void put_result(std::uint64_t id, const std::string& images);
   void fold(const std::vector<core::job_event>& events);
   attempt_delta& attempt(const core::job_event& e);
   void write_attempt(std::uint64_t job, const attempt_delta& d);

@@ -22,7 +22,8 @@ std::string join_images(const std::vector<std::string>& images) {
 
 sqlite_jobs::sqlite_jobs(connection& c) : c_(c), db_(c.db()) {
   insert_.emplace(db_, "INSERT INTO jobs(id,user_id,prompt,tier,n,endpoint,segment,metadata,idempotency_key,"
-                       "body_hash,status,created_at,updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                       "body_hash,status,created_at,updated_at,provider,bucket,route_reason,cost_micros,"
+                       "attempt_base,error) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   // A final status is never replaced by a late progress event of another commit.
   update_job_.emplace(db_, "UPDATE jobs SET status=CASE WHEN ?9=0 AND status IN ('succeeded','failed',"
                            "'dead_lettered','cancelled') THEN status ELSE COALESCE(?1,status) END,"
@@ -43,9 +44,43 @@ sqlite_jobs::sqlite_jobs(connection& c) : c_(c), db_(c.db()) {
 void sqlite_jobs::stage(const std::vector<job_record>& inserts, const std::vector<job_event>& events) {
   attempts_.clear();
   jobs_.clear();
-  for (const auto& j : inserts)
-    insert(j);
   fold(events);
+  for (const auto& j : inserts) {
+    auto it = jobs_.find(j.id.value);
+    if (it == jobs_.end()) {
+      insert(j, false);
+      continue;
+    }
+    // a job that starts and moves on in this commit (simulate's gathered commits: most jobs) goes in as its events
+    // leave it, one INSERT rather than an INSERT and an UPDATE; the same values as write_job's UPDATE would set
+    const auto& d = it->second;
+    auto row = j; // the columns an insert leaves at their defaults start there, as for an UPDATE of a new row
+    row.provider.clear();
+    row.bucket = 0;
+    row.route_reason.clear();
+    row.cost = 0;
+    row.error.clear();
+    row.attempt_base = 0;
+    if (d.status && (d.replay || !is_final(row.status)))
+      row.status = *d.status;
+    if (d.provider)
+      row.provider = *d.provider;
+    if (d.bucket)
+      row.bucket = *d.bucket;
+    if (d.route_reason)
+      row.route_reason = *d.route_reason;
+    if (d.cost)
+      row.cost = *d.cost;
+    if (d.error)
+      row.error = *d.error;
+    if (d.attempt_base)
+      row.attempt_base = *d.attempt_base;
+    row.updated_at = d.updated_at;
+    insert(row, true);
+    if (d.images && !d.images->empty())
+      put_result(j.id.value, *d.images);
+    jobs_.erase(it);
+  }
   for (auto& [key, d] : attempts_)
     write_attempt(key.first, d);
   for (auto& [id, d] : jobs_)
@@ -76,7 +111,7 @@ std::size_t sqlite_jobs::sweep_dead_letters(instant before) {
   });
 }
 
-void sqlite_jobs::insert(const job_record& j) {
+void sqlite_jobs::insert(const job_record& j, bool with_progress) {
   if (!j.idempotency_key.empty()) {
     // intake remembers keys for a day and checked this one: a row still holding it is older, its key expired
     auto& free = *free_key_;
@@ -101,8 +136,23 @@ void sqlite_jobs::insert(const job_record& j) {
   s.bind(11, std::string{to_string(j.status)});
   s.bind(12, us(j.created_at));
   s.bind(13, us(j.updated_at));
+  // a plain insert leaves them at their defaults (what a caller put in a new record's later fields never counted)
+  s.bind(14, with_progress ? j.provider : std::string{});
+  s.bind(15, with_progress ? j.bucket : 0);
+  s.bind(16, with_progress ? j.route_reason : std::string{});
+  s.bind(17, with_progress ? j.cost : core::micros{0});
+  s.bind(18, with_progress ? j.attempt_base : 0);
+  s.bind(19, with_progress ? j.error : std::string{});
   s.exec();
   s.reset();
+}
+
+void sqlite_jobs::put_result(std::uint64_t id, const std::string& images) {
+  auto& r = *put_result_;
+  r.bind(1, static_cast<std::int64_t>(id));
+  r.bind(2, images);
+  r.exec();
+  r.reset();
 }
 
 void sqlite_jobs::fold(const std::vector<job_event>& events) {
@@ -225,13 +275,8 @@ void sqlite_jobs::write_job(std::uint64_t id, const job_delta& d) {
     s.bind(10, *d.attempt_base);
   s.exec();
   s.reset();
-  if (d.images && !d.images->empty()) {
-    auto& r = *put_result_;
-    r.bind(1, static_cast<std::int64_t>(id));
-    r.bind(2, *d.images);
-    r.exec();
-    r.reset();
-  }
+  if (d.images && !d.images->empty())
+    put_result(id, *d.images);
 }
 
 } // namespace cutover::store_adapter::detail
