@@ -230,3 +230,62 @@ TEST_CASE("after a rollback waiting candidate work is on the baseline at once an
   CHECK(photomaker.consumed == 9 * 40'000);
   CHECK(photomaker.reserved == 0);
 }
+
+TEST_CASE("an attempt handed back at a rollback does not count against max_attempts, also after a restart") {
+  // the candidate refuses its first create (429, retry in 40 s): the job waits at the candidate when the operator
+  // rolls back, and is handed back (attempt 1, cancelled). The baseline and the next fallback fail; the last
+  // fallback serves it — within dead_letter.max_attempts (3) only if the handed-back attempt is not counted.
+  const std::string config = R"(providers:
+  gemini:
+    kind: simulated
+    mode: async
+    cost_per_image: {sd: 0.03, hd: 0.039, 4k: 0.06}
+    simulated: {latency_p50: 20m, latency_p95: 20m, failure_rate: 0%, quality: 0.93}
+  photomaker: {kind: simulated, mode: sync, cost_per_image: {sd: 0.04, hd: 0.05, 4k: 0.08},
+               simulated: {latency_p50: 2s, latency_p95: 2s, failure_rate: 100%, quality: 0.9},
+               retry: {max_attempts: 1}}
+  sdxl: {kind: simulated, mode: sync, cost_per_image: {sd: 0.02, hd: 0.03, 4k: 0.05},
+         simulated: {latency_p50: 2s, latency_p95: 2s, failure_rate: 100%, quality: 0.9}, retry: {max_attempts: 1}}
+  flux: {kind: simulated, mode: sync, cost_per_image: {sd: 0.02, hd: 0.03, 4k: 0.05},
+         simulated: {latency_p50: 2s, latency_p95: 2s, failure_rate: 0%, quality: 0.9}}
+tiers:
+  sd: {batch: {max_items: 50, max_wait: 45s}}
+fallback: {gemini: [photomaker, sdxl, flux], photomaker: [sdxl, flux]}
+dead_letter: {max_attempts: 3, retention: 2h}
+rollout: {name: recall, baseline: photomaker, candidate: gemini, percent: 100, phases: [{percent: 100}]}
+)";
+  testing::temp_dir dir;
+  std::vector<core::job_id> ids;
+  core::duration stopped_at{};
+  {
+    std::shared_ptr<recording_port> candidate;
+    testing::engine_story first{dir, config, {0s, true, [&candidate](const core::provider_config& p)
+                                                -> std::shared_ptr<core::provider_port> {
+                                                  auto sim = providers::make_simulated_provider(p);
+                                                  if (p.name != "gemini")
+                                                    return sim;
+                                                  candidate = std::make_shared<recording_port>(std::move(sim));
+                                                  candidate->rate_limit_create = 1;
+                                                  return candidate;
+                                                }}};
+    ids = first.submit(1);
+    first.advance_to(60s); // flushed at 45 s, refused, its retry due at 85 s
+    REQUIRE(candidate->creates() == 1);
+    first.operate("rollback"); // handed back at 60 s; in the baseline's window until 105 s, failed at 107 s
+    first.advance_to(120s);    // now in sdxl's window: the engine stops before it flushes
+    auto j = first.job(ids[0]);
+    REQUIRE(j.attempts.size() == 2);
+    REQUIRE(j.attempts[0].error == core::error_class::cancelled);
+    REQUIRE(j.attempts[1].provider == "photomaker");
+    REQUIRE(j.provider == "sdxl");
+    stopped_at = first.at();
+  }
+  testing::engine_story second{dir, config, {stopped_at}};
+  REQUIRE(second.vt.advance_until([&] { return second.all_final(ids); }, 10min, 1s));
+  auto j = second.job(ids[0]);
+  INFO(j.error);
+  CHECK(j.status == core::job_status::succeeded);
+  REQUIRE(j.attempts.size() == 4);
+  CHECK(j.attempts[2].provider == "sdxl");
+  CHECK(j.attempts[3].provider == "flux");
+}

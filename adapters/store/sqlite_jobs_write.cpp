@@ -167,6 +167,9 @@ void sqlite_jobs::fold(const std::vector<job_event>& events) {
         d.route_reason = e.text;
         if (e.bucket >= 1)
           d.bucket = e.bucket;
+        // attempts that do not count (handed back at a rollback, in doubt after a stop) stay uncounted after
+        // the next restart too; the chain starts again at the attempt after them
+        d.attempt_base = e.attempt.no;
         break;
       case event_kind::attempt_started: {
         d.provider = e.attempt.provider;
