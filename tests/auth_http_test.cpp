@@ -153,7 +153,7 @@ TEST_CASE("every route of the table needs a key with its scope: 401 without a us
     CHECK(log.find(k) == std::string::npos); // never logged
 }
 
-TEST_CASE("auth.metrics_open opens /metrics alone; health and readiness are always open") {
+TEST_CASE("auth.metrics_open opens /metrics alone, health and readiness are always open") {
   temp_dir dir;
   std::ofstream(dir.file("keys.yaml")) << keys_yaml();
   engine_process engine{dir.path.string(), keyed_config(dir.file("keys.yaml"), ", metrics_open: true")};

@@ -389,7 +389,7 @@ TEST_CASE("without store.synchronous a commit is fsynced (full): a 202'd job sur
   CHECK(load(minimal + "store: {synchronous: \"off\"}\n")->store.synchronous == core::sync_mode::off);
 }
 
-TEST_CASE("a listen address off loopback needs auth.keys_file; loopback and keyed addresses do not") {
+TEST_CASE("a listen address off loopback needs auth.keys_file, loopback and keyed addresses do not") {
   auto e = only_error(minimal + "server: {listen: \"0.0.0.0:8080\"}\n");
   CHECK(e.path == "server.listen");
   CHECK(e.message.find("server.listen \"0.0.0.0:8080\" is reachable from other machines; without auth.keys_file") == 0);

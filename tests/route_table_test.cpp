@@ -32,7 +32,7 @@ TEST_CASE("a path with a parameter matches its route and hands the segment over"
   CHECK(f.params == std::vector<std::string>{"j7"});
 }
 
-TEST_CASE("a known path with another method names the methods it has; an unknown path names none") {
+TEST_CASE("a known path with another method names the methods it has, an unknown path names none") {
   auto t = sample();
   auto m = t.find("DELETE", "/v1/jobs");
   CHECK(m.found == nullptr);
