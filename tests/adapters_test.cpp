@@ -247,17 +247,21 @@ TEST_CASE("imagen maps each error answer to its error class with 504 as timeout"
 
 // ---- Replicate predictions (async, one prediction per item)
 
-TEST_CASE("replicate accepts a prediction by id then polls it from processing to succeeded with data URL images") {
+TEST_CASE("replicate accepts a prediction by id then polls it from starting through processing to succeeded with data URL images") {
   fake_provider_process fake;
-  fake.set_faults(R"({"async_polls_before_done":2})");
+  fake.set_faults(R"({"async_polls_before_done":2,"async_polls_queued":1})");
   auto port = adapter(fake, api::replicate);
   const std::vector<core::work_item> items{item(3, 2, tier::hd)};
   const auto id = accepted_id(*port, items); // the create answered `starting`
+  auto queued = poll_and_wait(*port, id, items);
+  CHECK(queued.k == kind::pending);
+  CHECK(queued.not_started); // no worker took it yet: a cancel now costs nothing
   for (int i = 0; i < 2; ++i) {
     auto processing = poll_and_wait(*port, id, items);
     CHECK(processing.k == kind::pending);
     CHECK(processing.error == error_class::none);
     CHECK_FALSE(processing.poll_failed);
+    CHECK_FALSE(processing.not_started); // it runs: billed if given up
   }
   auto done = poll_and_wait(*port, id, items);
   CHECK(done.k == kind::done);
@@ -265,11 +269,11 @@ TEST_CASE("replicate accepts a prediction by id then polls it from processing to
   REQUIRE(done.items.size() == 1);
   check_success(done.items[0], items[0], 2, png_data_url);
   auto calls = fake.calls();
-  REQUIRE(calls.size() == 4);
+  REQUIRE(calls.size() == 5);
   CHECK(calls[0].method == "POST");
   CHECK(calls[0].path == "/v1/models/acme/flux/predictions");
   CHECK(calls[0].status == 201);
-  CHECK(calls[3].path == "/v1/predictions/" + id);
+  CHECK(calls[4].path == "/v1/predictions/" + id);
 }
 
 TEST_CASE("replicate creates a prediction of a version id on the predictions route") {
@@ -342,17 +346,21 @@ TEST_CASE("a replicate poll whose HTTP call fails is poll_failed and the predict
 
 TEST_CASE("a gemini batch is accepted as batches id then pending while running then done with one result per item") {
   fake_provider_process fake;
-  fake.set_faults(R"({"async_polls_before_done":2})");
+  fake.set_faults(R"({"async_polls_before_done":2,"async_polls_queued":1})");
   auto port = adapter(fake, api::gemini_batch);
   CHECK(port->takes_batches());
   const std::vector<core::work_item> items{item(11, 1, tier::sd), item(12, 1, tier::hd), item(13, 1, tier::k4)};
   const auto id = accepted_id(*port, items); // BATCH_STATE_PENDING
   CHECK(starts_with(id, "batches/"));
+  auto queued = poll_and_wait(*port, id, items);
+  CHECK(queued.k == kind::pending);
+  CHECK(queued.not_started); // PENDING: no request processed yet
   for (int i = 0; i < 2; ++i) {
     auto running = poll_and_wait(*port, id, items);
     CHECK(running.k == kind::pending);
     CHECK(running.error == error_class::none);
     CHECK_FALSE(running.poll_failed);
+    CHECK_FALSE(running.not_started);
   }
   auto done = poll_and_wait(*port, id, items);
   CHECK(done.k == kind::done);
@@ -361,9 +369,9 @@ TEST_CASE("a gemini batch is accepted as batches id then pending while running t
   for (std::size_t i = 0; i < items.size(); ++i)
     check_success(done.items[i], items[i], 1, png_base64);
   auto calls = fake.calls();
-  REQUIRE(calls.size() == 4);
+  REQUIRE(calls.size() == 5);
   CHECK(calls[0].path == "/v1beta/models/gemini-img:batchGenerateContent");
-  CHECK(calls[3].path == "/v1beta/" + id);
+  CHECK(calls[4].path == "/v1beta/" + id);
 }
 
 TEST_CASE("a gemini batch sends n keyed requests for an item of n images and gathers the n images back") {

@@ -101,6 +101,7 @@ answer provider_fake::batch_create(const route& r, const call& c, const fault_se
   b.display_name = name.is_string() ? name.as_string() : b.id;
   b.create_time = b.update_time = rfc3339_now();
   b.polls_before_done = s.async_polls_before_done;
+  b.polls_queued = s.async_polls_queued;
   ++counters(api).jobs_created;
   batch_items_ += b.items.size();
   auto& stored = batches_[b.id] = std::move(b);
@@ -131,7 +132,9 @@ answer provider_fake::batch_poll(const route& r, op what) {
 
 void provider_fake::advance(batch& b) {
   b.update_time = rfc3339_now();
-  if (++b.polls <= b.polls_before_done) {
+  if (++b.polls <= b.polls_queued)
+    return; // still BATCH_STATE_PENDING
+  if (b.polls <= b.polls_queued + b.polls_before_done) {
     b.state = "BATCH_STATE_RUNNING";
     return;
   }

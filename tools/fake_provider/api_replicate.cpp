@@ -47,6 +47,7 @@ answer provider_fake::replicate_create(const route& r, const call& c, fault f, c
   p.input_json = input.serialize();
   p.created_at = rfc3339_now();
   p.polls_before_done = s.async_polls_before_done;
+  p.polls_queued = s.async_polls_queued;
   p.seed = prompt_seed(input.at("prompt").as_string());
   // The ending is drawn now, so the answer to a poll does not depend on when it comes.
   if (f == fault::content_policy)
@@ -82,9 +83,11 @@ answer provider_fake::replicate_poll(const route& r, bool cancel) {
 }
 
 void provider_fake::advance(prediction& p) {
+  if (++p.polls <= p.polls_queued)
+    return; // still `starting`: no worker has taken it
   if (p.started_at.empty())
     p.started_at = rfc3339_now();
-  if (++p.polls <= p.polls_before_done) {
+  if (p.polls <= p.polls_queued + p.polls_before_done) {
     p.status = "processing";
     return;
   }

@@ -67,7 +67,7 @@ public:
     std::string id, model, version, input_json, status = "starting";
     std::string created_at, started_at, completed_at;
     ending end = ending::succeed;
-    int polls = 0, polls_before_done = 1, num_outputs = 1;
+    int polls = 0, polls_queued = 0, polls_before_done = 1, num_outputs = 1;
     std::uint32_t seed = 0;
   };
   struct batch_item {
@@ -79,7 +79,7 @@ public:
     std::string id, model, display_name, state = "BATCH_STATE_PENDING", create_time, update_time, end_time;
     bool fail = false;
     bool expire = false;
-    int polls = 0, polls_before_done = 1;
+    int polls = 0, polls_queued = 0, polls_before_done = 1;
     std::vector<batch_item> items;
   };
   static route match(const std::string& method, const std::string& path);

@@ -93,12 +93,12 @@ bool apply(const value& obj, const std::string& path, fault_settings& s, std::st
       if (!read_ms(v, at, ms, err))
         return false;
       s.hang_for = std::chrono::milliseconds(static_cast<long long>(ms));
-    } else if (key == "async_polls_before_done") {
+    } else if (key == "async_polls_before_done" || key == "async_polls_queued") {
       if (!v.is_integer() || v.as_integer() < 0 || v.as_integer() > 1000000) {
         err = at + ": must be a whole number between 0 and 1000000";
         return false;
       }
-      s.async_polls_before_done = v.as_integer();
+      (key == "async_polls_queued" ? s.async_polls_queued : s.async_polls_before_done) = v.as_integer();
     } else if (key == "error_rates") {
       if (!v.is_object()) {
         err = at + ": must be an object of \"status\": probability";

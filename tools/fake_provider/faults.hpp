@@ -38,6 +38,7 @@ struct fault_settings {
   double item_error_rate = 0;           ///< Gemini batch: an item answered with {error}
   double async_expire_rate = 0;         ///< Gemini batch EXPIRED (it did not run within its time)
   int async_polls_before_done = 1;      ///< polls a job stays processing/RUNNING before it finishes
+  int async_polls_queued = 0;           ///< polls before those a job stays queued (starting/PENDING: not started)
   std::chrono::milliseconds hang_for{std::chrono::minutes(10)}; ///< `hang_ms`: when a hung request is let go
 };
 

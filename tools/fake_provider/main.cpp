@@ -28,6 +28,7 @@ constexpr const char* usage = R"(usage: cutover-fake-provider [--port N] [--faul
 faults: {"seed":N, FIELDS, "default":{FIELDS}, "openai"|"replicate"|"imagen"|"gemini_batch":{FIELDS}}
   FIELDS: latency_ms (N or {"p50":ms,"p95":ms}), error_rates ({"500":p,...}), retry_after_s, hang_rate, hang_ms,
           empty_data_rate, malformed_rate, content_policy_rate, quota_rate, async_polls_before_done,
+          async_polls_queued,
           async_failure_rate, async_expire_rate, item_error_rate
 control: POST /_fake/faults, GET /_fake/calls[?since=SEQ][&wait_ms=MS], GET /_fake/stats, POST /_fake/reset
 )";
