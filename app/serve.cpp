@@ -7,6 +7,7 @@
 #include "adapters/http/server.hpp"
 #include "adapters/providers/real.hpp"
 #include "adapters/store/sqlite_store.hpp"
+#include "core/ledger.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -224,14 +225,20 @@ int serve(const serve_flags& flags) {
       return {"unavailable", {{"draining", "yes"}}};
     if (view == nullptr)
       return {"unavailable", {{"ledger", "no answer"}}};
-    std::vector<std::string> names;
+    std::vector<std::pair<std::string, core::micros>> names; // each provider, and its cheapest job (one image)
     {
       std::lock_guard<std::mutex> guard{reload_mutex};
-      for (const auto& p : running->providers)
-        names.push_back(p.name);
+      for (const auto& p : running->providers) {
+        core::micros cheapest = core::estimate_cost(p, core::tier::sd, 1);
+        for (auto t : {core::tier::hd, core::tier::k4})
+          cheapest = std::min(cheapest, core::estimate_cost(p, t, 1));
+        names.emplace_back(p.name, cheapest);
+      }
     }
     http::readiness_report report;
-    for (const auto& name : names) {
+    int admissible = 0;
+    for (const auto& [name, cheapest] : names) {
+      admissible += view->view.admissible(name, view->now, cheapest);
       const char* state = "ok";
       if (const auto why = view->view.stopped_by(name, view->now)) {
         switch (*why) {
@@ -249,6 +256,8 @@ int serve(const serve_flags& flags) {
         report.status = "degraded";
       report.checks.emplace_back(name, state);
     }
+    if (admissible == 0 && !names.empty())
+      report.status = "unavailable"; // no provider can take even the cheapest job: intake answers 503 to all
     return report;
   };
   api_opts.auth = auth;

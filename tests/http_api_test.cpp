@@ -368,10 +368,10 @@ TEST_CASE("once every provider of the chain is stopped by its budget, POST /v1/j
   CHECK(err.find("\"param\":null") != std::string::npos);
   CHECK(count_rows(dir.file("cutover.db"), "SELECT COUNT(*) FROM jobs") == 2);
 
-  // readiness reads the same view: every provider is stopped by its budget
+  // readiness reads the same view: every provider is stopped by its budget, none can take a job: unavailable
   auto ready = http.get("/readyz");
-  CHECK(ready.status == 200);
-  CHECK(json_field(ready.body, "status") == "degraded");
+  CHECK(ready.status == 503);
+  CHECK(json_field(ready.body, "status") == "unavailable");
   for (const char* p : {"gemini", "photomaker", "sdxl"})
     CHECK(json_field(json_field(ready.body, "checks"), p) == "budget_stopped");
 }
