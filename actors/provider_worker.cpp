@@ -365,6 +365,8 @@ void make_call(self_ptr self, worker_state::batch& wb, std::uint64_t call_id, ou
     fail_all(error_class::over_limit, lim.reason);
     return;
   }
+  // this call may have filled a window: new jobs see it at once (intake refuses a job no provider can take)
+  report_limit(self, st.limits->windows(now, 1));
   auto ticket = st.breaker->allow(now);
   if (!ticket) {
     log_breaker(self);

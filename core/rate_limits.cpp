@@ -67,7 +67,7 @@ int provider_limits::used_today(instant now) const {
   return budget_day_index(now, day_starts_) > day_index_ ? 0 : day_count_;
 }
 
-limit_check provider_limits::try_acquire(instant now, int items) {
+limit_check provider_limits::windows(instant now, int items) {
   age(now);
   limit_check out;
   const int hour_count = used_this_hour(now);
@@ -91,6 +91,11 @@ limit_check provider_limits::try_acquire(instant now, int items) {
     else
       out.retry_at = std::max(*out.retry_at, frees);
   }
+  return out;
+}
+
+limit_check provider_limits::try_acquire(instant now, int items) {
+  auto out = windows(now, items);
   if (cfg_.max_concurrent > 0 && in_flight_ >= cfg_.max_concurrent && out.ok())
     out = {limit_verdict::concurrency, std::nullopt, refusal(provider_, in_flight_, cfg_.max_concurrent, "in flight")};
   if (!out.ok())

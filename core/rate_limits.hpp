@@ -46,6 +46,9 @@ public:
   /// (the one that binds longest first).
   /// `items` generations ride on this one call (a batch API): they all count in the hour and day windows.
   limit_check try_acquire(instant now, int items = 1);
+  /// Whether the hour and day windows would take a call of `items` at `now` (concurrency aside); takes nothing.
+  /// After a call filled a window, this names it and when it frees, before any call is refused.
+  limit_check windows(instant now, int items = 1);
   /// The remote call ended: its slot is free (the call stays counted in its windows). false when no slot was
   /// held, which is a caller's bug and changes nothing.
   bool release();
