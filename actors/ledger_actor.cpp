@@ -111,7 +111,7 @@ void restore(self_ptr self, const budget_store::budget_snapshot& snap) {
   std::vector<open_reservation> open;
   for (const auto& o : snap.open)
     if (const auto* p = st.cfg->provider(o.provider))
-      open.push_back({o.key, o.provider, estimate_cost(*p, o.tier_, o.n)});
+      open.push_back({o.key, o.provider, o.reserved > 0 ? o.reserved : estimate_cost(*p, o.tier_, o.n)});
   st.book->restore(snap.today, open);
   core::log_line{} << "event=ledger_restored day=" << st.book->day() << " consumed=" << format_usd(st.book->consumed(""))
             << " open_reservations=" << open.size();

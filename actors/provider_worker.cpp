@@ -387,8 +387,10 @@ void start_calls(self_ptr self, worker_state::batch& wb) {
   const auto& env = *self->state.env;
   const auto now = now_of(self);
   std::vector<job_event> started;
-  for (const auto& item : wb.b.items)
+  for (const auto& item : wb.b.items) {
     started.push_back(attempt_event(event_kind::attempt_started, job_status::submitted, item, env.provider.name, now));
+    started.back().attempt.reserved = unit_price(self, item) * std::max(item.n, 1); // kept for a restart
+  }
   self->send(env.store, msg::note_events{std::move(started)});
   if (env.port->takes_batches())
     wb.calls[0] = {};

@@ -288,7 +288,10 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
     // The engine stopped while this call may have been on the wire: the provider may have done the work and
     // billed it. When in doubt the money is spent: the attempt ends as `unknown`, charged at its reservation (the
     // one the ledger restored), and the job runs again as a new attempt.
-    const micros charged = p != nullptr ? estimate_cost(*p, job.spec.tier_, job.spec.n) : 0;
+    // at its price when admitted (a store from before that was kept: today's price)
+    const micros charged = last->reserved > 0 ? last->reserved
+                           : p != nullptr     ? estimate_cost(*p, job.spec.tier_, job.spec.n)
+                                              : 0;
     auto a = event(job.id, event_kind::attempt_finished, job_status::running, now);
     a.attempt = *last;
     a.attempt.finished_at = now;
@@ -308,9 +311,11 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
     return;
   }
   if (last != nullptr && last->outcome == job_status::running && !last->remote_id.empty()) {
-    // paid for and running remotely: poll it again, never submit it again (its reservation was restored, at the
-    // current price: the item is priced the same)
-    if (p != nullptr)
+    // paid for and running remotely: poll it again, never submit it again (its reservation was restored at the
+    // price of its admission: the item is priced the same)
+    if (last->reserved > 0)
+      f.item.unit_price = last->reserved / std::max(job.spec.n, 1);
+    else if (p != nullptr)
       f.item.unit_price = p->cost_per_image[static_cast<std::size_t>(job.spec.tier_)];
     auto& b = polls[{provider, last->remote_id}];
     b.tier_ = job.spec.tier_;

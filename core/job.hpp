@@ -34,6 +34,9 @@ struct attempt_record {
   std::string remote_id; ///< the provider's job id for async providers, persisted before the first poll
   micros cost = 0;
   double quality = -1; ///< the provider's own score (0..1) of a succeeded attempt; < 0: it gave none
+  /// What was reserved for it at admission (the price then x n): what the attempt is charged when its outcome is
+  /// never learnt, and what is held again after a restart; 0 in stores written before it was kept.
+  micros reserved = 0;
 };
 
 struct job_record {

@@ -75,6 +75,7 @@ public:
     std::string provider;
     tier tier_ = tier::sd;
     int n = 1;
+    micros reserved = 0; ///< held at its admission; 0: not known (an older store), estimate it at today's price
   };
   struct budget_snapshot {
     std::vector<day_row> today; ///< per provider: consumed and requests of attempts finished since day_start

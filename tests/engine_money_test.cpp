@@ -97,3 +97,28 @@ TEST_CASE("a sync call on the wire at a stop is charged at its reservation as un
   auto state = second.reader->audit().rollout_state(); // written at every change of the rollout's state
   CHECK((!state || (state->state != core::rollout_phase_state::rolled_back && state->percent == 100)));
 }
+
+TEST_CASE("a call in doubt after a stop is charged at the price of its admission, not at the price of the restart") {
+  testing::temp_dir dir;
+  std::vector<core::job_id> ids;
+  {
+    story first{dir, money_config("0.03")};
+    ids = first.submit(3);
+    first.vt.advance(5s); // reserved at 0.03 each, on the wire until 21 s
+    REQUIRE(!ids.empty());
+    for (auto id : ids)
+      REQUIRE(first.job(id).attempts.at(0).reserved == 30'000);
+  }
+  story second{dir, money_config("0.01"), {30s}}; // the price was cut while the engine was down
+  REQUIRE(second.vt.advance_until([&] { return second.all_final(ids); }, 5min, 1s));
+  for (auto id : ids) {
+    auto j = second.job(id);
+    REQUIRE(j.attempts.size() == 2);
+    CHECK(j.attempts[0].error == core::error_class::unknown);
+    CHECK(j.attempts[0].cost == 30'000); // what the provider may have billed: the price it was sent at
+    CHECK(j.attempts[1].cost == 10'000); // the new call, at the new price
+  }
+  second.vt.advance(2min);
+  CHECK(second.budget_row("gemini").consumed == 3 * 40'000);
+  CHECK(second.budget_row("gemini").reserved == 0);
+}

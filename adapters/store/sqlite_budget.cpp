@@ -52,7 +52,7 @@ sqlite_budget::budget_snapshot sqlite_budget::budget_state(instant day_start, co
     }
     // a final job's attempt still 'running' is a write lost before commits were retried: nothing will ever
     // settle it, so holding it as a reservation would shrink the budget at every start for good
-    SQLite::Statement open(db_, "SELECT a.job_id, a.no, a.provider, j.tier, j.n FROM attempts a JOIN jobs j"
+    SQLite::Statement open(db_, "SELECT a.job_id, a.no, a.provider, j.tier, j.n, a.reserved_micros FROM attempts a JOIN jobs j"
                                 " ON j.id = a.job_id WHERE a.outcome = 'running'"
                                 " AND j.status NOT IN ('succeeded','failed','dead_lettered','cancelled')");
     while (open.executeStep()) {
@@ -61,6 +61,7 @@ sqlite_budget::budget_snapshot sqlite_budget::budget_state(instant day_start, co
       o.provider = open.getColumn(2).getString();
       parse_tier(open.getColumn(3).getString(), o.tier_);
       o.n = open.getColumn(4).getInt();
+      o.reserved = open.getColumn(5).getInt64();
       out.open.push_back(std::move(o));
     }
     return out;

@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS attempts(
   job_id INTEGER NOT NULL, no INTEGER NOT NULL, provider TEXT NOT NULL,
   started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL DEFAULT 0, outcome TEXT NOT NULL,
   error_class TEXT NOT NULL DEFAULT 'none', remote_id TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0,
-  quality REAL NOT NULL DEFAULT -1,
+  quality REAL NOT NULL DEFAULT -1, reserved_micros INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(job_id, no)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS attempts_finished ON attempts(finished_at);
 -- Clients' quality ratings of jobs, for the rollout's quality-parity gate (rebuilt from here after a restart).
@@ -156,6 +156,9 @@ void connection::migrate() {
   // ... and before replays kept their attempt numbers
   if (!has("jobs", "attempt_base"))
     db_.exec("ALTER TABLE jobs ADD COLUMN attempt_base INTEGER NOT NULL DEFAULT 0");
+  // ... and before an attempt kept the reservation made at its admission
+  if (!has("attempts", "reserved_micros"))
+    db_.exec("ALTER TABLE attempts ADD COLUMN reserved_micros INTEGER NOT NULL DEFAULT 0");
 }
 
 } // namespace cutover::store_adapter::detail

@@ -177,7 +177,7 @@ job_record sqlite_jobs::read_job(SQLite::Statement& q) {
 void sqlite_jobs::load_attempts(job_record& j) {
   if (!attempts_q_)
     attempts_q_.emplace(db_, "SELECT no,provider,started_at,finished_at,outcome,error_class,remote_id,cost_micros,"
-                             "quality FROM attempts WHERE job_id=? ORDER BY no");
+                             "quality,reserved_micros FROM attempts WHERE job_id=? ORDER BY no");
   auto& q = *attempts_q_;
   q.tryReset(); // in case an earlier read threw half-way
   q.bind(1, static_cast<std::int64_t>(j.id.value));
@@ -192,6 +192,7 @@ void sqlite_jobs::load_attempts(job_record& j) {
     a.remote_id = q.getColumn(6).getString();
     a.cost = q.getColumn(7).getInt64();
     a.quality = q.getColumn(8).getDouble();
+    a.reserved = q.getColumn(9).getInt64();
     j.attempts.push_back(std::move(a));
   }
   q.reset();

@@ -34,7 +34,7 @@ sqlite_jobs::sqlite_jobs(connection& c) : c_(c), db_(c.db()) {
   put_result_.emplace(db_, "INSERT OR REPLACE INTO results(job_id, images) VALUES(?,?)");
   free_key_.emplace(db_, "UPDATE jobs SET idempotency_key=NULL WHERE idempotency_key=?");
   put_attempt_.emplace(db_, "INSERT OR REPLACE INTO attempts(job_id,no,provider,started_at,finished_at,outcome,"
-                            "error_class,remote_id,cost_micros,quality) VALUES(?,?,?,?,?,?,?,?,?,?)");
+                            "error_class,remote_id,cost_micros,quality,reserved_micros) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
   update_attempt_.emplace(db_, "UPDATE attempts SET remote_id=COALESCE(?1,remote_id),"
                                " finished_at=COALESCE(?2,finished_at), outcome=COALESCE(?3,outcome),"
                                " error_class=COALESCE(?4,error_class), cost_micros=COALESCE(?5,cost_micros),"
@@ -235,6 +235,7 @@ void sqlite_jobs::write_attempt(std::uint64_t job, const attempt_delta& d) {
     s.bind(8, r.remote_id);
     s.bind(9, r.cost);
     s.bind(10, r.quality);
+    s.bind(11, r.reserved);
     s.exec();
     s.reset();
     return;
