@@ -76,6 +76,33 @@ void latency_histogram::merge(const latency_histogram& o) {
   count_ += o.count_;
 }
 
+void latency_histogram::subtract(const latency_histogram& o) {
+  if (o.count_ == 0)
+    return;
+  // o's bins are a subset of ours (its values were merged in): walk both in index order, drop bins that empty
+  auto out = bins_.begin();
+  auto b = o.bins_.begin();
+  for (auto a = bins_.begin(); a != bins_.end(); ++a) {
+    auto c = a->count;
+    if (b != o.bins_.end() && b->index == a->index)
+      c -= (b++)->count;
+    if (c > 0)
+      *out++ = bin{a->index, c};
+  }
+  bins_.erase(out, bins_.end());
+  count_ -= o.count_;
+  if (count_ <= 0)
+    clear();
+}
+
+void latency_histogram::widen_extremes(const latency_histogram& o, bool& first) {
+  if (o.count_ == 0)
+    return;
+  min_ = first ? o.min_ : std::min(min_, o.min_);
+  max_ = first ? o.max_ : std::max(max_, o.max_);
+  first = false;
+}
+
 duration latency_histogram::quantile(double q) const {
   if (count_ == 0)
     return duration{0};
