@@ -112,11 +112,21 @@ duration latency_histogram::quantile(double q) const {
   // Nearest rank; the epsilon keeps e.g. 0.95 * 100 at rank 95 despite binary fractions.
   auto rank = static_cast<std::int64_t>(std::ceil(q * static_cast<double>(count_) - 1e-9));
   rank = std::clamp<std::int64_t>(rank, 1, count_);
+  auto at = [&](const bin& b) { return std::clamp(duration{scale()[b.index]}, min_, max_); };
+  if (rank > count_ / 2) { // a high rank: the same bin, found from the top end (p95/p99 are asked every tick)
+    std::int64_t above = 0; // values in the bins after this one
+    for (auto b = bins_.rbegin(); b != bins_.rend(); ++b) {
+      if (count_ - above - b->count < rank)
+        return at(*b);
+      above += b->count;
+    }
+    return max_;
+  }
   std::int64_t seen = 0;
   for (const auto& b : bins_) {
     seen += b.count;
     if (seen >= rank)
-      return std::clamp(duration{scale()[b.index]}, min_, max_);
+      return at(b);
   }
   return max_;
 }

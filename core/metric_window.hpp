@@ -110,6 +110,7 @@ public:
   void refold(const cohort_totals& o, refold_state& st);
   cohort_stats stats() const;
   std::int64_t dispatches() const { return dispatches_; }
+  const latency_histogram& user_wait() const { return user_wait_; } ///< behind user_p50/p95/p99
   void clear() { *this = cohort_totals{}; }
 
 private:
@@ -208,6 +209,8 @@ public:
   void add_quality(cohort c, double q);
   void add_breaker_trip(cohort c);
   cohort_stats stats(cohort c) const;
+  /// The sums behind stats(c), for a reader that needs a few figures every tick, not all of them.
+  const cohort_totals& totals(cohort c) const { return totals_[static_cast<std::size_t>(c)]; }
   void reset();
 
 private:
