@@ -29,6 +29,13 @@ struct ledger_state {
   counter* admitted = nullptr;
   counter* refused = nullptr;
   std::map<std::string, gauge*> stopped; ///< cutover_budget_stopped per provider, looked up once
+  /// cutover_budget_{consumed,reserved,limit}_usd per book row, looked up once (persist runs on every settle)
+  struct row_gauges {
+    gauge* consumed = nullptr;
+    gauge* reserved = nullptr;
+    gauge* limit = nullptr; ///< looked up when the row first has a limit
+  };
+  std::map<std::string, row_gauges> row_gauge;
   core::admissibility view;                      ///< budget blocks (its own) and the providers' reported ones
   std::vector<msg::admissibility_sink> watchers; ///< hear every change of `view`
   std::string logged;                            ///< the blocks last logged, so only a change of them is logged
@@ -46,12 +53,21 @@ void persist(self_ptr self) {
   if (dirty.empty())
     return;
   for (const auto& r : st.book->rows()) {
-    const labels l{{"provider", r.provider.empty() ? "all" : r.provider}};
-    st.metrics->get_scaled_gauge("cutover_budget_consumed_usd", l, "Spend settled today.", micros_per_usd).set(r.consumed);
-    st.metrics->get_scaled_gauge("cutover_budget_reserved_usd", l, "Spend reserved by calls in flight.", micros_per_usd)
-      .set(r.reserved);
-    if (r.limit)
-      st.metrics->get_scaled_gauge("cutover_budget_limit_usd", l, "Daily limit.", micros_per_usd).set(*r.limit);
+    auto& g = st.row_gauge[r.provider];
+    const auto l = [&r] { return labels{{"provider", r.provider.empty() ? "all" : r.provider}}; };
+    if (!g.consumed) {
+      g.consumed = &st.metrics->get_scaled_gauge("cutover_budget_consumed_usd", l(), "Spend settled today.",
+                                                 micros_per_usd);
+      g.reserved = &st.metrics->get_scaled_gauge("cutover_budget_reserved_usd", l(),
+                                                 "Spend reserved by calls in flight.", micros_per_usd);
+    }
+    g.consumed->set(r.consumed);
+    g.reserved->set(r.reserved);
+    if (r.limit) {
+      if (!g.limit)
+        g.limit = &st.metrics->get_scaled_gauge("cutover_budget_limit_usd", l(), "Daily limit.", micros_per_usd);
+      g.limit->set(*r.limit);
+    }
   }
   self->send(st.store, msg::note_budget{std::move(dirty)});
 }

@@ -42,15 +42,16 @@ msg::rollout_view_reply view(self_ptr self) {
 
 /// The user-wait gauges from the phase's figures (what the gates judge).
 void export_user_wait(self_ptr self) {
-  auto set = [](const user_wait_gauges& g, const cohort_stats& s) {
-    g.p50->set(s.user_p50.count());
-    g.p95->set(s.user_p95.count());
-    g.p99->set(s.user_p99.count());
-    g.jobs->set(s.user_wait_samples);
+  // the user-wait histogram only (as stats().user_p50 etc.): this runs every tick, the other figures are unused
+  auto set = [](const user_wait_gauges& g, const core::latency_histogram& w) {
+    g.p50->set(w.quantile(0.50).count());
+    g.p95->set(w.quantile(0.95).count());
+    g.p99->set(w.quantile(0.99).count());
+    g.jobs->set(w.count());
   };
   const auto& phase = machine(self).phase_stats();
-  set(self->state.user_wait_candidate, phase.stats(cohort::candidate));
-  set(self->state.user_wait_baseline, phase.stats(cohort::baseline));
+  set(self->state.user_wait_candidate, phase.totals(cohort::candidate).user_wait());
+  set(self->state.user_wait_baseline, phase.totals(cohort::baseline).user_wait());
 }
 
 /// Tells the router the live view, updates the gauges, persists the state and the decision (if any).

@@ -76,6 +76,33 @@ void latency_histogram::merge(const latency_histogram& o) {
   count_ += o.count_;
 }
 
+void latency_histogram::subtract(const latency_histogram& o) {
+  if (o.count_ == 0)
+    return;
+  // o's bins are a subset of ours (its values were merged in): walk both in index order, drop bins that empty
+  auto out = bins_.begin();
+  auto b = o.bins_.begin();
+  for (auto a = bins_.begin(); a != bins_.end(); ++a) {
+    auto c = a->count;
+    if (b != o.bins_.end() && b->index == a->index)
+      c -= (b++)->count;
+    if (c > 0)
+      *out++ = bin{a->index, c};
+  }
+  bins_.erase(out, bins_.end());
+  count_ -= o.count_;
+  if (count_ <= 0)
+    clear();
+}
+
+void latency_histogram::widen_extremes(const latency_histogram& o, bool& first) {
+  if (o.count_ == 0)
+    return;
+  min_ = first ? o.min_ : std::min(min_, o.min_);
+  max_ = first ? o.max_ : std::max(max_, o.max_);
+  first = false;
+}
+
 duration latency_histogram::quantile(double q) const {
   if (count_ == 0)
     return duration{0};
@@ -85,11 +112,21 @@ duration latency_histogram::quantile(double q) const {
   // Nearest rank; the epsilon keeps e.g. 0.95 * 100 at rank 95 despite binary fractions.
   auto rank = static_cast<std::int64_t>(std::ceil(q * static_cast<double>(count_) - 1e-9));
   rank = std::clamp<std::int64_t>(rank, 1, count_);
+  auto at = [&](const bin& b) { return std::clamp(duration{scale()[b.index]}, min_, max_); };
+  if (rank > count_ / 2) { // a high rank: the same bin, found from the top end (p95/p99 are asked every tick)
+    std::int64_t above = 0; // values in the bins after this one
+    for (auto b = bins_.rbegin(); b != bins_.rend(); ++b) {
+      if (count_ - above - b->count < rank)
+        return at(*b);
+      above += b->count;
+    }
+    return max_;
+  }
   std::int64_t seen = 0;
   for (const auto& b : bins_) {
     seen += b.count;
     if (seen >= rank)
-      return std::clamp(duration{scale()[b.index]}, min_, max_);
+      return at(b);
   }
   return max_;
 }

@@ -31,6 +31,12 @@ public:
 
   void add(duration d);
   void merge(const latency_histogram& o);
+  /// Takes away the values of `o`, every one of which was added or merged in before (the counts stay exact).
+  /// min() and max() cannot be taken back: they still cover what was taken away until widen_extremes() resets
+  /// them from the parts that remain.
+  void subtract(const latency_histogram& o);
+  /// Widens min/max to o's (no-op when o is empty); `first` = true replaces them instead, and is then cleared.
+  void widen_extremes(const latency_histogram& o, bool& first);
   std::int64_t count() const { return count_; }
   bool empty() const { return count_ == 0; }
   /// q in [0, 1] (clamped); 0 when empty. See the header comment for the error bound.

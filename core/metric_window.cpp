@@ -68,6 +68,26 @@ void cohort_totals::merge(const cohort_totals& o) {
   user_wait_.merge(o.user_wait_);
 }
 
+void cohort_totals::subtract(const cohort_totals& o) {
+  samples_ -= o.samples_;
+  failures_ -= o.failures_;
+  images_ -= o.images_;
+  quality_samples_ -= o.quality_samples_;
+  breaker_trips_ -= o.breaker_trips_;
+  dispatches_ -= o.dispatches_;
+  cost_ -= o.cost_;
+  for (std::size_t i = 0; i < error_class_count; ++i)
+    errors_[i] -= o.errors_[i];
+  latency_.subtract(o.latency_);
+  user_wait_.subtract(o.user_wait_);
+}
+
+void cohort_totals::refold(const cohort_totals& o, refold_state& st) {
+  quality_sum_ += o.quality_sum_;
+  latency_.widen_extremes(o.latency_, st.first_latency);
+  user_wait_.widen_extremes(o.user_wait_, st.first_wait);
+}
+
 cohort_stats cohort_totals::stats() const {
   cohort_stats s;
   s.samples = samples_;
@@ -181,16 +201,51 @@ void metric_window::merge_buckets(cohort c, std::int64_t lo, std::int64_t hi, co
 
 metric_window::kept_sum& metric_window::kept_for(cohort c, std::int64_t lo) const {
   kept_sum* oldest = &kept_[0];
+  kept_sum* below = nullptr; // the cohort's sum starting nearest below lo: slid up to lo, it serves this span
   for (auto& k : kept_) {
     if (k.used && k.who == c && k.lo == lo)
       return k;
+    if (k.used && k.who == c && k.lo < lo && k.hi >= lo && k.late == late_adds_ && (!below || k.lo > below->lo))
+      below = &k;
     if (!k.used || (oldest->used && k.last_use < oldest->last_use))
       oldest = &k;
   }
+  if (below)
+    return *below;
   *oldest = kept_sum{};
   oldest->who = c;
   oldest->lo = lo;
   return *oldest;
+}
+
+bool metric_window::slide(kept_sum& k, std::int64_t lo) const {
+  const auto n = static_cast<std::int64_t>(ring_.size());
+  auto slot_of = [&](std::int64_t i) -> const slot& { return ring_[static_cast<std::size_t>(((i % n) + n) % n)]; };
+  for (auto i = k.lo; i < lo; ++i) {
+    const auto& s = slot_of(i);
+    if (!s.used || s.index < i)
+      continue; // bucket i never had anything
+    if (s.index != i)
+      return false; // overwritten by a newer bucket: what it held is gone
+    for (const auto& [key, totals] : s.series)
+      if (key.who == k.who)
+        k.sum.subtract(totals);
+    k.sum.subtract(s.extras[at(k.who)]);
+  }
+  k.lo = lo;
+  // what cannot be taken back, summed afresh over lo..hi in the order merge_buckets() merges
+  cohort_totals::refold_state st;
+  k.sum.refold_begin();
+  for (auto i = lo; i <= k.hi; ++i) {
+    const auto& s = slot_of(i);
+    if (!s.used || s.index != i)
+      continue;
+    for (const auto& [key, totals] : s.series)
+      if (key.who == k.who)
+        k.sum.refold(totals, st);
+    k.sum.refold(s.extras[at(k.who)], st);
+  }
+  return true;
 }
 
 cohort_stats metric_window::stats(cohort c, instant from, instant to) const {
@@ -204,8 +259,12 @@ cohort_stats metric_window::stats(cohort c, instant from, instant to) const {
   // buckets before the newest change only by a late add (which counts in late_adds_): their sum is kept
   const auto closed = std::min(hi, newest_ - 1);
   auto& k = kept_for(c, lo);
-  if (!k.used || k.late != late_adds_ || k.hi > closed) {
+  bool fresh = !k.used || k.late != late_adds_ || k.hi > closed;
+  if (!fresh && k.lo < lo)
+    fresh = !slide(k, lo);
+  if (fresh) {
     k.sum.clear();
+    k.lo = lo;
     k.hi = lo - 1;
     k.late = late_adds_;
     k.used = true;

@@ -25,8 +25,11 @@
 ///  - stats(from, to) sums the retained buckets overlapping [from, to): the figures cover [from, to) widened
 ///    to bucket edges (at most one bucket more). The sum of the buckets before the newest is kept per (cohort,
 ///    first bucket) and extended as buckets close, so a trigger asking every tick merges one or two buckets, not
-///    the whole span (the rollout tick was a tenth of a simulated job's cost); an observation that lands in a
-///    closed bucket drops those sums. The figures are the same as summing afresh.
+///    the whole span (the rollout tick was a tenth of a simulated job's cost). When the span's first bucket moves
+///    on, the buckets that left are taken away from the kept sum (counts are exact; the quality sum and latency
+///    minima/maxima are summed afresh from the remaining buckets, in bucket order, so the doubles are the same
+///    bits). An observation that lands in a closed bucket drops those sums. The figures are the same as summing
+///    afresh.
 /// No clock: every call takes the instant it is about. Owned by the rollout controller.
 
 #include "core/latency_histogram.hpp"
@@ -96,8 +99,18 @@ public:
   void add_dispatches(std::int64_t n) { dispatches_ += n; }
   void add_user_wait(duration wait) { user_wait_.add(wait); }
   void merge(const cohort_totals& o);
+  /// Takes away o's counts (o was merged in before). The parts that cannot be taken back exactly (the quality
+  /// sum, a double; latency minima and maxima) are then summed afresh by refold() over the parts that remain.
+  void subtract(const cohort_totals& o);
+  /// refold(o, first) over the remaining parts, in the order they were merged, first = true for the first call.
+  struct refold_state {
+    bool first_latency = true, first_wait = true;
+  };
+  void refold_begin() { quality_sum_ = 0; } ///< as merge() into a cleared total starts
+  void refold(const cohort_totals& o, refold_state& st);
   cohort_stats stats() const;
   std::int64_t dispatches() const { return dispatches_; }
+  const latency_histogram& user_wait() const { return user_wait_; } ///< behind user_p50/p95/p99
   void clear() { *this = cohort_totals{}; }
 
 private:
@@ -174,6 +187,9 @@ private:
   /// Merges cohort c's figures of the buckets lo..hi, in bucket order, into `sum`.
   void merge_buckets(cohort c, std::int64_t lo, std::int64_t hi, cohort_totals& sum) const;
   kept_sum& kept_for(cohort c, std::int64_t lo) const;
+  /// Moves k's first bucket up to lo by taking the buckets that left away; false when one of them is no longer
+  /// in the ring (then k must be summed afresh).
+  bool slide(kept_sum& k, std::int64_t lo) const;
 
   duration bucket_;
   std::vector<slot> ring_;
@@ -193,6 +209,8 @@ public:
   void add_quality(cohort c, double q);
   void add_breaker_trip(cohort c);
   cohort_stats stats(cohort c) const;
+  /// The sums behind stats(c), for a reader that needs a few figures every tick, not all of them.
+  const cohort_totals& totals(cohort c) const { return totals_[static_cast<std::size_t>(c)]; }
   void reset();
 
 private:
