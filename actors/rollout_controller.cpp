@@ -118,7 +118,7 @@ void restore_feedback(self_ptr self, instant from, instant until) {
         auto& m = machine(self);
         // every row was given before this controller started: it reads them before any new rating arrives
         for (const auto& f : l.rows)
-          m.restore_rating(m.cohort_of(f.provider), f.quality, f.at, until);
+          m.restore_rating(f.job, m.cohort_of(f.provider), f.quality, f.at, until);
         if (!l.rows.empty())
           core::log_line{} << "event=rollout_feedback_restored ratings=" << l.rows.size();
       },
@@ -210,7 +210,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
                 return;
               }
               const auto now = now_of(self);
-              machine(self).rate(machine(self).cohort_of(l.job.provider), q, now);
+              machine(self).rate(l.job.id, machine(self).cohort_of(l.job.provider), q, now);
               // on disk before the answer: the phase's figures are rebuilt from it after a restart
               self->request(self->state.store, caf::infinite,
                             msg::record_feedback{audit_store::feedback_row{l.job.id, l.job.provider, q, now}})

@@ -53,6 +53,13 @@ void cohort_totals::add_quality(double q) {
   ++quality_samples_;
 }
 
+void cohort_totals::remove_quality(double q) {
+  if (!valid_quality(q) || quality_samples_ == 0)
+    return;
+  quality_sum_ -= q;
+  --quality_samples_;
+}
+
 void cohort_totals::merge(const cohort_totals& o) {
   samples_ += o.samples_;
   failures_ += o.failures_;
@@ -174,6 +181,19 @@ void metric_window::add(const observation& o) {
 void metric_window::add_quality(cohort c, double q, instant t) {
   if (auto* s = slot_for(t))
     s->extras[at(c)].add_quality(q);
+}
+
+void metric_window::remove_quality(cohort c, double q, instant t) {
+  const auto n = static_cast<std::int64_t>(ring_.size());
+  const auto idx = floor_div(t.time_since_epoch().count(), bucket_.count());
+  if (!any_ || idx <= newest_ - n || idx > newest_)
+    return; // its bucket left the window (or never held it): nothing of it is counted
+  auto& s = ring_[static_cast<std::size_t>(((idx % n) + n) % n)];
+  if (!s.used || s.index != idx)
+    return;
+  if (idx < newest_)
+    ++late_adds_; // a closed bucket changes: the sums kept over it are stale
+  s.extras[at(c)].remove_quality(q);
 }
 
 void metric_window::add_breaker_trip(cohort c, instant t) {
@@ -308,6 +328,7 @@ void cumulative_stats::add(const observation& o) {
     totals_[at(o.route)].add_user_wait(o.user_wait);
 }
 void cumulative_stats::add_quality(cohort c, double q) { totals_[at(c)].add_quality(q); }
+void cumulative_stats::remove_quality(cohort c, double q) { totals_[at(c)].remove_quality(q); }
 void cumulative_stats::add_breaker_trip(cohort c) { totals_[at(c)].add_breaker_trips(1); }
 cohort_stats cumulative_stats::stats(cohort c) const { return totals_[at(c)].stats(); }
 void cumulative_stats::reset() {

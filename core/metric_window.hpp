@@ -95,6 +95,8 @@ class cohort_totals {
 public:
   void add(const observation& o);
   void add_quality(double q);
+  /// Takes back a rating added with add_quality (a newer rating of the same job replaces it).
+  void remove_quality(double q);
   void add_breaker_trips(std::int64_t n = 1) { breaker_trips_ += n; }
   void add_dispatches(std::int64_t n) { dispatches_ += n; }
   void add_user_wait(duration wait) { user_wait_.add(wait); }
@@ -140,6 +142,8 @@ public:
 
   void add(const observation& o);
   void add_quality(cohort c, double q, instant at); ///< feedback (0..1)
+  /// Takes back feedback added at `at` (a newer rating of the same job replaces it); nothing once its bucket left.
+  void remove_quality(cohort c, double q, instant at);
   void add_breaker_trip(cohort c, instant at);
   void add_dispatch(cohort c, instant at, std::int64_t items = 1); ///< items sent to a provider of that cohort
 
@@ -207,6 +211,7 @@ class cumulative_stats {
 public:
   void add(const observation& o);
   void add_quality(cohort c, double q);
+  void remove_quality(cohort c, double q);
   void add_breaker_trip(cohort c);
   cohort_stats stats(cohort c) const;
   /// The sums behind stats(c), for a reader that needs a few figures every tick, not all of them.

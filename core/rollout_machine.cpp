@@ -55,9 +55,29 @@ void rollout_machine::breaker_trip(cohort c, instant at) {
   phase_stats_.add_breaker_trip(c);
 }
 
-void rollout_machine::rate(cohort c, double quality, instant at) {
+void rollout_machine::unrate(job_id job, instant now) {
+  if (auto it = ratings_.find(job); it != ratings_.end()) {
+    const auto& old = it->second;
+    if (old.at >= status_.since) // phase_stats_ was reset when the phase began: an older rating is not in it
+      phase_stats_.remove_quality(old.who, old.quality);
+    window_.remove_quality(old.who, old.quality, old.at);
+    ratings_.erase(it);
+  }
+  // A rating older than both the phase and the window counts nowhere: nothing to replace, so forget it. Swept
+  // when the map has doubled since the last sweep, so a rating costs amortised O(log n).
+  if (ratings_.size() < 2 * std::max<std::size_t>(swept_size_, 512))
+    return;
+  const auto reach = std::min(status_.since, now - window_.span());
+  for (auto it = ratings_.begin(); it != ratings_.end();)
+    it = it->second.at < reach ? ratings_.erase(it) : std::next(it);
+  swept_size_ = ratings_.size();
+}
+
+void rollout_machine::rate(job_id job, cohort c, double quality, instant at) {
+  unrate(job, at);
   window_.add_quality(c, quality, at);
   phase_stats_.add_quality(c, quality);
+  ratings_[job] = rating{c, quality, at};
 }
 
 instant rollout_machine::restore_from(instant until) const { return std::min(status_.since, until - window_.span()); }
@@ -69,11 +89,15 @@ void rollout_machine::restore_observation(const observation& o, instant until) {
     window_.add(o);
 }
 
-void rollout_machine::restore_rating(cohort c, double quality, instant at, instant until) {
-  if (at >= status_.since)
+void rollout_machine::restore_rating(job_id job, cohort c, double quality, instant at, instant until) {
+  unrate(job, at);
+  const bool in_phase = at >= status_.since, in_window = at >= until - window_.span();
+  if (in_phase)
     phase_stats_.add_quality(c, quality);
-  if (at >= until - window_.span())
+  if (in_window)
     window_.add_quality(c, quality, at);
+  if (in_phase || in_window)
+    ratings_[job] = rating{c, quality, at};
 }
 
 void rollout_machine::restore_trip(cohort c, instant at, instant until) {

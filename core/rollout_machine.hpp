@@ -24,6 +24,7 @@
 #include "core/rollout.hpp"
 #include "core/triggers.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,13 +76,16 @@ public:
   void observe(const observation& o);
   void dispatched(cohort c, instant at, std::int64_t items);
   void breaker_trip(cohort c, instant at);
-  void rate(cohort c, double quality, instant at);
+  /// A client's rating of a job. The latest rating per job counts: a second one replaces the first in the phase
+  /// figures and the window (where the first still counts there), it never adds a sample.
+  void rate(job_id job, cohort c, double quality, instant at);
 
   // --- figures read back from disk after a restart; `until` is the instant the owner started
   /// Where the read must start: the older of the phase's start and the window's reach.
   instant restore_from(instant until) const;
   void restore_observation(const observation& o, instant until);
-  void restore_rating(cohort c, double quality, instant at, instant until);
+  /// Ratings oldest first: a later rating of the same job replaces an earlier one, as rate() does.
+  void restore_rating(job_id job, cohort c, double quality, instant at, instant until);
   void restore_trip(cohort c, instant at, instant until);
 
   /// One evaluation at `now`: triggers in every state, gates when running. A decision when the state changed,
@@ -110,12 +114,22 @@ private:
   decision_record decide(instant now, std::string action, std::string reason, bool with_figures);
   decision_record rollback(instant now, std::string why);
   bool same_as_last_hold() const;
+  /// Takes back the job's earlier rating from the figures it still counts in; forgets ratings nothing counts.
+  void unrate(job_id job, instant now);
 
   config_ptr cfg_;
   rollout_status status_;
   metric_window window_;
   cumulative_stats phase_stats_; ///< since the current phase began (gates)
   trigger_evaluator triggers_;
+  /// The rating that counts per job, while it counts in the phase figures or the window (so a new one replaces it).
+  struct rating {
+    cohort who = cohort::other;
+    double quality = 0;
+    instant at{};
+  };
+  std::map<job_id, rating> ratings_;
+  std::size_t swept_size_ = 0; ///< ratings_.size() after the last sweep of ratings that count nowhere
   // scratch of the last evaluation, kept to reuse their storage from tick to tick
   std::vector<evaluation> gates_, fired_;
   // the last hold written (a repeat of it is written at most every repeat_decision_every): its gates' verdicts

@@ -265,3 +265,38 @@ TEST_CASE("figures read back after a restart count in the phase from its start a
   CHECK(s.m.phase_stats().stats(cohort::candidate).breaker_trips == 1);
   CHECK(s.m.window().stats(cohort::candidate, until - 2h, until + 1s).samples == 1);
 }
+
+TEST_CASE("a second rating of the same job replaces the first in the phase figures and the window, never adds") {
+  driver s{make_config(50)};
+  const auto t0 = s.now;
+  s.m.rate(job_id{7}, cohort::candidate, 0.2, t0);
+  s.m.rate(job_id{8}, cohort::candidate, 1.0, t0 + 1s);
+  s.m.rate(job_id{7}, cohort::candidate, 0.8, t0 + 30s); // job 7 again: 0.8 replaces 0.2
+  const auto phase = s.m.phase_stats().stats(cohort::candidate);
+  CHECK(phase.quality_samples == 2);
+  CHECK(phase.quality_mean == Approx(0.9));
+  const auto window = s.m.window().stats(cohort::candidate, t0 - 1min, t0 + 1min);
+  CHECK(window.quality_samples == 2);
+  CHECK(window.quality_mean == Approx(0.9));
+}
+
+TEST_CASE("after a restart only the latest rating per job is restored") {
+  driver s{make_config(50)};
+  rollout_status stored = s.m.status();
+  stored.since = s.now - 2h;
+  s.m.restore(stored);
+  const auto until = s.now;
+  // oldest first, as the feedback table is read: job 3 rated twice inside the window, job 4 once
+  s.m.restore_rating(job_id{3}, cohort::candidate, 0.0, until - 20min, until);
+  s.m.restore_rating(job_id{4}, cohort::candidate, 0.6, until - 15min, until);
+  s.m.restore_rating(job_id{3}, cohort::candidate, 1.0, until - 10min, until);
+  // job 5: first rated before the window's reach (phase only), then again inside it
+  s.m.restore_rating(job_id{5}, cohort::candidate, 0.0, until - 90min, until);
+  s.m.restore_rating(job_id{5}, cohort::candidate, 0.2, until - 5min, until);
+  const auto phase = s.m.phase_stats().stats(cohort::candidate);
+  CHECK(phase.quality_samples == 3);
+  CHECK(phase.quality_mean == Approx((1.0 + 0.6 + 0.2) / 3));
+  const auto window = s.m.window().stats(cohort::candidate, until - 2h, until + 1s);
+  CHECK(window.quality_samples == 3);
+  CHECK(window.quality_mean == Approx((1.0 + 0.6 + 0.2) / 3));
+}

@@ -320,13 +320,15 @@ TEST_CASE("a restart in the middle of a phase keeps its figures: promotion comes
       rated = core::job_id{a.key.job};
       break;
     }
-  {
+  // and rates it again: the latest rating per job counts, before the restart and in what the restart reads back
+  for (const double q : {0.5, 0.95}) {
     caf::scoped_actor self{*s.vt.sys};
-    self->send(s.engine.rollout, msg::rate_job{rated, 0.95});
+    self->send(s.engine.rollout, msg::rate_job{rated, q});
     s.vt.run();
     self->receive([](const msg::rated& r) { CHECK(r.found); });
   }
   s.restart(config_text(0, "1m"));
+  REQUIRE(s.reader->audit().feedback_since({}).size() == 2); // both ratings kept on disk
   s.traffic(40, 30min, 24h + 2h);
   promotes = s.decisions("promote");
   REQUIRE(promotes.size() == 2);
@@ -346,7 +348,7 @@ TEST_CASE("a restart in the middle of a phase keeps its figures: promotion comes
   CHECK(cost->verdict == "pass");
   CHECK(cost->observed == Approx(0.03)); // images restored with the attempts: cost per image, not per attempt
   // the provider's quality scores are kept on the attempts, and the client's rating in the feedback table:
-  // every candidate success of the phase is a rating, and the client's one more
+  // every candidate success of the phase is a rating, and the client's latest one more (its first is replaced)
   const auto* parity = item(promotes[1], "quality_parity_min");
   REQUIRE(parity != nullptr);
   CHECK(parity->verdict == "pass");

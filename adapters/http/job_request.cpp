@@ -110,6 +110,15 @@ bool valid_idempotency_key(const std::string& key) {
   return true;
 }
 
+std::string scoped_idempotency_key(std::string_view endpoint, std::string_view tenant, const std::string& key) {
+  if (key.empty() || (endpoint == "/v1/jobs" && tenant.empty()))
+    return key;
+  std::string out;
+  out.reserve(endpoint.size() + tenant.size() + key.size() + 2);
+  out.append(endpoint).append(" ").append(tenant).append(" ").append(key);
+  return out;
+}
+
 } // namespace cutover::http
 
 namespace cutover::http {

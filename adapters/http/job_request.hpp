@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace cutover::http {
@@ -35,6 +36,13 @@ std::variant<parsed_job, request_error> parse_job_request(const std::string& bod
 
 /// An Idempotency-Key must be 1..255 visible ASCII characters.
 bool valid_idempotency_key(const std::string& key);
+
+/// The key as the engine's idempotency table holds it: scoped per endpoint and per tenant, so the same key sent to
+/// /v1/jobs and to /v1/images/generations (or by two tenants) names two requests. `/v1/jobs` without a tenant
+/// keeps the bare key (the keys stored before scoping stay valid); any other scope is prefixed with
+/// "<endpoint> <tenant> ", which no bare key can collide with (a key has no spaces). `tenant` is the accepted
+/// API key's tenant (empty: none).
+std::string scoped_idempotency_key(std::string_view endpoint, std::string_view tenant, const std::string& key);
 
 } // namespace cutover::http
 

@@ -3,6 +3,7 @@
 #include "adapters/http/json_out.hpp"
 
 #include <cpprest/json.h>
+#include <openssl/sha.h>
 
 #include <optional>
 #include <set>
@@ -12,9 +13,25 @@ namespace cutover::http {
 namespace {
 const std::set<std::string> accepted_fields{"prompt",        "n",     "size",  "quality",   "user", "model",
                                             "response_format", "output_format", "style", "background", "moderation"};
+/// SHA-256 in hex over the fields, each length-prefixed (so no field can run into the next).
+std::string fingerprint(std::initializer_list<std::string_view> fields) {
+  std::string canonical;
+  for (const auto f : fields)
+    canonical.append(std::to_string(f.size())).append(":").append(f);
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(), d);
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : d) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
 } // namespace
 
-std::variant<parsed_job, request_error> parse_openai_request(const std::string& body) {
+std::variant<parsed_job, request_error> parse_openai_request(const std::string& body,
+                                                             const std::string& user_when_absent) {
   std::error_code ec;
   auto doc = web::json::value::parse(body, ec);
   if (ec || !doc.is_object())
@@ -45,18 +62,29 @@ std::variant<parsed_job, request_error> parse_openai_request(const std::string& 
       return request_error{400, "invalid_value", "n must be an integer between 1 and 4", "n"};
     spec.n = it->second.as_number().to_int32();
   }
-  auto size = text("size"), quality = text("quality"), user = text("user");
-  if (!size || !quality || !user)
-    return request_error{400, "invalid_type", "size, quality and user must be strings", !size ? "size" : !quality ? "quality" : "user"};
+  auto size = text("size"), quality = text("quality"), user = text("user"), model = text("model"),
+       format = text("response_format");
+  if (!size || !quality || !user || !model || !format) {
+    const char* field = !size ? "size" : !quality ? "quality" : !user ? "user" : !model ? "model" : "response_format";
+    return request_error{400, "invalid_type", std::string(field) + " must be a string", field};
+  }
+  if (format->empty())
+    *format = "b64_json";
+  if (*format == "url")
+    return request_error{400, "invalid_value",
+                         "response_format url is not available on this server yet; use b64_json (the default)",
+                         "response_format"};
+  if (*format != "b64_json")
+    return request_error{400, "invalid_value", "response_format must be b64_json or url", "response_format"};
   spec.tier_ = core::tier::sd;
   if (*quality == "high" || *quality == "hd")
     spec.tier_ = core::tier::hd;
   if (size->find("1536") != std::string::npos || size->find("1792") != std::string::npos ||
       size->find("2048") != std::string::npos)
     spec.tier_ = core::tier::k4;
-  spec.user_id = user->empty() ? "anonymous" : user->substr(0, limits::user_id_max);
+  spec.user_id = (user->empty() ? user_when_absent : *user).substr(0, limits::user_id_max);
   spec.endpoint = "/v1/images/generations";
-  out.body_hash = std::to_string(std::hash<std::string>{}(body));
+  out.body_hash = fingerprint({spec.prompt, std::to_string(spec.n), *size, *quality, *user, *model, *format});
   return out;
 }
 
@@ -83,11 +111,22 @@ std::string openai_error_json(const std::string& message, const std::string& typ
 std::string openai_images_json(const core::job_record& job) {
   std::string out = "{\"created\":" +
                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(job.updated_at.time_since_epoch()).count()) +
-                    ",\"data\":[";
+                    ",\"provider\":";
+  append_json_string(out, job.provider);
+  out += ",\"data\":[";
   for (std::size_t i = 0; i < job.images.size(); ++i) {
     if (i > 0)
       out += ',';
-    append_image_json(out, job.images[i]);
+    // b64_json is what the client asked for: a data: URL of base64 is that data
+    const auto& image = job.images[i];
+    const auto comma = image.find(',');
+    if (image.rfind("data:", 0) == 0 && comma != std::string::npos && image.rfind(";base64", comma) != std::string::npos) {
+      out += "{\"b64_json\":";
+      append_json_string(out, std::string_view(image).substr(comma + 1));
+      out += '}';
+    } else {
+      append_image_json(out, image);
+    }
   }
   out += "]}";
   return out;

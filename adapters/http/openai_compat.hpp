@@ -11,15 +11,21 @@
 namespace cutover::http {
 
 /// OpenAI's request as a job: `prompt` (required), `n` 1..4, `size` (a side of 1536 or more: tier 4k),
-/// `quality` (high or hd: tier hd, else sd), `user` (the sticky-routing user; "anonymous" when absent).
-/// `model`, `response_format`, `output_format`, `style` and `background` are accepted and ignored.
-std::variant<parsed_job, request_error> parse_openai_request(const std::string& body);
+/// `quality` (high or hd: tier hd, else sd), `user` (the sticky-routing user; `user_when_absent` when the request
+/// names none), `response_format` (`b64_json`, the default; `url` needs an image store and is refused for now).
+/// `model`, `output_format`, `style` and `background` are accepted and ignored.
+/// The body hash is the SHA-256 of the parsed fields (prompt, n, size, quality, user as sent, model,
+/// response_format) with their defaults filled in, so field order, whitespace and an explicit default do not change
+/// it; the routing user given for an absent `user` is not part of it (a retry must find its first request).
+std::variant<parsed_job, request_error> parse_openai_request(const std::string& body,
+                                                             const std::string& user_when_absent);
 
 /// `{"error":{"message","type","param","code"}}` as OpenAI sends it.
 std::string openai_error_json(const std::string& message, const std::string& type, const std::string& param,
                               const std::string& code);
 
-/// The finished job as OpenAI's 200 answer: `{created, data:[{b64_json}|{url}]}`.
+/// The finished job as OpenAI's 200 answer: `{created, provider, data:[{b64_json}|{url}]}`; `provider` names the
+/// provider that served it. A provider's URL stays a `url` (there is no image store to fetch it into yet).
 std::string openai_images_json(const core::job_record& job);
 
 } // namespace cutover::http

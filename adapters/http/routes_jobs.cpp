@@ -28,6 +28,7 @@ void submit(api_context& c, const request& req, const reply& rep) {
     return;
   }
   auto& job = std::get<parsed_job>(parsed);
+  key = scoped_idempotency_key("/v1/jobs", req.tenant, key);
   c.engine.submit(msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)},
                   [rep](const msg::submit_reply* r, const std::string& error) {
                     if (r == nullptr)

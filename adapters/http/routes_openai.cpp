@@ -5,6 +5,9 @@
 #include "adapters/http/openai_compat.hpp"
 #include "adapters/http/routes.hpp"
 
+#include <cstdio>
+#include <random>
+
 namespace cutover::http {
 
 namespace {
@@ -27,6 +30,14 @@ const char* openai_type(msg::submit_error e) {
   }
 }
 
+/// "anonymous-" and 16 random hex digits: one per request, never sticky.
+std::string fresh_user_id() {
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "anonymous-%016llx", static_cast<unsigned long long>(gen()));
+  return buf;
+}
+
 void answer(const reply& rep, const core::job_record& job) {
   if (job.status == core::job_status::succeeded)
     rep.send(200, openai_images_json(job));
@@ -45,12 +56,19 @@ void generate(api_context& c, const request& req, const reply& rep) {
   if (!is_json_type(req.header("Content-Type")))
     return fail(rep, 415, "the body must be application/json", "invalid_request_error", "", "unsupported_media_type");
   std::string key;
-  if (const auto k = req.header("Idempotency-Key"); valid_idempotency_key(k))
-    key = k;
-  auto parsed = parse_openai_request(req.body);
+  if (req.has_header("Idempotency-Key")) {
+    key = req.header("Idempotency-Key");
+    if (!valid_idempotency_key(key))
+      return fail(rep, 400, "Idempotency-Key must be 1 to 255 visible ASCII characters", "invalid_request_error",
+                  "Idempotency-Key", "invalid_header");
+  }
+  // Without `user`, the key's name routes the request; without keys, each request is a user of its own, so the
+  // rollout percent applies to them as to everyone (one shared "anonymous" would put them all in one bucket).
+  auto parsed = parse_openai_request(req.body, req.key_name.empty() ? fresh_user_id() : req.key_name);
   if (auto* err = std::get_if<request_error>(&parsed))
     return fail(rep, err->status, err->message, "invalid_request_error", err->field, err->code);
   auto& job = std::get<parsed_job>(parsed);
+  key = scoped_idempotency_key("/v1/images/generations", req.tenant, key);
   engine_client* engine = &c.engine;
   c.engine.submit(msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)},
                   [engine, rep](const msg::submit_reply* r, const std::string& error) {
