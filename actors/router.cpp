@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -39,6 +40,9 @@ struct router_state {
   config_ptr cfg;
   rollout_view view;
   bool view_from_controller = false; ///< the controller has told its live view (it wins over the stored state)
+  /// Restored rolled back: when the rollback happened (the cancel clock of work still at the candidate runs from
+  /// there, not from the restart).
+  std::optional<instant> rolled_back_at;
   msg::jobs_store store;
   msg::rollout_reads rollout_store;
   msg::ledger_actor ledger;
@@ -501,6 +505,8 @@ void load_rollout_then_resume(self_ptr self) {
         if (l.found && !st.view_from_controller) {
           st.view.rolled_back = l.status.state == rollout_phase_state::rolled_back;
           st.view.percent = l.status.percent;
+          if (st.view.rolled_back)
+            st.rolled_back_at = l.status.since;
         }
         load_and_resume(self);
       },
@@ -523,9 +529,14 @@ void resume_all(self_ptr self, std::vector<job_record>& jobs) {
     self->send(self->state.wiring.providers.at(std::get<0>(key)), std::move(batch));
   core::log_line{} << "event=resumed jobs=" << jobs.size() << " remote_polls=" << polls.size();
   apply(self, fx);
-  // rolled back before the restart: remote jobs polled again at the candidate get cancel_in_flight_after from now
-  if (recall_routed(self, false))
-    self->delayed_send(self, self->state.cfg->rollback.cancel_in_flight_after, msg::recall_due{});
+  // rolled back before the restart: remote jobs polled again at the candidate are cancelled once
+  // cancel_in_flight_after has passed since the rollback (at once when it already has)
+  if (recall_routed(self, false)) {
+    auto wait = self->state.cfg->rollback.cancel_in_flight_after;
+    if (self->state.rolled_back_at)
+      wait = std::max(duration{0}, *self->state.rolled_back_at + wait - now);
+    self->delayed_send(self, wait, msg::recall_due{});
+  }
 }
 
 } // namespace

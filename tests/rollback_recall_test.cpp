@@ -289,3 +289,39 @@ rollout: {name: recall, baseline: photomaker, candidate: gemini, percent: 100, p
   CHECK(j.attempts[2].provider == "sdxl");
   CHECK(j.attempts[3].provider == "flux");
 }
+
+TEST_CASE("after a restart the cancel clock of work still at the candidate runs from the rollback, not the restart") {
+  testing::temp_dir dir;
+  auto recording = [](std::shared_ptr<recording_port>& out) {
+    return [&out](const core::provider_config& p) -> std::shared_ptr<core::provider_port> {
+      auto sim = providers::make_simulated_provider(p);
+      if (p.name != "gemini")
+        return sim;
+      out = std::make_shared<recording_port>(std::move(sim));
+      out->rate_limit_create = 0; // no refusal in this story
+      return out;
+    };
+  };
+  std::vector<core::job_id> ids;
+  {
+    std::shared_ptr<recording_port> candidate;
+    testing::engine_story first{dir, story_config, {0s, true, recording(candidate)}};
+    ids = first.submit(2);
+    first.advance_to(50s); // one remote job of 20 minutes, created at 45 s
+    REQUIRE(candidate->accepted().size() == 1);
+    first.operate("rollback"); // at 50 s: the remote job may run until 350 s
+    first.advance_to(240s);
+    REQUIRE(candidate->cancels().empty());
+  } // stopped at 240 s
+  std::shared_ptr<recording_port> candidate;
+  testing::engine_story second{dir, story_config, {240s, true, recording(candidate)}};
+  second.advance_to(349s);
+  CHECK(candidate->cancels().empty());
+  second.advance_to(351s);
+  const auto cancels = candidate->cancels();
+  REQUIRE(cancels.size() == 1);
+  CHECK(cancels[0].at == t(350s)); // not 240 + 300 = 540 s
+  REQUIRE(second.vt.advance_until([&] { return second.all_final(ids); }, 10min, 1s));
+  for (auto id : ids)
+    CHECK(second.job(id).status == core::job_status::succeeded);
+}
