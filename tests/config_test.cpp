@@ -184,7 +184,7 @@ TEST_CASE("the default config.yaml loads with the seed values") {
   CHECK(ro.triggers.cost_over_budget == 500'000);
   CHECK(ro.triggers.auth_failures->above == 10);
   CHECK(ro.triggers.quota_exhausted);
-  CHECK(ro.triggers.silence == 2min);
+  CHECK(ro.triggers.silence == 5min);
   CHECK(ro.on_trigger == core::on_trigger_action::immediate);
   CHECK(ro.gradual_dwell == 10min);
   CHECK(ro.endpoint_overrides.at("/v1/avatars") == core::override_target::baseline);

@@ -243,6 +243,25 @@ TEST_CASE("a trace replays its observed outcome only when the job goes to the ob
   CHECK(summary.find("\"jobs\": 80") != std::string::npos);
 }
 
+TEST_CASE("the shipped config takes a healthy candidate to 100 % without a rollback over 14 days, noisy or not") {
+  // the shipped scenarios of a healthy candidate, at the seed plan's volume, with config.yaml itself
+  for (const std::string scenario : {"seed-healthy-14d.yaml", "noisy-healthy.yaml"}) {
+    INFO(scenario);
+    testing::temp_dir out;
+    sim::simulate_flags f;
+    f.config = std::string(CUTOVER_SOURCE_DIR) + "/config.yaml";
+    f.scenario = std::string(CUTOVER_SOURCE_DIR) + "/bench/scenarios/" + scenario;
+    f.out = out.path.string();
+    f.seed = 1;
+    f.processes = 1;
+    REQUIRE(sim::simulate(f) == 0);
+    const auto summary = slurp(out.file("summary.json"));
+    CHECK(summary.find("\"rollbacks\": 0,") != std::string::npos);
+    CHECK(summary.find("\"final_state\": \"completed\"") != std::string::npos);
+    CHECK(summary.find("\"final_percent\": 100,") != std::string::npos);
+  }
+}
+
 TEST_CASE("every shipped scenario loads with the config it is meant for") {
   const std::string dir = std::string(CUTOVER_SOURCE_DIR) + "/bench/scenarios/";
   const std::string shipped = std::string(CUTOVER_SOURCE_DIR) + "/config.yaml";
