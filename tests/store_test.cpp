@@ -3,6 +3,7 @@
 
 #include "adapters/config/loader.hpp"
 #include "adapters/store/sqlite_store.hpp"
+#include "support/virtual_time.hpp"
 
 #include <SQLiteCpp/Database.h>
 
@@ -26,22 +27,7 @@ using store_adapter::store_error;
 
 namespace {
 
-/// A fresh folder under the system temp folder, removed with everything in it.
-struct temp_folder {
-  std::filesystem::path path;
-  temp_folder() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cutover-store-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_folder() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  temp_folder(const temp_folder&) = delete;
-  temp_folder& operator=(const temp_folder&) = delete;
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using temp_folder = testing::temp_dir;
 
 std::unique_ptr<core::store_db> open_at(const std::string& path) {
   return store_adapter::open_sqlite_store(path, core::sync_mode::normal);
