@@ -243,3 +243,54 @@ TEST_CASE("a failed deferred write is kept as the run's failure") {
   CHECK_THROWS_WITH(store.write_pending(), "disk full");
   CHECK(store.failure() == "disk full");
 }
+
+TEST_CASE("with a writer thread, batches handed over at max_rows leave the rows that one write per batch leaves") {
+  temp_folder dir;
+  const auto batches = story();
+  REQUIRE(batches.size() > 4);
+  auto one_by_one = open_at(dir.file("each.db"));
+  for (const auto& b : batches)
+    one_by_one->commit(b);
+  deferred_store background{open_at(dir.file("background.db")), 2, true};
+  for (auto b : batches)
+    background.commit_taking(b);
+  const auto expected = contents(*one_by_one);
+  INFO(expected);
+  CHECK(expected.find("1 succeeded photomaker") != std::string::npos);
+  CHECK(contents(background) == expected); // a read waits for the write under way, then writes the rest
+  CHECK(background.writes() > 2);          // handed over at two rows: several writes, in order
+  CHECK(background.failure().empty());
+}
+
+TEST_CASE("with a writer thread, the dead-letter sweep runs after the rows gathered before it, and answers 0") {
+  temp_folder dir;
+  auto dead = [](std::uint64_t id) {
+    write_batch b = inserts({job_of(id)});
+    b.events.push_back(finished(id, t0 + std::chrono::seconds(id) + 1s, job_status::dead_lettered, 0));
+    return b;
+  };
+  deferred_store now{open_at(dir.file("now.db")), 1'000'000};
+  deferred_store later{open_at(dir.file("later.db")), 1'000'000, true};
+  for (auto* s : {&now, &later}) {
+    s->commit(dead(1));
+    s->commit(dead(2));
+  }
+  // both dead letters are older than the cut: without the thread the sweep says how many went
+  CHECK(now.jobs().sweep_dead_letters(t0 + 1h) == 2);
+  CHECK(later.jobs().sweep_dead_letters(t0 + 1h) == 0);
+  later.commit(dead(3)); // gathered after the sweep: it stays
+  CHECK(now.jobs().dead_letters(10).empty());
+  const auto left = later.jobs().dead_letters(10);
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].id == core::job_id{3});
+}
+
+TEST_CASE("a failed background write is thrown by the next read and kept as the run's failure") {
+  temp_folder dir;
+  auto inner = std::make_unique<failing_store>();
+  inner->inner = open_at(dir.file("jobs.db"));
+  deferred_store store{std::move(inner), 1, true};
+  store.commit(inserts({job_of(1)})); // one row: handed to the writer, which fails
+  CHECK_THROWS_WITH(store.write_pending(), "disk full");
+  CHECK(store.failure() == "disk full");
+}

@@ -2,6 +2,7 @@
 
 #include <iterator>
 #include <set>
+#include <stdexcept>
 #include <utility>
 
 namespace cutover::store_adapter {
@@ -39,7 +40,12 @@ public:
   std::uint64_t max_job_id() override { return inner().max_job_id(); }
   std::vector<key_entry> idempotency_keys(instant since) override { return inner().idempotency_keys(since); }
   std::vector<job_record> dead_letters(std::size_t limit) override { return inner().dead_letters(limit); }
-  std::size_t sweep_dead_letters(instant before) override { return inner().sweep_dead_letters(before); }
+  std::size_t sweep_dead_letters(instant before) override {
+    if (!s_.writer_.joinable())
+      return inner().sweep_dead_letters(before);
+    s_.hand_over(before);
+    return 0;
+  }
   std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, instant until,
                                                   std::size_t limit) override {
     return inner().finished_attempts(after, until, limit);
@@ -93,15 +99,26 @@ private:
   deferred_store& s_;
 };
 
-deferred_store::deferred_store(std::unique_ptr<store_db> inner, std::size_t max_rows)
+deferred_store::deferred_store(std::unique_ptr<store_db> inner, std::size_t max_rows, bool background)
   : inner_(std::move(inner)), max_rows_(max_rows), jobs_(std::make_unique<jobs_view>(*this)),
-    budget_(std::make_unique<budget_view>(*this)), audit_(std::make_unique<audit_view>(*this)) {}
+    budget_(std::make_unique<budget_view>(*this)), audit_(std::make_unique<audit_view>(*this)) {
+  if (background)
+    writer_ = std::thread([this] { writer_loop(); });
+}
 
 deferred_store::~deferred_store() {
   try {
     write_pending();
   } catch (const std::exception&) {
     // kept in failure_; the owner reads it before it lets go (a destructor must not throw)
+  }
+  if (writer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    writer_.join();
   }
 }
 
@@ -125,19 +142,20 @@ void append_all(write_batch& to, Batch& b) {
 void deferred_store::commit(const write_batch& b) {
   append_all(pending_, b);
   if (pending_.rows() >= max_rows_)
-    write_pending();
+    writer_.joinable() ? hand_over() : write_pending();
 }
 
 void deferred_store::commit_taking(write_batch& b) {
   append_all(pending_, b);
   if (pending_.rows() >= max_rows_)
-    write_pending();
+    writer_.joinable() ? hand_over() : write_pending();
 }
 
+namespace {
 /// Budget rows replace their (day, provider) row: of a gathered write only the last of each lands, so only it is
 /// written (the ledger sends one at every settle: thousands per write otherwise).
-void deferred_store::keep_last_budget_rows() {
-  auto& rows = pending_.budget_rows;
+void keep_last_budget_rows(write_batch& b) {
+  auto& rows = b.budget_rows;
   if (rows.size() < 2)
     return;
   std::set<std::pair<std::string, std::string>> seen;
@@ -147,21 +165,69 @@ void deferred_store::keep_last_budget_rows() {
       last.push_back(std::move(*it));
   rows.assign(std::make_move_iterator(last.rbegin()), std::make_move_iterator(last.rend()));
 }
+} // namespace
 
-void deferred_store::write_pending() {
-  if (pending_.empty())
-    return;
-  keep_last_budget_rows();
+void deferred_store::write(write_batch& batch) {
+  keep_last_budget_rows(batch);
   try {
-    inner_->commit(pending_);
+    inner_->commit(batch);
     ++writes_;
-    clear(pending_);
+    clear(batch);
   } catch (const std::exception& e) {
-    clear(pending_); // lost: the run is void (see failure())
+    clear(batch); // lost: the run is void (see failure())
     if (failure_.empty())
       failure_ = e.what();
     throw;
   }
+}
+
+void deferred_store::wait_idle() {
+  if (!writer_.joinable())
+    return;
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return !busy_; });
+  if (!failure_.empty())
+    throw std::runtime_error(failure_);
+}
+
+void deferred_store::hand_over(std::optional<instant> sweep_before) {
+  wait_idle();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::swap(pending_, writing_); // writing_ was emptied with its buffers kept: pending_ reuses them
+    sweep_before_ = sweep_before;
+    busy_ = true;
+  }
+  cv_.notify_all();
+}
+
+void deferred_store::writer_loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return busy_ || stop_; });
+    if (!busy_)
+      return;
+    lock.unlock();
+    try {
+      // the engine's thread touches neither writing_ nor the inner store while busy_
+      if (!writing_.empty())
+        write(writing_);
+      if (sweep_before_)
+        inner_->jobs().sweep_dead_letters(*sweep_before_);
+    } catch (const std::exception& e) {
+      if (failure_.empty()) // a failed write kept its own; the next wait_idle() throws it
+        failure_ = e.what();
+    }
+    lock.lock();
+    busy_ = false;
+    cv_.notify_all();
+  }
+}
+
+void deferred_store::write_pending() {
+  wait_idle();
+  if (!pending_.empty())
+    write(pending_);
 }
 
 } // namespace cutover::store_adapter

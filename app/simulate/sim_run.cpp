@@ -250,7 +250,7 @@ run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, cons
     auto to_clock = [&](instant t) { return t0 + (t - sc->start); };
     // commits gathered over virtual time: a transaction per virtual instant was half of a simulated job's cost
     db = std::make_shared<store_adapter::deferred_store>(
-      store_adapter::open_sqlite_store(path, sync_mode::off, store_adapter::store_open_options{false}), 20'000);
+      store_adapter::open_sqlite_store(path, sync_mode::off, store_adapter::store_open_options{false}), 20'000, true);
     for (const auto& p : cfg->providers)
       counts[p.name] = std::make_shared<providers::port_counts>();
     auto engine = actors::start_engine(
