@@ -134,6 +134,7 @@ metric_window::metric_window(duration span, duration bucket)
 }
 
 metric_window::slot* metric_window::slot_for(instant t) {
+  ++changes_;
   const auto n = static_cast<std::int64_t>(ring_.size());
   const auto idx = floor_div(t.time_since_epoch().count(), bucket_.count());
   if (any_ && idx <= newest_ - n) {
@@ -191,6 +192,7 @@ void metric_window::remove_quality(cohort c, double q, instant t) {
   auto& s = ring_[static_cast<std::size_t>(((idx % n) + n) % n)];
   if (!s.used || s.index != idx)
     return;
+  ++changes_;
   if (idx < newest_)
     ++late_adds_; // a closed bucket changes: the sums kept over it are stale
   s.extras[at(c)].remove_quality(q);
@@ -276,6 +278,18 @@ cohort_stats metric_window::stats(cohort c, instant from, instant to) const {
   const auto hi = std::min(floor_div(to.time_since_epoch().count() - 1, bucket_.count()), newest_);
   if (hi < lo)
     return cohort_totals{}.stats();
+  auto& last = last_[at(c)];
+  if (last.valid && last.lo == lo && last.hi == hi && last.changes == changes_)
+    return last.figures;
+  last.figures = figures(c, lo, hi);
+  last.valid = true;
+  last.lo = lo;
+  last.hi = hi;
+  last.changes = changes_;
+  return last.figures;
+}
+
+cohort_stats metric_window::figures(cohort c, std::int64_t lo, std::int64_t hi) const {
   // buckets before the newest change only by a late add (which counts in late_adds_): their sum is kept
   const auto closed = std::min(hi, newest_ - 1);
   auto& k = kept_for(c, lo);

@@ -29,7 +29,8 @@
 ///    on, the buckets that left are taken away from the kept sum (counts are exact; the quality sum and latency
 ///    minima/maxima are summed afresh from the remaining buckets, in bucket order, so the doubles are the same
 ///    bits). An observation that lands in a closed bucket drops those sums. The figures are the same as summing
-///    afresh.
+///    afresh. The last figures asked for per cohort are kept too, with the count of changes they saw: the triggers of
+///    one tick ask for the same span several times, and a quiet tick asks for what the last one did.
 /// No clock: every call takes the instant it is about. Owned by the rollout controller.
 
 #include "core/latency_histogram.hpp"
@@ -191,6 +192,8 @@ private:
   /// Merges cohort c's figures of the buckets lo..hi, in bucket order, into `sum`.
   void merge_buckets(cohort c, std::int64_t lo, std::int64_t hi, cohort_totals& sum) const;
   kept_sum& kept_for(cohort c, std::int64_t lo) const;
+  /// stats() of buckets lo..hi, through the kept sums.
+  cohort_stats figures(cohort c, std::int64_t lo, std::int64_t hi) const;
   /// Moves k's first bucket up to lo by taking the buckets that left away; false when one of them is no longer
   /// in the ring (then k must be summed afresh).
   bool slide(kept_sum& k, std::int64_t lo) const;
@@ -204,6 +207,16 @@ private:
   std::int64_t late_adds_ = 0; ///< observations and events that landed in a bucket older than the newest
   mutable std::array<kept_sum, kept_sums> kept_{};
   mutable std::uint64_t uses_ = 0;
+
+  /// The last stats() of a cohort: valid while nothing changed (changes_ counts every add and removal).
+  struct last_stats {
+    bool valid = false;
+    std::int64_t lo = 0, hi = 0;
+    std::uint64_t changes = 0;
+    cohort_stats figures;
+  };
+  std::uint64_t changes_ = 0;
+  mutable std::array<last_stats, cohort_count> last_{};
 };
 
 /// Figures since a start (a phase's whole life, days long): cumulative, not windowed; reset when a phase begins.

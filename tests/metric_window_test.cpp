@@ -425,3 +425,28 @@ TEST_CASE("a window whose first bucket moves on takes the old buckets away and m
   CHECK(compared > 1000);
   CHECK(nonempty > 1000);
 }
+
+TEST_CASE("figures asked again in the same tick show every change made in between") {
+  // the window keeps the last figures per cohort: any add or removal in between must show in the next ask
+  metric_window w{10min, 10s};
+  const auto now = t0 + 5s, from = now - 5min, to = now + 1us;
+  w.add(obs(cohort::candidate, now, error_class::none, 2s, 1000, 1));
+  const auto first = w.stats(cohort::candidate, from, to);
+  REQUIRE(first.samples == 1);
+  CHECK(w.stats(cohort::candidate, from, to).samples == 1); // asked again: the same
+  w.add(obs(cohort::candidate, now, error_class::server, 3s, 1000, 1)); // the same, open bucket
+  auto s = w.stats(cohort::candidate, from, to);
+  CHECK(s.samples == 2);
+  CHECK(s.failures == 1);
+  w.add_quality(cohort::candidate, 0.5, now);
+  s = w.stats(cohort::candidate, from, to);
+  CHECK(s.quality_samples == 1);
+  w.remove_quality(cohort::candidate, 0.5, now);
+  CHECK(w.stats(cohort::candidate, from, to).quality_samples == 0);
+  w.add_breaker_trip(cohort::candidate, now);
+  CHECK(w.stats(cohort::candidate, from, to).breaker_trips == 1);
+  w.add_dispatch(cohort::candidate, now, 3);
+  CHECK(w.stats(cohort::candidate, from, to).dispatches == 3);
+  // the other cohort's figures are their own
+  CHECK(w.stats(cohort::baseline, from, to).samples == 0);
+}
