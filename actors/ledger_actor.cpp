@@ -52,7 +52,8 @@ void persist(self_ptr self) {
   auto dirty = st.book->take_dirty();
   if (dirty.empty())
     return;
-  for (const auto& r : st.book->rows()) {
+  // the rows that changed (a closed day's rows come before the new day's): the gauges of the others stand
+  for (const auto& r : dirty) {
     auto& g = st.row_gauge[r.provider];
     const auto l = [&r] { return labels{{"provider", r.provider.empty() ? "all" : r.provider}}; };
     if (!g.consumed) {

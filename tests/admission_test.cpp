@@ -187,3 +187,29 @@ TEST_CASE("once the budget of every provider of the chain is used, intake refuse
   t.vt.advance(std::chrono::seconds(refused.retry_after_s));
   CHECK(t.submit("u4").error == msg::submit_error::none);
 }
+
+TEST_CASE("the budget gauges follow every settle and start the next budget day at zero") {
+  testing::temp_dir dir;
+  tree t{dir, tiny_budgets};
+  auto gauge = [&](const std::string& provider) {
+    const auto text = t.engine.metrics->render();
+    const std::string key = "cutover_budget_consumed_usd{provider=\"" + provider + "\"} ";
+    const auto at = text.find(key);
+    REQUIRE(at != std::string::npos);
+    return std::stod(text.substr(at + key.size(), text.find('\n', at) - at - key.size()));
+  };
+  REQUIRE(t.run_one("u1").provider == "photomaker");
+  CHECK(gauge("photomaker") == Approx(0.04));
+  CHECK(gauge("all") == Approx(0.04));
+  REQUIRE(t.run_one("u2").provider == "sdxl");
+  CHECK(gauge("sdxl") == Approx(0.02));
+  CHECK(gauge("photomaker") == Approx(0.04)); // a row that did not change keeps its figure
+  CHECK(gauge("all") == Approx(0.06));
+  // the next budget day: every row starts again at zero
+  const auto now = t.vt.now();
+  t.vt.advance(core::budget_day_start(core::budget_day_index(now, {}) + 1, {}) - now + 1s);
+  REQUIRE(t.run_one("u3").provider == "photomaker");
+  CHECK(gauge("photomaker") == Approx(0.04));
+  CHECK(gauge("sdxl") == Approx(0));
+  CHECK(gauge("all") == Approx(0.04));
+}
