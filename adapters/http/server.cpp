@@ -69,6 +69,12 @@ struct server::impl {
       rep.error(verdict.status, verdict.code, verdict.message, {}, std::move(h));
       return false;
     }
+    if (!verdict.tenant.empty() && r.tenancy == tenancy::global) {
+      rep.error(403, "forbidden",
+                "the key " + verdict.key_name + " is tied to tenant " + verdict.tenant +
+                  "; this route is the whole engine's and needs a key without a tenant");
+      return false;
+    }
     req.key_name = std::move(verdict.key_name);
     req.tenant = std::move(verdict.tenant);
     return true;
