@@ -2,6 +2,7 @@
 #include "core/log_line.hpp"
 
 #include "adapters/http/json_out.hpp"
+#include "adapters/http/tls_context.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,6 +16,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <sys/resource.h>
 
@@ -34,6 +36,7 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -62,20 +65,34 @@ std::string closing_answer(int status, const char* reason, std::string_view code
          "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
-class session : public response_sink, public std::enable_shared_from_this<session> {
+/// A plain TCP stream, or TLS over one.
+template <class Stream>
+constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+template <class Stream>
+Stream make_stream(tcp::socket socket, shared_state& state) {
+  if constexpr (is_tls<Stream>)
+    return Stream(std::move(socket), state.opts.tls->ssl);
+  else
+    return Stream(std::move(socket));
+}
+
+/// One connection: plain (`beast::tcp_stream`) or TLS (`tls_stream`); everything but the handshake is the same.
+template <class Stream>
+class session : public response_sink, public std::enable_shared_from_this<session<Stream>> {
 public:
   session(tcp::socket socket, std::shared_ptr<shared_state> state)
-    : stream_(std::move(socket)), state_(std::move(state)) {
+    : stream_(make_stream<Stream>(std::move(socket), *state)), state_(std::move(state)) {
     ++state_->connections;
   }
   ~session() override { --state_->connections; }
 
   void start() {
     error_code ec;
-    const auto peer = stream_.socket().remote_endpoint(ec);
+    const auto peer = tcp_layer().socket().remote_endpoint(ec);
     if (!ec)
       peer_ = peer.address().to_string();
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_request(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->handshake(); });
   }
 
   void respond(response r) override {
@@ -84,11 +101,29 @@ public:
   }
 
 private:
+  using std::enable_shared_from_this<session<Stream>>::shared_from_this;
+
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
+  /// TLS: the handshake, within header_timeout (a client that opens and sends nothing holds no slot for long).
+  void handshake() {
+    if constexpr (is_tls<Stream>) {
+      tcp_layer().expires_after(state_->opts.header_timeout);
+      stream_.async_handshake(net::ssl::stream_base::server, [self = shared_from_this()](error_code ec) {
+        if (ec)
+          return self->close_now();
+        self->wait_request();
+      });
+    } else {
+      wait_request();
+    }
+  }
+
   /// Idle until a request's first byte (idle_timeout), then its headers (header_timeout).
   void wait_request() {
     if (buffer_.size() > 0)
       return read_header();
-    stream_.expires_after(state_->opts.idle_timeout);
+    tcp_layer().expires_after(state_->opts.idle_timeout);
     stream_.async_read_some(buffer_.prepare(first_read), [self = shared_from_this()](error_code ec, std::size_t n) {
       if (ec)
         return self->close_now();
@@ -103,7 +138,7 @@ private:
     // a Content-Length is checked against the route's limit once the headers are in (Beast 1.74 treats
     // boost::none here as a limit of zero, so "no limit yet" is the largest number)
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream_.expires_after(state_->opts.header_timeout);
+    tcp_layer().expires_after(state_->opts.header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
   }
@@ -132,7 +167,7 @@ private:
     parser_->body_limit(limit_); // chunked: counted as the chunks arrive
     if (parser_->is_done())
       return dispatch();
-    stream_.expires_after(state_->opts.idle_timeout);
+    tcp_layer().expires_after(state_->opts.idle_timeout);
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
       static const std::string go_on = "HTTP/1.1 100 Continue\r\n\r\n";
       net::async_write(stream_, net::buffer(go_on), [self = shared_from_this()](error_code ec, std::size_t) {
@@ -177,7 +212,7 @@ private:
     r.body = std::move(msg.body());
     r.peer = peer_;
     awaiting_ = true;
-    stream_.expires_never(); // the engine may take its time (GET ?wait=); the client's socket stays open
+    tcp_layer().expires_never(); // the engine may take its time (GET ?wait=); the client's socket stays open
     try {
       state_->handle(std::move(r), reply{shared_from_this()});
     } catch (const std::exception& e) { // a bug in a handler ends its request, not the I/O thread
@@ -197,7 +232,7 @@ private:
     res_->body() = std::move(r.body);
     res_->keep_alive(keep_alive_);
     res_->prepare_payload();
-    stream_.expires_after(state_->opts.idle_timeout); // a client that does not read its answer
+    tcp_layer().expires_after(state_->opts.idle_timeout); // a client that does not read its answer
     bhttp::async_write(stream_, *res_, [self = shared_from_this()](error_code ec, std::size_t) {
       self->res_.reset();
       if (ec)
@@ -212,13 +247,13 @@ private:
   void close_with(std::string raw) {
     raw_ = std::move(raw);
     parser_.reset();
-    stream_.expires_after(state_->opts.idle_timeout);
+    tcp_layer().expires_after(state_->opts.idle_timeout);
     net::async_write(stream_, net::buffer(raw_), [self = shared_from_this()](error_code ec, std::size_t) {
       if (ec)
         return self->close_now();
       error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      self->stream_.expires_after(linger_for);
+      self->tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      self->tcp_layer().expires_after(linger_for);
       self->linger();
     });
   }
@@ -233,11 +268,11 @@ private:
 
   void close_now() {
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_layer().close();
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   std::shared_ptr<shared_state> state_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -250,31 +285,51 @@ private:
   bool awaiting_ = false;
 };
 
-/// Over max_connections: one canned 503, then the socket closes (it was never read, so linger as well).
-void refuse_connection(tcp::socket socket) {
+/// Over max_connections: one canned 503, then the socket closes (it was never read, so linger as well). Over TLS
+/// the handshake comes first (bounded by the same linger time), so that the client can read the 503.
+template <class Stream>
+void refuse_connection(tcp::socket socket, shared_state& state) {
   struct refusal : std::enable_shared_from_this<refusal> {
-    beast::tcp_stream stream;
+    Stream stream;
     std::string raw = closing_answer(503, "Service Unavailable", "too_many_connections",
                                      "the server has too many open connections; retry shortly", "Retry-After: 1\r\n");
     std::array<char, 4096> scratch{};
-    explicit refusal(tcp::socket s) : stream(std::move(s)) {}
+    refusal(tcp::socket s, shared_state& st) : stream(make_stream<Stream>(std::move(s), st)) {}
     void start() {
-      stream.expires_after(linger_for);
-      net::async_write(stream, net::buffer(raw), [self = shared_from_this()](error_code ec, std::size_t) {
+      beast::get_lowest_layer(stream).expires_after(linger_for);
+      if constexpr (is_tls<Stream>)
+        stream.async_handshake(net::ssl::stream_base::server, [self = this->shared_from_this()](error_code ec) {
+          if (!ec)
+            self->answer();
+        });
+      else
+        answer();
+    }
+    void answer() {
+      net::async_write(stream, net::buffer(raw), [self = this->shared_from_this()](error_code ec, std::size_t) {
         error_code ignored;
-        self->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        beast::get_lowest_layer(self->stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
         if (!ec)
           self->drain();
       });
     }
     void drain() {
-      stream.async_read_some(net::buffer(scratch), [self = shared_from_this()](error_code ec, std::size_t) {
+      stream.async_read_some(net::buffer(scratch), [self = this->shared_from_this()](error_code ec, std::size_t) {
         if (!ec)
           self->drain();
       });
     }
   };
-  std::make_shared<refusal>(std::move(socket))->start();
+  std::make_shared<refusal>(std::move(socket), state)->start();
+}
+
+/// A new connection, served or refused, plain or TLS.
+template <class Stream>
+void take(tcp::socket socket, const std::shared_ptr<shared_state>& state) {
+  if (state->connections.load() >= state->opts.max_connections)
+    refuse_connection<Stream>(std::move(socket), *state);
+  else
+    std::make_shared<session<Stream>>(std::move(socket), state)->start();
 }
 
 } // namespace
@@ -302,10 +357,10 @@ struct listener::impl : std::enable_shared_from_this<listener::impl> {
       }
       error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      if (self->state->connections.load() >= self->state->opts.max_connections)
-        refuse_connection(std::move(socket));
+      if (self->state->opts.tls)
+        take<tls_stream>(std::move(socket), self->state);
       else
-        std::make_shared<session>(std::move(socket), self->state)->start();
+        take<beast::tcp_stream>(std::move(socket), self->state);
       self->accept();
     });
   }

@@ -139,6 +139,7 @@ void server::open() {
   lo.header_timeout = o.header_timeout;
   lo.idle_timeout = o.idle_timeout;
   lo.max_connections = o.max_connections;
+  lo.tls = o.tls;
   // every connection is a file descriptor; the store, logs and provider calls need some more
   constexpr std::size_t spare_files = 256;
   const auto files = raise_open_files_limit(o.max_connections + spare_files);
