@@ -67,6 +67,19 @@ std::string https_request(int port, const std::string& ca_file, const std::strin
   return answer;
 }
 
+/// A TLS connection that has done its handshake and then stays open, holding one of the server's connections.
+struct held_tls {
+  net::io_context ioc;
+  ssl::context ctx{ssl::context::tls_client};
+  ssl::stream<tcp::socket> stream{ioc, ctx};
+  held_tls(int port, const std::string& ca_file) {
+    ctx.load_verify_file(ca_file);
+    ctx.set_verify_mode(ssl::verify_peer);
+    stream.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+    stream.handshake(ssl::stream_base::client);
+  }
+};
+
 /// The same bytes over plain TCP; what came back before the server closed (at most a few seconds).
 std::string plain_request(int port, const std::string& request) {
   net::io_context ioc;
@@ -126,6 +139,20 @@ TEST_CASE("tls: the API answers over TLS with the configured certificate, and no
   // a client that trusts another certificate refuses this server
   make_certificate(dir, "other");
   CHECK_THROWS(https_request(engine.port(), dir.file("other.crt"), "GET /healthz HTTP/1.1\r\n\r\n"));
+}
+
+TEST_CASE("tls: one connection over server.max_connections is told 503 over TLS, after its handshake") {
+  temp_dir dir;
+  make_certificate(dir, "server");
+  auto cfg = with_tls("server.crt", "server.key");
+  cfg.insert(cfg.find(", tls:"), ", max_connections: 2");
+  engine_process engine{dir.path.string(), cfg};
+  held_tls first{engine.port(), dir.file("server.crt")}, second{engine.port(), dir.file("server.crt")};
+  const auto refused = https_request(engine.port(), dir.file("server.crt"),
+                                     "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  CHECK(refused.rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(refused.find("too_many_connections") != std::string::npos);
+  CHECK(refused.find("Retry-After: 1") != std::string::npos);
 }
 
 TEST_CASE("tls: a missing file, a file that is not PEM, or the key of another certificate stop the start (exit 2)") {
