@@ -83,6 +83,9 @@ std::vector<std::string> reload_blockers(const core::config& running, const core
     out.push_back("store.path: moving the store needs a restart");
   if (next.server.listen != running.server.listen)
     out.push_back("server.listen: a new address needs a restart");
+  if (next.server.tls.cert_file != running.server.tls.cert_file ||
+      next.server.tls.key_file != running.server.tls.key_file)
+    out.push_back("server.tls: the listener loads its certificate at start; changing it needs a restart");
   return out;
 }
 

@@ -220,7 +220,9 @@ caf::result<msg::job_lookup> await(self_ptr self, const msg::await_job& m) {
   auto id = m.id;
   self->request(self->state.store, caf::infinite, msg::get_job{id})
     .then(
-      [self, rp, wait, id](msg::job_lookup& found) mutable {
+      [self, rp, wait, id, tenant = m.tenant](msg::job_lookup& found) mutable {
+        if (found.found && !tenant_sees(tenant, found.job.spec.tenant))
+          found = msg::job_lookup{}; // another tenant's job: to this caller there is none
         if (!found.found || is_final(found.job.status) || wait <= duration{0}) {
           rp.deliver(std::move(found));
           return;
@@ -235,13 +237,13 @@ caf::result<msg::job_lookup> await(self_ptr self, const msg::await_job& m) {
   return rp;
 }
 
-caf::result<msg::replay_reply> replay(self_ptr self, job_id id) {
+caf::result<msg::replay_reply> replay(self_ptr self, job_id id, const std::string& tenant) {
   auto rp = self->make_response_promise<msg::replay_reply>();
   auto fail = [](msg::replay_error why, std::string message) { return msg::replay_reply{why, std::move(message)}; };
   self->request(self->state.store, caf::infinite, msg::get_job{id})
     .then(
-      [self, rp, id, fail](msg::job_lookup& found) mutable {
-        if (!found.found) {
+      [self, rp, id, fail, tenant](msg::job_lookup& found) mutable {
+        if (!found.found || !tenant_sees(tenant, found.job.spec.tenant)) {
           rp.deliver(fail(msg::replay_error::not_found, "no job " + to_string(id)));
           return;
         }
@@ -317,7 +319,7 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, ms
       },
       [self](const msg::await_expired& m) { expire_waiter(self, m.waiter); },
       [self](msg::start_drain) { self->state.draining = true; },
-      [self](const msg::replay_dead_letter& m) { return replay(self, m.id); },
+      [self](const msg::replay_dead_letter& m) { return replay(self, m.id, m.tenant); },
       [self](msg::admissibility_update& u) { self->state.admissible = std::move(u.view); },
       [self](const msg::config_snapshot& c) {
         if (self->state.cfg)

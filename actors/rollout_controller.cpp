@@ -204,8 +204,8 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
         const double q = m.quality;
         self->request(self->state.jobs, caf::infinite, msg::get_job{m.id})
           .then(
-            [self, rp, q](msg::job_lookup& l) mutable {
-              if (!l.found) {
+            [self, rp, q, tenant = m.tenant](msg::job_lookup& l) mutable {
+              if (!l.found || !core::tenant_sees(tenant, l.job.spec.tenant)) {
                 rp.deliver(msg::rated{false});
                 return;
               }

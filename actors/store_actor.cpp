@@ -194,7 +194,7 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
       });
     },
     [self](const msg::list_dead_letters& m) {
-      return read<msg::job_list>(self, [&](core::store_db& db) { return msg::job_list{db.jobs().dead_letters(m.limit)}; });
+      return read<msg::job_list>(self, [&](core::store_db& db) { return msg::job_list{db.jobs().dead_letters(m.limit, m.tenant)}; });
     },
     [self](const msg::load_finished_attempts& m) {
       return read<msg::finished_attempts>(self, [&](core::store_db& db) {

@@ -59,12 +59,17 @@ caf::actor watch_tree(caf::actor_system& sys, const actors::engine& e) {
   });
 }
 
-/// The keys of `cfg` (a relative keys_file is taken from the config file's folder).
+/// `file` as named in the config: a relative path is taken from the config file's folder.
+std::string beside_config(const std::string& file, const std::string& config_path) {
+  std::filesystem::path p = file;
+  if (p.is_relative())
+    p = std::filesystem::path(config_path).parent_path() / p;
+  return p.string();
+}
+
+/// The keys of `cfg`.
 config_adapter::keys_result load_keys(const core::config& cfg, const std::string& config_path) {
-  std::filesystem::path file = cfg.auth.keys_file;
-  if (file.is_relative())
-    file = std::filesystem::path(config_path).parent_path() / file;
-  return config_adapter::load_keys_file(file.string());
+  return config_adapter::load_keys_file(beside_config(cfg.auth.keys_file, config_path));
 }
 
 std::string key_names(const core::key_set& keys) {
@@ -126,6 +131,17 @@ int serve(const serve_flags& flags) {
   } else if (const auto why = refuse_without_keys(cfg->server.listen); !why.empty()) {
     std::cerr << "cutover serve: " << why << std::endl; // --listen can name what the config file's rule never saw
     return 2;
+  }
+
+  std::shared_ptr<http::tls_context> tls;
+  if (cfg->server.tls.enabled()) {
+    try { // before anything starts: a wrong path or a key of another certificate is a configuration error
+      tls = http::load_tls(beside_config(cfg->server.tls.cert_file, flags.config),
+                           beside_config(cfg->server.tls.key_file, flags.config));
+    } catch (const std::exception& e) {
+      std::cerr << "cutover serve: " << e.what() << std::endl;
+      return 2;
+    }
   }
 
   const auto cores = std::max(2u, std::thread::hardware_concurrency());
@@ -213,6 +229,7 @@ int serve(const serve_flags& flags) {
   api_opts.header_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(srv.header_timeout);
   api_opts.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(srv.idle_timeout);
   api_opts.max_connections = srv.max_connections;
+  api_opts.tls = tls;
   api_opts.metrics = [metrics] { return metrics->render(); };
   api_opts.reload = reload;
   // ready: ok; degraded while a provider is stopped in the ledger's admissibility view (the view by which intake
@@ -272,7 +289,8 @@ int serve(const serve_flags& flags) {
     stop_all();
     return 1;
   }
-  core::log_line{} << "event=listening address=" << snapshot->server.listen << " config=" << flags.config
+  core::log_line{} << "event=listening address=" << snapshot->server.listen
+                   << " scheme=" << (tls ? "https" : "http") << " config=" << flags.config
             << " config_hash=" << snapshot->hash << " store=" << snapshot->store.path;
 
   int sig = 0;

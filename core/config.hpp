@@ -230,6 +230,13 @@ struct user_rate_config {
   int burst = 20;
 };
 
+/// HTTPS on the API's own port (`server.tls`); both files empty: plain HTTP.
+struct tls_config {
+  std::string cert_file; ///< PEM certificate chain, the server's first; relative: from the config file's folder
+  std::string key_file;  ///< PEM private key of that certificate
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct server_config {
   std::string listen = defaults::listen; ///< HOST:PORT
   std::size_t max_body_bytes = defaults::max_body_bytes;
@@ -242,6 +249,7 @@ struct server_config {
   duration header_timeout = defaults::header_timeout;      ///< from a request's first byte to its last header
   duration idle_timeout = defaults::idle_timeout;          ///< a connection between requests (and a body's read)
   std::size_t max_connections = defaults::max_connections; ///< open at once; beyond: 503 and close
+  tls_config tls;
 };
 
 /// SQLite's `PRAGMA synchronous` for each commit (WAL mode). full: a 202'd job survives power loss and OS crashes;

@@ -21,6 +21,9 @@ struct job_spec {
   std::string endpoint;
   std::string segment;
   std::string metadata; ///< the client's JSON object, as text; empty when absent
+  /// The tenant of the API key that submitted it (empty: a key without a tenant, or no keys). Set by the HTTP
+  /// edge from the key, never from the body; only callers of the same tenant (or without one) see the job.
+  std::string tenant;
 };
 
 /// One call of one provider for one job (with that provider's own retries inside it).
@@ -38,6 +41,13 @@ struct attempt_record {
   /// never learnt, and what is held again after a restart; 0 in stores written before it was kept.
   micros reserved = 0;
 };
+
+/// Whether a caller of `tenant` may see or act on a job of `job_tenant`: a caller without a tenant (an operator's
+/// key, or an engine without keys) sees every job; a tenant's caller only its own. Another tenant's job is, to
+/// that caller, a job that does not exist.
+inline bool tenant_sees(const std::string& tenant, const std::string& job_tenant) {
+  return tenant.empty() || tenant == job_tenant;
+}
 
 struct job_record {
   job_id id;
@@ -118,7 +128,7 @@ auto inspect(Inspector& f, job_id& x) {
 }
 template <class Inspector>
 auto inspect(Inspector& f, job_spec& x) {
-  return f(x.user_id, x.prompt, x.tier_, x.n, x.endpoint, x.segment, x.metadata);
+  return f(x.user_id, x.prompt, x.tier_, x.n, x.endpoint, x.segment, x.metadata, x.tenant);
 }
 template <class Inspector>
 auto inspect(Inspector& f, attempt_record& x) {

@@ -30,8 +30,9 @@ public:
     job_id id;
   };
   virtual std::vector<key_entry> idempotency_keys(instant since) = 0;
-  /// Dead-lettered jobs, the most recently dead-lettered first, at most `limit`.
-  virtual std::vector<job_record> dead_letters(std::size_t limit) = 0;
+  /// Dead-lettered jobs, the most recently dead-lettered first, at most `limit`: those of `tenant`, or of every
+  /// tenant when it is empty.
+  virtual std::vector<job_record> dead_letters(std::size_t limit, const std::string& tenant) = 0;
   /// Deletes dead-lettered jobs last updated before `before` (a transaction of its own); returns how many.
   virtual std::size_t sweep_dead_letters(instant before) = 0;
 

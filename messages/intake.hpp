@@ -53,6 +53,7 @@ struct submit_reply {
 struct await_job {
   core::job_id id;
   core::duration wait{0};
+  std::string tenant; ///< the caller's (empty: none); another tenant's job is not found
 };
 /// From the router, after the final state is on disk: wakes waiters.
 struct jobs_final { std::vector<core::job_id> ids; };
@@ -63,7 +64,10 @@ struct start_drain {};
 /// Internal: hand the jobs stored since the last flush to the router, in one message.
 struct flush_routes {};
 /// Send a dead-lettered job round again.
-struct replay_dead_letter { core::job_id id; };
+struct replay_dead_letter {
+  core::job_id id;
+  std::string tenant; ///< the caller's (empty: none); another tenant's job is not found
+};
 enum class replay_error : std::uint8_t {
   none,              ///< replayed: the job is queued again
   not_found,         ///< no such job
@@ -91,13 +95,13 @@ template <class I> auto inspect(I& f, submit_reply& x) {
   return f(caf::meta::type_name("submit_reply"), x.error, x.id, x.status, x.replayed, x.message,
            x.retry_after_s);
 }
-template <class I> auto inspect(I& f, await_job& x) { return f(caf::meta::type_name("await_job"), x.id, x.wait); }
+template <class I> auto inspect(I& f, await_job& x) { return f(caf::meta::type_name("await_job"), x.id, x.wait, x.tenant); }
 template <class I> auto inspect(I& f, jobs_final& x) { return f(caf::meta::type_name("jobs_final"), x.ids); }
 template <class I> auto inspect(I& f, await_expired& x) { return f(caf::meta::type_name("await_expired"), x.waiter); }
 template <class I> auto inspect(I& f, start_drain&) { return f(caf::meta::type_name("start_drain")); }
 template <class I> auto inspect(I& f, flush_routes&) { return f(caf::meta::type_name("flush_routes")); }
 template <class I> auto inspect(I& f, replay_dead_letter& x) {
-  return f(caf::meta::type_name("replay_dead_letter"), x.id);
+  return f(caf::meta::type_name("replay_dead_letter"), x.id, x.tenant);
 }
 template <class I> auto inspect(I& f, replay_reply& x) {
   return f(caf::meta::type_name("replay_reply"), x.error, x.message);

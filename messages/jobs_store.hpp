@@ -29,8 +29,11 @@ struct boot_state {
   std::uint64_t max_job_id = 0;
   std::vector<core::job_store::key_entry> keys;
 };
-/// Dead-lettered jobs, newest first.
-struct list_dead_letters { std::size_t limit = 100; };
+/// Dead-lettered jobs, newest first: of one tenant, or of all when `tenant` is empty.
+struct list_dead_letters {
+  std::size_t limit = 100;
+  std::string tenant;
+};
 struct job_list { std::vector<core::job_record> jobs; };
 /// Attempts finished after a cursor and before `until`, oldest first, a page of at most `limit` (the rollout
 /// controller rebuilds its figures from them at start).
@@ -56,7 +59,7 @@ template <class I> auto inspect(I& f, open_jobs& x) { return f(caf::meta::type_n
 template <class I> auto inspect(I& f, load_boot& x) { return f(caf::meta::type_name("load_boot"), x.keys_since); }
 template <class I> auto inspect(I& f, boot_state& x) { return f(caf::meta::type_name("boot_state"), x.max_job_id, x.keys); }
 template <class I> auto inspect(I& f, list_dead_letters& x) {
-  return f(caf::meta::type_name("list_dead_letters"), x.limit);
+  return f(caf::meta::type_name("list_dead_letters"), x.limit, x.tenant);
 }
 template <class I> auto inspect(I& f, job_list& x) { return f(caf::meta::type_name("job_list"), x.jobs); }
 template <class I> auto inspect(I& f, load_finished_attempts& x) {

@@ -29,6 +29,7 @@ struct breaker_trip {
 struct rate_job {
   core::job_id id;
   double quality = 0;
+  std::string tenant; ///< the caller's (empty: none); another tenant's job is not found
 };
 struct rated { bool found = false; };
 /// Internal: evaluate now.
@@ -76,7 +77,7 @@ template <class I> auto inspect(I& f, observe& x) {
 template <class I> auto inspect(I& f, breaker_trip& x) {
   return f(caf::meta::type_name("breaker_trip"), x.provider, x.at);
 }
-template <class I> auto inspect(I& f, rate_job& x) { return f(caf::meta::type_name("rate_job"), x.id, x.quality); }
+template <class I> auto inspect(I& f, rate_job& x) { return f(caf::meta::type_name("rate_job"), x.id, x.quality, x.tenant); }
 template <class I> auto inspect(I& f, rated& x) { return f(caf::meta::type_name("rated"), x.found); }
 template <class I> auto inspect(I& f, rollout_tick&) { return f(caf::meta::type_name("rollout_tick")); }
 template <class I> auto inspect(I& f, get_rollout&) { return f(caf::meta::type_name("get_rollout")); }

@@ -279,8 +279,8 @@ TEST_CASE("with a writer thread, the dead-letter sweep runs after the rows gathe
   CHECK(now.jobs().sweep_dead_letters(t0 + 1h) == 2);
   CHECK(later.jobs().sweep_dead_letters(t0 + 1h) == 0);
   later.commit(dead(3)); // gathered after the sweep: it stays
-  CHECK(now.jobs().dead_letters(10).empty());
-  const auto left = later.jobs().dead_letters(10);
+  CHECK(now.jobs().dead_letters(10, "").empty());
+  const auto left = later.jobs().dead_letters(10, "");
   REQUIRE(left.size() == 1);
   CHECK(left[0].id == core::job_id{3});
 }

@@ -318,10 +318,10 @@ TEST_CASE("dead letters older than dead_letter.retention are swept on the actor 
   story s{dir, story_config("100%", "100%", "100%")}; // retention 2h, swept hourly
   auto ids = s.submit(3);
   REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
-  CHECK(s.reader->jobs().dead_letters(10).size() == 3);
+  CHECK(s.reader->jobs().dead_letters(10, "").size() == 3);
   s.vt.advance(2h + 30min); // the sweeps at 1 h and 2 h find them younger than 2 h
-  CHECK(s.reader->jobs().dead_letters(10).size() == 3);
+  CHECK(s.reader->jobs().dead_letters(10, "").size() == 3);
   s.vt.advance(1h); // the sweep at 3 h removes them
-  CHECK(s.reader->jobs().dead_letters(10).empty());
+  CHECK(s.reader->jobs().dead_letters(10, "").empty());
   CHECK_FALSE(s.reader->jobs().find(ids[0]).has_value());
 }

@@ -50,7 +50,7 @@ TEST_CASE("a keys file gives each key's digest and scopes, and the key itself is
   ::setenv("CUTOVER_TEST_KEYS_ENV", "from-the-environment-0001", 1);
   keys_file f{"keys:\n"
               "  - {name: ops, key_env: CUTOVER_TEST_KEYS_ENV, scopes: [admin, read]}\n"
-              "  - {name: shop, sha256: \"" + test_digest + "\", scopes: [submit, read]}\n"
+              "  - {name: shop, sha256: \"" + test_digest + "\", scopes: [submit, read], tenant: shop}\n"
               "  - {name: ci, key: \"" + secret + "\", scopes: [read]}\n"};
   auto r = load_keys_file(f.name());
   REQUIRE(r.errors.empty());
@@ -62,6 +62,7 @@ TEST_CASE("a keys file gives each key's digest and scopes, and the key itself is
   CHECK(keys[0].allows(core::api_scope::read));
   CHECK_FALSE(keys[0].allows(core::api_scope::submit));
   CHECK(keys[0].tenant.empty());
+  CHECK(keys[1].tenant == "shop"); // a key may be tied to a tenant
   CHECK(r.keys->find(config_adapter::sha256_digest("from-the-environment-0001")) == &keys[0]);
   CHECK(r.keys->find(config_adapter::sha256_digest("test")) == &keys[1]); // the digest entry matches its key
   CHECK(r.keys->find(config_adapter::sha256_digest(secret)) == &keys[2]);
@@ -97,9 +98,8 @@ TEST_CASE("every mistake in a key entry is an error with its line, and no messag
         "2: keys[0] (a).tenat: unknown key (known keys here: name, key, key_env, sha256, scopes, tenant)");
   CHECK(only_error(head + "{name: a, key: \"" + secret + "\", scopes: [read], tenant: \"a b\"}\n") ==
         "2: keys[0] (a).tenant: 1 to 64 letters, digits, '-', '_' or '.'");
-  // tenants are not kept apart yet: a tenant key is refused rather than trusted with every tenant's jobs
-  CHECK(only_error(head + "{name: a, key: \"" + secret + "\", scopes: [read], tenant: shop}\n")
-          .rfind("2: keys[0] (a).tenant: this version does not yet keep tenants apart", 0) == 0);
+  CHECK(only_error(head + "{name: a, key: \"" + secret + "\", scopes: [read], tenant: \"\"}\n") ==
+        "2: keys[0] (a).tenant: must be a non-empty text");
   CHECK(only_error(head + "{name: a, key: \"" + secret + "\", scopes: [read]}\n  - {name: a, key: \"" + secret +
                    "-other\", scopes: [read]}\n") == "3: keys[1] (a): the name a is used twice");
   const auto same = only_error(head + "{name: a, key: \"" + secret + "\", scopes: [read]}\n  - {name: b, key: \"" +

@@ -323,7 +323,7 @@ TEST_CASE("a restart in the middle of a phase keeps its figures: promotion comes
   // and rates it again: the latest rating per job counts, before the restart and in what the restart reads back
   for (const double q : {0.5, 0.95}) {
     caf::scoped_actor self{*s.vt.sys};
-    self->send(s.engine.rollout, msg::rate_job{rated, q});
+    self->send(s.engine.rollout, msg::rate_job{rated, q, {}});
     s.vt.run();
     self->receive([](const msg::rated& r) { CHECK(r.found); });
   }

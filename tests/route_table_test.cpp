@@ -51,3 +51,12 @@ TEST_CASE("a route declared twice is refused at start") {
   CHECK_THROWS_AS(t.add({"GET", "/v1/jobs/{id}", scope::read, 0, [](const request&, const reply&) {}}),
                   std::logic_error);
 }
+
+TEST_CASE("a route is the whole engine's unless it is declared as a tenant's own") {
+  route_table t;
+  auto none = [](const request&, const reply&) {};
+  t.add({"GET", "/v1/budget", scope::read, 0, none});
+  t.add({"GET", "/v1/jobs/{id}", scope::read, 0, none, tenancy::tenant});
+  CHECK(t.find("GET", "/v1/budget").found->tenancy == tenancy::global);
+  CHECK(t.find("GET", "/v1/jobs/j1").found->tenancy == tenancy::tenant);
+}

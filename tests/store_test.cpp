@@ -45,6 +45,7 @@ job_record job_of(std::uint64_t id, std::string key = "", core::instant created 
   j.spec.endpoint = "/v1/images";
   j.spec.segment = "enterprise";
   j.spec.metadata = R"({"campaign":"spring","tags":["a","b"]})";
+  j.spec.tenant = "shop";
   j.status = job_status::accepted;
   j.created_at = created;
   j.updated_at = created + 1us;
@@ -121,7 +122,7 @@ std::string describe(const job_record& j) {
   std::ostringstream s;
   s << "user=" << j.spec.user_id << " prompt=" << j.spec.prompt << " tier=" << core::to_string(j.spec.tier_)
     << " n=" << j.spec.n << " endpoint=" << j.spec.endpoint << " segment=" << j.spec.segment
-    << " metadata=" << j.spec.metadata << " status=" << core::to_string(j.status) << " provider=" << j.provider
+    << " metadata=" << j.spec.metadata << " tenant=" << j.spec.tenant << " status=" << core::to_string(j.status) << " provider=" << j.provider
     << " bucket=" << j.bucket << " reason=" << j.route_reason << " cost=" << j.cost
     << " created=" << j.created_at.time_since_epoch().count() << " updated=" << j.updated_at.time_since_epoch().count()
     << " error=" << j.error << " key=" << j.idempotency_key << " hash=" << j.body_hash << "\nimages:";
@@ -511,6 +512,49 @@ TEST_CASE("a store written before ids were kept and quality scores stored opens,
   const auto j6 = store->jobs().find(core::job_id{6});
   REQUIRE(j6);
   CHECK(j6->status == job_status::succeeded);
+}
+
+TEST_CASE("a store written before jobs kept their tenant opens: its jobs belong to none, dead letters filter by tenant",
+          "[store]") {
+  temp_folder tmp;
+  const auto path = tmp.file("old.db");
+  {
+    // the jobs table as it was before the tenant column, with a dead letter in it
+    SQLite::Database old(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    old.exec("CREATE TABLE jobs(id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, prompt TEXT NOT NULL,"
+             " tier TEXT NOT NULL, n INTEGER NOT NULL, endpoint TEXT NOT NULL DEFAULT '',"
+             " segment TEXT NOT NULL DEFAULT '', metadata TEXT NOT NULL DEFAULT '', idempotency_key TEXT,"
+             " body_hash TEXT NOT NULL DEFAULT '', status TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '',"
+             " bucket INTEGER NOT NULL DEFAULT 0, route_reason TEXT NOT NULL DEFAULT '',"
+             " cost_micros INTEGER NOT NULL DEFAULT 0, attempt_base INTEGER NOT NULL DEFAULT 0,"
+             " error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)");
+    old.exec("INSERT INTO jobs(id, user_id, prompt, tier, n, status, created_at, updated_at)"
+             " VALUES(1, 'u', 'p', 'sd', 1, 'dead_lettered', 0, 10)");
+  }
+  {
+    auto store = open_at(path);
+    const auto j1 = store->jobs().find(core::job_id{1});
+    REQUIRE(j1);
+    CHECK(j1->spec.tenant.empty());
+    auto a = job_of(2), b = job_of(3);
+    a.spec.tenant = "a";
+    b.spec.tenant = "b";
+    store->write({a, b}, {finished(2, t0 + 1s, job_status::dead_lettered, {}, 0, "too many attempts"),
+                          finished(3, t0 + 2s, job_status::dead_lettered, {}, 0, "too many attempts")});
+  }
+  auto store = open_at(path); // the column, once added, is there on the next opening (no second ALTER)
+  auto ids = [&](const std::string& tenant) {
+    std::vector<std::uint64_t> out;
+    for (const auto& j : store->jobs().dead_letters(10, tenant))
+      out.push_back(j.id.value);
+    return out;
+  };
+  CHECK(ids("") == std::vector<std::uint64_t>{3, 2, 1}); // no tenant: all, newest first
+  CHECK(ids("a") == std::vector<std::uint64_t>{2});
+  CHECK(ids("b") == std::vector<std::uint64_t>{3});
+  CHECK(ids("c").empty());
+  CHECK(store->jobs().find(core::job_id{2})->spec.tenant == "a");
+  CHECK(store->jobs().find(core::job_id{3})->spec.tenant == "b");
 }
 
 TEST_CASE("the ledger is given back reservations of running attempts of open jobs only, never of final jobs",

@@ -15,9 +15,6 @@ namespace {
 
 /// Shorter keys are guessable; a digest entry cannot be checked, so its key is the operator's responsibility.
 constexpr std::size_t min_key_chars = 16;
-/// Off until jobs, feedback, dead letters and idempotency keys are scoped by tenant: a key tied to a tenant that
-/// still saw every tenant's jobs would promise an isolation that is not there.
-constexpr bool tenants_enforced = false;
 const std::vector<std::string> entry_fields = {"name", "key", "key_env", "sha256", "scopes", "tenant"};
 
 int line_of(const YAML::Node& n) { return n.Mark().is_null() ? 0 : n.Mark().line + 1; }
@@ -123,10 +120,6 @@ bool read_entry(const YAML::Node& k, const std::string& file, std::size_t index,
   if (const auto tenant = scalar("tenant"); tenant && !tenant->empty()) {
     if (!valid_tenant(*tenant))
       errors.push_back(at(k["tenant"]) + where + ".tenant: 1 to 64 letters, digits, '-', '_' or '.'");
-    else if (!tenants_enforced)
-      errors.push_back(at(k["tenant"]) + where +
-                       ".tenant: this version does not yet keep tenants apart (jobs, feedback, dead letters); a "
-                       "tenant key would see every tenant's jobs, so it is refused");
     else
       out.tenant = *tenant;
   }

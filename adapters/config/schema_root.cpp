@@ -30,6 +30,17 @@ const fields<core::user_rate_config>& user_rate_fields() {
   return f;
 }
 
+const fields<core::tls_config>& tls_fields() {
+  using t = core::tls_config;
+  static const fields<t> f = {
+    required(text("cert_file", &t::cert_file,
+                  "PEM certificate (chain) the API presents; relative to the config file's folder", check_not_empty)),
+    required(text("key_file", &t::key_file, "PEM private key of that certificate; relative to the config file's folder",
+                  check_not_empty)),
+  };
+  return f;
+}
+
 const fields<core::server_config>& server_fields() {
   using s = core::server_config;
   static const fields<s> f = {
@@ -50,6 +61,7 @@ const fields<core::server_config>& server_fields() {
              "a keep-alive connection with no request (or a body that stops arriving) closes after this"),
     integer("max_connections", &s::max_connections, 1, 1'000'000,
             "open connections at once; a connection beyond gets 503 and is closed (open-files limit raised to fit)"),
+    section("tls", &s::tls, tls_fields, "HTTPS on the API's port; absent = plain HTTP"),
   };
   return f;
 }

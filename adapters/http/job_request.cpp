@@ -2,8 +2,10 @@
 
 #include <cpprest/json.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <vector>
 #include <set>
 
 namespace cutover::http {
@@ -35,6 +37,39 @@ std::string fingerprint(const core::job_spec& s) {
   char buf[20];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
+}
+
+/// `v` as canonical JSON text: the keys of every object in byte order, at every depth, and no whitespace; scalars
+/// as cpprestsdk writes them. The same JSON gives the same text whatever key order or spacing the client sent and
+/// whatever order a parser keeps (cpprestsdk sorts keys unless told to keep their order; this does not rely on
+/// it). The text is what cpprestsdk's sorted serialisation gave, so fingerprints stored before still match.
+void append_canonical(std::string& out, const web::json::value& v) {
+  if (v.is_object()) {
+    std::vector<const std::pair<utility::string_t, web::json::value>*> fields;
+    for (const auto& kv : v.as_object())
+      fields.push_back(&kv);
+    std::stable_sort(fields.begin(), fields.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    out += '{';
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      if (i > 0)
+        out += ',';
+      out += web::json::value::string(fields[i]->first).serialize();
+      out += ':';
+      append_canonical(out, fields[i]->second);
+    }
+    out += '}';
+  } else if (v.is_array()) {
+    out += '[';
+    const auto& items = v.as_array();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (i > 0)
+        out += ',';
+      append_canonical(out, items.at(i));
+    }
+    out += ']';
+  } else {
+    out += v.serialize();
+  }
 }
 
 const std::set<std::string> known_fields{"user_id", "prompt", "tier", "n", "endpoint", "segment", "metadata"};
@@ -95,7 +130,8 @@ std::variant<parsed_job, request_error> parse_job_request(const std::string& bod
   if (auto it = obj.find("metadata"); it != obj.end() && !it->second.is_null()) {
     if (!it->second.is_object())
       return bad("metadata", "metadata must be a JSON object");
-    spec.metadata = it->second.serialize();
+    spec.metadata.clear();
+    append_canonical(spec.metadata, it->second); // stored and fingerprinted in one canonical form
   }
   out.body_hash = fingerprint(spec);
   return out;

@@ -106,6 +106,8 @@ std::string job_json(const job_record& job) {
     field(out, "segment", job.spec.segment);
   if (!job.spec.metadata.empty())
     field_raw(out, "metadata", job.spec.metadata);
+  if (!job.spec.tenant.empty())
+    field(out, "tenant", job.spec.tenant);
   field(out, "provider", job.provider);
   key(out, "route");
   out += '{';

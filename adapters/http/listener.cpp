@@ -1,280 +1,65 @@
-#include "adapters/http/listener.hpp"
-#include "core/log_line.hpp"
+#include "adapters/http/listener_session.hpp"
 
-#include "adapters/http/json_out.hpp"
-
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <sys/resource.h>
 
-#include <array>
-#include <atomic>
-#include <iostream>
-#include <limits>
 #include <future>
-#include <optional>
 #include <stdexcept>
 #include <thread>
 
 namespace cutover::http {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-using tcp = net::ip::tcp;
-using error_code = boost::system::error_code;
+using namespace detail; // the session, its shared state and the names of the libraries it uses
 
 namespace {
 
-/// After an answer that ends a connection whose request was not read to its end, the rest of what the client
-/// sends is read and dropped for this long before the socket closes: closing with unread bytes makes the kernel
-/// send a reset, which can destroy the answer before the client reads it (nginx's lingering close).
-constexpr auto linger_for = std::chrono::seconds(5);
-/// Bytes asked of the socket while waiting for a request's first byte.
-constexpr std::size_t first_read = 4096;
-
-/// What the sessions share with the listener; it lives as long as any of them, and so does the io_context
-/// their sockets belong to (an actor's answer may arrive after the listener closed).
-struct shared_state {
-  net::io_context ioc;
-  listener_options opts;
-  listener::body_limit_fn limit;
-  listener::handler_fn handle;
-  std::atomic<std::size_t> connections{0};
-};
-
-/// A raw answer for the cases where the request cannot be parsed further; the connection closes after it.
-std::string closing_answer(int status, const char* reason, std::string_view code, std::string_view message,
-                           const char* extra = "") {
-  const auto body = error_json(code, message);
-  return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\nContent-Type: application/json\r\n" + extra +
-         "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-}
-
-class session : public response_sink, public std::enable_shared_from_this<session> {
-public:
-  session(tcp::socket socket, std::shared_ptr<shared_state> state)
-    : stream_(std::move(socket)), state_(std::move(state)) {
-    ++state_->connections;
-  }
-  ~session() override { --state_->connections; }
-
-  void start() {
-    error_code ec;
-    const auto peer = stream_.socket().remote_endpoint(ec);
-    if (!ec)
-      peer_ = peer.address().to_string();
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_request(); });
-  }
-
-  void respond(response r) override {
-    net::dispatch(stream_.get_executor(),
-                  [self = shared_from_this(), r = std::move(r)]() mutable { self->write(std::move(r)); });
-  }
-
-private:
-  /// Idle until a request's first byte (idle_timeout), then its headers (header_timeout).
-  void wait_request() {
-    if (buffer_.size() > 0)
-      return read_header();
-    stream_.expires_after(state_->opts.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(first_read), [self = shared_from_this()](error_code ec, std::size_t n) {
-      if (ec)
-        return self->close_now();
-      self->buffer_.commit(n);
-      self->read_header();
-    });
-  }
-
-  void read_header() {
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(state_->opts.max_header_bytes));
-    // a Content-Length is checked against the route's limit once the headers are in (Beast 1.74 treats
-    // boost::none here as a limit of zero, so "no limit yet" is the largest number)
-    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream_.expires_after(state_->opts.header_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
-  }
-
-  void on_header(error_code ec) {
-    if (ec == bhttp::error::header_limit)
-      return close_with(closing_answer(431, "Request Header Fields Too Large", "headers_too_large",
-                                       "the request headers are larger than " +
-                                         std::to_string(state_->opts.max_header_bytes) + " bytes"));
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof ||
-        ec == net::error::operation_aborted || ec == net::error::connection_reset)
-      return close_now();
-    if (ec)
-      return close_with(closing_answer(400, "Bad Request", "malformed_request", "the request is not valid HTTP/1.1: " + ec.message()));
-    const auto& req = parser_->get();
-    if (static_cast<std::size_t>(std::distance(req.begin(), req.end())) > state_->opts.max_headers)
-      return close_with(closing_answer(431, "Request Header Fields Too Large", "too_many_headers",
-                                       "the request has more than " + std::to_string(state_->opts.max_headers) +
-                                         " headers"));
-    const auto target = req.target();
-    const auto path = target.substr(0, target.find('?'));
-    limit_ = state_->limit(std::string_view(req.method_string().data(), req.method_string().size()),
-                           std::string_view(path.data(), path.size()));
-    if (parser_->content_length() && *parser_->content_length() > limit_)
-      return too_large();
-    parser_->body_limit(limit_); // chunked: counted as the chunks arrive
-    if (parser_->is_done())
-      return dispatch();
-    stream_.expires_after(state_->opts.idle_timeout);
-    if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
-      static const std::string go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-      net::async_write(stream_, net::buffer(go_on), [self = shared_from_this()](error_code ec, std::size_t) {
-        if (ec)
-          return self->close_now();
-        self->read_body();
-      });
-      return;
-    }
-    read_body();
-  }
-
-  void read_body() {
-    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
-      if (ec == bhttp::error::body_limit)
-        return self->too_large();
-      if (ec)
-        return self->close_now();
-      self->dispatch();
-    });
-  }
-
-  void too_large() {
-    close_with(closing_answer(413, "Payload Too Large", "body_too_large",
-                              "the body is larger than " + std::to_string(limit_) + " bytes"));
-  }
-
-  void dispatch() {
-    auto msg = parser_->release();
-    parser_.reset();
-    keep_alive_ = msg.keep_alive();
-    request r;
-    r.method = std::string(msg.method_string());
-    const auto target = msg.target();
-    const auto q = target.find('?');
-    r.path = std::string(target.substr(0, q));
-    if (q != beast::string_view::npos)
-      r.query = std::string(target.substr(q + 1));
-    r.headers.reserve(8);
-    for (const auto& f : msg)
-      r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    r.body = std::move(msg.body());
-    r.peer = peer_;
-    awaiting_ = true;
-    stream_.expires_never(); // the engine may take its time (GET ?wait=); the client's socket stays open
-    try {
-      state_->handle(std::move(r), reply{shared_from_this()});
-    } catch (const std::exception& e) { // a bug in a handler ends its request, not the I/O thread
-      core::log_line{} << "event=handler_failed error=\"" << e.what() << "\"";
-      write(response{500, error_json("internal", "the request failed inside the server"), "application/json", {}});
-    }
-  }
-
-  void write(response r) {
-    if (!awaiting_)
-      return; // answered already
-    awaiting_ = false;
-    res_.emplace(static_cast<bhttp::status>(r.status), 11);
-    res_->set(bhttp::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers)
-      res_->insert(k, v);
-    res_->body() = std::move(r.body);
-    res_->keep_alive(keep_alive_);
-    res_->prepare_payload();
-    stream_.expires_after(state_->opts.idle_timeout); // a client that does not read its answer
-    bhttp::async_write(stream_, *res_, [self = shared_from_this()](error_code ec, std::size_t) {
-      self->res_.reset();
-      if (ec)
-        return self->close_now();
-      if (!self->keep_alive_)
-        return self->close_now();
-      self->wait_request();
-    });
-  }
-
-  /// Writes `raw`, then drains what the client still sends (for a while) and closes.
-  void close_with(std::string raw) {
-    raw_ = std::move(raw);
-    parser_.reset();
-    stream_.expires_after(state_->opts.idle_timeout);
-    net::async_write(stream_, net::buffer(raw_), [self = shared_from_this()](error_code ec, std::size_t) {
-      if (ec)
-        return self->close_now();
-      error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      self->stream_.expires_after(linger_for);
-      self->linger();
-    });
-  }
-
-  void linger() {
-    stream_.async_read_some(net::buffer(scratch_), [self = shared_from_this()](error_code ec, std::size_t) {
-      if (ec)
-        return self->close_now();
-      self->linger();
-    });
-  }
-
-  void close_now() {
-    error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
-  }
-
-  beast::tcp_stream stream_;
-  std::shared_ptr<shared_state> state_;
-  beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::optional<bhttp::response<bhttp::string_body>> res_;
-  std::string raw_;
-  std::array<char, 16 * 1024> scratch_{};
-  std::string peer_;
-  std::size_t limit_ = 0;
-  bool keep_alive_ = true;
-  bool awaiting_ = false;
-};
-
-/// Over max_connections: one canned 503, then the socket closes (it was never read, so linger as well).
-void refuse_connection(tcp::socket socket) {
+/// Over max_connections: one canned 503, then the socket closes (it was never read, so linger as well). Over TLS
+/// the handshake comes first (bounded by the same linger time), so that the client can read the 503.
+template <class Stream>
+void refuse_connection(tcp::socket socket, shared_state& state) {
   struct refusal : std::enable_shared_from_this<refusal> {
-    beast::tcp_stream stream;
+    Stream stream;
     std::string raw = closing_answer(503, "Service Unavailable", "too_many_connections",
                                      "the server has too many open connections; retry shortly", "Retry-After: 1\r\n");
     std::array<char, 4096> scratch{};
-    explicit refusal(tcp::socket s) : stream(std::move(s)) {}
+    refusal(tcp::socket s, shared_state& st) : stream(make_stream<Stream>(std::move(s), st)) {}
     void start() {
-      stream.expires_after(linger_for);
-      net::async_write(stream, net::buffer(raw), [self = shared_from_this()](error_code ec, std::size_t) {
+      beast::get_lowest_layer(stream).expires_after(linger_for);
+      if constexpr (is_tls<Stream>)
+        stream.async_handshake(net::ssl::stream_base::server, [self = this->shared_from_this()](error_code ec) {
+          if (!ec)
+            self->answer();
+        });
+      else
+        answer();
+    }
+    void answer() {
+      net::async_write(stream, net::buffer(raw), [self = this->shared_from_this()](error_code ec, std::size_t) {
         error_code ignored;
-        self->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        beast::get_lowest_layer(self->stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
         if (!ec)
           self->drain();
       });
     }
     void drain() {
-      stream.async_read_some(net::buffer(scratch), [self = shared_from_this()](error_code ec, std::size_t) {
+      stream.async_read_some(net::buffer(scratch), [self = this->shared_from_this()](error_code ec, std::size_t) {
         if (!ec)
           self->drain();
       });
     }
   };
-  std::make_shared<refusal>(std::move(socket))->start();
+  std::make_shared<refusal>(std::move(socket), state)->start();
+}
+
+/// A new connection, served or refused, plain or TLS.
+template <class Stream>
+void take(tcp::socket socket, const std::shared_ptr<shared_state>& state) {
+  if (state->connections.load() >= state->opts.max_connections)
+    refuse_connection<Stream>(std::move(socket), *state);
+  else
+    std::make_shared<session<Stream>>(std::move(socket), state)->start();
 }
 
 } // namespace
@@ -302,10 +87,10 @@ struct listener::impl : std::enable_shared_from_this<listener::impl> {
       }
       error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      if (self->state->connections.load() >= self->state->opts.max_connections)
-        refuse_connection(std::move(socket));
+      if (self->state->opts.tls)
+        take<tls_stream>(std::move(socket), self->state);
       else
-        std::make_shared<session>(std::move(socket), self->state)->start();
+        take<beast::tcp_stream>(std::move(socket), self->state);
       self->accept();
     });
   }

@@ -6,6 +6,7 @@
 /// pipelining is safe. It never waits for an answer: the handler gets a `reply` and returns.
 
 #include "adapters/http/request.hpp"
+#include "adapters/http/tls.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -24,6 +25,8 @@ struct listener_options {
   std::chrono::milliseconds header_timeout{10'000}; ///< from a request's first byte to the end of its headers
   std::chrono::milliseconds idle_timeout{60'000};   ///< a connection with no request in progress; also the body
   std::size_t max_connections = 4096;
+  /// Non-null: every connection speaks TLS (its handshake is bounded by header_timeout); null: plain HTTP.
+  std::shared_ptr<tls_context> tls;
 };
 
 class listener {

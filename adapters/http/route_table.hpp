@@ -19,14 +19,24 @@ namespace cutover::http {
 enum class scope { none, submit, read, admin, metrics };
 std::string_view to_string(scope s);
 
+/// Whose data a route touches. `tenant`: each tenant's own (jobs, feedback, dead letters, images), so a key tied to
+/// a tenant may call it and sees only its tenant's; `global`: the engine's (budget, stats, rollout, decisions,
+/// metrics, reload), open only to keys without a tenant (a tenant's key gets 403). Global unless declared.
+enum class tenancy { global, tenant };
+
 using handler = std::function<void(const request&, const reply&)>;
 
 struct route {
+  route(std::string m, std::string p, http::scope s, std::size_t limit, http::handler h,
+        http::tenancy t = http::tenancy::global)
+    : method(std::move(m)), pattern(std::move(p)), scope(s), body_limit(limit), handler(std::move(h)), tenancy(t) {}
+
   std::string method;  ///< "GET", "POST", ...
   std::string pattern; ///< e.g. "/v1/jobs/{id}/feedback"; a `{name}` matches one non-empty segment
   http::scope scope = scope::none;
   std::size_t body_limit = 0; ///< bytes; 0: the server's default (`server.max_body_bytes`)
   http::handler handler;
+  http::tenancy tenancy;
 };
 
 class route_table {

@@ -28,6 +28,7 @@ void submit(api_context& c, const request& req, const reply& rep) {
     return;
   }
   auto& job = std::get<parsed_job>(parsed);
+  job.spec.tenant = req.tenant;
   key = scoped_idempotency_key("/v1/jobs", req.tenant, key);
   c.engine.submit(msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)},
                   [rep](const msg::submit_reply* r, const std::string& error) {
@@ -52,7 +53,7 @@ void lookup(api_context& c, const request& req, const reply& rep) {
   core::job_id id;
   if (!core::parse_job_id(id_text, id))
     return rep.error(404, "not_found", "no job " + id_text);
-  msg::await_job query{id, {}};
+  msg::await_job query{id, {}, req.tenant};
   bool has_wait = false;
   const auto wait = req.query_param("wait", &has_wait);
   if (has_wait && !parse_wait(wait, query.wait))
@@ -77,7 +78,7 @@ void feedback(api_context& c, const request& req, const reply& rep) {
   const auto quality = parse_feedback(req.body);
   if (!quality)
     return rep.error(400, "invalid_field", "quality must be a number between 0 and 1", "quality");
-  c.engine.rate(msg::rate_job{id, *quality}, [rep, id_text](const msg::rated* r, const std::string& error) {
+  c.engine.rate(msg::rate_job{id, *quality, req.tenant}, [rep, id_text](const msg::rated* r, const std::string& error) {
     if (r == nullptr)
       rep.unavailable(error);
     else if (!r->found)
@@ -90,9 +91,11 @@ void feedback(api_context& c, const request& req, const reply& rep) {
 } // namespace
 
 void add_job_routes(route_table& t, api_context& c) {
-  t.add({"POST", "/v1/jobs", scope::submit, 0, [&c](auto& q, auto& r) { submit(c, q, r); }});
-  t.add({"GET", "/v1/jobs/{id}", scope::read, small_body, [&c](auto& q, auto& r) { lookup(c, q, r); }});
-  t.add({"POST", "/v1/jobs/{id}/feedback", scope::submit, small_body, [&c](auto& q, auto& r) { feedback(c, q, r); }});
+  t.add({"POST", "/v1/jobs", scope::submit, 0, [&c](auto& q, auto& r) { submit(c, q, r); }, tenancy::tenant});
+  t.add({"GET", "/v1/jobs/{id}", scope::read, small_body, [&c](auto& q, auto& r) { lookup(c, q, r); },
+         tenancy::tenant});
+  t.add({"POST", "/v1/jobs/{id}/feedback", scope::submit, small_body, [&c](auto& q, auto& r) { feedback(c, q, r); },
+         tenancy::tenant});
 }
 
 } // namespace cutover::http

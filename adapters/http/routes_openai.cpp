@@ -68,10 +68,11 @@ void generate(api_context& c, const request& req, const reply& rep) {
   if (auto* err = std::get_if<request_error>(&parsed))
     return fail(rep, err->status, err->message, "invalid_request_error", err->field, err->code);
   auto& job = std::get<parsed_job>(parsed);
+  job.spec.tenant = req.tenant;
   key = scoped_idempotency_key("/v1/images/generations", req.tenant, key);
   engine_client* engine = &c.engine;
   c.engine.submit(msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)},
-                  [engine, rep](const msg::submit_reply* r, const std::string& error) {
+                  [engine, rep, tenant = req.tenant](const msg::submit_reply* r, const std::string& error) {
                     if (r == nullptr)
                       return fail(rep, 503, error, "server_error", "", "unavailable");
                     if (r->error != msg::submit_error::none) {
@@ -81,7 +82,7 @@ void generate(api_context& c, const request& req, const reply& rep) {
                       return fail(rep, status_of(r->error), r->message, openai_type(r->error), "",
                                   to_string(r->error), std::move(h));
                     }
-                    engine->lookup(msg::await_job{r->id, answer_wait},
+                    engine->lookup(msg::await_job{r->id, answer_wait, tenant},
                                    [rep](const msg::job_lookup* l, const std::string& err) {
                                      if (l == nullptr || !l->found)
                                        fail(rep, 503, l ? "the job disappeared" : err, "server_error", "",
@@ -95,7 +96,8 @@ void generate(api_context& c, const request& req, const reply& rep) {
 } // namespace
 
 void add_openai_routes(route_table& t, api_context& c) {
-  t.add({"POST", "/v1/images/generations", scope::submit, 0, [&c](auto& q, auto& r) { generate(c, q, r); }});
+  t.add({"POST", "/v1/images/generations", scope::submit, 0, [&c](auto& q, auto& r) { generate(c, q, r); },
+         tenancy::tenant});
 }
 
 } // namespace cutover::http

@@ -33,6 +33,7 @@ void daily_stats(api_context& c, const request& req, const reply& rep) {
 
 void dead_letters(api_context& c, const request& req, const reply& rep) {
   msg::list_dead_letters query;
+  query.tenant = req.tenant;
   if (!limit_param(req, rep, query.limit))
     return;
   c.engine.dead_letters(query, [rep](const msg::job_list* r, const std::string& error) {
@@ -54,7 +55,7 @@ void replay(api_context& c, const request& req, const reply& rep) {
   core::job_id id;
   if (!core::parse_job_id(id_text, id))
     return rep.error(404, "not_found", "no job " + id_text);
-  c.engine.replay(msg::replay_dead_letter{id}, [rep, id](const msg::replay_reply* r, const std::string& error) {
+  c.engine.replay(msg::replay_dead_letter{id, req.tenant}, [rep, id](const msg::replay_reply* r, const std::string& error) {
     if (r == nullptr)
       rep.unavailable(error);
     else if (r->error == msg::replay_error::none)
@@ -96,9 +97,10 @@ void add_operations_routes(route_table& t, api_context& c) {
          }});
   t.add({"GET", "/v1/budget", scope::read, small_body, [&c](auto& q, auto& r) { budget(c, q, r); }});
   t.add({"GET", "/v1/stats/daily", scope::read, small_body, [&c](auto& q, auto& r) { daily_stats(c, q, r); }});
-  t.add({"GET", "/v1/dead-letters", scope::read, small_body, [&c](auto& q, auto& r) { dead_letters(c, q, r); }});
-  t.add({"POST", "/v1/dead-letters/{id}/replay", scope::admin, small_body,
-         [&c](auto& q, auto& r) { replay(c, q, r); }});
+  t.add({"GET", "/v1/dead-letters", scope::read, small_body, [&c](auto& q, auto& r) { dead_letters(c, q, r); },
+         tenancy::tenant});
+  t.add({"POST", "/v1/dead-letters/{id}/replay", scope::admin, small_body, [&c](auto& q, auto& r) { replay(c, q, r); },
+         tenancy::tenant});
 }
 
 } // namespace cutover::http

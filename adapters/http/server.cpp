@@ -69,6 +69,12 @@ struct server::impl {
       rep.error(verdict.status, verdict.code, verdict.message, {}, std::move(h));
       return false;
     }
+    if (!verdict.tenant.empty() && r.tenancy == tenancy::global) {
+      rep.error(403, "forbidden",
+                "the key " + verdict.key_name + " is tied to tenant " + verdict.tenant +
+                  "; this route is the whole engine's and needs a key without a tenant");
+      return false;
+    }
     req.key_name = std::move(verdict.key_name);
     req.tenant = std::move(verdict.tenant);
     return true;
@@ -133,6 +139,7 @@ void server::open() {
   lo.header_timeout = o.header_timeout;
   lo.idle_timeout = o.idle_timeout;
   lo.max_connections = o.max_connections;
+  lo.tls = o.tls;
   // every connection is a file descriptor; the store, logs and provider calls need some more
   constexpr std::size_t spare_files = 256;
   const auto files = raise_open_files_limit(o.max_connections + spare_files);

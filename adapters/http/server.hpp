@@ -4,6 +4,7 @@
 
 #include "adapters/http/auth.hpp"
 #include "adapters/http/route_table.hpp"
+#include "adapters/http/tls.hpp"
 #include "messages/budget.hpp"
 #include "messages/intake.hpp"
 #include "messages/rollout.hpp"
@@ -43,6 +44,8 @@ struct server_options {
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_connections = 4096;
+  /// `server.tls`, loaded (load_tls); null: plain HTTP.
+  std::shared_ptr<tls_context> tls;
   /// Prometheus text for GET /metrics (may be empty).
   std::function<std::string()> metrics;
   /// POST /v1/admin/reload: re-reads the configuration.

@@ -39,7 +39,9 @@ public:
   std::vector<job_record> open_jobs() override { return inner().open_jobs(); }
   std::uint64_t max_job_id() override { return inner().max_job_id(); }
   std::vector<key_entry> idempotency_keys(instant since) override { return inner().idempotency_keys(since); }
-  std::vector<job_record> dead_letters(std::size_t limit) override { return inner().dead_letters(limit); }
+  std::vector<job_record> dead_letters(std::size_t limit, const std::string& tenant) override {
+    return inner().dead_letters(limit, tenant);
+  }
   std::size_t sweep_dead_letters(instant before) override {
     if (!s_.writer_.joinable())
       return inner().sweep_dead_letters(before);

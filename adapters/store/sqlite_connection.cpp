@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS jobs(
   idempotency_key TEXT, body_hash TEXT NOT NULL DEFAULT '',
   status TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '', bucket INTEGER NOT NULL DEFAULT 0,
   route_reason TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0, attempt_base INTEGER NOT NULL DEFAULT 0,
-  error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+  error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  tenant TEXT NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs(id)
   WHERE status NOT IN ('succeeded','failed','dead_lettered','cancelled');
@@ -159,6 +160,10 @@ void connection::migrate() {
   // ... and before an attempt kept the reservation made at its admission
   if (!has("attempts", "reserved_micros"))
     db_.exec("ALTER TABLE attempts ADD COLUMN reserved_micros INTEGER NOT NULL DEFAULT 0");
+  // ... and before jobs kept the tenant of the key that submitted them: those jobs belong to no tenant, so only
+  // keys without a tenant see them (no tenant's key could have made them: tenant keys were refused then)
+  if (!has("jobs", "tenant"))
+    db_.exec("ALTER TABLE jobs ADD COLUMN tenant TEXT NOT NULL DEFAULT ''");
 }
 
 } // namespace cutover::store_adapter::detail

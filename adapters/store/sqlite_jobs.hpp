@@ -23,7 +23,7 @@ public:
   std::vector<core::job_record> open_jobs() override;
   std::uint64_t max_job_id() override;
   std::vector<key_entry> idempotency_keys(core::instant since) override;
-  std::vector<core::job_record> dead_letters(std::size_t limit) override;
+  std::vector<core::job_record> dead_letters(std::size_t limit, const std::string& tenant) override;
   std::size_t sweep_dead_letters(core::instant before) override;
   std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, core::instant until,
                                                   std::size_t limit) override;
@@ -68,7 +68,7 @@ private:
 
   static constexpr const char* select_job =
     "SELECT id,user_id,prompt,tier,n,endpoint,segment,metadata,COALESCE(idempotency_key,''),body_hash,status,"
-    "provider,bucket,route_reason,COALESCE(r.images,''),cost_micros,error,created_at,updated_at,attempt_base"
+    "provider,bucket,route_reason,COALESCE(r.images,''),cost_micros,error,created_at,updated_at,attempt_base,tenant"
     " FROM jobs LEFT JOIN results r ON r.job_id=jobs.id";
 
   connection& c_;

@@ -50,11 +50,13 @@ std::vector<sqlite_jobs::key_entry> sqlite_jobs::idempotency_keys(instant since)
   return c_.guarded("idempotency_keys", [&] { return read_keys(since); });
 }
 
-std::vector<job_record> sqlite_jobs::dead_letters(std::size_t limit) {
+std::vector<job_record> sqlite_jobs::dead_letters(std::size_t limit, const std::string& tenant) {
   return c_.guarded("dead_letters", [&] {
     SQLite::Statement q(db_, std::string{select_job} +
-                               " WHERE status='dead_lettered' ORDER BY updated_at DESC, id DESC LIMIT ?");
+                               " WHERE status='dead_lettered' AND (?2 = '' OR tenant = ?2)"
+                               " ORDER BY updated_at DESC, id DESC LIMIT ?1");
     q.bind(1, static_cast<std::int64_t>(limit));
+    q.bind(2, tenant);
     std::vector<job_record> out;
     while (q.executeStep())
       out.push_back(read_job(q));
@@ -171,6 +173,7 @@ job_record sqlite_jobs::read_job(SQLite::Statement& q) {
   j.created_at = at_us(q.getColumn(17).getInt64());
   j.updated_at = at_us(q.getColumn(18).getInt64());
   j.attempt_base = q.getColumn(19).getInt();
+  j.spec.tenant = q.getColumn(20).getString();
   return j;
 }
 

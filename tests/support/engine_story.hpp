@@ -89,7 +89,7 @@ struct engine_story {
 
   msg::replay_reply replay(core::job_id id) {
     caf::scoped_actor self{*vt.sys};
-    self->send(engine.intake, msg::replay_dead_letter{id});
+    self->send(engine.intake, msg::replay_dead_letter{id, {}});
     vt.run();
     msg::replay_reply out;
     self->receive([&](const msg::replay_reply& r) { out = r; });
