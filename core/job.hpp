@@ -21,6 +21,7 @@ struct job_spec {
   std::string endpoint;
   std::string segment;
   std::string metadata; ///< the client's JSON object, as text; empty when absent
+  std::string webhook_url; ///< told when the job is final (signed with notify.job_secret_env); empty: none
 };
 
 /// One call of one provider for one job (with that provider's own retries inside it).
@@ -118,7 +119,7 @@ auto inspect(Inspector& f, job_id& x) {
 }
 template <class Inspector>
 auto inspect(Inspector& f, job_spec& x) {
-  return f(x.user_id, x.prompt, x.tier_, x.n, x.endpoint, x.segment, x.metadata);
+  return f(x.user_id, x.prompt, x.tier_, x.n, x.endpoint, x.segment, x.metadata, x.webhook_url);
 }
 template <class Inspector>
 auto inspect(Inspector& f, attempt_record& x) {
