@@ -36,7 +36,7 @@ pid=$!
 for _ in $(seq 1 100); do grep -q "event=listening" "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "event=listening" "$work/serve.log" || { cat "$work/serve.log" >&2; exit 1; }
 
-python3 - "$port" "$hook_port" "$jobs" "$rate" <<'PY'
+line=$(python3 - "$port" "$hook_port" "$jobs" "$rate" <<'PY'
 import hashlib, hmac, http.client, http.server, json, sys, threading, time
 from datetime import datetime
 
@@ -89,4 +89,5 @@ def pct(p):
 print(f"notify_latency jobs={jobs} rate_per_s={rate:g} delivered={len(xs)} bad_signatures={bad[0]} "
       f"p50_ms={pct(50):.1f} p90_ms={pct(90):.1f} p99_ms={pct(99):.1f} max_ms={xs[-1] if xs else float('nan'):.1f}")
 PY
-grep -c "event=notify_failed" "$work/serve.log" | sed 's/^/failed_tries=/'
+)
+echo "$line failed_tries=$(grep -c "event=notify_failed" "$work/serve.log" || true)"
