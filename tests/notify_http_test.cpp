@@ -10,7 +10,9 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <sstream>
 
 using namespace cutover::testing;
 using namespace std::chrono_literals;
@@ -153,4 +155,31 @@ TEST_CASE("a job may not name a webhook when notify.job_secret_env is not set", 
   CHECK(r.status == 400);
   CHECK(r.body.find("notify.job_secret_env") != std::string::npos);
   CHECK(count_rows(dir.file("cutover.db"), "SELECT COUNT(*) FROM jobs") == 0);
+}
+
+TEST_CASE("cutover simulate sends no notifications, even with targets configured and a rollback in its story",
+          "[notify][system]") {
+  webhook_receiver receiver{secret};
+  temp_dir dir;
+  std::ifstream in(std::string{CUTOVER_SOURCE_DIR} + "/tests/sim/config.yaml");
+  REQUIRE(in.good());
+  std::stringstream text;
+  text << in.rdbuf() << "notify:\n  targets: [{url: \"" << receiver.url("/ops")
+       << "\", events: [\"*\"], secret_env: CUTOVER_TEST_HOOK_SECRET}]\n";
+  ::setenv("CUTOVER_TEST_HOOK_SECRET", secret.c_str(), 1);
+  std::ofstream(dir.file("config.yaml")) << text.str();
+  const auto cmd = std::string{CUTOVER_BINARY} + " simulate --config " + dir.file("config.yaml") + " --scenario " +
+                   CUTOVER_SOURCE_DIR + "/tests/sim/regresses.yaml --out " + dir.file("out") + " 2>" +
+                   dir.file("simulate.log");
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ifstream summary(dir.file("out/summary.json"));
+  std::stringstream s;
+  s << summary.rdbuf();
+  REQUIRE(json_field(s.str(), "rollbacks") != "0"); // a decision serve would have notified
+  REQUIRE_FALSE(json_field(s.str(), "rollbacks").empty());
+  CHECK(receiver.deliveries().empty());
+  std::ifstream log(dir.file("simulate.log"));
+  std::stringstream l;
+  l << log.rdbuf();
+  CHECK(l.str().find("event=notify_") == std::string::npos);
 }
