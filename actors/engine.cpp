@@ -3,6 +3,7 @@
 #include "actors/batcher.hpp"
 #include "actors/intake.hpp"
 #include "actors/ledger_actor.hpp"
+#include "actors/notifier.hpp"
 #include "actors/rollout_controller.hpp"
 #include "actors/router.hpp"
 #include "actors/store_actor.hpp"
@@ -19,7 +20,14 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
   e.metrics = opts.metrics ? opts.metrics : std::make_shared<core::metrics_registry>();
   e.store = spawn_store(sys, std::move(db),
                         store_options{opts.detached_store, clock, cfg->dead_letter.retention, std::chrono::hours(1),
-                                      e.metrics, core::commit_retry_limits{}});
+                                      e.metrics, core::commit_retry_limits{}, cfg->notify});
+  if (opts.webhooks) {
+    notifier_options n;
+    n.clock = clock;
+    n.notify = cfg->notify;
+    n.metrics = e.metrics;
+    e.notifier = spawn_notifier(sys, e.store, opts.webhooks, n);
+  }
   e.ledger = spawn_ledger(sys, cfg, e.store, clock, e.metrics);
   e.router = spawn_router(sys, cfg, e.store, e.store, e.ledger, clock, e.metrics);
   e.rollout = spawn_rollout_controller(sys, cfg, e.store, e.store, e.router, clock, e.metrics);
@@ -52,6 +60,8 @@ void engine::reload(core::config_ptr cfg) {
   // so a job routed with the new settings is batched, called, charged and settled with them too.
   const msg::config_snapshot snap{std::move(cfg)};
   caf::anon_send(store, snap);
+  if (notifier)
+    caf::anon_send(notifier, snap);
   for (auto& [name, p] : providers)
     caf::anon_send(p, snap);
   for (auto& b : batchers)
@@ -119,6 +129,8 @@ void engine::stop() {
     caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
   for (auto& [name, p] : providers)
     caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+  if (notifier)
+    caf::anon_send_exit(notifier, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
 }
 

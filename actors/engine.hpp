@@ -6,9 +6,11 @@
 #include "actors/provider_supervisor.hpp"
 #include "core/config.hpp"
 #include "core/metrics.hpp"
+#include "core/notice.hpp"
 #include "core/ports.hpp"
 #include "messages/budget.hpp"
 #include "messages/intake.hpp"
+#include "messages/notify.hpp"
 #include "messages/provider.hpp"
 #include "messages/rollout.hpp"
 #include "messages/routing.hpp"
@@ -28,6 +30,9 @@ struct engine_options {
   bool detached_store = false; ///< serve: the store gets its own thread; tests keep it on the test scheduler
   supervisor_limits restarts;
   core::metrics_ptr metrics; ///< null: the engine makes its own (see engine::metrics)
+  /// serve: the HTTP edge of webhook deliveries; with it a notifier delivers the outbox. Null (simulate, most
+  /// tests): nobody is notified.
+  std::shared_ptr<core::webhook_port> webhooks;
 };
 
 /// What a drain did: providers whose calls outlasted the timeout, batches left for the next start.
@@ -45,6 +50,7 @@ struct engine {
   msg::intake_actor intake;
   std::map<std::string, msg::provider_actor> providers;
   std::vector<msg::batcher_actor> batchers;
+  msg::notifier_actor notifier; ///< null without engine_options::webhooks
   core::metrics_ptr metrics;
 
   /// Stops every actor of the tree (the store last, after what was sent to it).

@@ -1,4 +1,5 @@
 #include "actors/intake.hpp"
+#include "core/notify_rules.hpp"
 #include "core/log_line.hpp"
 
 #include "core/ledger.hpp"
@@ -86,6 +87,13 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
   auto& st = self->state;
   if (st.draining)
     return refuse(msg::submit_error::draining, "the engine is shutting down; retry on another instance or later");
+  if (!m.spec.webhook_url.empty()) {
+    if (!st.cfg || st.cfg->notify.job_secret_env.empty())
+      return refuse(msg::submit_error::invalid_webhook_url,
+                    "this engine calls no job webhooks (notify.job_secret_env is not set)");
+    if (auto why = core::webhook_url_problem(m.spec.webhook_url, st.cfg->notify.allow_private); !why.empty())
+      return refuse(msg::submit_error::invalid_webhook_url, why);
+  }
   const auto now = now_of(self);
   if (!m.idempotency_key.empty()) {
     auto it = st.keys.find(m.idempotency_key);

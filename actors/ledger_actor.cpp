@@ -1,5 +1,7 @@
 #include "actors/ledger_actor.hpp"
 #include "core/log_line.hpp"
+#include "core/notify_rules.hpp"
+#include "messages/notify.hpp"
 
 #include "core/job.hpp"
 
@@ -10,6 +12,7 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <set>
 
 namespace cutover::actors {
 
@@ -39,6 +42,7 @@ struct ledger_state {
   core::admissibility view;                      ///< budget blocks (its own) and the providers' reported ones
   std::vector<msg::admissibility_sink> watchers; ///< hear every change of `view`
   std::string logged;                            ///< the blocks last logged, so only a change of them is logged
+  std::set<std::string> budget_stopped;          ///< providers ("" = global) stopped for budget, as last notified
   static inline const char* name = "ledger";
 };
 
@@ -101,7 +105,17 @@ void refresh_view(self_ptr self, instant now) {
   auto judge = [&](const std::string& who, micros dearest) {
     const auto stop = st.book->line(who);
     const micros exposure = st.book->consumed(who) + st.book->reserved(who);
-    if (stop && *stop - exposure < dearest)
+    const bool stopped = stop && *stop - exposure < dearest;
+    // a change of stop, kept as an event and notified (budget.stopped / budget.resumed)
+    if (stopped != (st.budget_stopped.count(who) != 0)) {
+      if (stopped)
+        st.budget_stopped.insert(who);
+      else
+        st.budget_stopped.erase(who);
+      self->send(caf::actor_cast<msg::notice_sink>(st.store),
+                 msg::record_notice{core::budget_notice(who, stopped, now, exposure, stop.value_or(0))});
+    }
+    if (stopped)
       changed |= st.view.block(who, block_reason::budget, next_day,
                                (who.empty() ? std::string{"global"} : who) + " " + format_usd(exposure) +
                                  " of stop line " + format_usd(*stop),

@@ -1,5 +1,7 @@
 #include "actors/provider_worker.hpp"
 #include "core/log_line.hpp"
+#include "core/notify_rules.hpp"
+#include "messages/notify.hpp"
 
 #include "core/bucket.hpp"
 #include "core/circuit_breaker.hpp"
@@ -137,6 +139,11 @@ void log_breaker(self_ptr self) {
     if (t.to == breaker_state::open && st.env->trips)
       self->send(st.env->trips, msg::breaker_trip{provider_name(self), t.at});
     opened |= t.to == breaker_state::open;
+    // opened and closed again are kept as events and notified (half-open is the breaker's own business)
+    if (t.to != breaker_state::half_open && st.env->store)
+      self->send(caf::actor_cast<msg::notice_sink>(st.env->store),
+                 msg::record_notice{core::breaker_notice(provider_name(self), to_string(t.to), t.at, t.requests,
+                                                         t.failures, t.reason)});
     core::log_line{} << "event=breaker provider=" << provider_name(self) << " from=" << to_string(t.from)
               << " to=" << to_string(t.to) << " requests=" << t.requests << " failures=" << t.failures
               << " failure_rate_ppm=" << t.failure_rate << " reason=\"" << t.reason << "\"";

@@ -1,5 +1,6 @@
 #include "actors/store_actor.hpp"
 #include "core/log_line.hpp"
+#include "core/notify_rules.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -7,6 +8,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <algorithm>
 #include <iostream>
 
 namespace cutover::actors {
@@ -30,6 +32,7 @@ struct store_state {
   core::counter* failed = nullptr;
   core::counter* swept = nullptr;
   core::gauge* held = nullptr;
+  std::vector<msg::outbox_sink> outbox_watchers;
   static inline const char* name = "store";
 };
 
@@ -76,11 +79,33 @@ void commit_failed(self_ptr self, const std::string& why) {
   self->delayed_send(self, v.wait, msg::store_retry{});
 }
 
+/// The notices this commit writes, with their receivers (made again at each try: a retried commit writes them
+/// once). Whether any delivery is among them.
+bool derive_notices(self_ptr self) {
+  auto& st = self->state;
+  auto& b = st.batch;
+  auto* outbox = st.db->outbox();
+  if (outbox == nullptr) { // simulate's store: nothing is notified
+    b.derived.clear();
+    return false;
+  }
+  auto webhook_of = [&](core::job_id id) {
+    for (const auto& j : b.inserts) // a job that ends in the commit that creates it
+      if (j.id == id)
+        return j.spec.webhook_url;
+    return outbox->webhook_url(id);
+  };
+  b.derived = core::derive_notices(b, st.opts.notify, webhook_of);
+  return std::any_of(b.derived.begin(), b.derived.end(), [](const core::notice& n) { return !n.to.empty(); });
+}
+
 void flush(self_ptr self) {
   auto& st = self->state;
   st.flush_pending = false;
   const auto rows = st.batch.rows();
+  bool outbox_grew = false;
   try {
+    outbox_grew = derive_notices(self);
     st.db->commit_taking(st.batch);
   } catch (const std::exception& e) {
     commit_failed(self, e.what());
@@ -101,6 +126,9 @@ void flush(self_ptr self) {
     p.deliver(msg::stored{rows});
   for (auto& p : waiting)
     p.deliver(msg::stored{rows});
+  if (outbox_grew)
+    for (const auto& w : st.outbox_watchers)
+      self->send(w, msg::outbox_grew{});
 }
 
 promise waiter(self_ptr self) {
@@ -262,6 +290,24 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     [self](const msg::load_trips& m) {
       return read<msg::trip_list>(self, [&](core::store_db& db) { return msg::trip_list{db.audit().trips_since(m.since)}; });
     },
+    // notifications
+    [self](msg::record_notice& m) {
+      core::log_line{} << "event=notice type=" << m.n.type << " data=" << m.n.data;
+      self->state.batch.notices.push_back(std::move(m.n));
+      schedule_flush(self);
+    },
+    [self](const msg::load_outbox& m) {
+      return read<msg::outbox_page>(self, [&](core::store_db& db) {
+        auto* o = db.outbox();
+        return msg::outbox_page{o ? o->pending(m.after_id, m.limit) : std::vector<core::outbox_entry>{}};
+      });
+    },
+    [self](msg::outbox_done& m) {
+      auto& d = self->state.batch.delivered;
+      d.insert(d.end(), m.ids.begin(), m.ids.end());
+      schedule_flush(self);
+    },
+    [self](msg::watch_outbox& m) { self->state.outbox_watchers.push_back(std::move(m.sink)); },
     // the store's own
     [self](msg::store_flush) {
       if (self->state.flush_pending)
@@ -272,7 +318,10 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
       flush(self);
     },
     [self](msg::sweep_due) { sweep(self); },
-    [self](const msg::config_snapshot& c) { self->state.opts.dead_letter_retention = c.cfg->dead_letter.retention; },
+    [self](const msg::config_snapshot& c) {
+      self->state.opts.dead_letter_retention = c.cfg->dead_letter.retention;
+      self->state.opts.notify = c.cfg->notify;
+    },
   };
 }
 

@@ -5,7 +5,8 @@
 /// its new jobs (never acknowledged) and keeps every other write, in order, at the head of the next commit, tried
 /// again after a backoff on the actor clock; past core::commit_retry_limits the store stops with an error, which
 /// stops the engine (the next start recovers from disk). On the actor clock it deletes dead letters older than
-/// their retention.
+/// their retention. With a store that keeps an outbox (SQLite), each commit also writes the notices its rows cause
+/// (core/notify_rules) and their deliveries, and tells the watchers of the outbox (the notifier) when it added some.
 
 #include "actors/clock.hpp"
 #include "core/commit_retry.hpp"
@@ -27,6 +28,7 @@ struct store_options {
   core::duration sweep_every = std::chrono::hours(1);
   core::metrics_ptr metrics; ///< null: a private registry
   core::commit_retry_limits retry; ///< backoff after a failed commit, and when to give up
+  core::notify_config notify;      ///< who is told of what (a reload replaces it)
 };
 
 msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::store_db> db, store_options opts = {});

@@ -5,6 +5,7 @@
 #include "adapters/config/keys.hpp"
 #include "adapters/config/loader.hpp"
 #include "adapters/http/server.hpp"
+#include "adapters/notify/webhook_client.hpp"
 #include "adapters/providers/real.hpp"
 #include "adapters/store/sqlite_store.hpp"
 #include "core/ledger.hpp"
@@ -41,6 +42,8 @@ caf::actor watch_tree(caf::actor_system& sys, const actors::engine& e) {
   // next start resumes them
   std::vector<caf::actor_addr> watched{e.store.address(),  e.router.address(),  e.intake.address(),
                                        e.ledger.address(), e.rollout.address()};
+  if (e.notifier)
+    watched.push_back(e.notifier.address());
   for (const auto& [name, p] : e.providers)
     watched.push_back(p.address());
   for (const auto& b : e.batchers)
@@ -168,7 +171,7 @@ int serve(const serve_flags& flags) {
   core::config_ptr snapshot = cfg;
   auto engine = actors::start_engine(
     sys, snapshot, db, [](const core::provider_config& p) { return providers::make_provider(p); }, clock,
-    actors::engine_options{true, {}, nullptr});
+    actors::engine_options{true, {}, nullptr, notify_adapter::make_webhook_client(cfg->notify.timeout)});
   auto root = watch_tree(sys, engine);
   auto stop_all = [&] {
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);

@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     auto engine = actors::start_engine(
       sys, loaded.config, store_adapter::open_sqlite_store(db_path, loaded.config->store.synchronous),
       [](const core::provider_config& pc) { return providers::make_simulated_provider(pc); }, anchor,
-      actors::engine_options{detached_store, {}, nullptr});
+      actors::engine_options{detached_store, {}, nullptr, nullptr});
     SQLite::Database reader(db_path, SQLite::OPEN_READONLY);
     const auto t0 = clock_type::now();
     sys.spawn(driver, engine.intake, total, window, &p);

@@ -64,7 +64,7 @@ rollout: {name: bench, baseline: baseline, candidate: candidate}
     actors::clock_anchor clock{t, sys.clock().now()};
     auto store = actors::spawn_store(sys, store_adapter::open_sqlite_store((dir / "b.db").string(), core::sync_mode::normal),
                                      actors::store_options{true, clock, core::defaults::dead_letter_retention,
-                                                           std::chrono::hours(1), nullptr, {}});
+                                                           std::chrono::hours(1), nullptr, {}, {}});
     auto ledger = actors::spawn_ledger(sys, loaded.config, store, clock);
     constexpr long batch = 50, in_flight = 8;
     t0 = clock_type::now();

@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
                                sys.clock().now()};
     auto store = actors::spawn_store(sys, store_adapter::open_sqlite_store((dir / "b.db").string(), core::sync_mode::normal),
                                      actors::store_options{true, clock, core::defaults::dead_letter_retention,
-                                                           std::chrono::hours(1), nullptr, {}});
+                                                           std::chrono::hours(1), nullptr, {}, {}});
     core::provider_config p;
     p.name = "candidate";
     p.cost_per_image = {40000, 80000, 120000};

@@ -16,6 +16,7 @@ benchmarks=(
   "budget|ledger admissions under contention (core and actor)|\$B/bench/cutover-ledger-bench --admissions 1000000"
   "rollout|one rollout tick and routing decisions|\$B/bench/cutover-rollout-bench"
   "simulate|cutover simulate over 14 days at 2 requests/s (about 2.4 million jobs)|bench/simulate_bench.sh load"
+  "notify|webhook delivery latency, a job's final event to a receiver on loopback, 50 jobs/s|bench/notify_latency.sh 1000 50"
   "window-sweep|batch window sweep: user wait against batches and cost|bench/simulate_bench.sh sweep"
 )
 

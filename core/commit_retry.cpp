@@ -37,6 +37,9 @@ std::size_t held_bytes(const write_batch& b) {
   for (const auto& d : b.decisions)
     n += sizeof d + d.reason.size() + d.items.size() * sizeof(decision_item);
   n += b.feedback.size() * sizeof(audit_store::feedback_row) + b.trips.size() * sizeof(audit_store::trip_row);
+  for (const auto& x : b.notices)
+    n += sizeof x + x.type.size() + x.data.size();
+  n += b.delivered.size() * sizeof(std::int64_t);
   return n;
 }
 

@@ -46,6 +46,10 @@ constexpr int dead_letter_max_attempts = 3;
 constexpr duration dead_letter_retention = 14 * 24h;
 constexpr duration rollback_cancel_in_flight_after = 5min;
 constexpr std::uint64_t simulated_seed = 1;
+constexpr duration notify_max_age = 24h;
+constexpr duration notify_backoff = 1s;
+constexpr duration notify_max_backoff = 10min;
+constexpr duration notify_timeout = 10s;
 } // namespace defaults
 
 enum class provider_kind : std::uint8_t { simulated, openai, replicate, gemini };
@@ -273,6 +277,27 @@ struct cors_config {
   std::vector<std::string> allow_origins;
 };
 
+/// One receiver of the engine's events (rollout decisions, budget stops, breaker changes, dead letters).
+struct notify_target {
+  std::string url;                 ///< http(s) URL the events are POSTed to (the operator's own: any host)
+  std::vector<std::string> events; ///< event types or `prefix.*` patterns (`*`: all); empty: all
+  std::string secret_env;          ///< the environment variable holding the signing secret, never the secret
+};
+
+/// Webhooks: where events go, how deliveries are signed, retried and given up.
+struct notify_config {
+  std::vector<notify_target> targets;
+  /// The environment variable whose secret signs deliveries to a job's own `webhook_url`; empty: jobs may not
+  /// ask for one (nothing to sign with).
+  std::string job_secret_env;
+  /// A job's `webhook_url` may name a loopback or private host (else a submitter could aim it at the admin API).
+  bool allow_private = false;
+  duration max_age = defaults::notify_max_age;         ///< a delivery not answered 2xx within this is dropped
+  duration backoff = defaults::notify_backoff;         ///< wait after the first failure, doubled after each next
+  duration max_backoff = defaults::notify_max_backoff; ///< the longest wait between two tries
+  duration timeout = defaults::notify_timeout;         ///< one try's HTTP exchange
+};
+
 /// The whole validated configuration. Immutable once built.
 struct config {
   server_config server;
@@ -286,6 +311,7 @@ struct config {
   rollback_config rollback;
   auth_config auth;
   cors_config cors;
+  notify_config notify;
   std::string hash; ///< content hash of the source file (hex), names this snapshot in decisions
 
   /// The provider of that name, or nullptr.

@@ -24,6 +24,7 @@ struct job_spec {
   /// The tenant of the API key that submitted it (empty: a key without a tenant, or no keys). Set by the HTTP
   /// edge from the key, never from the body; only callers of the same tenant (or without one) see the job.
   std::string tenant;
+  std::string webhook_url; ///< told when the job is final (signed with notify.job_secret_env); empty: none
 };
 
 /// One call of one provider for one job (with that provider's own retries inside it).
@@ -128,7 +129,7 @@ auto inspect(Inspector& f, job_id& x) {
 }
 template <class Inspector>
 auto inspect(Inspector& f, job_spec& x) {
-  return f(x.user_id, x.prompt, x.tier_, x.n, x.endpoint, x.segment, x.metadata, x.tenant);
+  return f(x.user_id, x.prompt, x.tier_, x.n, x.endpoint, x.segment, x.metadata, x.tenant, x.webhook_url);
 }
 template <class Inspector>
 auto inspect(Inspector& f, attempt_record& x) {

@@ -48,6 +48,8 @@ struct decision_record {
   std::string action; ///< promote | hold | rollback | step_down | resume | operator_* | reload
   std::string reason;
   std::vector<decision_item> items;
+  /// A hold written again with the verdicts of the last one (hourly): audited, but nobody is notified. Not stored.
+  bool repeat = false;
 };
 
 } // namespace cutover::core

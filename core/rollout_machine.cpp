@@ -275,7 +275,8 @@ std::optional<decision_record> rollout_machine::tick(instant now) {
       return std::nullopt;
   }
   // a hold: written when its verdicts change, and at most hourly when they do not
-  if (same_as_last_hold() && now - last_written_ < rollout_defaults::repeat_decision_every)
+  const bool repeat = same_as_last_hold();
+  if (repeat && now - last_written_ < rollout_defaults::repeat_decision_every)
     return std::nullopt;
   evaluate(now, true);
   std::string reason;
@@ -291,7 +292,9 @@ std::optional<decision_record> rollout_machine::tick(instant now) {
   for (const auto& g : gates_)
     last_verdicts_.emplace_back(g.name, g.v);
   last_written_ = now;
-  return decide(now, "hold", std::move(reason), true);
+  auto d = decide(now, "hold", std::move(reason), true);
+  d.repeat = repeat;
+  return d;
 }
 
 // --- operators and reloads

@@ -6,6 +6,7 @@
 
 #include "core/job.hpp"
 #include "core/ledger.hpp"
+#include "core/notice.hpp"
 #include "core/rollout.hpp"
 
 #include <optional>
@@ -126,6 +127,16 @@ public:
   virtual std::vector<trip_row> trips_since(instant since) = 0;
 };
 
+/// Notifications: the outbox of deliveries not yet answered, and what a job's end needs to notify.
+class outbox_store {
+public:
+  virtual ~outbox_store() = default;
+  /// Outbox entries with id > `after_id`, lowest id first, at most `limit`.
+  virtual std::vector<outbox_entry> pending(std::int64_t after_id, std::size_t limit) = 0;
+  /// The job's `webhook_url` ("" when it has none or is unknown).
+  virtual std::string webhook_url(job_id id) = 0;
+};
+
 /// Everything one group commit writes, by role. Order within each list is the order of arrival.
 struct write_batch {
   // jobs
@@ -138,10 +149,17 @@ struct write_batch {
   std::vector<decision_record> decisions;
   std::vector<audit_store::feedback_row> feedback;
   std::vector<audit_store::trip_row> trips;
+  // notifications
+  std::vector<notice> notices; ///< breaker and budget changes, as their owners sent them
+  /// Every notice of this commit with its receivers: made from the rows above and `notices` by the store's owner
+  /// just before each try of the commit (so a retried commit makes them once); written with the event table and
+  /// one outbox entry per receiver. Not counted in rows(): they are a view of the others.
+  std::vector<notice> derived;
+  std::vector<std::int64_t> delivered; ///< outbox entries done with (answered 2xx, or expired)
 
   std::size_t rows() const {
     return inserts.size() + events.size() + budget_rows.size() + rollout.size() + decisions.size() +
-           feedback.size() + trips.size();
+           feedback.size() + trips.size() + notices.size() + delivered.size();
   }
   bool empty() const { return rows() == 0; }
 };
@@ -153,6 +171,8 @@ public:
   virtual job_store& jobs() = 0;
   virtual budget_store& budget() = 0;
   virtual audit_store& audit() = 0;
+  /// The outbox; nullptr for a store that keeps no notifications (simulate's: it sends none).
+  virtual outbox_store* outbox() { return nullptr; }
   /// Writes new jobs, folds events into their rows and writes every side row, all in one transaction: all of it
   /// lands, or (it throws) none of it.
   virtual void commit(const write_batch& batch) = 0;

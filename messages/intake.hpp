@@ -27,6 +27,7 @@ enum class submit_error : std::uint8_t {
   rate_limited,            ///< the user's request rate is exceeded (see retry_after_s)
   store_unavailable,       ///< the job could not be stored or read back
   no_provider_admissible,  ///< no provider of the job's chain can take it now (budget, limits, breakers); see
+  invalid_webhook_url,     ///< the job's webhook_url may not be called (scheme, a private host, no signing secret)
                            ///< retry_after_s for when the first one can
 };
 constexpr const char* to_string(submit_error e) {
@@ -38,6 +39,7 @@ constexpr const char* to_string(submit_error e) {
   case submit_error::rate_limited: return "rate_limited";
   case submit_error::store_unavailable: return "store_unavailable";
   case submit_error::no_provider_admissible: return "no_provider_admissible";
+  case submit_error::invalid_webhook_url: return "invalid_webhook_url";
   }
   return "unknown";
 }

@@ -7,6 +7,7 @@
 #include "messages/budget_store.hpp"
 #include "messages/config.hpp"
 #include "messages/jobs_store.hpp"
+#include "messages/notify.hpp"
 
 namespace cutover::msg {
 
@@ -21,7 +22,7 @@ template <class I> auto inspect(I& f, store_flush&) { return f(caf::meta::type_n
 template <class I> auto inspect(I& f, sweep_due&) { return f(caf::meta::type_name("sweep_due")); }
 template <class I> auto inspect(I& f, store_retry&) { return f(caf::meta::type_name("store_retry")); }
 
-using store_actor = jobs_store::extend_with<budget_store, audit_store>::extend<
+using store_actor = jobs_store::extend_with<budget_store, audit_store, outbox_store>::extend<
   caf::reacts_to<store_flush>,
   caf::reacts_to<sweep_due>,
   caf::reacts_to<store_retry>,

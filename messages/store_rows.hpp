@@ -38,7 +38,7 @@ template <class I> auto inspect(I& f, decision_item& x) {
   return f(x.kind, x.name, x.verdict, x.window, x.samples, x.observed, x.baseline, x.threshold, x.reason);
 }
 template <class I> auto inspect(I& f, decision_record& x) {
-  return f(x.id, x.at, x.phase, x.percent, x.state, x.config_hash, x.action, x.reason, x.items);
+  return f(x.id, x.at, x.phase, x.percent, x.state, x.config_hash, x.action, x.reason, x.items, x.repeat);
 }
 template <class I> auto inspect(I& f, budget_store::open_attempt& x) { return f(x.key, x.provider, x.tier_, x.n); }
 template <class I> auto inspect(I& f, budget_store::budget_snapshot& x) { return f(x.today, x.open); }

@@ -128,7 +128,7 @@ struct rig {
     db->clock = [this] { return vt.now(); };
     store = actors::spawn_store(*vt.sys, db,
                                 actors::store_options{false, vt.anchor(), core::defaults::dead_letter_retention,
-                                                      std::chrono::hours(1), nullptr, store_retry});
+                                                      std::chrono::hours(1), nullptr, store_retry, {}});
     auto seen = outcomes;
     sink = vt.sys->spawn([seen](actors::outcome_sink::pointer) -> actors::outcome_sink::behavior_type {
       return {[seen](msg::outcomes& m) {

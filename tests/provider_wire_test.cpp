@@ -79,7 +79,7 @@ struct wire_rig {
     auto port = std::make_shared<awaited_port>(providers::make_provider(cfg));
     store = actors::spawn_store(*vt.sys, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
                                 actors::store_options{false, vt.anchor(), core::defaults::dead_letter_retention,
-                                                      std::chrono::hours(1), nullptr, {}});
+                                                      std::chrono::hours(1), nullptr, {}, {}});
     auto seen = outcomes;
     sink = vt.sys->spawn([seen](actors::outcome_sink::pointer) -> actors::outcome_sink::behavior_type {
       return {[seen](msg::outcomes& m) {

@@ -234,6 +234,8 @@ void read_providers(context& c, const YAML::Node& n, const std::string& path, st
 /// The keys of one provider, under `path` (`providers.<name>`).
 void list_provider_keys(const std::string& path, std::vector<config_key>& out);
 const fields<core::rollout_config>& rollout_fields();
+const fields<core::notify_config>& notify_fields();
+void check_notify(context& c, const core::notify_config& n);
 void check_rules(context& c, core::config& cfg);
 
 } // namespace cutover::config_adapter::detail

@@ -201,6 +201,7 @@ void check_listen_needs_keys(context& c, const config& cfg) {
 
 void check_rules(context& c, config& cfg) {
   check_listen_needs_keys(c, cfg);
+  check_notify(c, cfg.notify);
   for (const auto& p : cfg.providers)
     check_provider(c, p);
   if (cfg.providers.empty())

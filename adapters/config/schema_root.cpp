@@ -205,6 +205,7 @@ const fields<config>& root_fields() {
     section("rollback", &config::rollback, rollback_fields, "work already at the candidate when it rolls back"),
     section("auth", &config::auth, auth_fields, "API keys"),
     section("cors", &config::cors, cors_fields, "browser access"),
+    section("notify", &config::notify, notify_fields, "webhooks: rollout decisions, budget stops, breakers, jobs"),
   };
   return f;
 }

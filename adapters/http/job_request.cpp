@@ -34,6 +34,8 @@ std::string fingerprint(const core::job_spec& s) {
   mix(s.endpoint);
   mix(s.segment);
   mix(s.metadata);
+  if (!s.webhook_url.empty()) // mixed only when present: keys stored before it keep their hashes
+    mix(s.webhook_url);
   char buf[20];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
@@ -72,7 +74,8 @@ void append_canonical(std::string& out, const web::json::value& v) {
   }
 }
 
-const std::set<std::string> known_fields{"user_id", "prompt", "tier", "n", "endpoint", "segment", "metadata"};
+const std::set<std::string> known_fields{"user_id",  "prompt",  "tier",    "n",
+                                         "endpoint", "segment", "metadata", "webhook_url"};
 
 } // namespace
 
@@ -133,6 +136,9 @@ std::variant<parsed_job, request_error> parse_job_request(const std::string& bod
     spec.metadata.clear();
     append_canonical(spec.metadata, it->second); // stored and fingerprinted in one canonical form
   }
+  // checked against the config (scheme, private hosts) by intake, which holds it
+  if (auto e = text("webhook_url", spec.webhook_url, limits::webhook_url_max, false))
+    return *e;
   out.body_hash = fingerprint(spec);
   return out;
 }

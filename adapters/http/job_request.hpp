@@ -27,6 +27,7 @@ namespace limits {
 constexpr std::size_t user_id_max = 256;
 constexpr std::size_t prompt_max = 32000;
 constexpr std::size_t label_max = 256; ///< endpoint and segment
+constexpr std::size_t webhook_url_max = 2048;
 constexpr int n_min = 1;
 constexpr int n_max = core::max_images_per_job;
 constexpr std::size_t idempotency_key_max = 255;

@@ -21,6 +21,7 @@ int status_of(msg::submit_error e) {
   case msg::submit_error::rate_limited: return 429;
   case msg::submit_error::store_unavailable: return 503;
   case msg::submit_error::no_provider_admissible: return 503;
+  case msg::submit_error::invalid_webhook_url: return 400;
   }
   return 500;
 }
@@ -33,7 +34,8 @@ std::int64_t retry_after_of(const msg::submit_reply& r) {
   case msg::submit_error::store_unavailable:
   case msg::submit_error::idempotency_in_progress: return 1;
   case msg::submit_error::none:
-  case msg::submit_error::idempotency_key_reused: return 0;
+  case msg::submit_error::idempotency_key_reused:
+  case msg::submit_error::invalid_webhook_url: return 0;
   }
   return 0;
 }

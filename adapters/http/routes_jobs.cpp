@@ -44,7 +44,8 @@ void submit(api_context& c, const request& req, const reply& rep) {
                     header_list h;
                     if (const auto after = retry_after_of(*r); after > 0)
                       h.emplace_back("Retry-After", std::to_string(after));
-                    rep.error(status_of(r->error), to_string(r->error), r->message, {}, std::move(h));
+                    const std::string field = r->error == msg::submit_error::invalid_webhook_url ? "webhook_url" : "";
+                    rep.error(status_of(r->error), to_string(r->error), r->message, field, std::move(h));
                   });
 }
 

@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS jobs(
   status TEXT NOT NULL, provider TEXT NOT NULL DEFAULT '', bucket INTEGER NOT NULL DEFAULT 0,
   route_reason TEXT NOT NULL DEFAULT '', cost_micros INTEGER NOT NULL DEFAULT 0, attempt_base INTEGER NOT NULL DEFAULT 0,
   error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-  tenant TEXT NOT NULL DEFAULT '');
+  tenant TEXT NOT NULL DEFAULT '', webhook_url TEXT NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs(id)
   WHERE status NOT IN ('succeeded','failed','dead_lettered','cancelled');
@@ -55,6 +55,15 @@ CREATE TABLE IF NOT EXISTS decision_items(
   decision_id INTEGER NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, verdict TEXT NOT NULL,
   window_us INTEGER NOT NULL, samples INTEGER NOT NULL, observed REAL NOT NULL, baseline REAL NOT NULL,
   threshold REAL NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(decision_id, seq)) WITHOUT ROWID;
+-- Notified events (breaker and budget changes always; others when someone is told). AUTOINCREMENT: an event id is
+-- never reissued, so a receiver may drop repeats by it.
+CREATE TABLE IF NOT EXISTS notify_events(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS notify_events_at ON notify_events(at);
+-- Deliveries not yet answered 2xx (nor expired), written in the commit of their event: they survive a crash.
+CREATE TABLE IF NOT EXISTS outbox(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, event_id INTEGER NOT NULL, type TEXT NOT NULL, url TEXT NOT NULL,
+  secret_env TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);
 )sql";
 
 } // namespace
@@ -160,10 +169,7 @@ void connection::migrate() {
   // ... and before an attempt kept the reservation made at its admission
   if (!has("attempts", "reserved_micros"))
     db_.exec("ALTER TABLE attempts ADD COLUMN reserved_micros INTEGER NOT NULL DEFAULT 0");
-  // ... and before jobs kept the tenant of the key that submitted them: those jobs belong to no tenant, so only
-  // keys without a tenant see them (no tenant's key could have made them: tenant keys were refused then)
-  if (!has("jobs", "tenant"))
-    db_.exec("ALTER TABLE jobs ADD COLUMN tenant TEXT NOT NULL DEFAULT ''");
+  tenant TEXT NOT NULL DEFAULT '', webhook_url TEXT NOT NULL DEFAULT '');
 }
 
 } // namespace cutover::store_adapter::detail

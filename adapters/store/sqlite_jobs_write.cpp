@@ -23,7 +23,7 @@ std::string join_images(const std::vector<std::string>& images) {
 sqlite_jobs::sqlite_jobs(connection& c) : c_(c), db_(c.db()) {
   insert_.emplace(db_, "INSERT INTO jobs(id,user_id,prompt,tier,n,endpoint,segment,metadata,idempotency_key,"
                        "body_hash,status,created_at,updated_at,provider,bucket,route_reason,cost_micros,"
-                       "attempt_base,error,tenant) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                       "attempt_base,error,tenant,webhook_url) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   // A final status is never replaced by a late progress event of another commit.
   update_job_.emplace(db_, "UPDATE jobs SET status=CASE WHEN ?9=0 AND status IN ('succeeded','failed',"
                            "'dead_lettered','cancelled') THEN status ELSE COALESCE(?1,status) END,"
@@ -144,6 +144,7 @@ void sqlite_jobs::insert(const job_record& j, bool with_progress) {
   s.bind(18, with_progress ? j.attempt_base : 0);
   s.bind(19, with_progress ? j.error : std::string{});
   s.bind(20, j.spec.tenant);
+  s.bind(21, j.spec.webhook_url);
   s.exec();
   s.reset();
 }

@@ -46,4 +46,21 @@ private:
   SQLite::Database& db_;
 };
 
+/// The notification outbox: each notice of a commit as an event row and one outbox row per receiver, in the
+/// commit's transaction; delivered (or expired) rows deleted.
+class sqlite_outbox final : public core::outbox_store {
+public:
+  explicit sqlite_outbox(connection& c);
+  void stage(const std::vector<core::notice>& notices, const std::vector<std::int64_t>& delivered);
+  void reset_statements();
+
+  std::vector<core::outbox_entry> pending(std::int64_t after_id, std::size_t limit) override;
+  std::string webhook_url(core::job_id id) override;
+
+private:
+  connection& c_;
+  SQLite::Database& db_;
+  std::optional<SQLite::Statement> put_event_, put_entry_, drop_entry_, webhook_;
+};
+
 } // namespace cutover::store_adapter::detail

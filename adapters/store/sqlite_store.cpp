@@ -17,11 +17,12 @@ namespace {
 class sqlite_store final : public store_db {
 public:
   sqlite_store(const std::string& path, sync_mode sync, store_open_options opts)
-    : conn_(path, sync, opts.checkpointer), jobs_(conn_), budget_(conn_), audit_(conn_) {}
+    : conn_(path, sync, opts.checkpointer), jobs_(conn_), budget_(conn_), audit_(conn_), outbox_(conn_) {}
 
   job_store& jobs() override { return jobs_; }
   budget_store& budget() override { return budget_; }
   audit_store& audit() override { return audit_; }
+  outbox_store* outbox() override { return &outbox_; }
 
   void commit(const write_batch& b) override {
     conn_.guarded("write", [&] {
@@ -32,6 +33,7 @@ public:
           if (!done) {
             s.jobs_.reset_statements();
             s.budget_.reset_statements();
+            s.outbox_.reset_statements();
           }
         }
       } guard{*this};
@@ -39,6 +41,7 @@ public:
       jobs_.stage(b.inserts, b.events);
       budget_.stage(b.budget_rows);
       audit_.stage(b);
+      outbox_.stage(b.derived, b.delivered);
       tx.commit();
       guard.done = true;
     });
@@ -51,6 +54,7 @@ private:
   detail::sqlite_jobs jobs_;
   detail::sqlite_budget budget_;
   detail::sqlite_audit audit_;
+  detail::sqlite_outbox outbox_;
 };
 
 } // namespace

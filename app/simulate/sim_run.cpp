@@ -273,7 +273,7 @@ run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, cons
     auto engine = actors::start_engine(
       sys, cfg, db,
       [&](const provider_config& p) { return providers::make_scenario_provider(p, sc, seed, counts[p.name]); },
-      anchor, actors::engine_options{false, {}, nullptr});
+      anchor, actors::engine_options{false, {}, nullptr, nullptr}); // no webhooks: simulate notifies nobody
     auto log = std::make_shared<driver_log>();
     auto drive = sys.spawn(driver, engine.intake, engine.rollout, log, anchor);
     sched.run();

@@ -59,6 +59,7 @@ struct failing_store : core::store_db {
   core::job_store& jobs() override { return inner->jobs(); }
   core::budget_store& budget() override { return inner->budget(); }
   core::audit_store& audit() override { return inner->audit(); }
+  core::outbox_store* outbox() override { return inner->outbox(); }
 };
 
 } // namespace cutover::testing

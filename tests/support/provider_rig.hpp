@@ -94,7 +94,7 @@ struct provider_rig {
     port->async = async;
     store = actors::spawn_store(*vt.sys, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
                                 actors::store_options{false, vt.anchor(), core::defaults::dead_letter_retention,
-                                                      std::chrono::hours(1), nullptr, core::commit_retry_limits{}});
+                                                      std::chrono::hours(1), nullptr, core::commit_retry_limits{}, {}});
     auto seen = outcomes;
     sink = vt.sys->spawn([seen](actors::outcome_sink::pointer) -> actors::outcome_sink::behavior_type {
       return {[seen](msg::outcomes& m) {

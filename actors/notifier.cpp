@@ -1,0 +1,180 @@
+#include "actors/notifier.hpp"
+
+#include "core/delivery_schedule.hpp"
+#include "core/log_line.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <algorithm>
+
+namespace cutover::actors {
+
+namespace {
+
+using core::instant;
+
+core::delivery_policy policy_of(const core::notify_config& n, std::size_t max_in_flight) {
+  return core::delivery_policy{n.backoff, n.max_backoff, n.max_age, max_in_flight};
+}
+
+struct notifier_state {
+  msg::outbox_store store;
+  std::shared_ptr<core::webhook_port> port;
+  notifier_options opts;
+  std::unique_ptr<core::delivery_schedule> schedule;
+  std::int64_t last_id = 0; ///< the highest outbox id read
+  bool loading = false;
+  bool more = true;         ///< entries may wait on disk beyond what was read
+  std::optional<instant> timer_at;
+  std::uint64_t generation = 0;
+  core::counter* delivered = nullptr;
+  core::counter* failed = nullptr;
+  core::counter* expired = nullptr;
+  static inline const char* name = "notifier";
+};
+
+using self_ptr = msg::notifier_actor::stateful_pointer<notifier_state>;
+
+instant now_of(self_ptr self) { return self->state.opts.clock.now(self->clock()); }
+
+void load(self_ptr self);
+
+/// Sets the timer for the next due (or expiring) delivery, unless an earlier one is set.
+void arm(self_ptr self, instant now) {
+  auto& st = self->state;
+  const auto next = st.schedule->next_due();
+  if (!next)
+    return;
+  if (*next <= now && st.schedule->in_flight() >= st.schedule->policy().max_in_flight)
+    return; // the next answer starts it
+  if (st.timer_at && *st.timer_at <= *next)
+    return;
+  st.timer_at = *next;
+  self->delayed_send(self, std::max(core::duration{0}, *next - now), msg::notify_due{++st.generation});
+}
+
+/// Drops what expired, starts what is due, and sets the timer.
+void pump(self_ptr self) {
+  auto& st = self->state;
+  const auto now = now_of(self);
+  auto round = st.schedule->take(now);
+  if (!round.expired.empty()) {
+    msg::outbox_done done;
+    for (const auto& e : round.expired) {
+      st.expired->add();
+      core::log_line{} << "event=notify_expired event_id=" << e.event_id << " type=" << e.type << " url=" << e.url
+                       << " age_s=" << std::chrono::duration_cast<std::chrono::seconds>(now - e.created_at).count();
+      done.ids.push_back(e.id);
+    }
+    self->send(st.store, std::move(done));
+  }
+  const auto me = caf::actor_cast<msg::notifier_actor>(self);
+  for (const auto& e : round.send) {
+    const auto id = e.id;
+    st.port->deliver(e, now, [me, id](core::webhook_port::answer a) {
+      caf::anon_send(me, msg::delivery_answered{id, a.status, std::move(a.error)});
+    });
+  }
+  arm(self, now);
+  if (st.more && !round.expired.empty())
+    load(self);
+}
+
+/// Reads the next outbox entries while there is room in memory.
+void load(self_ptr self) {
+  auto& st = self->state;
+  if (st.loading || st.schedule->held() >= st.opts.memory_cap)
+    return;
+  st.loading = true;
+  st.more = false;
+  const auto limit = st.opts.memory_cap - st.schedule->held();
+  self->request(st.store, caf::infinite, msg::load_outbox{st.last_id, limit})
+    .then(
+      [self, limit](msg::outbox_page& page) {
+        auto& st = self->state;
+        st.loading = false;
+        for (auto& e : page.entries) {
+          st.last_id = std::max(st.last_id, e.id);
+          st.schedule->add(std::move(e));
+        }
+        st.more = st.more || page.entries.size() >= limit;
+        pump(self);
+        if (st.more)
+          load(self);
+      },
+      [self](caf::error& err) {
+        self->state.loading = false;
+        self->state.more = true; // the next answer or timer tries again
+        core::log_line{} << "event=notify_outbox_read_failed error=\"" << to_string(err) << "\"";
+      });
+}
+
+} // namespace
+
+msg::notifier_actor spawn_notifier(caf::actor_system& sys, msg::outbox_store store,
+                                   std::shared_ptr<core::webhook_port> port, notifier_options opts) {
+  auto fn = [](self_ptr self, msg::outbox_store store, std::shared_ptr<core::webhook_port> port,
+               notifier_options opts) -> msg::notifier_actor::behavior_type {
+    auto& st = self->state;
+    st.store = std::move(store);
+    st.port = std::move(port);
+    st.opts = std::move(opts);
+    if (!st.opts.metrics)
+      st.opts.metrics = std::make_shared<core::metrics_registry>();
+    st.schedule = std::make_unique<core::delivery_schedule>(policy_of(st.opts.notify, st.opts.max_in_flight));
+    auto& m = *st.opts.metrics;
+    st.delivered = &m.get_counter("cutover_notifications_delivered_total", {},
+                                  "Webhook deliveries answered 2xx.");
+    st.failed = &m.get_counter("cutover_notifications_failed_total", {},
+                               "Webhook tries that failed (no answer or not 2xx); each is retried until max_age.");
+    st.expired = &m.get_counter("cutover_notifications_expired_total", {},
+                                "Webhook deliveries dropped unanswered after notify.max_age.");
+    self->send(st.store, msg::watch_outbox{caf::actor_cast<msg::outbox_sink>(self)});
+    load(self);
+    return {
+      [self](msg::outbox_grew) {
+        self->state.more = true;
+        load(self);
+      },
+      [self](msg::delivery_answered& a) {
+        auto& st = self->state;
+        const auto now = now_of(self);
+        if (a.status >= 200 && a.status < 300) {
+          st.schedule->delivered(a.id);
+          st.delivered->add();
+          core::log_line{} << "event=notify_delivered outbox_id=" << a.id << " status=" << a.status;
+          self->send(st.store, msg::outbox_done{{a.id}});
+        } else {
+          const auto tries = st.schedule->failures(a.id) + 1;
+          const auto next = st.schedule->failed(a.id, now);
+          st.failed->add();
+          core::log_line{} << "event=notify_failed outbox_id=" << a.id << " status=" << a.status << " tries=" << tries
+                           << " next_try=" << core::format_rfc3339(next) << " error=\"" << a.error << "\"";
+        }
+        pump(self);
+        if (st.more)
+          load(self);
+      },
+      [self](const msg::notify_due& d) {
+        auto& st = self->state;
+        if (d.generation != st.generation)
+          return; // replaced by an earlier timer
+        st.timer_at.reset();
+        pump(self);
+        if (st.more)
+          load(self);
+      },
+      [self](const msg::config_snapshot& c) {
+        auto& st = self->state;
+        st.schedule->set_policy(policy_of(c.cfg->notify, st.opts.max_in_flight));
+        pump(self);
+      },
+    };
+  };
+  return sys.spawn(fn, std::move(store), std::move(port), std::move(opts));
+}
+
+} // namespace cutover::actors

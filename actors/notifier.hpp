@@ -1,0 +1,31 @@
+#pragma once
+/// The notifier: owns the delivery of the outbox. It reads the outbox entries the store committed (all of them at
+/// start, so deliveries survive a restart; more when the store says a commit added some), sends each through the
+/// webhook port and retries on the schedule of core::delivery_schedule until a 2xx or notify.max_age; then tells
+/// the store to delete the entry (at least once: a crash between a 2xx and that delete sends it again, with the
+/// same Cutover-Event-Id). Counts delivered, failed (tries) and expired deliveries.
+
+#include "actors/clock.hpp"
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "core/notice.hpp"
+#include "messages/notify.hpp"
+
+#include <memory>
+
+namespace caf { class actor_system; }
+
+namespace cutover::actors {
+
+struct notifier_options {
+  clock_anchor clock;
+  core::notify_config notify;
+  core::metrics_ptr metrics;         ///< null: a private registry
+  std::size_t memory_cap = 1000;     ///< entries held in memory; the rest wait on disk
+  std::size_t max_in_flight = 4;     ///< tries at once
+};
+
+msg::notifier_actor spawn_notifier(caf::actor_system& sys, msg::outbox_store store,
+                                   std::shared_ptr<core::webhook_port> port, notifier_options opts);
+
+} // namespace cutover::actors

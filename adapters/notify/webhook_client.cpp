@@ -1,0 +1,118 @@
+#include "adapters/notify/webhook_client.hpp"
+
+#include <cpprest/http_client.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+namespace cutover::notify_adapter {
+
+namespace {
+
+using web::http::client::http_client;
+
+/// `scheme://authority` and the rest (path, query) of `url`.
+std::pair<std::string, std::string> split_url(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  const auto path = scheme_end == std::string::npos ? std::string::npos : url.find_first_of("/?#", scheme_end + 3);
+  if (path == std::string::npos)
+    return {url, "/"};
+  auto rest = url.substr(path);
+  if (rest.front() != '/')
+    rest.insert(0, "/");
+  return {url.substr(0, path), rest};
+}
+
+class webhook_client final : public core::webhook_port {
+public:
+  explicit webhook_client(core::duration timeout) : timeout_(timeout) {}
+
+  void deliver(const core::outbox_entry& e, core::instant now, std::function<void(answer)> done) override {
+    const char* secret = e.secret_env.empty() ? nullptr : std::getenv(e.secret_env.c_str());
+    if (secret == nullptr || *secret == '\0') {
+      done(answer{0, "the signing secret is not set (environment variable " + e.secret_env + ")"});
+      return;
+    }
+    const auto t = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    try {
+      auto [base, rest] = split_url(e.url);
+      web::http::http_request req(web::http::methods::POST);
+      req.set_request_uri(rest);
+      req.headers().add("Cutover-Signature", signature_header(secret, t, e.body));
+      req.headers().add("Cutover-Event-Id", e.event_id);
+      req.headers().add("User-Agent", "cutover-webhook");
+      req.set_body(e.body, "application/json");
+      auto shared_done = std::make_shared<std::function<void(answer)>>(std::move(done));
+      client_for(base)
+        .request(req)
+        .then([](web::http::http_response resp) {
+          // drain the body so the connection can be reused; its content does not matter
+          const auto status = static_cast<int>(resp.status_code());
+          return resp.content_ready().then([status](pplx::task<web::http::http_response> t) {
+            try {
+              t.get();
+            } catch (const std::exception&) {
+            }
+            return status;
+          });
+        })
+        .then([shared_done](pplx::task<int> t) {
+          answer a;
+          try {
+            a.status = t.get();
+            if (a.status < 200 || a.status >= 300)
+              a.error = "answered HTTP " + std::to_string(a.status);
+          } catch (const std::exception& ex) {
+            a.status = 0;
+            a.error = ex.what();
+          }
+          (*shared_done)(std::move(a));
+        });
+    } catch (const std::exception& ex) { // a URL cpprestsdk cannot take
+      done(answer{0, std::string{"cannot send: "} + ex.what()});
+    }
+  }
+
+private:
+  /// One client per receiver, reused: its connections stay open between deliveries.
+  http_client& client_for(const std::string& base) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    auto it = clients_.find(base);
+    if (it == clients_.end()) {
+      web::http::client::http_client_config cfg;
+      cfg.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout_));
+      it = clients_.emplace(base, std::make_unique<http_client>(base, cfg)).first;
+    }
+    return *it->second;
+  }
+
+  core::duration timeout_;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<http_client>> clients_;
+};
+
+} // namespace
+
+std::string signature_header(const std::string& secret, std::int64_t t, const std::string& body) {
+  const auto signed_text = std::to_string(t) + "." + body;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), mac, &len);
+  static const char* hex = "0123456789abcdef";
+  std::string out = "t=" + std::to_string(t) + ",v1=";
+  for (unsigned int i = 0; i < len; ++i) {
+    out += hex[mac[i] >> 4];
+    out += hex[mac[i] & 0xf];
+  }
+  return out;
+}
+
+std::shared_ptr<core::webhook_port> make_webhook_client(core::duration timeout) {
+  return std::make_shared<webhook_client>(timeout);
+}
+
+} // namespace cutover::notify_adapter

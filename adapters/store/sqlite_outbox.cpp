@@ -1,0 +1,78 @@
+#include "adapters/store/sqlite_roles.hpp"
+
+#include "core/notify_rules.hpp"
+
+namespace cutover::store_adapter::detail {
+
+using namespace cutover::core;
+
+sqlite_outbox::sqlite_outbox(connection& c) : c_(c), db_(c.db()) {
+  put_event_.emplace(db_, "INSERT INTO notify_events(at,type,data) VALUES(?,?,?)");
+  put_entry_.emplace(db_, "INSERT INTO outbox(event_id,type,url,secret_env,body,created_at) VALUES(?,?,?,?,?,?)");
+  drop_entry_.emplace(db_, "DELETE FROM outbox WHERE id=?");
+  webhook_.emplace(db_, "SELECT webhook_url FROM jobs WHERE id=?");
+}
+
+void sqlite_outbox::reset_statements() {
+  for (auto* s : {&put_event_, &put_entry_, &drop_entry_, &webhook_})
+    (*s)->reset();
+}
+
+void sqlite_outbox::stage(const std::vector<notice>& notices, const std::vector<std::int64_t>& delivered) {
+  for (const auto& n : notices) {
+    auto& e = *put_event_;
+    e.bind(1, us(n.at));
+    e.bind(2, n.type);
+    e.bind(3, n.data);
+    e.exec();
+    e.reset();
+    const auto event_id = db_.getLastInsertRowid();
+    // the id goes into the body, so every try (and every receiver) gets the same bytes for the same event
+    const auto body = notice_body("evt_" + std::to_string(event_id), n);
+    for (const auto& t : n.to) {
+      auto& o = *put_entry_;
+      o.bind(1, event_id);
+      o.bind(2, n.type);
+      o.bind(3, t.url);
+      o.bind(4, t.secret_env);
+      o.bind(5, body);
+      o.bind(6, us(n.at));
+      o.exec();
+      o.reset();
+    }
+  }
+  for (auto id : delivered) {
+    auto& d = *drop_entry_;
+    d.bind(1, id);
+    d.exec();
+    d.reset();
+  }
+}
+
+std::vector<outbox_entry> sqlite_outbox::pending(std::int64_t after_id, std::size_t limit) {
+  return c_.guarded("outbox", [&] {
+    SQLite::Statement q(db_, "SELECT id,event_id,type,url,secret_env,body,created_at FROM outbox WHERE id>?"
+                             " ORDER BY id LIMIT ?");
+    q.bind(1, after_id);
+    q.bind(2, static_cast<std::int64_t>(limit));
+    std::vector<outbox_entry> out;
+    while (q.executeStep())
+      out.push_back(outbox_entry{q.getColumn(0).getInt64(), "evt_" + std::to_string(q.getColumn(1).getInt64()),
+                                 q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).getString(),
+                                 q.getColumn(5).getString(), at_us(q.getColumn(6).getInt64())});
+    return out;
+  });
+}
+
+std::string sqlite_outbox::webhook_url(job_id id) {
+  return c_.guarded("webhook_url", [&] {
+    auto& q = *webhook_;
+    q.reset(); // a lookup that threw left it mid-step
+    q.bind(1, static_cast<std::int64_t>(id.value));
+    std::string url = q.executeStep() ? q.getColumn(0).getString() : std::string{};
+    q.reset();
+    return url;
+  });
+}
+
+} // namespace cutover::store_adapter::detail

@@ -1,0 +1,61 @@
+#pragma once
+/// The engine's notifiable events and their deliveries: plain values. A notice is written with the commit that
+/// records its cause (a decision, a job's end, a breaker or budget change); each of its deliveries is an outbox
+/// entry, kept on disk until a receiver answers 2xx or notify.max_age passes (at least once).
+
+#include "core/types.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace cutover::core {
+
+/// Where one delivery of a notice goes and which environment variable holds the secret that signs it.
+struct notice_target {
+  std::string url;
+  std::string secret_env;
+};
+
+/// One event: `type` like `rollout.rollback`, `budget.stopped`, `breaker.open`, `job.dead_lettered`.
+struct notice {
+  std::string type;
+  instant at{};
+  std::string data; ///< a JSON object: the event's figures
+  /// Stored even when nobody is told (breaker and budget changes are kept as the engine's own event log; the
+  /// others already have their rows: decisions, jobs).
+  bool keep = false;
+  std::vector<notice_target> to; ///< filled from the config when the commit is prepared
+};
+
+/// One delivery waiting for its receiver (a row of the outbox).
+struct outbox_entry {
+  std::int64_t id = 0;   ///< the outbox row
+  std::string event_id;  ///< `Cutover-Event-Id`: the same for every try (receivers drop repeats by it)
+  std::string type;
+  std::string url;
+  std::string secret_env;
+  std::string body;      ///< the JSON sent, exactly as signed
+  instant created_at{};  ///< when its event was committed: notify.max_age counts from here
+};
+
+/// The edge that sends one delivery: over HTTP in adapters/notify, scripted in tests.
+class webhook_port {
+public:
+  virtual ~webhook_port() = default;
+  struct answer {
+    int status = 0;    ///< the receiver's HTTP status; 0: no answer (refused, timed out, no secret)
+    std::string error; ///< why, when there was no 2xx
+  };
+  /// POSTs `e.body` to `e.url`, signed at `now` with the secret in the environment variable `e.secret_env`; calls
+  /// `done` exactly once, from any thread (possibly before deliver returns).
+  virtual void deliver(const outbox_entry& e, instant now, std::function<void(answer)> done) = 0;
+};
+
+template <class I> auto inspect(I& f, notice_target& x) { return f(x.url, x.secret_env); }
+template <class I> auto inspect(I& f, notice& x) { return f(x.type, x.at, x.data, x.keep, x.to); }
+template <class I> auto inspect(I& f, outbox_entry& x) {
+  return f(x.id, x.event_id, x.type, x.url, x.secret_env, x.body, x.created_at);
+}
+
+} // namespace cutover::core

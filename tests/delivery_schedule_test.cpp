@@ -1,0 +1,88 @@
+// Webhook retries: at once, then with doubling backoff up to max_backoff, until a 2xx or max_age (then dropped);
+// at most max_in_flight at once (core/delivery_schedule), in virtual time.
+#include "core/delivery_schedule.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace cutover;
+using namespace std::chrono_literals;
+
+namespace {
+
+const core::instant t0{std::chrono::seconds(1767225600)};
+
+core::outbox_entry entry(std::int64_t id, core::instant created) {
+  return core::outbox_entry{id, "evt_" + std::to_string(id), "rollout.rollback", "https://x.example/h", "S", "{}",
+                            created};
+}
+
+core::delivery_policy policy() { return core::delivery_policy{1s, 8s, 1h, 2}; }
+
+} // namespace
+
+TEST_CASE("a new delivery is tried at once, and a 2xx ends it", "[notify]") {
+  core::delivery_schedule s{policy()};
+  REQUIRE(s.add(entry(1, t0)));
+  CHECK_FALSE(s.add(entry(1, t0))); // read twice from the outbox: held once
+  auto r = s.take(t0);
+  REQUIRE(r.send.size() == 1);
+  CHECK(r.send[0].id == 1);
+  CHECK(s.in_flight() == 1);
+  CHECK(s.take(t0).send.empty()); // in flight: not started twice
+  s.delivered(1);
+  CHECK(s.held() == 0);
+  CHECK(s.in_flight() == 0);
+  CHECK_FALSE(s.next_due());
+}
+
+TEST_CASE("failed tries wait 1 s, 2 s, 4 s, then max_backoff", "[notify]") {
+  core::delivery_schedule s{policy()};
+  s.add(entry(1, t0));
+  auto now = t0;
+  std::vector<core::duration> waits;
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(s.take(now).send.size() == 1);
+    const auto due = s.failed(1, now);
+    waits.push_back(due - now);
+    CHECK(s.take(due - 1us).send.empty()); // not before its time
+    REQUIRE(s.next_due());
+    CHECK(*s.next_due() == due);
+    now = due;
+  }
+  CHECK(waits == std::vector<core::duration>{1s, 2s, 4s, 8s, 8s});
+  CHECK(s.failures(1) == 5);
+}
+
+TEST_CASE("a delivery still unanswered max_age after its event is dropped as expired", "[notify]") {
+  core::delivery_schedule s{core::delivery_policy{1s, 10min, 1h, 4}};
+  s.add(entry(1, t0));
+  s.add(entry(2, t0 + 30min));
+  auto now = t0;
+  while (now < t0 + 1h) {
+    auto r = s.take(now);
+    CHECK(r.expired.empty());
+    for (const auto& e : r.send)
+      s.failed(e.id, now);
+    REQUIRE(s.next_due());
+    now = *s.next_due();
+  }
+  CHECK(now == t0 + 1h); // the timer lands on the expiry, not on a later try
+  auto r = s.take(now);
+  REQUIRE(r.expired.size() == 1);
+  CHECK(r.expired[0].id == 1);
+  CHECK(s.held() == 1); // the younger one waits on
+}
+
+TEST_CASE("no more than max_in_flight tries run at once, lowest id first", "[notify]") {
+  core::delivery_schedule s{policy()};
+  for (int i = 1; i <= 3; ++i)
+    s.add(entry(i, t0));
+  auto r = s.take(t0);
+  REQUIRE(r.send.size() == 2);
+  CHECK(r.send[0].id == 1);
+  CHECK(r.send[1].id == 2);
+  s.delivered(1);
+  r = s.take(t0);
+  REQUIRE(r.send.size() == 1);
+  CHECK(r.send[0].id == 3);
+}

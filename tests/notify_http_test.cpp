@@ -1,0 +1,185 @@
+// Webhooks from the real `cutover serve` binary to a receiver on loopback: signed deliveries retried after failed
+// tries, a delivery that survives kill -9 between its event and its delivery, and job webhooks refused at
+// submission when they name a loopback or private host. The engine's clock is the wall clock: waits are on
+// conditions, never sleeps.
+#include "support/db_probe.hpp"
+#include "support/engine_process.hpp"
+#include "support/virtual_time.hpp"
+#include "support/webhook_receiver.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+using namespace cutover::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string secret = "test-signing-secret";
+
+/// The engine's config with a `notify` section; the secret is in the environment the engine inherits.
+std::string config_with(const std::string& notify) {
+  ::setenv("CUTOVER_TEST_HOOK_SECRET", secret.c_str(), 1);
+  return fast_config(0) + "notify:\n" + notify;
+}
+
+std::string job_body(const std::string& webhook) {
+  return R"({"user_id": "u1", "prompt": "a kite", "tier": "sd", "webhook_url": ")" + webhook + R"("})";
+}
+
+std::string metric_line(const std::string& metrics, const std::string& name) {
+  const auto at = metrics.find("\n" + name + " ");
+  return at == std::string::npos ? std::string{} : metrics.substr(at + 1, metrics.find('\n', at + 1) - at - 1);
+}
+
+} // namespace
+
+TEST_CASE("a job's webhook that fails twice is delivered on the third try, signed, with one event id",
+          "[notify][system]") {
+  webhook_receiver receiver{secret};
+  receiver.fail_next(2);
+  temp_dir dir;
+  engine_process engine(dir.path.string(), config_with(R"(  job_secret_env: CUTOVER_TEST_HOOK_SECRET
+  allow_private: true
+  backoff: 50ms
+  max_backoff: 200ms
+  targets: [{url: ")" + receiver.url("/ops") + R"(", events: [rollout.*], secret_env: CUTOVER_TEST_HOOK_SECRET}]
+)"));
+  http_client api(engine.base_url());
+  const auto accepted = api.post("/v1/jobs", job_body(receiver.url("/jobs")));
+  REQUIRE(accepted.status == 202);
+  const auto id = json_field(accepted.body, "id");
+
+  auto to_jobs = [](const std::vector<webhook_receiver::delivery>& all) {
+    std::vector<webhook_receiver::delivery> out;
+    for (const auto& d : all)
+      if (d.path == "/jobs")
+        out.push_back(d);
+    return out;
+  };
+  REQUIRE(receiver.wait_for([&](const auto& all) { return to_jobs(all).size() >= 3; }, 20s));
+  const auto tries = to_jobs(receiver.deliveries());
+  REQUIRE(tries.size() == 3);
+  CHECK(tries[0].answered == 500);
+  CHECK(tries[1].answered == 500);
+  CHECK(tries[2].answered == 200);
+  for (const auto& d : tries) {
+    CHECK(d.signature_ok);
+    CHECK(d.event_id.rfind("evt_", 0) == 0);
+    CHECK(d.event_id == tries[0].event_id);
+    CHECK(d.body == tries[0].body);
+  }
+  CHECK(tries[0].body.find("\"type\":\"job.succeeded\"") != std::string::npos);
+  CHECK(tries[0].body.find("\"job\":\"" + id + "\"") != std::string::npos);
+  CHECK_FALSE(signature_valid("another-secret", tries[2].signature, tries[2].body));
+
+  // an operator action reaches the target that wants rollout.*
+  REQUIRE(api.post("/v1/rollout/rollback", "").status == 200);
+  REQUIRE(receiver.wait_for(
+    [](const auto& all) {
+      for (const auto& d : all)
+        if (d.path == "/ops" && d.body.find("\"type\":\"rollout.operator_rollback\"") != std::string::npos)
+          return d.signature_ok && d.answered == 200;
+      return false;
+    },
+    20s));
+
+  const auto metrics = api.get("/metrics").body;
+  CHECK(metric_line(metrics, "cutover_notifications_failed_total") == "cutover_notifications_failed_total 2");
+  CHECK(metric_line(metrics, "cutover_notifications_expired_total") == "cutover_notifications_expired_total 0");
+  CHECK_FALSE(metric_line(metrics, "cutover_notifications_delivered_total").empty());
+  CHECK(engine.log().find(secret) == std::string::npos); // the secret is never logged
+}
+
+TEST_CASE("a delivery whose engine is killed -9 before it is answered is delivered after the restart",
+          "[notify][system]") {
+  webhook_receiver receiver{secret};
+  receiver.fail_all(true);
+  temp_dir dir;
+  const auto config = config_with(R"(  job_secret_env: CUTOVER_TEST_HOOK_SECRET
+  allow_private: true
+  backoff: 50ms
+  max_backoff: 100ms
+)");
+  auto engine = std::make_unique<engine_process>(dir.path.string(), config);
+  const int port = engine->port();
+  std::string event_id;
+  {
+    http_client api(engine->base_url());
+    REQUIRE(api.post("/v1/jobs", job_body(receiver.url("/jobs"))).status == 202);
+    // the event is committed (its delivery was tried) and refused
+    REQUIRE(receiver.wait_for([](const auto& all) { return !all.empty(); }, 20s));
+    event_id = receiver.deliveries().front().event_id;
+  }
+  engine->kill9();
+  engine.reset();
+  CHECK(count_rows(dir.file("cutover.db"), "SELECT COUNT(*) FROM outbox") == 1);
+  const auto refused = receiver.deliveries().size();
+  REQUIRE(refused >= 1);
+  receiver.fail_all(false);
+  engine = std::make_unique<engine_process>(dir.path.string(), config, port);
+  REQUIRE(receiver.wait_for(
+    [](const auto& all) { return !all.empty() && all.back().answered == 200; }, 20s));
+  const auto all = receiver.deliveries();
+  CHECK(all.size() == refused + 1);
+  CHECK(all.back().event_id == event_id);
+  CHECK(all.back().signature_ok);
+}
+
+TEST_CASE("a job whose webhook_url names a loopback or private host is refused 400 and not stored",
+          "[notify][system]") {
+  temp_dir dir;
+  engine_process engine(dir.path.string(), config_with("  job_secret_env: CUTOVER_TEST_HOOK_SECRET\n"));
+  http_client api(engine.base_url());
+  for (const std::string& url : {"http://127.0.0.1:" + std::to_string(engine.port()) + "/v1/rollout/rollback",
+                                std::string{"http://localhost/x"}, std::string{"http://10.0.0.7/hook"},
+                                std::string{"http://169.254.169.254/latest"}, std::string{"ftp://example.com/x"}}) {
+    INFO(url);
+    const auto r = api.post("/v1/jobs", job_body(url));
+    CHECK(r.status == 400);
+    CHECK(json_field(json_field(r.body, "error"), "code") == "invalid_webhook_url");
+    CHECK(json_field(json_field(r.body, "error"), "field") == "webhook_url");
+  }
+  CHECK(count_rows(dir.file("cutover.db"), "SELECT COUNT(*) FROM jobs") == 0);
+}
+
+TEST_CASE("a job may not name a webhook when notify.job_secret_env is not set", "[notify][system]") {
+  temp_dir dir;
+  engine_process engine(dir.path.string(), fast_config(0));
+  http_client api(engine.base_url());
+  const auto r = api.post("/v1/jobs", job_body("https://hooks.example.com/x"));
+  CHECK(r.status == 400);
+  CHECK(r.body.find("notify.job_secret_env") != std::string::npos);
+  CHECK(count_rows(dir.file("cutover.db"), "SELECT COUNT(*) FROM jobs") == 0);
+}
+
+TEST_CASE("cutover simulate sends no notifications, even with targets configured and a rollback in its story",
+          "[notify][system]") {
+  webhook_receiver receiver{secret};
+  temp_dir dir;
+  std::ifstream in(std::string{CUTOVER_SOURCE_DIR} + "/tests/sim/config.yaml");
+  REQUIRE(in.good());
+  std::stringstream text;
+  text << in.rdbuf() << "notify:\n  targets: [{url: \"" << receiver.url("/ops")
+       << "\", events: [\"*\"], secret_env: CUTOVER_TEST_HOOK_SECRET}]\n";
+  ::setenv("CUTOVER_TEST_HOOK_SECRET", secret.c_str(), 1);
+  std::ofstream(dir.file("config.yaml")) << text.str();
+  const auto cmd = std::string{CUTOVER_BINARY} + " simulate --config " + dir.file("config.yaml") + " --scenario " +
+                   CUTOVER_SOURCE_DIR + "/tests/sim/regresses.yaml --out " + dir.file("out") + " 2>" +
+                   dir.file("simulate.log");
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ifstream summary(dir.file("out/summary.json"));
+  std::stringstream s;
+  s << summary.rdbuf();
+  REQUIRE(json_field(s.str(), "rollbacks") != "0"); // a decision serve would have notified
+  REQUIRE_FALSE(json_field(s.str(), "rollbacks").empty());
+  CHECK(receiver.deliveries().empty());
+  std::ifstream log(dir.file("simulate.log"));
+  std::stringstream l;
+  l << log.rdbuf();
+  CHECK(l.str().find("event=notify_") == std::string::npos);
+}
