@@ -169,7 +169,13 @@ void connection::migrate() {
   // ... and before an attempt kept the reservation made at its admission
   if (!has("attempts", "reserved_micros"))
     db_.exec("ALTER TABLE attempts ADD COLUMN reserved_micros INTEGER NOT NULL DEFAULT 0");
-  tenant TEXT NOT NULL DEFAULT '', webhook_url TEXT NOT NULL DEFAULT '');
+  // ... and before jobs kept the tenant of the key that submitted them: those jobs belong to no tenant, so only
+  // keys without a tenant see them (no tenant's key could have made them: tenant keys were refused then)
+  if (!has("jobs", "tenant"))
+    db_.exec("ALTER TABLE jobs ADD COLUMN tenant TEXT NOT NULL DEFAULT ''");
+  // ... and before a job could name a webhook
+  if (!has("jobs", "webhook_url"))
+    db_.exec("ALTER TABLE jobs ADD COLUMN webhook_url TEXT NOT NULL DEFAULT ''");
 }
 
 } // namespace cutover::store_adapter::detail
