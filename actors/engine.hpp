@@ -28,6 +28,8 @@ struct engine_options {
   bool detached_store = false; ///< serve: the store gets its own thread; tests keep it on the test scheduler
   supervisor_limits restarts;
   core::metrics_ptr metrics; ///< null: the engine makes its own (see engine::metrics)
+  /// How often the store writes its probe row (readiness); 0: never.
+  core::duration store_probe_every{0};
 };
 
 /// What a drain did: providers whose calls outlasted the timeout, batches left for the next start.

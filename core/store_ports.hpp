@@ -137,6 +137,9 @@ struct write_batch {
   std::vector<decision_record> decisions;
   std::vector<audit_store::feedback_row> feedback;
   std::vector<audit_store::trip_row> trips;
+  /// The store's probe: one row rewritten at this time, so that a store that cannot write is found out while the
+  /// engine is idle (readiness). Not counted in rows().
+  std::optional<instant> probe;
 
   std::size_t rows() const {
     return inserts.size() + events.size() + budget_rows.size() + rollout.size() + decisions.size() +

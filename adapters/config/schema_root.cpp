@@ -147,6 +147,14 @@ const fields<core::auth_config>& auth_fields() {
   return f;
 }
 
+const fields<core::health_config>& health_fields() {
+  static const fields<core::health_config> f = {
+    percent("degraded_fallback_rate", &core::health_config::degraded_fallback_rate,
+            "/readyz says degraded when fallbacks per finished job over the last 5 minutes exceed this"),
+  };
+  return f;
+}
+
 const fields<core::cors_config>& cors_fields() {
   using k = core::cors_config;
   static const fields<k> f = {
@@ -193,6 +201,7 @@ const fields<config>& root_fields() {
     section("rollback", &config::rollback, rollback_fields, "work already at the candidate when it rolls back"),
     section("auth", &config::auth, auth_fields, "API keys"),
     section("cors", &config::cors, cors_fields, "browser access"),
+    section("health", &config::health, health_fields, "readiness"),
   };
   return f;
 }

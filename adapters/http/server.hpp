@@ -4,6 +4,7 @@
 
 #include "adapters/http/auth.hpp"
 #include "adapters/http/route_table.hpp"
+#include "core/metrics.hpp"
 #include "messages/budget.hpp"
 #include "messages/intake.hpp"
 #include "messages/rollout.hpp"
@@ -45,6 +46,8 @@ struct server_options {
   std::size_t max_connections = 4096;
   /// Prometheus text for GET /metrics (may be empty).
   std::function<std::string()> metrics;
+  /// Where answers are counted by route pattern and code (cutover_http_responses_total); null: not counted.
+  core::metrics_ptr registry;
   /// POST /v1/admin/reload: re-reads the configuration.
   std::function<reload_outcome()> reload;
   /// GET /readyz, from the ledger's admissibility view (null when the ledger did not answer): the same view by
