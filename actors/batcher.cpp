@@ -14,6 +14,8 @@ struct batcher_state {
   core::tier tier = core::tier::sd;
   core::batch_window<core::work_item> window{core::batch_config{}};
   msg::provider_actor provider;
+  core::gauge* depth = nullptr;
+  std::int64_t counted = 0; ///< what this window added to `depth`
   static inline const char* name = "batcher";
 };
 
@@ -26,13 +28,23 @@ void flush(self_ptr self) {
   self->send(self->state.provider, std::move(b));
 }
 
+/// Brings the shared depth gauge up to date with this window (an atomic add: the gauge is the provider's, shared).
+void count(self_ptr self) {
+  auto& st = self->state;
+  const auto now = static_cast<std::int64_t>(st.window.size());
+  if (st.depth != nullptr && now != st.counted)
+    st.depth->add(now - st.counted);
+  st.counted = now;
+}
+
 } // namespace
 
 msg::batcher_actor spawn_batcher(caf::actor_system& sys, core::tier tier, core::batch_config cfg,
-                                 msg::provider_actor provider) {
-  auto fn = [](self_ptr self, core::tier tier, core::batch_config cfg,
-               msg::provider_actor provider) -> msg::batcher_actor::behavior_type {
+                                 msg::provider_actor provider, core::gauge* depth) {
+  auto fn = [](self_ptr self, core::tier tier, core::batch_config cfg, msg::provider_actor provider,
+               core::gauge* depth) -> msg::batcher_actor::behavior_type {
     self->state.tier = tier;
+    self->state.depth = depth;
     self->state.window.reconfigure(cfg);
     self->state.provider = std::move(provider);
     return {
@@ -52,10 +64,12 @@ msg::batcher_actor spawn_batcher(caf::actor_system& sys, core::tier tier, core::
         // no wait configured: what arrived together leaves together, without a timer round trip
         if (w.settings().max_wait <= core::duration{0} && w.size() > 0)
           flush(self);
+        count(self);
       },
       [self](const msg::window_due& m) {
         if (self->state.window.timer_due(m.generation))
           flush(self);
+        count(self);
       },
       [self](msg::recall_items& m) {
         auto out = self->state.window.remove_if([&m](const core::work_item& item) {
@@ -64,6 +78,7 @@ msg::batcher_actor spawn_batcher(caf::actor_system& sys, core::tier tier, core::
               return true;
           return false;
         });
+        count(self);
         return msg::recalled_items{std::move(out)};
       },
       [self](const msg::config_snapshot& c) {
@@ -71,7 +86,7 @@ msg::batcher_actor spawn_batcher(caf::actor_system& sys, core::tier tier, core::
       },
     };
   };
-  return sys.spawn(fn, tier, cfg, std::move(provider));
+  return sys.spawn(fn, tier, cfg, std::move(provider), depth);
 }
 
 } // namespace cutover::actors

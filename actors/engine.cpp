@@ -7,6 +7,7 @@
 #include "actors/rollout_controller.hpp"
 #include "actors/router.hpp"
 #include "actors/store_actor.hpp"
+#include "core/metric_catalog.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
@@ -18,9 +19,16 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
                     const port_factory& ports, clock_anchor clock, engine_options opts) {
   engine e;
   e.metrics = opts.metrics ? opts.metrics : std::make_shared<core::metrics_registry>();
+  {
+    std::vector<std::string> names;
+    for (const auto& p : cfg->providers)
+      names.push_back(p.name);
+    core::declare_engine_metrics(*e.metrics, names); // before any owner: an idle engine shows every family
+  }
   e.store = spawn_store(sys, std::move(db),
                         store_options{opts.detached_store, clock, cfg->dead_letter.retention, std::chrono::hours(1),
-                                      e.metrics, core::commit_retry_limits{}, cfg->notify});
+                                      e.metrics, core::commit_retry_limits{}, cfg->notify,
+                                      opts.store_probe_every});
   if (opts.webhooks) {
     notifier_options n;
     n.clock = clock;
@@ -40,8 +48,11 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
     e.providers[p.name] = face;
     wiring.providers[p.name] = face;
     auto& per_tier = wiring.batchers[p.name];
+    auto& window_depth =
+      e.metrics->get_gauge(core::metric::queue_depth, {{"provider", p.name}, {"stage", core::metric::stage_window}});
     for (int t = 0; t < core::tier_count; ++t) {
-      auto b = spawn_batcher(sys, static_cast<core::tier>(t), cfg->tiers[static_cast<std::size_t>(t)].batch, face);
+      auto b = spawn_batcher(sys, static_cast<core::tier>(t), cfg->tiers[static_cast<std::size_t>(t)].batch, face,
+                             &window_depth);
       per_tier.push_back(b);
       e.batchers.push_back(b);
     }

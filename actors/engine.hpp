@@ -33,6 +33,8 @@ struct engine_options {
   /// serve: the HTTP edge of webhook deliveries; with it a notifier delivers the outbox. Null (simulate, most
   /// tests): nobody is notified.
   std::shared_ptr<core::webhook_port> webhooks;
+  /// How often the store writes its probe row (readiness); 0: never.
+  core::duration store_probe_every{0};
 };
 
 /// What a drain did: providers whose calls outlasted the timeout, batches left for the next start.

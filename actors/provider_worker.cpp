@@ -6,6 +6,7 @@
 #include "core/bucket.hpp"
 #include "core/circuit_breaker.hpp"
 #include "core/poll_schedule.hpp"
+#include "core/metric_catalog.hpp"
 #include "core/rate_limits.hpp"
 #include "core/retry_policy.hpp"
 
@@ -15,6 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
+#include <array>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -56,6 +58,13 @@ struct worker_state {
   std::optional<instant> reported_breaker; ///< the breaker block last told to the admissibility view (none: none)
   core::counter* retries = nullptr;
   core::counter* cancels = nullptr;
+  core::counter* trips = nullptr;
+  std::array<core::counter*, 16> answers{}; ///< cutover_provider_calls_total by error_class
+  core::histogram* call_time = nullptr;
+  core::gauge* waiting_items = nullptr; ///< the queue's "waiting" stage: calls parked for a limit or a retry
+  core::gauge* in_flight = nullptr;
+  std::array<core::gauge*, 3> limit_used{}; ///< concurrency, hour, day
+  std::array<core::gauge*, 3> limit_max{};
   static inline const char* name = "provider_worker";
 };
 
@@ -144,6 +153,8 @@ void log_breaker(self_ptr self) {
       self->send(caf::actor_cast<msg::notice_sink>(st.env->store),
                  msg::record_notice{core::breaker_notice(provider_name(self), to_string(t.to), t.at, t.requests,
                                                          t.failures, t.reason)});
+    if (t.to == breaker_state::open)
+      st.trips->add();
     core::log_line{} << "event=breaker provider=" << provider_name(self) << " from=" << to_string(t.from)
               << " to=" << to_string(t.to) << " requests=" << t.requests << " failures=" << t.failures
               << " failure_rate_ppm=" << t.failure_rate << " reason=\"" << t.reason << "\"";
@@ -155,11 +166,11 @@ void log_breaker(self_ptr self) {
 
 /// Counts an answer of the provider (a submit or a poll) in the calls metric.
 void count_answer(self_ptr self, error_class outcome) {
-  self->state.metrics
-    ->get_counter("cutover_provider_calls_total",
-                  {{"provider", provider_name(self)}, {"outcome", std::string{to_string(outcome)}}},
-                  "Provider calls (submits and polls) by outcome; none = answered.")
-    .add();
+  auto& c = self->state.answers[static_cast<std::size_t>(outcome)]; // looked up once: no registry lock per call
+  if (c == nullptr)
+    c = &self->state.metrics->get_counter(
+      "cutover_provider_calls_total", {{"provider", provider_name(self)}, {"outcome", std::string{to_string(outcome)}}});
+  c->add();
 }
 
 /// Counts the outcome of call `call_id` of a batch, and tells the breaker with the ticket that admitted the call
@@ -234,6 +245,8 @@ void report(self_ptr self, worker_state::batch& wb, const provider_reply& reply,
             price(self, *it, o);
         }
     }
+    if (!is_own_error(o.error)) // no call was made (or the engine stopped waiting): no call time
+      self->state.call_time->observe(o.finished_at - o.started_at);
     sink.items.push_back(std::move(o));
     it = items.erase(it);
   }
@@ -671,6 +684,32 @@ void recall(self_ptr self, const msg::recall_items& m) {
     forget_if_done(self, id);
 }
 
+/// The queue's waiting stage (calls not on the wire: parked for a concurrency slot, a limit window or a retry),
+/// calls in flight and the use of each limit. Called after every message that can change them: a few dozen
+/// calls at most to walk.
+void publish_gauges(self_ptr self) {
+  auto& st = self->state;
+  std::int64_t waiting = 0;
+  for (const auto& [id, wb] : st.batches) {
+    if (!wb.b.remote_id.empty())
+      continue; // submitted: polled, not queued
+    for (const auto& [call_id, c] : wb.calls)
+      if (!c.holds_slot)
+        waiting += c.items.empty() ? static_cast<std::int64_t>(wb.b.items.size())
+                                   : static_cast<std::int64_t>(c.items.size());
+  }
+  st.waiting_items->set(waiting);
+  const auto now = now_of(self);
+  st.in_flight->set(st.limits->in_flight());
+  st.limit_used[0]->set(st.limits->in_flight());
+  st.limit_used[1]->set(st.limits->used_this_hour(now));
+  st.limit_used[2]->set(st.limits->used_today(now));
+  const auto& lc = st.env->provider.limits;
+  st.limit_max[0]->set(lc.max_concurrent);
+  st.limit_max[1]->set(lc.max_per_hour);
+  st.limit_max[2]->set(lc.max_per_day);
+}
+
 msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::provider_actor parent,
                                                           std::shared_ptr<const worker_env> env,
                                                           std::shared_ptr<worker_memory> memory) {
@@ -687,9 +726,23 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
                                         "Calls retried after a retryable failure.");
   st.cancels = &st.metrics->get_counter("cutover_remote_cancels_total", {{"provider", st.env->provider.name}},
                                         "Remote jobs the worker asked the provider to cancel (past the polling deadline, or after a rollback).");
+  {
+    namespace metric = core::metric;
+    const auto& p = st.env->provider.name;
+    st.trips = &st.metrics->get_counter(metric::breaker_trips, {{"provider", p}});
+    st.call_time = &st.metrics->get_histogram(metric::provider_call_time, {{"provider", p}});
+    st.waiting_items = &st.metrics->get_gauge(metric::queue_depth, {{"provider", p}, {"stage", metric::stage_waiting}});
+    st.in_flight = &st.metrics->get_gauge(metric::calls_in_flight, {{"provider", p}});
+    const char* windows[] = {"concurrency", "hour", "day"};
+    for (std::size_t i = 0; i < 3; ++i) {
+      st.limit_used[i] = &st.metrics->get_gauge(metric::limit_used, {{"provider", p}, {"window", windows[i]}});
+      st.limit_max[i] = &st.metrics->get_gauge(metric::limit_max, {{"provider", p}, {"window", windows[i]}});
+    }
+  }
   st.jitter.seed(murmur3_x86_32(st.env->provider.name, 0x7e57));
   schedule_half_open(self); // a worker started after a crash may find the breaker open: its timer died with it
   report_breaker(self);
+  publish_gauges(self);
   return {
     [self](msg::provider_batch& b) {
       auto id = b.batch_id;
@@ -699,17 +752,20 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
       if (wb.b.remote_id.empty()) {
         start_calls(self, wb);
         forget_if_done(self, id); // every item may have been answered at once (e.g. the breaker is open)
+        publish_gauges(self);
         return;
       }
       outbox out; // resume a remote job that was submitted before
       schedule_poll(self, wb, out);
       send_outbox(self, out);
       forget_if_done(self, id);
+      publish_gauges(self);
     },
     [self](msg::call_done& m) {
       outbox out;
       on_reply(self, m, out);
       send_outbox(self, out);
+      publish_gauges(self);
     },
     [self](const msg::poll_due& m) {
       auto it = self->state.batches.find(m.batch_id);
@@ -726,6 +782,7 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
         st.limits->reconfigure(st.env->provider.limits, st.env->day_starts);
         schedule_half_open(self); // open_for may have changed
         log_breaker(self);
+        publish_gauges(self);
       }
     },
     [self](const msg::breaker_due&) {
@@ -733,7 +790,10 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
       log_breaker(self);
     },
     [self](const msg::store_remote_id& m) { store_remote(self, m.batch_id, m.try_no); },
-    [self](const msg::recall_items& m) { recall(self, m); },
+    [self](const msg::recall_items& m) {
+      recall(self, m);
+      publish_gauges(self);
+    },
     [self](const msg::retry_call& m) {
       calling(self, [&] {
         outbox out;
@@ -742,6 +802,7 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
         forget_if_done(self, m.batch_id);
         send_outbox(self, out);
       });
+      publish_gauges(self);
     },
   };
 }

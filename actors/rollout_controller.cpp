@@ -1,4 +1,5 @@
 #include "actors/rollout_controller.hpp"
+#include "core/metric_catalog.hpp"
 #include "core/log_line.hpp"
 
 #include "core/rollout_machine.hpp"
@@ -62,11 +63,16 @@ void publish(self_ptr self, std::optional<decision_record> decision) {
   st.metrics->get_gauge("cutover_rollout_percent", {}, "Share of users routed to the candidate.").set(status.percent);
   st.metrics->get_gauge("cutover_rollout_phase", {}, "Index of the rollout phase (-1 before the first).")
     .set(status.phase);
+  for (auto s : {rollout_phase_state::running, rollout_phase_state::holding, rollout_phase_state::rolling_back,
+                 rollout_phase_state::rolled_back, rollout_phase_state::completed})
+    st.metrics->get_gauge(core::metric::rollout_state, {{"state", std::string{to_string(s)}}})
+      .set(s == status.state ? 1 : 0);
   msg::record_rollout rec;
   rec.status.push_back(status);
   if (decision) {
     core::log_line{} << "event=rollout_decision action=" << decision->action << " percent=" << status.percent
               << " state=" << to_string(status.state) << " reason=\"" << decision->reason << "\"";
+    st.metrics->get_counter(core::metric::rollout_decisions, {{"action", decision->action}}).add();
     rec.decisions.push_back(std::move(*decision));
   }
   self->request(st.store, caf::infinite, std::move(rec))

@@ -1,4 +1,5 @@
 #include "actors/router.hpp"
+#include "actors/router_meters.hpp"
 #include "core/log_line.hpp"
 
 #include "core/ledger.hpp"
@@ -55,6 +56,8 @@ struct router_state {
   std::uint64_t resumed_max = 0;
   metrics_ptr metrics;
   gauge* in_flight = nullptr;
+  std::unique_ptr<router_meters> meters;
+  bool ratio_ticking = false; ///< a meter_due is pending: the fallback ratio is republished as events age out
   static inline const char* name = "router";
 };
 
@@ -98,8 +101,7 @@ void finish(self_ptr self, effects& fx, job_id id, job_status status, instant no
   }
   fx.events.push_back(std::move(e));
   fx.finals.push_back(id);
-  count(self, "cutover_jobs_finished_total", {{"status", std::string{to_string(status)}}},
-        "Jobs that reached a final state.");
+  self->state.meters->finished(status, now);
 }
 
 /// The item goes to chain[chain_pos] once the ledger admits it.
@@ -126,12 +128,16 @@ void route_new(self_ptr self, effects& fx, const job_record& job, bool replay = 
 }
 
 /// Moves a job along its chain past a provider that could not take it; dead-letters it past the end.
-void next_in_chain(self_ptr self, effects& fx, flight& f, const std::string& why, instant now) {
+void next_in_chain(self_ptr self, effects& fx, flight& f, const std::string& why, std::string_view reason,
+                   instant now) {
   f.route_reason += "; " + why;
   if (static_cast<std::size_t>(f.chain_pos) + 1 >= f.chain.size()) {
+    self->state.meters->fell_back(f.chain[static_cast<std::size_t>(f.chain_pos)], "none", reason, now);
     finish(self, fx, f.item.id, job_status::dead_lettered, now, {}, why + "; no provider left in the chain");
     return;
   }
+  self->state.meters->fell_back(f.chain[static_cast<std::size_t>(f.chain_pos)],
+                                f.chain[static_cast<std::size_t>(f.chain_pos) + 1], reason, now);
   ++f.chain_pos;
   dispatch(fx, f);
 }
@@ -194,6 +200,7 @@ void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
   if (o.error == error_class::none) { // the job ends here: what its user waited, for the cohort it was routed to
     fx.observed.outcomes.back().user_wait = o.finished_at - f.created_at;
     fx.observed.outcomes.back().route = cohort_of(self, f.chain.front());
+    st.meters->user_wait(o.provider, f.item.tier_, cohort_of(self, f.chain.front()), o.finished_at - f.created_at);
   }
   f.spent += o.cost;
   // no call happened for these: nothing was spent
@@ -218,8 +225,7 @@ void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
   auto next = decide_after_failure(*st.cfg, f.chain, f.chain_pos, o.attempt_no - f.attempt_base, o.error);
   switch (next.kind) {
     case after_failure_kind::fall_back:
-      count(self, "cutover_fallbacks_total", {{"from", o.provider}, {"to", next.provider}},
-            "Items sent to the next provider of their chain after a failed attempt.");
+      st.meters->fell_back(o.provider, next.provider, to_string(o.error), now);
       f.item.attempt_no = o.attempt_no + 1;
       f.chain_pos = next.chain_pos;
       f.route_reason += "; " + next.reason;
@@ -334,6 +340,16 @@ void resume(self_ptr self, effects& fx, std::map<std::tuple<std::string, std::st
 
 void apply(self_ptr self, effects& fx);
 
+/// Republishes the fallback ratio, and keeps a timer going while the window holds events, so the ratio falls back to
+/// 0 on an idle engine too (readiness reads it).
+void publish_ratio(self_ptr self) {
+  auto& st = self->state;
+  if (st.meters->publish_ratio(now_of(self)) && !st.ratio_ticking) {
+    st.ratio_ticking = true;
+    self->delayed_send(self, router_meters::ratio_slot, msg::meter_due{});
+  }
+}
+
 /// How long to wait before writing final states again after a failed commit.
 constexpr auto record_retry = std::chrono::seconds(1);
 
@@ -352,8 +368,11 @@ void record_final(self_ptr self, std::vector<job_event> events, std::vector<job_
 
 /// The ledger answered: admitted items go to their batchers; refused ones move along their chain (no attempt is
 /// used) and are asked for again.
-void on_admitted(self_ptr self, const std::vector<job_id>& ids, const msg::admit_result& r) {
+void on_admitted(self_ptr self, const std::vector<job_id>& ids, const std::vector<std::string>& asked,
+                 const msg::admit_result& r) {
   auto& st = self->state;
+  for (const auto& provider : asked)
+    st.meters->admission(provider, -1);
   effects fx;
   const auto now = now_of(self);
   for (std::size_t i = 0; i < ids.size() && i < r.verdicts.size(); ++i) {
@@ -372,7 +391,7 @@ void on_admitted(self_ptr self, const std::vector<job_id>& ids, const msg::admit
     if (!verdict.admitted()) {
       count(self, "cutover_budget_fallbacks_total", {{"provider", provider}},
             "Items sent past a provider whose budget would not admit them.");
-      next_in_chain(self, fx, f, verdict.reason, now);
+      next_in_chain(self, fx, f, verdict.reason, to_string(verdict.verdict), now);
       continue;
     }
     auto e = event(f.item.id, f.replay ? event_kind::replayed : event_kind::routed, job_status::queued, now);
@@ -401,18 +420,21 @@ void apply(self_ptr self, effects& fx) {
     self->send(st.ledger, msg::settle{std::move(fx.settle)});
   if (!fx.admit.empty()) {
     msg::admit req;
+    std::vector<std::string> asked; // the queue's admission stage, per provider, until the ledger answers
     for (auto id : fx.admit) {
       auto& f = st.flights.at(id.value);
       const auto& provider = f.chain[static_cast<std::size_t>(f.chain_pos)];
       const auto* p = st.cfg->provider(provider);
       // the price is fixed here, with the reservation: a reload while the call runs cannot settle it above
       f.item.unit_price = p ? p->cost_per_image[static_cast<std::size_t>(f.item.tier_)] : 0;
+      st.meters->admission(provider, 1);
+      asked.push_back(provider);
       req.requests.push_back(msg::admission_request{reservation_key{id.value, f.item.attempt_no}, provider,
                                                     p ? estimate_cost(*p, f.item.tier_, f.item.n) : 0});
     }
     auto ids = std::move(fx.admit);
     self->request(st.ledger, caf::infinite, std::move(req))
-      .then([self, ids](msg::admit_result& r) { on_admitted(self, ids, r); },
+      .then([self, ids, asked](msg::admit_result& r) { on_admitted(self, ids, asked, r); },
             [](caf::error& err) {
               // only when the ledger is gone; serve then stops, and the jobs resume (and are admitted) at the next start
               core::log_line{} << "event=admission_failed error=" << to_string(err);
@@ -424,6 +446,7 @@ void apply(self_ptr self, effects& fx) {
       self->send(b->second[static_cast<std::size_t>(key.second)], msg::enqueue_items{std::move(items)});
   }
   st.in_flight->set(static_cast<std::int64_t>(st.flights.size()));
+  publish_ratio(self);
   if (!fx.observed.outcomes.empty() || fx.observed.dispatched_candidate > 0 || fx.observed.dispatched_baseline > 0)
     if (st.wiring.observer)
       self->send(st.wiring.observer, std::move(fx.observed));
@@ -549,6 +572,7 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
     auto& st = self->state;
     st.metrics = metrics ? std::move(metrics) : std::make_shared<metrics_registry>();
     st.in_flight = &st.metrics->get_gauge("cutover_jobs_in_flight", {}, "Jobs routed and not yet final.");
+    st.meters = std::make_unique<router_meters>(st.metrics);
     st.view.percent = cfg->rollout.percent;
     st.cfg = std::move(cfg);
     st.store = std::move(store);
@@ -605,6 +629,10 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
           self->delayed_send(self, st.cfg->rollback.cancel_in_flight_after, msg::recall_due{});
       },
       [self](msg::recall_due) { recall_routed(self, true); },
+      [self](msg::meter_due) {
+        self->state.ratio_ticking = false;
+        publish_ratio(self);
+      },
       [self](const msg::config_snapshot& c) {
         self->state.cfg = c.cfg;
         if (recall_routed(self, false)) // the kill switch (enabled: false) reaches routed work as a rollback does

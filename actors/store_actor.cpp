@@ -1,4 +1,5 @@
 #include "actors/store_actor.hpp"
+#include "core/metric_catalog.hpp"
 #include "core/log_line.hpp"
 #include "core/notify_rules.hpp"
 
@@ -33,6 +34,8 @@ struct store_state {
   core::counter* swept = nullptr;
   core::gauge* held = nullptr;
   std::vector<msg::outbox_sink> outbox_watchers;
+  core::gauge* last_commit = nullptr; ///< actor-clock time of the last commit, microseconds since the epoch
+  core::gauge* failing = nullptr;     ///< 1 while the last commit failed
   static inline const char* name = "store";
 };
 
@@ -53,6 +56,7 @@ void schedule_flush(self_ptr self) {
 void commit_failed(self_ptr self, const std::string& why) {
   auto& st = self->state;
   st.failed->add();
+  st.failing->set(1);
   const auto refused = st.batch.inserts.size();
   st.batch.inserts.clear();
   for (auto& p : st.insert_waits)
@@ -111,6 +115,9 @@ void flush(self_ptr self) {
     commit_failed(self, e.what());
     return;
   }
+  // readiness reads these: set before the log line that says the store recovered
+  st.failing->set(0);
+  st.last_commit->set(st.opts.clock.now(self->clock()).time_since_epoch().count());
   if (st.retry.retrying())
     core::log_line{} << "event=store_commit_recovered failures=" << st.retry.failures() << " rows=" << rows;
   st.retry.succeeded();
@@ -189,6 +196,10 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
   st.swept = &m.get_counter("cutover_dead_letters_swept_total", {}, "Dead letters deleted after their retention.");
   st.held = &m.get_gauge("cutover_store_held_bytes", {}, "Bytes of rows kept in memory for a retry of a failed commit.");
   self->delayed_send(self, st.opts.sweep_every, msg::sweep_due{});
+  st.last_commit = &m.get_gauge(core::metric::store_last_commit, {});
+  st.failing = &m.get_gauge(core::metric::store_failing, {});
+  if (st.opts.probe_every > core::duration{0})
+    self->send(self, msg::probe_due{}); // at once: readiness knows from the start
   // an exit can overtake the flush the store sent itself (or wait for a retry): commit what it holds before it stops
   self->set_exit_handler([self](caf::exit_msg& m) {
     self->state.exiting = true;
@@ -318,6 +329,12 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
       flush(self);
     },
     [self](msg::sweep_due) { sweep(self); },
+    [self](msg::probe_due) {
+      auto& st = self->state;
+      st.batch.probe = st.opts.clock.now(self->clock());
+      schedule_flush(self); // a failed commit waiting for its retry takes the probe along
+      self->delayed_send(self, st.opts.probe_every, msg::probe_due{});
+    },
     [self](const msg::config_snapshot& c) {
       self->state.opts.dead_letter_retention = c.cfg->dead_letter.retention;
       self->state.opts.notify = c.cfg->notify;

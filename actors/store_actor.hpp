@@ -29,6 +29,8 @@ struct store_options {
   core::metrics_ptr metrics; ///< null: a private registry
   core::commit_retry_limits retry; ///< backoff after a failed commit, and when to give up
   core::notify_config notify;      ///< who is told of what (a reload replaces it)
+  /// How often the probe row is written (readiness); 0: never (tests of other things, simulate).
+  core::duration probe_every{0};
 };
 
 msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::store_db> db, store_options opts = {});

@@ -9,6 +9,8 @@
 #include "adapters/providers/real.hpp"
 #include "adapters/store/sqlite_store.hpp"
 #include "core/ledger.hpp"
+#include "core/metric_catalog.hpp"
+#include "core/readiness.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -29,6 +31,11 @@
 namespace cutover::app {
 
 namespace {
+
+/// The store writes its probe row this often; readiness calls a store that has not committed for three probes
+/// unavailable (a hung store, or one whose commits stopped).
+constexpr core::duration store_probe_every = std::chrono::seconds(10);
+constexpr core::duration store_stale_after = 3 * store_probe_every;
 
 /// Exit code when a supervisor escalated (a crash loop) and the engine stopped itself.
 constexpr int exit_escalated = 3;
@@ -171,7 +178,8 @@ int serve(const serve_flags& flags) {
   core::config_ptr snapshot = cfg;
   auto engine = actors::start_engine(
     sys, snapshot, db, [](const core::provider_config& p) { return providers::make_provider(p); }, clock,
-    actors::engine_options{true, {}, nullptr, notify_adapter::make_webhook_client(cfg->notify.timeout)});
+    actors::engine_options{true, {}, nullptr, notify_adapter::make_webhook_client(cfg->notify.timeout),
+                           store_probe_every});
   auto root = watch_tree(sys, engine);
   auto stop_all = [&] {
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
@@ -234,51 +242,42 @@ int serve(const serve_flags& flags) {
   api_opts.max_connections = srv.max_connections;
   api_opts.tls = tls;
   api_opts.metrics = [metrics] { return metrics->render(); };
+  api_opts.registry = metrics;
   api_opts.reload = reload;
-  // ready: ok; degraded while a provider is stopped in the ledger's admissibility view (the view by which intake
-  // refuses jobs: an open breaker, a limit window, a budget line that no longer takes all its work; its traffic is
-  // served by the fallback) or its breaker is half-open; unavailable once draining, or when the ledger does not answer
+  // readiness: the facts, gathered here, judged by core::assess_readiness (the rules are listed with it)
   std::atomic<bool> draining{false};
-  api_opts.readiness = [metrics, &running, &reload_mutex,
-                        &draining](const msg::admissibility_update* view) -> http::readiness_report {
-    if (draining)
-      return {"unavailable", {{"draining", "yes"}}};
-    if (view == nullptr)
-      return {"unavailable", {{"ledger", "no answer"}}};
-    std::vector<std::pair<std::string, core::micros>> names; // each provider, and its cheapest job (one image)
+  const auto last_commit = &metrics->get_gauge(core::metric::store_last_commit, {});
+  const auto store_failing = &metrics->get_gauge(core::metric::store_failing, {});
+  const auto fallback_ratio = &metrics->get_gauge(core::metric::fallback_ratio, {});
+  api_opts.readiness = [metrics, &running, &reload_mutex, &draining, last_commit, store_failing,
+                        fallback_ratio](const msg::admissibility_update* view) -> http::readiness_report {
+    core::readiness_facts f;
+    f.draining = draining;
+    if (view != nullptr) {
+      f.view = &view->view;
+      f.now = view->now;
+    }
     {
       std::lock_guard<std::mutex> guard{reload_mutex};
+      f.config_hash = running ? running->hash : std::string{};
+      if (f.config_hash.empty() && running)
+        f.config_hash = "-"; // loaded, but from a text without a hash (never from a file)
+      f.degraded_fallback_ppm = running ? running->health.degraded_fallback_rate : 0;
       for (const auto& p : running->providers) {
         core::micros cheapest = core::estimate_cost(p, core::tier::sd, 1);
         for (auto t : {core::tier::hd, core::tier::k4})
           cheapest = std::min(cheapest, core::estimate_cost(p, t, 1));
-        names.emplace_back(p.name, cheapest);
+        const bool half_open = metrics->get_gauge(core::metric::breaker_state, {{"provider", p.name}}).value() != 0;
+        f.providers.push_back({p.name, cheapest, half_open});
       }
     }
-    http::readiness_report report;
-    int admissible = 0;
-    for (const auto& [name, cheapest] : names) {
-      admissible += view->view.admissible(name, view->now, cheapest);
-      const char* state = "ok";
-      if (const auto why = view->view.stopped_by(name, view->now)) {
-        switch (*why) {
-        case core::block_reason::breaker: state = "breaker_open"; break;
-        case core::block_reason::budget: state = "budget_stopped"; break;
-        case core::block_reason::hourly_limit: state = "hourly_limit"; break;
-        case core::block_reason::daily_limit: state = "daily_limit"; break;
-        }
-      } else if (metrics->get_gauge("cutover_breaker_state", {{"provider", name}},
-                                    "Circuit breaker per provider: 0 closed, 1 open, 2 half-open.")
-                   .value() != 0) {
-        state = "breaker_half_open"; // open_for has passed (probes are admitted) or the probes are out
-      }
-      if (std::string_view{state} != "ok")
-        report.status = "degraded";
-      report.checks.emplace_back(name, state);
-    }
-    if (admissible == 0 && !names.empty())
-      report.status = "unavailable"; // no provider can take even the cheapest job: intake answers 503 to all
-    return report;
+    f.store_failing = store_failing->value() != 0;
+    if (const auto at = last_commit->value(); at != 0)
+      f.store_last_commit = core::instant{core::duration{at}};
+    f.store_stale_after = store_stale_after;
+    f.fallback_ppm = fallback_ratio->value();
+    auto verdict = core::assess_readiness(f);
+    return {verdict.status, std::move(verdict.checks)};
   };
   api_opts.auth = auth;
   api_opts.cors_origins = snapshot->cors.allow_origins;

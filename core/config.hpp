@@ -42,6 +42,8 @@ constexpr duration polling_deadline = 30min;
 constexpr int batch_max_items = 50;
 constexpr duration batch_max_wait = 45s;
 constexpr ppm budget_stop_at = 900'000;
+/// Readiness says degraded above this many fallbacks per finished job over the last 5 minutes (10 %).
+constexpr ppm degraded_fallback_rate = 100'000;
 constexpr int dead_letter_max_attempts = 3;
 constexpr duration dead_letter_retention = 14 * 24h;
 constexpr duration rollback_cancel_in_flight_after = 5min;
@@ -273,6 +275,9 @@ struct auth_config {
   std::string keys_file;
   bool metrics_open = false; ///< with keys: GET /metrics without a key (a scraper on a trusted network)
 };
+struct health_config {
+  ppm degraded_fallback_rate = defaults::degraded_fallback_rate;
+};
 struct cors_config {
   std::vector<std::string> allow_origins;
 };
@@ -310,6 +315,7 @@ struct config {
   rollout_config rollout;
   rollback_config rollback;
   auth_config auth;
+  health_config health;
   cors_config cors;
   notify_config notify;
   std::string hash; ///< content hash of the source file (hex), names this snapshot in decisions

@@ -156,6 +156,9 @@ struct write_batch {
   /// one outbox entry per receiver. Not counted in rows(): they are a view of the others.
   std::vector<notice> derived;
   std::vector<std::int64_t> delivered; ///< outbox entries done with (answered 2xx, or expired)
+  /// The store's probe: one row rewritten at this time, so that a store that cannot write is found out while the
+  /// engine is idle (readiness). Not counted in rows().
+  std::optional<instant> probe;
 
   std::size_t rows() const {
     return inserts.size() + events.size() + budget_rows.size() + rollout.size() + decisions.size() +

@@ -31,6 +31,8 @@ struct rollout_update {
 };
 /// Internal: rollback.cancel_in_flight_after has passed since a rollback; cancel what still runs at the candidate.
 struct recall_due {};
+/// The router's own timer: republish the fallback ratio as its window ages.
+struct meter_due {};
 /// Where the router reports outcomes and dispatches for the rollout's figures.
 using observe_sink = caf::typed_actor<caf::reacts_to<observe>>;
 /// Who hears that jobs reached a final state (intake, to wake waiters).
@@ -53,6 +55,7 @@ template <class I> auto inspect(I& f, rollout_update& x) {
   return f(caf::meta::type_name("rollout_update"), x.rolled_back, x.percent);
 }
 template <class I> auto inspect(I& f, recall_due&) { return f(caf::meta::type_name("recall_due")); }
+template <class I> auto inspect(I& f, meter_due&) { return f(caf::meta::type_name("meter_due")); }
 template <class I> auto inspect(I& f, router_wiring& x) {
   return f(caf::meta::type_name("router_wiring"), x.batchers, x.providers, x.finals, x.observer);
 }
@@ -69,6 +72,7 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<router_wiring>,
   caf::reacts_to<rollout_update>,
   caf::reacts_to<recall_due>,
+  caf::reacts_to<meter_due>,
   caf::reacts_to<retry_record>,
   caf::reacts_to<config_snapshot>>;
 

@@ -11,8 +11,9 @@ packages=(
   libcaf-dev libcpprest-dev libsqlitecpp-dev libsqlite3-dev libyaml-cpp-dev libssl-dev zlib1g-dev catch2
   sqlite3
 )
-# test and benchmark tools: the load generator, /usr/bin/time, xmllint (simulate's SVG plots are parsed)
-[ "${1:-}" = "--test" ] && packages+=(wrk time libxml2-utils)
+# test and benchmark tools: the load generator, /usr/bin/time, xmllint (simulate's SVG plots are parsed), promtool
+# from prometheus (lints /metrics, checks and tests deploy/alerts.yml; the engine never needs it to run)
+[ "${1:-}" = "--test" ] && packages+=(wrk time libxml2-utils prometheus)
 
 missing=()
 for p in "${packages[@]}"; do

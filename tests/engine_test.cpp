@@ -325,3 +325,38 @@ TEST_CASE("dead letters older than dead_letter.retention are swept on the actor 
   CHECK(s.reader->jobs().dead_letters(10, "").empty());
   CHECK_FALSE(s.reader->jobs().find(ids[0]).has_value());
 }
+
+TEST_CASE("queue depth counts items in batch windows, and the fallback ratio falls to 0 five minutes after the last") {
+  testing::temp_dir dir;
+  story s{dir, story_config("100%", "0%", "0%")};
+  auto& m = *s.engine.metrics;
+  auto depth = [&m](const std::string& provider, const char* stage) {
+    return m.get_gauge("cutover_queue_depth_items", {{"provider", provider}, {"stage", stage}}).value();
+  };
+  auto ratio = [&m] { return m.get_gauge("cutover_fallback_ratio", {}).value(); };
+  auto ids = s.submit(3);
+  // admitted and waiting in gemini's 45 s sd window: accepted, not yet submitted
+  CHECK(depth("gemini", "window") == 3);
+  CHECK(depth("gemini", "admission") == 0);
+  REQUIRE(s.vt.advance_until([&] { return s.all_final(ids); }, 10min, 1s));
+  for (const auto& p : {"gemini", "photomaker", "sdxl"})
+    for (const char* stage : {"admission", "window", "waiting"}) {
+      INFO(p << " " << stage);
+      CHECK(depth(p, stage) == 0);
+    }
+  // each job fell back once and finished once: 1.0, shown in parts per million
+  CHECK(ratio() == 1'000'000);
+  CHECK(m.get_counter("cutover_fallbacks_total", {{"from", "gemini"}, {"to", "photomaker"}, {"reason", "server"}})
+          .value() == 3);
+  // the user wait is counted for the provider that served it and the cohort the job was routed to
+  const auto waits = m.get_histogram("cutover_job_user_wait_seconds",
+                                     {{"provider", "photomaker"}, {"tier", "sd"}, {"cohort", "candidate"}})
+                       .read();
+  CHECK(waits.count == 3);
+  CHECK(m.get_histogram("cutover_provider_call_duration_seconds", {{"provider", "gemini"}}).read().count == 3);
+  // an idle engine: the router's own timer lets the window age, no new event needed
+  s.vt.advance(4min);
+  CHECK(ratio() == 1'000'000);
+  s.vt.advance(2min);
+  CHECK(ratio() == 0);
+}

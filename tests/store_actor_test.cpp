@@ -11,6 +11,7 @@
 #include <caf/send.hpp>
 #include <caf/system_messages.hpp>
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -260,4 +261,45 @@ TEST_CASE("a shutdown while a retry waits commits what is held once more") {
   REQUIRE(r.db->attempts.size() == 3);
   CHECK(r.db->attempts[2].ok);
   CHECK(r.db->jobs().find(core::job_id{1})->status == job_status::succeeded);
+}
+
+TEST_CASE("the store writes its probe row on its own timer and its gauges say when a commit fails and recovers") {
+  testing::virtual_time vt;
+  testing::temp_dir dir;
+  auto db = std::make_shared<testing::failing_store>(
+    store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal));
+  db->clock = [&vt] { return vt.now(); };
+  auto metrics = std::make_shared<core::metrics_registry>();
+  actors::store_options opts;
+  opts.clock = vt.anchor();
+  opts.metrics = metrics;
+  opts.probe_every = 10s;
+  auto store = actors::spawn_store(*vt.sys, db, opts);
+  auto& last = metrics->get_gauge("cutover_store_last_commit_timestamp_seconds", {});
+  auto& failing = metrics->get_gauge("cutover_store_commit_failing", {});
+  const auto t0 = vt.now();
+  vt.run();
+  // at start, with nothing else to write
+  REQUIRE(db->attempts.size() == 1);
+  CHECK(db->attempts[0].ok);
+  CHECK(last.value() == t0.time_since_epoch().count());
+  vt.advance(10s);
+  REQUIRE(db->attempts.size() == 2);
+  CHECK(last.value() == (t0 + 10s).time_since_epoch().count());
+  // the next probe's commit fails: the store says so, and keeps its last good commit's time
+  db->fail(1, testing::sqlite_ioerr);
+  vt.advance(10s);
+  REQUIRE(db->attempts.size() >= 3);
+  CHECK_FALSE(db->attempts[2].ok);
+  CHECK(failing.value() == 1);
+  CHECK(last.value() == (t0 + 10s).time_since_epoch().count());
+  // the retry after the backoff commits the probe
+  vt.advance(1s);
+  CHECK(failing.value() == 0);
+  CHECK(last.value() > (t0 + 20s).time_since_epoch().count());
+  caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+  vt.run();
+  SQLite::Database raw(dir.file("jobs.db"), SQLite::OPEN_READONLY);
+  // the probe taken at 20 s, committed by the retry
+  CHECK(raw.execAndGet("SELECT at FROM store_probe WHERE id = 1").getInt64() == (t0 + 20s).time_since_epoch().count());
 }

@@ -159,6 +159,14 @@ const fields<core::auth_config>& auth_fields() {
   return f;
 }
 
+const fields<core::health_config>& health_fields() {
+  static const fields<core::health_config> f = {
+    percent("degraded_fallback_rate", &core::health_config::degraded_fallback_rate,
+            "/readyz says degraded when fallbacks per finished job over the last 5 minutes exceed this"),
+  };
+  return f;
+}
+
 const fields<core::cors_config>& cors_fields() {
   using k = core::cors_config;
   static const fields<k> f = {
@@ -206,6 +214,7 @@ const fields<config>& root_fields() {
     section("auth", &config::auth, auth_fields, "API keys"),
     section("cors", &config::cors, cors_fields, "browser access"),
     section("notify", &config::notify, notify_fields, "webhooks: rollout decisions, budget stops, breakers, jobs"),
+    section("health", &config::health, health_fields, "readiness"),
   };
   return f;
 }

@@ -84,6 +84,8 @@ void reply::send(int status, std::string body, std::string content_type, header_
     headers.emplace_back("Access-Control-Allow-Origin", cors_origin_);
     headers.emplace_back("Vary", "Origin");
   }
+  if (counted_)
+    counted_->count(status);
   sink_->respond(response{status, std::move(body), std::move(content_type), std::move(headers)});
 }
 

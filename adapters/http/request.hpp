@@ -48,10 +48,19 @@ public:
   virtual void respond(response r) = 0;
 };
 
+/// Counts answers by status code for one route (cutover_http_responses_total); thread-safe, lock-free once a code
+/// has been seen.
+class answer_counter {
+public:
+  virtual ~answer_counter() = default;
+  virtual void count(int status) = 0;
+};
+
 class reply {
 public:
-  reply(std::shared_ptr<response_sink> sink, std::string cors_origin = {})
-    : sink_(std::move(sink)), cors_origin_(std::move(cors_origin)) {}
+  reply(std::shared_ptr<response_sink> sink, std::string cors_origin = {},
+        std::shared_ptr<answer_counter> counted = nullptr)
+    : sink_(std::move(sink)), cors_origin_(std::move(cors_origin)), counted_(std::move(counted)) {}
 
   /// Answers; adds the CORS headers when the request came from an allowed browser origin.
   void send(int status, std::string body, std::string content_type = "application/json",
@@ -63,11 +72,14 @@ public:
   void unavailable(const std::string& why) const;
 
   /// The same connection, answering with the CORS headers for `origin`.
-  reply with_cors(std::string origin) const { return reply{sink_, std::move(origin)}; }
+  reply with_cors(std::string origin) const { return reply{sink_, std::move(origin), counted_}; }
+  /// The same connection, its answer counted by `c`.
+  reply counted_by(std::shared_ptr<answer_counter> c) const { return reply{sink_, cors_origin_, std::move(c)}; }
 
 private:
   std::shared_ptr<response_sink> sink_;
   std::string cors_origin_;
+  std::shared_ptr<answer_counter> counted_;
 };
 
 } // namespace cutover::http

@@ -4,6 +4,10 @@
 #include "adapters/http/listener.hpp"
 #include "adapters/http/routes.hpp"
 
+#include "core/metric_catalog.hpp"
+
+#include <array>
+#include <atomic>
 #include <iostream>
 
 namespace cutover::http {
@@ -13,6 +17,32 @@ namespace {
 bool is_loopback(const std::string& peer) {
   return peer.rfind("127.", 0) == 0 || peer == "::1" || peer.rfind("::ffff:127.", 0) == 0;
 }
+
+/// cutover_http_responses_total of one route (its pattern, never the raw path: the series stay bounded): a slot per
+/// status code, filled from the registry on the first answer with that code, then an atomic add.
+class route_counter final : public answer_counter {
+public:
+  route_counter(core::metrics_ptr registry, std::string route, std::string method)
+    : registry_(std::move(registry)), route_(std::move(route)), method_(std::move(method)) {
+    for (auto& s : slots_)
+      s.store(nullptr, std::memory_order_relaxed);
+  }
+  void count(int status) override {
+    const auto i = static_cast<std::size_t>(status >= 100 && status <= 599 ? status - 100 : 499);
+    auto* c = slots_[i].load(std::memory_order_acquire);
+    if (c == nullptr) { // two threads may both look it up: the registry hands both the same counter
+      c = &registry_->get_counter(core::metric::http_responses,
+                                  {{"route", route_}, {"method", method_}, {"code", std::to_string(i + 100)}});
+      slots_[i].store(c, std::memory_order_release);
+    }
+    c->add();
+  }
+
+private:
+  core::metrics_ptr registry_;
+  std::string route_, method_;
+  std::array<std::atomic<core::counter*>, 500> slots_;
+};
 
 } // namespace
 
@@ -31,6 +61,24 @@ struct server::impl {
     add_openai_routes(table, ctx);
     add_rollout_routes(table, ctx);
     add_admin_routes(table, ctx);
+    if (opts.registry) {
+      for (const auto& r : table.routes())
+        counters.push_back(std::make_shared<route_counter>(opts.registry, r.pattern, r.method));
+      unmatched = std::make_shared<route_counter>(opts.registry, "unmatched", "any");
+      preflight = std::make_shared<route_counter>(opts.registry, "preflight", "OPTIONS");
+    }
+  }
+
+  std::vector<std::shared_ptr<route_counter>> counters; ///< by index in table.routes()
+  std::shared_ptr<route_counter> unmatched, preflight;
+
+  /// `raw` counted as the answer of route `r` (null: no route matched).
+  reply counted(const reply& raw, const route* r, const std::shared_ptr<route_counter>& fallback) const {
+    if (!opts.registry)
+      return raw;
+    if (r == nullptr)
+      return raw.counted_by(fallback);
+    return raw.counted_by(counters[static_cast<std::size_t>(r - table.routes().data())]);
   }
 
   /// Decided from the headers, before the body is read.
@@ -95,7 +143,9 @@ struct server::impl {
 
   void handle(request req, reply raw) {
     const auto origin = allowed_origin(req);
-    const reply rep = origin.empty() ? raw : raw.with_cors(origin);
+    auto m = table.find(req.method, req.path);
+    const reply rep = counted(origin.empty() ? raw : raw.with_cors(origin), m.found,
+                              !origin.empty() && req.method == "OPTIONS" ? preflight : unmatched);
     if (!origin.empty() && req.method == "OPTIONS") { // a preflight: what a browser may send
       rep.send(204, "", "application/json",
                {{"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
@@ -103,7 +153,6 @@ struct server::impl {
                 {"Access-Control-Max-Age", "600"}});
       return;
     }
-    auto m = table.find(req.method, req.path);
     if (m.found == nullptr) {
       if (m.allow.empty())
         rep.error(404, "not_found", "no such path: " + req.path);

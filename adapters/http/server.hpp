@@ -5,6 +5,7 @@
 #include "adapters/http/auth.hpp"
 #include "adapters/http/route_table.hpp"
 #include "adapters/http/tls.hpp"
+#include "core/metrics.hpp"
 #include "messages/budget.hpp"
 #include "messages/intake.hpp"
 #include "messages/rollout.hpp"
@@ -48,6 +49,8 @@ struct server_options {
   std::shared_ptr<tls_context> tls;
   /// Prometheus text for GET /metrics (may be empty).
   std::function<std::string()> metrics;
+  /// Where answers are counted by route pattern and code (cutover_http_responses_total); null: not counted.
+  core::metrics_ptr registry;
   /// POST /v1/admin/reload: re-reads the configuration.
   std::function<reload_outcome()> reload;
   /// GET /readyz, from the ledger's admissibility view (null when the ledger did not answer): the same view by

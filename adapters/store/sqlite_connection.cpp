@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS feedback(
 CREATE INDEX IF NOT EXISTS feedback_at ON feedback(at);
 -- Circuit breaker trips, for the rollout's breaker_trips gate (rebuilt from here after a restart).
 CREATE TABLE IF NOT EXISTS breaker_trips(at INTEGER NOT NULL, provider TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS store_probe(id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS breaker_trips_at ON breaker_trips(at);
 -- The ledger's daily figures per provider ('' = global), as last written by the ledger actor.
 CREATE TABLE IF NOT EXISTS budget_days(

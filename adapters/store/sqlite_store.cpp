@@ -42,6 +42,12 @@ public:
       budget_.stage(b.budget_rows);
       audit_.stage(b);
       outbox_.stage(b.derived, b.delivered);
+      if (b.probe) {
+        SQLite::Statement probe(conn_.db(), "INSERT INTO store_probe(id, at) VALUES(1, ?) "
+                                            "ON CONFLICT(id) DO UPDATE SET at = excluded.at");
+        probe.bind(1, static_cast<std::int64_t>(b.probe->time_since_epoch().count()));
+        probe.exec();
+      }
       tx.commit();
       guard.done = true;
     });

@@ -1,0 +1,116 @@
+#include "core/metric_catalog.hpp"
+
+#include "core/rollout.hpp"
+
+namespace cutover::core {
+
+namespace {
+
+struct family_decl {
+  const char* name;
+  metric_type type;
+  const char* help;
+  std::int64_t scale = 1;
+};
+
+constexpr std::int64_t usd = micros_per_usd;
+constexpr std::int64_t seconds = 1'000'000; // gauges kept in microseconds
+
+// The families that keep their names from before this catalog are listed with the rest: one list to read.
+const family_decl families[] = {
+  // intake
+  {"cutover_jobs_accepted_total", metric_type::counter, "Jobs stored and answered 202."},
+  {"cutover_jobs_throttled_total", metric_type::counter, "Jobs refused 429 for a user's rate."},
+  {"cutover_jobs_unadmissible_total", metric_type::counter,
+   "Jobs refused 503 because no provider of their chain could be admitted."},
+  // routing
+  {"cutover_jobs_in_flight", metric_type::gauge, "Jobs routed and not yet final."},
+  {"cutover_jobs_finished_total", metric_type::counter, "Jobs that reached a final state, by status."},
+  {"cutover_fallbacks_total", metric_type::counter,
+   "Items sent to the next provider of their chain, by the reason the previous one could not serve them."},
+  {"cutover_fallback_ratio", metric_type::gauge,
+   "Fallbacks per finished job over the last 5 minutes (readiness says degraded above "
+   "health.degraded_fallback_rate).",
+   1'000'000},
+  {"cutover_budget_fallbacks_total", metric_type::counter,
+   "Items sent past a provider whose budget would not admit them."},
+  {"cutover_rollback_recalls_total", metric_type::counter,
+   "Items taken back from the candidate after a rollback and routed again."},
+  {"cutover_job_user_wait_seconds", metric_type::histogram,
+   "User wait (job created -> final) of succeeded jobs, by the provider that served them, tier and the cohort "
+   "they were routed to."},
+  {"cutover_queue_depth_items", metric_type::gauge,
+   "Items accepted and not yet submitted to a provider, by provider and stage (admission, window, waiting for a "
+   "limit or a retry)."},
+  // providers
+  {"cutover_provider_calls_total", metric_type::counter,
+   "Provider calls (submits and polls) by outcome; none = answered."},
+  {"cutover_provider_call_duration_seconds", metric_type::histogram,
+   "Time from an item's call to its provider outcome (remote polling included)."},
+  {"cutover_provider_calls_in_flight", metric_type::gauge, "Calls holding a concurrency slot of the provider."},
+  {"cutover_provider_limit_used", metric_type::gauge,
+   "Use of the provider's limits: window=concurrency (calls now), hour (sliding hour), day (budget day)."},
+  {"cutover_provider_limit_max", metric_type::gauge, "The provider's limits by window; 0 = unlimited."},
+  {"cutover_provider_retries_total", metric_type::counter, "Calls retried after a retryable failure."},
+  {"cutover_remote_cancels_total", metric_type::counter, "Remote jobs cancelled at the provider."},
+  {"cutover_breaker_state", metric_type::gauge, "Circuit breaker per provider: 0 closed, 1 open, 2 half-open."},
+  {"cutover_breaker_trips_total", metric_type::counter, "Times the provider's circuit breaker opened."},
+  {"cutover_worker_restarts_total", metric_type::counter, "Provider workers restarted after a crash."},
+  // budget
+  {"cutover_budget_consumed_usd", metric_type::gauge, "Spend settled today.", usd},
+  {"cutover_budget_reserved_usd", metric_type::gauge, "Spend reserved by calls in flight.", usd},
+  {"cutover_budget_limit_usd", metric_type::gauge, "Daily limit.", usd},
+  {"cutover_budget_admissions_total", metric_type::counter, "Budget admissions by verdict."},
+  {"cutover_budget_stopped", metric_type::gauge,
+   "1 while a provider's admissions are refused for budget (its last one was)."},
+  // rollout
+  {"cutover_rollout_percent", metric_type::gauge, "Share of users routed to the candidate."},
+  {"cutover_rollout_phase", metric_type::gauge, "Index of the rollout phase (-1 before the first)."},
+  {"cutover_rollout_state", metric_type::gauge, "1 for the rollout's current state, 0 for the others."},
+  {"cutover_rollout_decisions_total", metric_type::counter, "Rollout decisions by action."},
+  {"cutover_user_wait_seconds", metric_type::summary,
+   "User wait (job created -> final) of the succeeded jobs routed to the cohort, since the rollout phase began.",
+   seconds},
+  {"cutover_user_wait_jobs", metric_type::gauge, "Succeeded jobs behind cutover_user_wait_seconds."},
+  // store
+  {"cutover_store_commits_total", metric_type::counter, "Transactions committed by the job store."},
+  {"cutover_store_rows_total", metric_type::counter, "Job inserts and events written."},
+  {"cutover_store_commit_failures_total", metric_type::counter, "Transactions that failed."},
+  {"cutover_store_held_bytes", metric_type::gauge, "Bytes of rows kept in memory for a retry of a failed commit."},
+  {"cutover_store_last_commit_timestamp_seconds", metric_type::gauge,
+   "When the store last committed (a probe row commits at least every store probe interval).", seconds},
+  {"cutover_store_commit_failing", metric_type::gauge, "1 while the store's last commit failed."},
+  {"cutover_dead_letters_swept_total", metric_type::counter, "Dead letters deleted after their retention."},
+  // HTTP
+  {"cutover_http_responses_total", metric_type::counter,
+   "HTTP answers by route pattern (unmatched: no route), method and status code."},
+  // images
+  {"cutover_image_cache_hits_total", metric_type::counter, "Jobs answered from the image result cache."},
+};
+
+} // namespace
+
+void declare_engine_metrics(metrics_registry& m, const std::vector<std::string>& providers) {
+  for (const auto& f : families)
+    m.declare(f.name, f.type, f.help, f.scale);
+  for (const auto& p : providers) {
+    m.get_gauge(metric::breaker_state, {{"provider", p}});
+    m.get_counter(metric::breaker_trips, {{"provider", p}});
+    m.get_gauge(metric::calls_in_flight, {{"provider", p}});
+    for (const char* w : {"concurrency", "hour", "day"}) {
+      m.get_gauge(metric::limit_used, {{"provider", p}, {"window", w}});
+      m.get_gauge(metric::limit_max, {{"provider", p}, {"window", w}});
+    }
+    for (const char* s : {metric::stage_admission, metric::stage_window, metric::stage_waiting})
+      m.get_gauge(metric::queue_depth, {{"provider", p}, {"stage", s}});
+  }
+  for (auto s : {rollout_phase_state::running, rollout_phase_state::holding, rollout_phase_state::rolling_back,
+                 rollout_phase_state::rolled_back, rollout_phase_state::completed})
+    m.get_gauge(metric::rollout_state, {{"state", std::string{to_string(s)}}});
+  m.get_gauge(metric::fallback_ratio, {});
+  m.get_counter(metric::image_cache_hits, {});
+  m.get_gauge(metric::store_failing, {});
+  m.get_gauge(metric::store_last_commit, {});
+}
+
+} // namespace cutover::core
