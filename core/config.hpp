@@ -198,6 +198,16 @@ struct count_trigger {
   duration window = 0s; ///< YAML key `for`
 };
 
+/// YAML `sequential`: always-valid tests of candidate - baseline (core/sequential_test.hpp). A figure without its
+/// margin is not tested.
+struct sequential_trigger {
+  std::optional<ppm> error_rate_margin; ///< fires when candidate - baseline failure rate is surely above this
+  std::optional<double> latency_factor; ///< fires when candidate / baseline geometric-mean latency is surely above
+  ppm alpha = 1000;                     ///< 0.1 %: the chance one test fires on a candidate within the margins
+  duration window = std::chrono::hours(24); ///< each test's life; a new one starts every half window
+  int min_samples = 200;                ///< per side and test before it may fire
+};
+
 /// Rollback triggers; an absent trigger is not checked.
 struct triggers_config {
   std::optional<rate_trigger> error_rate;
@@ -209,6 +219,7 @@ struct triggers_config {
   std::optional<rate_trigger> content_policy_rate;
   bool quota_exhausted = false;
   std::optional<duration> silence; ///< YAML `silence: {for: 2m}`
+  std::optional<sequential_trigger> sequential;
 };
 
 enum class on_trigger_action : std::uint8_t { immediate, gradual };

@@ -43,6 +43,8 @@ void rollout_machine::restore(const rollout_status& stored) {
 void rollout_machine::observe(const observation& o) {
   window_.add(o);
   phase_stats_.add(o);
+  if (const auto& seq = cfg_->rollout.triggers.sequential)
+    sequential_.add(o, *seq);
 }
 
 void rollout_machine::dispatched(cohort c, instant at, std::int64_t items) {
@@ -80,13 +82,20 @@ void rollout_machine::rate(job_id job, cohort c, double quality, instant at) {
   ratings_[job] = rating{c, quality, at};
 }
 
-instant rollout_machine::restore_from(instant until) const { return std::min(status_.since, until - window_.span()); }
+instant rollout_machine::restore_from(instant until) const {
+  auto from = std::min(status_.since, until - window_.span());
+  if (const auto& seq = cfg_->rollout.triggers.sequential)
+    from = std::min(from, until - seq->window);
+  return from;
+}
 
 void rollout_machine::restore_observation(const observation& o, instant until) {
   if (o.at >= status_.since)
     phase_stats_.add(o);
   if (o.at >= until - window_.span())
     window_.add(o);
+  if (const auto& seq = cfg_->rollout.triggers.sequential; seq && o.at >= until - seq->window)
+    sequential_.add(o, *seq);
 }
 
 void rollout_machine::restore_rating(job_id job, cohort c, double quality, instant at, instant until) {
@@ -177,6 +186,10 @@ void rollout_machine::evaluate(instant now, bool with_reasons) {
   if (!ctx.cost_reference && baseline.images > 0)
     ctx.cost_reference = baseline.cost_per_image;
   triggers_.evaluate(r.triggers, window_, ctx, now, fired_, with_reasons);
+  if (r.triggers.sequential)
+    sequential_.evaluate(*r.triggers.sequential, now, fired_, with_reasons);
+  else
+    sequential_.reset();
 }
 
 decision_record rollout_machine::decide(instant now, std::string action, std::string reason, bool with_figures) {
@@ -206,6 +219,7 @@ decision_record rollout_machine::decide(instant now, std::string action, std::st
 
 decision_record rollout_machine::rollback(instant now, std::string why) {
   triggers_.reset();
+  sequential_.reset();
   const int lower = lower_phase(status_.phase);
   if (cfg_->rollout.on_trigger == on_trigger_action::immediate || lower < 0) {
     enter_phase(-1, now);
@@ -325,6 +339,7 @@ operator_result rollout_machine::act(std::string_view action, instant now) {
       return refuse("nothing to resume (it is " + std::string{to_string(state)} + ")");
     status_.state = rollout_phase_state::running;
     triggers_.reset();
+    sequential_.reset();
     return done(decide(now, "operator_resume", "resumed by an operator", false));
   }
   if (action == "rollback") {
@@ -333,6 +348,7 @@ operator_result rollout_machine::act(std::string_view action, instant now) {
     enter_phase(-1, now);
     status_.state = rollout_phase_state::rolled_back;
     triggers_.reset();
+    sequential_.reset();
     return done(decide(now, "operator_rollback", "rolled back by an operator: everyone to the baseline", false));
   }
   return operator_result{operator_outcome::unknown, "no such action: " + std::string{action}, {}};

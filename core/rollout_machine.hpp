@@ -22,6 +22,7 @@
 #include "core/gates.hpp"
 #include "core/metric_window.hpp"
 #include "core/rollout.hpp"
+#include "core/sequential_test.hpp"
 #include "core/triggers.hpp"
 
 #include <map>
@@ -122,6 +123,7 @@ private:
   metric_window window_;
   cumulative_stats phase_stats_; ///< since the current phase began (gates)
   trigger_evaluator triggers_;
+  sequential_tests sequential_; ///< the `sequential` trigger's tests (their own figures: hours to a day)
   /// The rating that counts per job, while it counts in the phase figures or the window (so a new one replaces it).
   struct rating {
     cohort who = cohort::other;

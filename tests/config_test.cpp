@@ -185,6 +185,11 @@ TEST_CASE("the default config.yaml loads with the seed values") {
   CHECK(ro.triggers.auth_failures->above == 10);
   CHECK(ro.triggers.quota_exhausted);
   CHECK(ro.triggers.silence == 5min);
+  REQUIRE(ro.triggers.sequential); // see docs/decision-quality.md
+  CHECK(ro.triggers.sequential->error_rate_margin == 10'000);
+  CHECK(ro.triggers.sequential->latency_factor == Approx(2.5));
+  CHECK(ro.triggers.sequential->alpha == 1000);
+  CHECK(ro.triggers.sequential->window == 24h);
   CHECK(ro.on_trigger == core::on_trigger_action::immediate);
   CHECK(ro.gradual_dwell == 10min);
   CHECK(ro.endpoint_overrides.at("/v1/avatars") == core::override_target::baseline);
@@ -563,6 +568,40 @@ TEST_CASE("the breaker_trips trigger takes above and for, with for at most the h
   CHECK(only_error(rollout_block("  triggers: {breaker_trips: {above: 2}}\n")).path == "rollout.triggers.breaker_trips.for");
   CHECK(only_error(rollout_block("  triggers: {breaker_trips: {above: -1, for: 1h}}\n")).path ==
         "rollout.triggers.breaker_trips.above");
+}
+
+TEST_CASE("the sequential trigger takes margins, alpha, window and min_samples; bad values are line-numbered errors") {
+  auto c = load(rollout_block("  triggers: {sequential: {error_rate_margin: 1%}}\n"));
+  REQUIRE(c->rollout.triggers.sequential);
+  const auto& s = *c->rollout.triggers.sequential;
+  CHECK(s.error_rate_margin == 10'000);
+  CHECK_FALSE(s.latency_factor); // absent: not tested
+  CHECK(s.alpha == 1000);        // the defaults: 0.1 %, 1 d, 200
+  CHECK(s.window == 24h);
+  CHECK(s.min_samples == 200);
+  CHECK_FALSE(load(minimal)->rollout.triggers.sequential);
+  c = load(rollout_block(
+    "  triggers: {sequential: {latency_factor: 2.5, alpha: 1%, window: 6h, min_samples: 50}}\n"));
+  CHECK(c->rollout.triggers.sequential->latency_factor == Approx(2.5));
+  CHECK(c->rollout.triggers.sequential->alpha == 10'000);
+  CHECK(c->rollout.triggers.sequential->window == 6h);
+  CHECK(c->rollout.triggers.sequential->min_samples == 50);
+
+  auto text = rollout_block("  triggers:\n    sequential: {alpha: 1%}\n");
+  auto e = only_error(text);
+  CHECK(e.path == "rollout.triggers.sequential");
+  CHECK(e.line == line_with(text, "sequential"));
+  CHECK(e.message.find("tests nothing") != std::string::npos);
+  text = rollout_block("  triggers:\n    sequential: {error_rate_margin: 1%, alpha: 0%}\n");
+  e = only_error(text);
+  CHECK(e.path == "rollout.triggers.sequential.alpha");
+  CHECK(e.line == line_with(text, "alpha: 0%"));
+  CHECK(only_error(rollout_block("  triggers: {sequential: {latency_factor: 0.5}}\n")).path ==
+        "rollout.triggers.sequential.latency_factor");
+  CHECK(only_error(rollout_block("  triggers: {sequential: {error_rate_margin: 1%, window: 10s}}\n")).path ==
+        "rollout.triggers.sequential.window");
+  CHECK(only_error(rollout_block("  triggers: {sequential: {error_rate_margin: 1%, colour: red}}\n")).path ==
+        "rollout.triggers.sequential.colour");
 }
 
 TEST_CASE("check-config prints ok and the hash for a valid file and exits 0") {

@@ -262,6 +262,31 @@ TEST_CASE("the shipped config takes a healthy candidate to 100 % without a rollb
   }
 }
 
+TEST_CASE("the shipped config rolls back a candidate whose latency doubles, by its sequential trigger") {
+  // at 50 %, latency and run time x2 from 2h: p95 about 2x the baseline's, under p95_vs_baseline's 3x; the
+  // geometric mean goes from about 1.9x to 3.1x the baseline's, over the sequential trigger's 2.5
+  testing::temp_dir out;
+  sim::simulate_flags f;
+  f.config = std::string(CUTOVER_SOURCE_DIR) + "/config.yaml";
+  f.scenario = sim_dir + "slower.yaml";
+  f.out = out.path.string();
+  f.seed = 1;
+  f.processes = 1;
+  REQUIRE(sim::simulate(f) == 0);
+  const auto summary = slurp(out.file("summary.json"));
+  CHECK(summary.find("\"kind\": \"rolled_back\", \"detail\": \"sequential_latency\"") != std::string::npos);
+  const auto rows = read_csv(out.file("decisions.csv"));
+  REQUIRE_FALSE(rows.empty());
+  std::vector<std::map<std::string, std::string>> rollbacks;
+  for (const auto& r : rows)
+    if (r.at("action") == "rollback")
+      rollbacks.push_back(r);
+  REQUIRE(rollbacks.size() == 1);
+  CHECK(at(rollbacks[0].at("at")) > testing::virtual_epoch + 2h); // after the onset
+  CHECK(rollbacks[0].at("items").find("trigger:sequential_latency=fired") != std::string::npos);
+  CHECK(rollbacks[0].at("items").find("trigger:p95_vs_baseline=quiet") != std::string::npos);
+}
+
 TEST_CASE("every shipped scenario loads with the config it is meant for") {
   const std::string dir = std::string(CUTOVER_SOURCE_DIR) + "/bench/scenarios/";
   const std::string shipped = std::string(CUTOVER_SOURCE_DIR) + "/config.yaml";
@@ -269,7 +294,10 @@ TEST_CASE("every shipped scenario loads with the config it is meant for") {
     {"seed-healthy-14d.yaml", shipped},        {"candidate-regresses-at-50.yaml", shipped},
     {"budget-exhausted-midday.yaml", shipped}, {"provider-outage-fallback.yaml", shipped},
     {"noisy-healthy.yaml", shipped},           {"composite-limits.yaml", shipped},
-    {"drill.yaml", shipped},                   {"load-14d-2rps.yaml", dir + "load.config.yaml"}};
+    {"drill.yaml", shipped},                   {"load-14d-2rps.yaml", dir + "load.config.yaml"},
+    {"dq-healthy.yaml", shipped},              {"dq-p95x1.5.yaml", shipped},
+    {"dq-p95x2.yaml", shipped},                {"dq-p95x4.yaml", shipped},
+    {"dq-err2.yaml", shipped},                 {"dq-err5.yaml", shipped}};
   for (const auto& [scenario, config] : all) {
     auto r = config_adapter::load_scenario(dir + scenario, config);
     for (const auto& e : r.errors)

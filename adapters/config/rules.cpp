@@ -115,6 +115,19 @@ void check_phases(context& c, const config& cfg) {
             "the last phase of rollout.phases must be 100, got " + std::to_string(phases.back().percent));
 }
 
+/// The sequential trigger needs a figure to test and an alpha strictly between 0 and 1 (ln(1/alpha) must be finite
+/// and positive).
+void check_sequential(context& c, const config& cfg) {
+  const auto& seq = cfg.rollout.triggers.sequential;
+  const std::string path = "rollout.triggers.sequential";
+  if (!seq || !c.ok(path))
+    return;
+  if (c.ok(path + ".alpha") && (seq->alpha <= 0 || seq->alpha >= core::ppm_one))
+    c.error(path + ".alpha", path + ".alpha must be above 0% and below 100%");
+  if (!seq->error_rate_margin && !seq->latency_factor)
+    c.error(path, path + " tests nothing: give error_rate_margin, latency_factor or both");
+}
+
 /// Depth-first search over "provider -> next in its chain"; each back edge closes one cycle.
 class cycle_finder {
 public:
@@ -208,6 +221,7 @@ void check_rules(context& c, config& cfg) {
     return; // references to providers cannot be checked
   check_rollout_providers(c, cfg);
   check_phases(c, cfg);
+  check_sequential(c, cfg);
   check_fallback(c, cfg);
   check_budget(c, cfg);
 }

@@ -160,6 +160,20 @@ const fields<silence_trigger>& silence_fields() {
   return f;
 }
 
+const fields<core::sequential_trigger>& sequential_fields() {
+  using r = core::sequential_trigger;
+  static const fields<r> f = {
+    percent("error_rate_margin", &r::error_rate_margin,
+            "fires when candidate - baseline failure rate is surely above this (absent: not tested)"),
+    number("latency_factor", &r::latency_factor, 1.0, 1000.0,
+           "fires when candidate / baseline geometric-mean provider latency is surely above this (absent: not tested)"),
+    percent("alpha", &r::alpha, "chance that one test fires on a candidate within the margins"),
+    duration("window", &r::window, 1min, 30 * 24h, "each test's life; a new test starts every half window"),
+    integer("min_samples", &r::min_samples, 2, 1'000'000'000, "samples each side needs in a test before it may fire"),
+  };
+  return f;
+}
+
 const fields<core::triggers_config>& trigger_fields() {
   using t = core::triggers_config;
   static const fields<t> f = {
@@ -178,6 +192,8 @@ const fields<core::triggers_config>& trigger_fields() {
                           out.silence = s.window;
                         }),
               "mapping", keys_of(silence_fields)),
+    section("sequential", &t::sequential, sequential_fields,
+            "always-valid tests of candidate - baseline (failure rate, latency)"),
   };
   return f;
 }
