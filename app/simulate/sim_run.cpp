@@ -95,33 +95,20 @@ std::string item_names(const decision_record& d, const char* kind, bool failing_
 
 void gather(run_result& r, const scenario& sc, const std::string& path) {
   const auto& cfg = *sc.config;
-  // The decisions and daily figures the engine wrote, read back through the store's own queries, on a second core
-  // while this one reads every job's figures through a connection of its own (readers share the file): the two
-  // reads were a tenth of a 14-day run's time.
-  struct engine_rows {
-    std::vector<decision_record> decisions;
-    std::vector<budget_store::daily_stat> daily;
-    std::vector<day_row> budget;
-  };
-  auto engine_part = std::async(std::launch::async, [&path, &sc, &cfg] {
-    auto store = store_adapter::open_sqlite_store(path, sync_mode::off, store_adapter::store_open_options{false});
-    engine_rows out;
-    out.decisions = store->audit().decisions(sc.start, 0, std::numeric_limits<std::size_t>::max());
-    out.daily = store->budget().daily_stats(sc.start, cfg.budget.day_starts);
-    out.budget = store->budget().budget_days("0000-00-00");
-    return out;
+  // every job's figures, the longest read, on a second core with a connection of its own (readers share the file)
+  auto job_rows = std::async(std::launch::async, [&path, providers = r.providers] {
+    return store_adapter::open_sim_results(path, providers)->jobs();
   });
-  auto results = store_adapter::open_sim_results(path, r.providers);
-  const auto job_rows = results->jobs();
-  const auto hour_rows = results->hourly(sc.start);
-  auto engine = engine_part.get();
-  auto& ds = engine.decisions;
+  // the decisions and figures the engine wrote, read back through the store's own queries
+  auto store = store_adapter::open_sqlite_store(path, sync_mode::off, store_adapter::store_open_options{false});
+  auto ds = store->audit().decisions(sc.start, 0, std::numeric_limits<std::size_t>::max());
   std::reverse(ds.begin(), ds.end());
   for (auto& d : ds)
     if (d.at <= sc.end())
       r.decisions.push_back(std::move(d));
-  r.daily = std::move(engine.daily);
-  r.budget = std::move(engine.budget);
+  r.daily = store->budget().daily_stats(sc.start, cfg.budget.day_starts);
+  r.budget = store->budget().budget_days("0000-00-00");
+  store.reset();
 
   r.final_percent = cfg.rollout.percent;
   r.final_state = "running";
@@ -156,6 +143,7 @@ void gather(run_result& r, const scenario& sc, const std::string& path) {
                                   : outcome{"held", held_by.empty() ? "operator" : held_by};
   }
 
+  auto results = store_adapter::open_sim_results(path, r.providers);
   const auto cand = std::find(r.providers.begin(), r.providers.end(), r.candidate) - r.providers.begin();
   const auto base = std::find(r.providers.begin(), r.providers.end(), r.baseline) - r.providers.begin();
   const auto hours = static_cast<std::size_t>((sc.length + sc.drain + 1h - 1us) / 1h);
@@ -180,7 +168,7 @@ void gather(run_result& r, const scenario& sc, const std::string& path) {
       r.timeline[h].state = state;
     }
   }
-  for (const auto& row : hour_rows) {
+  for (const auto& row : results->hourly(sc.start)) {
     if (row.hour < 0 || static_cast<std::size_t>(row.hour) >= hours || row.provider < 0)
       continue;
     auto& t = r.timeline[static_cast<std::size_t>(row.hour)];
@@ -190,7 +178,7 @@ void gather(run_result& r, const scenario& sc, const std::string& path) {
   std::vector<std::vector<std::int64_t>> waits_c(hours), waits_b(hours);
   std::vector<std::int64_t> all;
   const auto start_us = sc.start.time_since_epoch().count();
-  for (const auto& j : job_rows) {
+  for (const auto& j : job_rows.get()) {
     if (!is_final(j.status)) {
       ++r.open;
       continue;
