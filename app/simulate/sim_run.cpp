@@ -17,7 +17,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <future>
 #include <iostream>
 #include <unistd.h>
 
@@ -95,10 +94,6 @@ std::string item_names(const decision_record& d, const char* kind, bool failing_
 
 void gather(run_result& r, const scenario& sc, const std::string& path) {
   const auto& cfg = *sc.config;
-  // every job's figures, the longest read, on a second core with a connection of its own (readers share the file)
-  auto job_rows = std::async(std::launch::async, [&path, providers = r.providers] {
-    return store_adapter::open_sim_results(path, providers)->jobs();
-  });
   // the decisions and figures the engine wrote, read back through the store's own queries
   auto store = store_adapter::open_sqlite_store(path, sync_mode::off, store_adapter::store_open_options{false});
   auto ds = store->audit().decisions(sc.start, 0, std::numeric_limits<std::size_t>::max());
@@ -178,7 +173,7 @@ void gather(run_result& r, const scenario& sc, const std::string& path) {
   std::vector<std::vector<std::int64_t>> waits_c(hours), waits_b(hours);
   std::vector<std::int64_t> all;
   const auto start_us = sc.start.time_since_epoch().count();
-  for (const auto& j : job_rows.get()) {
+  for (const auto& j : results->jobs()) {
     if (!is_final(j.status)) {
       ++r.open;
       continue;
