@@ -570,7 +570,7 @@ TEST_CASE("the breaker_trips trigger takes above and for, with for at most the h
         "rollout.triggers.breaker_trips.above");
 }
 
-TEST_CASE("the sequential trigger takes margins, alpha, window and min_samples; bad values are line-numbered errors") {
+TEST_CASE("the sequential trigger takes margins, alpha, window and min_samples, bad values are line-numbered errors") {
   auto c = load(rollout_block("  triggers: {sequential: {error_rate_margin: 1%}}\n"));
   REQUIRE(c->rollout.triggers.sequential);
   const auto& s = *c->rollout.triggers.sequential;
