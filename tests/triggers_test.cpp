@@ -349,3 +349,29 @@ TEST_CASE("silence does not take an item answered within its own 10 s bucket for
   });
   CHECK_FALSE(fired);
 }
+
+TEST_CASE("silence takes an answered poll for liveness: a lone remote job with a long tail is not silence") {
+  // found by `cutover simulate` (dq-healthy, seed 2, 10 %): one async job polled once a minute after 90 s, its
+  // remote run 6 minutes long; the provider answered every poll "still running", yet silence fired at 5 m
+  for (bool answered : {true, false}) {
+    rig r;
+    r.cfg.silence = 2min;
+    r.ctx.traffic_expected = true;
+    const auto fired = first_fire(r, "silence", t0, t0 + 8min, 1s, [&](instant t) {
+      const auto s = std::chrono::duration_cast<std::chrono::seconds>(t - t0).count();
+      if (s == 0)
+        r.w.add_dispatch(cohort::candidate, t);
+      if (answered && s >= 90 && (s - 90) % 60 == 0 && s < 360) // polls at 1:30, 2:30, ... answered
+        r.w.add_poll_answer(cohort::candidate, t);
+      if (s == 360)
+        r.add(cohort::candidate, t, 360s); // the job ends at 6:00
+    });
+    if (answered) {
+      CHECK_FALSE(fired);
+      CHECK(r.w.stats(cohort::candidate, t0, t0 + 8min).samples == 1); // a poll answer is not a sample
+    } else {
+      REQUIRE(fired); // polls that fail or never come back: nothing answered the item sent at 0:00
+      CHECK(*fired == t0 + 2min);
+    }
+  }
+}
