@@ -559,6 +559,9 @@ void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
       return;
     case provider_reply::kind::pending:
       count_answer(self, error_class::none);
+      // a remote job still running: the provider is alive, though nothing ended (the silence trigger's liveness)
+      if (polling && self->state.env->trips)
+        self->send(self->state.env->trips, msg::poll_answered{provider_name(self), now_of(self)});
       wb.not_started = reply.not_started;
       schedule_poll(self, wb, out);
       break;

@@ -27,7 +27,7 @@ struct worker_env {
   clock_anchor clock;
   core::metrics_ptr metrics; ///< null: a private registry
   core::duration day_starts{0}; ///< the budget day, for the provider's daily limit
-  msg::trip_sink trips;         ///< told when the breaker opens (the rollout's breaker_trips gate); may be null
+  msg::trip_sink trips;         ///< told when the breaker opens and when a poll is answered; may be null
   msg::admissibility_reports admissibility; ///< told when the breaker or a limit window blocks or frees; may be null
 };
 

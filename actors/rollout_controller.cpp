@@ -205,6 +205,9 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
           .then([](msg::stored) {},
                 [](caf::error& err) { core::log_line{} << "event=breaker_trip_not_stored error=" << to_string(err); });
       },
+      [self](const msg::poll_answered& m) {
+        machine(self).poll_answered(machine(self).cohort_of(m.provider), m.at);
+      },
       [self](const msg::rate_job& m) -> caf::result<msg::rated> {
         auto rp = self->make_response_promise<msg::rated>();
         const double q = m.quality;

@@ -169,6 +169,11 @@ template <class F> void metric_window::for_each_slot(instant from, instant to, F
       f(s);
 }
 
+void metric_window::add_poll_answer(cohort c, instant when) {
+  // no bucket and no change count: last_response_ is read directly, never through the kept figures
+  last_response_[at(c)] = std::max(last_response_[at(c)], when);
+}
+
 void metric_window::add(const observation& o) {
   if (!is_own_outcome(o.error))
     last_response_[at(o.who)] = std::max(last_response_[at(o.who)], o.at);

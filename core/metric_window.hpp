@@ -9,6 +9,9 @@
 ///      engine stopped while the call was on the wire). Those are
 ///      still listed under `errors`, but count neither as samples nor as failures, carry no latency, and do not
 ///      count as a response for last_response();
+///    * an answered poll (the provider said its remote job is still running, add_poll_answer) is a response for
+///      last_response(): the provider is alive and working. It is not a sample: no outcome, latency or cost yet
+///      (the job's outcome is counted when it ends). A failed or unanswered poll is neither;
 ///    * failures are samples with error != none; failure_rate = failures * 1e6 / samples (ppm, rounded down);
 ///    * latency quantiles are over succeeded samples only (a failure's duration says how fast it failed, not how
 ///      fast it serves); latency_samples says how many; error bound as latency_histogram (< 2 % above 1 ms);
@@ -153,7 +156,10 @@ public:
   std::int64_t dispatches(cohort c, instant from, instant to) const;
   /// Every series seen over [from, to), ordered by provider, tier, cohort.
   std::vector<series_stats> breakdown(instant from, instant to) const;
-  /// Time of the newest response (observation that is not our own outcome) of that cohort; epoch if none.
+  /// A provider of cohort c answered a status poll with "still running" at `at`: liveness only (see above).
+  void add_poll_answer(cohort c, instant at);
+  /// Time of the newest response (observation that is not our own outcome, or answered poll) of that cohort;
+  /// epoch if none.
   instant last_response(cohort c) const { return last_response_[static_cast<std::size_t>(c)]; }
 
   duration span() const { return bucket_ * static_cast<std::int64_t>(ring_.size()); }

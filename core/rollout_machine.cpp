@@ -57,6 +57,8 @@ void rollout_machine::breaker_trip(cohort c, instant at) {
   phase_stats_.add_breaker_trip(c);
 }
 
+void rollout_machine::poll_answered(cohort c, instant at) { window_.add_poll_answer(c, at); }
+
 void rollout_machine::unrate(job_id job, instant now) {
   if (auto it = ratings_.find(job); it != ratings_.end()) {
     const auto& old = it->second;

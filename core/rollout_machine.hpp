@@ -77,6 +77,8 @@ public:
   void observe(const observation& o);
   void dispatched(cohort c, instant at, std::int64_t items);
   void breaker_trip(cohort c, instant at);
+  /// A provider of cohort c answered a poll of a remote job still running: liveness for `silence`, not a sample.
+  void poll_answered(cohort c, instant at);
   /// A client's rating of a job. The latest rating per job counts: a second one replaces the first in the phase
   /// figures and the window (where the first still counts there), it never adds a sample.
   void rate(job_id job, cohort c, double quality, instant at);

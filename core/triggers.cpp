@@ -39,6 +39,14 @@ trigger_evaluator::trigger_evaluator(duration evaluation_window)
 
 void trigger_evaluator::reset() { error_since_ = p95_since_ = p99_since_ = expected_since_ = std::nullopt; }
 
+void trigger_evaluator::expire(std::optional<instant>& since, instant judged, instant now) const {
+  // Minutes with no sample are no evidence either way: keeping the breach over them let `for` be reached on
+  // mostly empty minutes (found by simulate: p95_vs_baseline held 51 m at 100 %, past midnight, on a handful of
+  // baseline samples). A gap up to the evaluation window (a bucket or two without an answer) keeps it.
+  if (since && now - judged > window_)
+    since.reset();
+}
+
 std::optional<instant> trigger_evaluator::since(std::string_view t) const {
   if (t == "error_rate") return error_since_;
   if (t == "p95_vs_baseline") return p95_since_;
@@ -55,6 +63,7 @@ evaluation trigger_evaluator::error_rate(const rate_trigger& t, const metric_win
   e.baseline = fraction(b.failures, b.samples);
   e.threshold = static_cast<double>(t.above) / ppm_one;
   if (c.samples == 0) {
+    expire(error_since_, error_judged_, now);
     e.v = verdict::insufficient;
     if (with_reasons)
       e.reason = "no candidate samples over " + explain::span(window_) +
@@ -73,6 +82,7 @@ evaluation trigger_evaluator::error_rate(const rate_trigger& t, const metric_win
   }
   if (!error_since_)
     error_since_ = now;
+  error_judged_ = now;
   const duration held = now - *error_since_;
   auto breach = [&] { return figures() + " > " + explain::percent(e.threshold) + " over " + explain::span(window_); };
   if (held < t.window) {
@@ -99,7 +109,7 @@ evaluation trigger_evaluator::error_rate(const rate_trigger& t, const metric_win
 
 evaluation trigger_evaluator::latency_factor(const char* name, duration cohort_stats::*q, const factor_trigger& t,
                                              const metric_window& w, instant now, std::optional<instant>& since,
-                                             bool with_reasons) {
+                                             instant& judged, bool with_reasons) {
   const auto c = trailing(w, cohort::candidate, now, window_);
   const auto b = trailing(w, cohort::baseline, now, window_);
   const bool user = t.latency == latency_kind::user;
@@ -112,6 +122,7 @@ evaluation trigger_evaluator::latency_factor(const char* name, duration cohort_s
   e.baseline = explain::to_seconds(b.*q);
   e.threshold = t.factor * e.baseline;
   if (c_samples == 0 || b_samples == 0) {
+    expire(since, judged, now);
     e.v = verdict::insufficient;
     if (with_reasons)
       e.reason = std::string("no succeeded ") + (c_samples == 0 ? "candidate" : "baseline") +
@@ -133,6 +144,7 @@ evaluation trigger_evaluator::latency_factor(const char* name, duration cohort_s
   }
   if (!since)
     since = now;
+  judged = now;
   const duration held = now - *since;
   if (held < t.window) {
     if (with_reasons)
@@ -179,12 +191,14 @@ void trigger_evaluator::evaluate(const triggers_config& cfg, const metric_window
     error_since_.reset();
   if (cfg.p95_vs_baseline)
     out.push_back(
-      latency_factor("p95_vs_baseline", &cohort_stats::p95, *cfg.p95_vs_baseline, w, now, p95_since_, with_reasons));
+      latency_factor("p95_vs_baseline", &cohort_stats::p95, *cfg.p95_vs_baseline, w, now, p95_since_, p95_judged_,
+                     with_reasons));
   else
     p95_since_.reset();
   if (cfg.p99_vs_baseline)
     out.push_back(
-      latency_factor("p99_vs_baseline", &cohort_stats::p99, *cfg.p99_vs_baseline, w, now, p99_since_, with_reasons));
+      latency_factor("p99_vs_baseline", &cohort_stats::p99, *cfg.p99_vs_baseline, w, now, p99_since_, p99_judged_,
+                     with_reasons));
   else
     p99_since_.reset();
 

@@ -9,12 +9,15 @@
 /// insufficient = cannot judge now):
 ///  - error_rate {above, for, min_samples}: condition = candidate failures / samples over the evaluation window
 ///    > above. Sustained: the first tick where it holds starts a breach (breach_since = now); a tick where it is
-///    false ends it; a tick with no candidate samples neither starts nor ends it (insufficient). It fires on a
+///    false ends it; a tick with no candidate samples neither starts nor ends it (insufficient), but a breach not
+///    judged (held) for longer than the evaluation window ends on such a tick: a gap of empty minutes does not
+///    count toward `for`, and the breach starts afresh on the next tick where it holds. It fires on a
 ///    tick where it holds, now - breach_since >= for, and the candidate samples over
 ///    [breach_since - evaluation window, now] >= min_samples (otherwise insufficient, saying how many).
 ///  - p95_vs_baseline / p99_vs_baseline {factor, for}: condition = candidate p95 (p99) over the evaluation window
 ///    > factor x the baseline cohort's p95 (p99) over the same window (the concurrent baseline). Same sustained
-///    rule; no succeeded sample on either side in the window = no judgement. With `latency: user` the figures are
+///    rule (an unjudged gap longer than the evaluation window ends the breach); no succeeded sample on either side
+///    in the window = no judgement. With `latency: user` the figures are
 ///    the user waits (created -> final) of the jobs routed to each cohort that succeeded in the window. It fires
 ///    on the first tick at which `for` of continuous breach is reached, so within one tick of the condition
 ///    having held for `for`, provided each side has min_samples succeeded samples over [breach_since - evaluation
@@ -93,10 +96,14 @@ public:
 private:
   evaluation error_rate(const rate_trigger& t, const metric_window& w, instant now, bool with_reasons);
   evaluation latency_factor(const char* name, duration cohort_stats::*q, const factor_trigger& t, const metric_window& w,
-                            instant now, std::optional<instant>& since, bool with_reasons);
+                            instant now, std::optional<instant>& since, instant& judged, bool with_reasons);
+  /// On a tick that cannot judge: ends a breach last judged more than the evaluation window ago (see above).
+  void expire(std::optional<instant>& since, instant judged, instant now) const;
 
   duration window_;
   std::optional<instant> error_since_, p95_since_, p99_since_, expected_since_;
+  /// The last tick at which each breach was seen to hold (meaningful while its *_since_ is set).
+  instant error_judged_{}, p95_judged_{}, p99_judged_{};
 };
 
 /// Any trigger fired.

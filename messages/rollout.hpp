@@ -25,6 +25,12 @@ struct breaker_trip {
   std::string provider;
   core::instant at{};
 };
+/// A provider answered a poll of its remote job: "still running" (worker -> controller). Liveness for the silence
+/// trigger, not an outcome; a failed poll is not sent.
+struct poll_answered {
+  std::string provider;
+  core::instant at{};
+};
 /// A client's quality rating of a job, 0..1 (answer: found or not).
 struct rate_job {
   core::job_id id;
@@ -77,6 +83,9 @@ template <class I> auto inspect(I& f, observe& x) {
 template <class I> auto inspect(I& f, breaker_trip& x) {
   return f(caf::meta::type_name("breaker_trip"), x.provider, x.at);
 }
+template <class I> auto inspect(I& f, poll_answered& x) {
+  return f(caf::meta::type_name("poll_answered"), x.provider, x.at);
+}
 template <class I> auto inspect(I& f, rate_job& x) { return f(caf::meta::type_name("rate_job"), x.id, x.quality, x.tenant); }
 template <class I> auto inspect(I& f, rated& x) { return f(caf::meta::type_name("rated"), x.found); }
 template <class I> auto inspect(I& f, rollout_tick&) { return f(caf::meta::type_name("rollout_tick")); }
@@ -98,6 +107,7 @@ template <class I> auto inspect(I& f, operator_reply& x) {
 using rollout_actor = caf::typed_actor<
   caf::reacts_to<observe>,
   caf::reacts_to<breaker_trip>,
+  caf::reacts_to<poll_answered>,
   caf::replies_to<rate_job>::with<rated>,
   caf::reacts_to<rollout_tick>,
   caf::replies_to<get_rollout>::with<rollout_view_reply>,
@@ -106,7 +116,7 @@ using rollout_actor = caf::typed_actor<
   caf::reacts_to<config_snapshot>>;
 
 /// What a provider worker may tell the controller.
-using trip_sink = caf::typed_actor<caf::reacts_to<breaker_trip>>;
+using trip_sink = caf::typed_actor<caf::reacts_to<breaker_trip>, caf::reacts_to<poll_answered>>;
 
 } // namespace cutover::msg
 

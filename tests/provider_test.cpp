@@ -25,6 +25,7 @@ struct scripted_port : core::provider_port {
   bool async = false;
   int throw_first = 0;          ///< this many submits throw before one succeeds
   int polls_until_done = -1;    ///< -1: never finishes
+  bool polls_fail = false;      ///< every poll fails (no answer from the status call), the remote job unknown
   core::duration latency{0};    ///< a sync answer arrives this much later (on the actor clock)
   int images_per_item = 1;      ///< images each item succeeds with, whatever its n
   std::vector<core::instant> submits, polls;
@@ -58,7 +59,10 @@ struct scripted_port : core::provider_port {
             callback done) override {
     polls.push_back(now);
     core::provider_reply r;
-    if (polls_until_done < 0 || static_cast<int>(polls.size()) < polls_until_done)
+    if (polls_fail) {
+      r.error = core::error_class::timeout;
+      r.poll_failed = true;
+    } else if (polls_until_done < 0 || static_cast<int>(polls.size()) < polls_until_done)
       r.k = core::provider_reply::kind::pending;
     else
       r.items = results(items);
@@ -111,6 +115,9 @@ struct rig {
   msg::store_actor store;
   actors::outcome_sink sink;
   msg::provider_actor provider;
+  /// When the worker told the rollout a poll was answered ("still running").
+  std::shared_ptr<std::vector<core::instant>> answered = std::make_shared<std::vector<core::instant>>();
+  msg::trip_sink trips;
 
   core::metrics_ptr metrics = std::make_shared<core::metrics_registry>();
   core::provider_config cfg; ///< the provider's configuration at start
@@ -136,6 +143,9 @@ struct rig {
           seen->push_back(o);
       }};
     });
+    trips = vt.sys->spawn([answered = answered](msg::trip_sink::pointer) -> msg::trip_sink::behavior_type {
+      return {[](const msg::breaker_trip&) {}, [answered](const msg::poll_answered& m) { answered->push_back(m.at); }};
+    });
     cfg.name = "gemini";
     cfg.cost_per_image = {30'000, 60'000, 90'000};
     cfg.mode = async ? core::provider_mode::async : core::provider_mode::sync;
@@ -143,7 +153,7 @@ struct rig {
     cfg.limits = provider_limits;
     if (tweak)
       tweak(cfg);
-    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), metrics, {}, msg::trip_sink{}, msg::admissibility_reports{}});
+    auto env = std::make_shared<actors::worker_env>(actors::worker_env{cfg, port, store, vt.anchor(), metrics, {}, trips, msg::admissibility_reports{}});
     provider = actors::spawn_provider(*vt.sys, env, sink, limits);
     vt.run();
   }
@@ -164,6 +174,7 @@ struct rig {
   ~rig() {
     caf::anon_send_exit(provider, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(trips, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
     vt.run();
   }
@@ -191,6 +202,22 @@ TEST_CASE("an async job is polled at 5, 10 .. 30, 45 .. 90, 150, 210 s and times
     CHECK(o.error == core::error_class::timeout);
     CHECK(o.remote_id == "remote-1");
     CHECK(o.finished_at == t0 + 5min);
+  }
+}
+
+TEST_CASE("a poll answered \"still running\" is told to the rollout as liveness; a failed poll is not") {
+  for (bool fail : {false, true}) {
+    rig r{true};
+    const auto t0 = r.vt.now();
+    r.port->polls_until_done = 4; // polls at 5, 10, 15 s answer "still running", the one at 20 s ends the job
+    r.port->polls_fail = fail;
+    r.submit_batch(1);
+    r.vt.advance(30s);
+    REQUIRE_FALSE(r.port->polls.empty());
+    if (fail)
+      CHECK(r.answered->empty());
+    else
+      CHECK(seconds_after(*r.answered, t0) == std::vector<long>{5, 10, 15});
   }
 }
 

@@ -143,18 +143,19 @@ TEST_CASE("error rate does not fire with only ten samples however long the breac
   rig r;
   r.cfg.error_rate = rate_trigger{50'000, 5min, 20};
   int sent = 0;
-  const auto fired = first_fire(r, "error_rate", t0, t0 + 15min, 5s, [&](instant t) {
+  auto traffic = [&](instant t) {
     if (sent < 10 && (t - t0) % 35s == 0s) { // 10 failures, one every 35 s, then nothing
       r.add(cohort::candidate, t, 10s, error_class::server);
       ++sent;
     }
-  });
-  CHECK_FALSE(fired);
+  };
+  CHECK_FALSE(first_fire(r, "error_rate", t0, t0 + 5min + 20s, 5s, traffic));
   REQUIRE(sent == 10);
   // The last failure was at 5m15s: at 5m20s the breach is 5m20s old and still has only 10 samples.
   const auto e = r.tick("error_rate", t0 + 5min + 20s);
   CHECK(e.v == verdict::insufficient);
   CHECK(e.reason.find("but only 10 of 20 samples") != std::string::npos);
+  CHECK_FALSE(first_fire(r, "error_rate", t0 + 5min + 25s, t0 + 15min, 5s, traffic));
 }
 
 TEST_CASE("error rate at exactly its threshold does not breach") {
@@ -348,4 +349,70 @@ TEST_CASE("silence does not take an item answered within its own 10 s bucket for
       r.add(cohort::candidate, t, 6s);
   });
   CHECK_FALSE(fired);
+}
+
+TEST_CASE("silence takes an answered poll for liveness: a lone remote job with a long tail is not silence") {
+  // found by `cutover simulate` (dq-healthy, seed 2, 10 %): one async job polled once a minute after 90 s, its
+  // remote run 6 minutes long; the provider answered every poll "still running", yet silence fired at 5 m
+  for (bool answered : {true, false}) {
+    rig r;
+    r.cfg.silence = 2min;
+    r.ctx.traffic_expected = true;
+    const auto fired = first_fire(r, "silence", t0, t0 + 8min, 1s, [&](instant t) {
+      const auto s = std::chrono::duration_cast<std::chrono::seconds>(t - t0).count();
+      if (s == 0)
+        r.w.add_dispatch(cohort::candidate, t);
+      if (answered && s >= 90 && (s - 90) % 60 == 0 && s < 360) // polls at 1:30, 2:30, ... answered
+        r.w.add_poll_answer(cohort::candidate, t);
+      if (s == 360)
+        r.add(cohort::candidate, t, 360s); // the job ends at 6:00
+    });
+    if (answered) {
+      CHECK_FALSE(fired);
+      CHECK(r.w.stats(cohort::candidate, t0, t0 + 8min).samples == 1); // a poll answer is not a sample
+    } else {
+      REQUIRE(fired); // polls that fail or never come back: nothing answered the item sent at 0:00
+      CHECK(*fired == t0 + 2min);
+    }
+  }
+}
+
+TEST_CASE("a latency breach is not kept over minutes where a side has no sample") {
+  // found by `cutover simulate` (dq-healthy, seed 5, 100 %): the baseline answered a few times an hour past
+  // midnight; the breach was kept over the empty minutes between and reached its 10 m on them
+  for (int baseline_every : {300, 30}) {
+    rig r;
+    r.cfg.p95_vs_baseline = factor_trigger{3, 10min, 2};
+    const auto fired = first_fire(r, "p95_vs_baseline", t0, t0 + 30min, 1s, [&](instant t) {
+      const auto s = std::chrono::duration_cast<std::chrono::seconds>(t - t0).count();
+      if (s % 10 == 0)
+        r.add(cohort::candidate, t, 20s);
+      if (s % baseline_every == 0)
+        r.add(cohort::baseline, t, 2s);
+    });
+    if (baseline_every == 300) {
+      CHECK_FALSE(fired); // each baseline sample judges ~1 m, then 4 m with none: the breach ends each time
+    } else {
+      REQUIRE(fired); // a baseline sample every 30 s: judged throughout, fires at `for`
+      CHECK(*fired == t0 + 10min);
+    }
+  }
+}
+
+TEST_CASE("an error_rate breach is not kept over minutes without candidate samples") {
+  for (int every : {300, 20}) {
+    rig r;
+    r.cfg.error_rate = rate_trigger{100000, 5min, 1}; // 10 %
+    const auto fired = first_fire(r, "error_rate", t0, t0 + 30min, 1s, [&](instant t) {
+      const auto s = std::chrono::duration_cast<std::chrono::seconds>(t - t0).count();
+      if (s % every == 0)
+        r.add(cohort::candidate, t, 1s, error_class::server);
+    });
+    if (every == 300) {
+      CHECK_FALSE(fired); // one failure every 5 m: never a minute-by-minute breach of 5 m
+    } else {
+      REQUIRE(fired);
+      CHECK(*fired == t0 + 5min);
+    }
+  }
 }
