@@ -4,6 +4,7 @@
 /// name as its webhook. Plain functions, no I/O.
 
 #include "core/config.hpp"
+#include "core/json_text.hpp"
 #include "core/store_ports.hpp"
 
 #include <functional>
@@ -43,7 +44,5 @@ notice budget_notice(const std::string& provider, bool stopped, instant at, micr
 /// literal address or `localhost` is what a submitter can aim at the engine's own host with).
 std::string webhook_url_problem(std::string_view url, bool allow_private);
 
-/// `s` as a JSON string literal, quotes included.
-std::string json_quote(std::string_view s);
 
 } // namespace cutover::core

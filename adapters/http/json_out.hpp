@@ -7,13 +7,14 @@
 #include "messages/budget.hpp"
 #include "messages/rollout.hpp"
 
+#include "core/json_text.hpp"
+
 #include <string>
 #include <string_view>
 
 namespace cutover::http {
 
-/// Appends `s` as a JSON string literal (quotes included).
-void append_json_string(std::string& out, std::string_view s);
+using core::append_json_string; ///< appends `s` as a JSON string literal (quotes included)
 
 /// `{"error":{"code":..,"message":..,"field":..}}`; `field` omitted when empty.
 std::string error_json(std::string_view code, std::string_view message, std::string_view field = {});
