@@ -86,6 +86,33 @@ const std::map<std::string, sample>& samples() {
   return s;
 }
 
+/// The scope each route needs, as the API's contract gives it (not read from the table under test): submit for
+/// what creates work or rates it, read for what only looks, admin for what changes the rollout or the engine.
+const std::map<std::string, http::scope>& contract_scopes() {
+  static const std::map<std::string, http::scope> s = {
+    {"GET /healthz", http::scope::none},
+    {"GET /readyz", http::scope::none},
+    {"GET /metrics", http::scope::metrics},
+    {"GET /v1/budget", http::scope::read},
+    {"GET /v1/stats/daily", http::scope::read},
+    {"GET /v1/dead-letters", http::scope::read},
+    {"POST /v1/dead-letters/{id}/replay", http::scope::admin},
+    {"POST /v1/jobs", http::scope::submit},
+    {"GET /v1/jobs/{id}", http::scope::read},
+    {"POST /v1/jobs/{id}/feedback", http::scope::submit},
+    {"POST /v1/images/generations", http::scope::submit},
+    {"GET /v1/rollout", http::scope::read},
+    {"GET /v1/rollout/decisions", http::scope::read},
+    {"POST /v1/rollout/hold", http::scope::admin},
+    {"POST /v1/rollout/resume", http::scope::admin},
+    {"POST /v1/rollout/promote", http::scope::admin},
+    {"POST /v1/rollout/rollback", http::scope::admin},
+    {"POST /v1/rollout/percent", http::scope::admin},
+    {"POST /v1/admin/reload", http::scope::admin},
+  };
+  return s;
+}
+
 http_answer call(http_client& http, const http::route& r, const std::string& path, const std::string& body,
                  const std::map<std::string, std::string>& headers) {
   if (r.method == "POST")
@@ -128,6 +155,9 @@ TEST_CASE("every route of the table needs a key with its scope: 401 without a us
     INFO(name);
     const auto s = samples().find(name);
     REQUIRE(s != samples().end()); // a new route needs a sample here, so that no route escapes this test
+    const auto wanted = contract_scopes().find(name);
+    REQUIRE(wanted != contract_scopes().end()); // and the scope the contract gives it
+    CHECK(r.scope == wanted->second);
     const auto path = with_id(s->second.path, id);
     if (r.scope == http::scope::none) {
       CHECK(s->second.answers.count(call(http, r, path, s->second.body, {}).status) == 1);
