@@ -58,7 +58,8 @@ operator_result rollout_machine::drill_start(instant now, duration max_wait) {
                   "roll back");
   if (max_wait == duration{0}) {
     const auto* candidate = cfg_->provider(r.candidate);
-    max_wait = cfg_->rollback.cancel_in_flight_after + (candidate ? retry_deadline(*candidate) : duration{0});
+    max_wait = std::min(drill_defaults::max_wait, cfg_->rollback.cancel_in_flight_after +
+                                                    (candidate ? retry_deadline(*candidate) : duration{0}));
   } else if (max_wait < drill_defaults::min_wait || max_wait > drill_defaults::max_wait) {
     return {operator_outcome::bad_request, "max_wait must be between 1 s and 1 h", {}};
   }

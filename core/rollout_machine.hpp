@@ -111,7 +111,8 @@ public:
   /// Rolls back for a drill at `now`: everyone goes to the baseline (rolled_back()); the phase's figures, the
   /// triggers' memory and the status to return to are kept. Refused while a drill is under way, with the kill switch
   /// on, while rolled back or rolling back, and when nobody reaches the candidate (0 % and no override sends anyone
-  /// there). `max_wait` 0: rollback.cancel_in_flight_after + the candidate's sync attempt deadline; otherwise it must
+  /// there). `max_wait` 0: rollback.cancel_in_flight_after + the candidate's sync attempt deadline (at most
+  /// drill_defaults::max_wait); otherwise it must
   /// be within drill_defaults (else a bad request). Done: the `drill_rollback` decision, with the phase's gates and
   /// the triggers as they stood.
   operator_result drill_start(instant now, duration max_wait = duration{0});
