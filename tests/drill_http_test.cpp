@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <cstdlib>
 #include <future>
 #include <sys/wait.h>
@@ -234,4 +235,26 @@ TEST_CASE("cutover drill --url prints the record and exits 0, refused or unreach
   auto unreachable = run_cutover("drill --url http://127.0.0.1:" + std::to_string(port));
   CHECK(unreachable.exit_code == 1);
   CHECK(unreachable.output.find("no answer from") != std::string::npos);
+}
+
+TEST_CASE("cutover drill sends the admin key from CUTOVER_ADMIN_KEY: the admin key runs it, a reader key or none exits 1") {
+  temp_dir dir;
+  ::setenv("CUTOVER_ADMIN_KEY", "drill-admin-key-0123456789", 1); // the engine's keys file names it too
+  std::ofstream(dir.file("keys.yaml")) << "keys:\n  - {name: ops, key_env: CUTOVER_ADMIN_KEY, scopes: [admin, read]}\n"
+                                          "  - {name: reader, key: \"drill-reader-key-0123456789\", scopes: [read]}\n";
+  engine_process engine{dir.path.string(), fast_config(50) + "auth: {keys_file: " + dir.file("keys.yaml") + "}\n"};
+  auto ok = run_cutover("drill --url " + engine.base_url() + " --max-wait 10s");
+  INFO(ok.output);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.output.find("\"result\":\"passed\"") != std::string::npos);
+  ::setenv("CUTOVER_ADMIN_KEY", "drill-reader-key-0123456789", 1); // a key without the admin scope
+  auto reader = run_cutover("drill --url " + engine.base_url());
+  INFO(reader.output);
+  CHECK(reader.exit_code == 1);
+  CHECK(reader.output.find("answered 403") != std::string::npos);
+  ::unsetenv("CUTOVER_ADMIN_KEY");
+  auto none = run_cutover("drill --url " + engine.base_url());
+  INFO(none.output);
+  CHECK(none.exit_code == 1);
+  CHECK(none.output.find("answered 401") != std::string::npos);
 }
