@@ -58,6 +58,8 @@ struct router_state {
   gauge* in_flight = nullptr;
   std::unique_ptr<router_meters> meters;
   bool ratio_ticking = false; ///< a meter_due is pending: the fallback ratio is republished as events age out
+  /// Who waits until no job is at the candidate any more (a rollback drill); answered from apply().
+  std::vector<caf::typed_response_promise<msg::at_candidate>> drain_waiters;
   static inline const char* name = "router";
 };
 
@@ -145,6 +147,16 @@ void next_in_chain(self_ptr self, effects& fx, flight& f, const std::string& why
 cohort cohort_of(self_ptr self, const std::string& provider) {
   const auto& r = self->state.cfg->rollout;
   return provider == r.candidate ? cohort::candidate : provider == r.baseline ? cohort::baseline : cohort::other;
+}
+
+/// Jobs whose current attempt is at the candidate: in its batch windows, being admitted, waiting there for a slot or
+/// a retry, or on the wire. O(jobs in flight): asked for by a drill, not per message.
+std::int64_t at_candidate(self_ptr self) {
+  const auto& candidate = self->state.cfg->rollout.candidate;
+  std::int64_t n = 0;
+  for (const auto& [id, f] : self->state.flights)
+    n += f.chain[static_cast<std::size_t>(f.chain_pos)] == candidate;
+  return n;
 }
 
 /// Whether the routing view now sends this flight's work at the candidate back to the baseline (core rule).
@@ -446,6 +458,11 @@ void apply(self_ptr self, effects& fx) {
       self->send(b->second[static_cast<std::size_t>(key.second)], msg::enqueue_items{std::move(items)});
   }
   st.in_flight->set(static_cast<std::int64_t>(st.flights.size()));
+  if (!st.drain_waiters.empty() && at_candidate(self) == 0) {
+    for (auto& w : st.drain_waiters)
+      w.deliver(msg::at_candidate{0});
+    st.drain_waiters.clear();
+  }
   publish_ratio(self);
   if (!fx.observed.outcomes.empty() || fx.observed.dispatched_candidate > 0 || fx.observed.dispatched_baseline > 0)
     if (st.wiring.observer)
@@ -627,6 +644,13 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
         // a rollback (or a lower percent) reaches work already routed: waiting work now, running work later
         if (recall_routed(self, false))
           self->delayed_send(self, st.cfg->rollback.cancel_in_flight_after, msg::recall_due{});
+      },
+      [self](const msg::count_at_candidate& m) -> caf::result<msg::at_candidate> {
+        const auto n = at_candidate(self);
+        if (n == 0 || !m.when_none)
+          return msg::at_candidate{n};
+        self->state.drain_waiters.push_back(self->make_response_promise<msg::at_candidate>());
+        return self->state.drain_waiters.back();
       },
       [self](msg::recall_due) { recall_routed(self, true); },
       [self](msg::meter_due) {

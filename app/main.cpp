@@ -1,7 +1,8 @@
-/// The `cutover` command line: serve, check-config, simulate, backup, --help, --version.
+/// The `cutover` command line: serve, check-config, simulate, backup, drill, --help, --version.
 
 #include "adapters/config/loader.hpp"
 #include "app/backup.hpp"
+#include "app/drill.hpp"
 #include "app/process_tuning.hpp"
 #include "app/serve.hpp"
 #include "app/simulate/simulate.hpp"
@@ -26,6 +27,8 @@ usage:
       runs the same actors on virtual time over a traffic scenario; writes summary.json, CSVs, plots
   cutover backup [--config F] [--data DIR] --to FILE
       copies the job store while the engine serves (a consistent copy; FILE must not exist)
+  cutover drill --url URL [--max-wait D]
+      a live rollback drill on a running engine (admin key from CUTOVER_ADMIN_KEY): prints the drill record
   cutover --help | cutover CMD --help | cutover --version
 )";
 
@@ -120,6 +123,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     return cutover::app::backup(args);
+  }
+  if (cmd == "drill") {
+    if (wants_help(args)) {
+      std::cout << cutover::app::drill_usage;
+      return 0;
+    }
+    return cutover::app::drill(args);
   }
   return usage_error("unknown command " + cmd, usage);
 }

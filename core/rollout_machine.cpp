@@ -247,6 +247,8 @@ std::optional<decision_record> rollout_machine::tick(instant now) {
   const auto& r = cfg_->rollout;
   if (!r.enabled)
     return std::nullopt; // the kill switch: everyone is on the baseline; nothing to decide
+  if (drilling())
+    return std::nullopt; // rolled back on purpose, for a while: judging it would judge the drill
   // judged without sentences first; evaluate(now, true) again (same verdicts) only for a decision written
   evaluate(now, false);
   const auto state = status_.state;
@@ -319,6 +321,8 @@ operator_result rollout_machine::act(std::string_view action, instant now) {
   auto refuse = [](std::string why) { return operator_result{operator_outcome::refused, std::move(why), {}}; };
   auto done = [](decision_record d) { return operator_result{operator_outcome::done, "", std::move(d)}; };
   const auto state = status_.state;
+  if (drilling() && (action == "promote" || action == "hold" || action == "resume" || action == "rollback"))
+    return refuse("a rollback drill is under way: it returns the rollout to where it was when it ends");
   if (action == "promote") {
     if (state == rollout_phase_state::rolled_back || state == rollout_phase_state::rolling_back)
       return refuse("rolled back: resume first");
@@ -360,6 +364,8 @@ operator_result rollout_machine::step_down(int percent, instant now) {
   const int live = status_.percent;
   if (percent < 0 || percent > 100)
     return {operator_outcome::bad_request, "percent must be between 0 and 100, got " + std::to_string(percent), {}};
+  if (drilling())
+    return {operator_outcome::refused, "a rollback drill is under way: it returns the rollout to where it was when it ends", {}};
   if (percent == live)
     return {operator_outcome::no_change, "the live percent is already " + std::to_string(live) + "%", {}};
   if (percent == 0)

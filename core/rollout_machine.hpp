@@ -8,6 +8,9 @@
 /// any phase, when its min_duration, min_samples and gates pass. A rollback never returns to it (immediate or
 /// gradual, it ends rolled back, phase -1); an operator's resume starts again before it.
 ///
+/// A live rollback drill (core/rollout_drill.hpp) rolls back without touching the phase's figures or the triggers'
+/// memory, and returns to the status it left; while it runs, ticks decide nothing and operators' actions are refused.
+///
 /// A plain class: no CAF, no I/O, no clock (`now` is passed in). Its owner (the rollout controller, or a
 /// simulation) feeds it figures, calls tick() on its own schedule, and publishes what comes back: a returned
 /// decision means the status changed or a hold is worth writing, and the owner then tells the router
@@ -22,6 +25,7 @@
 #include "core/gates.hpp"
 #include "core/metric_window.hpp"
 #include "core/rollout.hpp"
+#include "core/rollout_drill.hpp"
 #include "core/sequential_test.hpp"
 #include "core/triggers.hpp"
 
@@ -103,6 +107,32 @@ public:
   /// `promote`).
   operator_result step_down(int percent, instant now);
 
+  // --- a live rollback drill (core/rollout_drill.hpp)
+  /// Rolls back for a drill at `now`: everyone goes to the baseline (rolled_back()); the phase's figures, the
+  /// triggers' memory and the status to return to are kept. Refused while a drill is under way, with the kill switch
+  /// on, while rolled back or rolling back, and when nobody reaches the candidate (0 % and no override sends anyone
+  /// there). `max_wait` 0: rollback.cancel_in_flight_after + the candidate's sync attempt deadline (at most
+  /// drill_defaults::max_wait); otherwise it must
+  /// be within drill_defaults (else a bad request). Done: the `drill_rollback` decision, with the phase's gates and
+  /// the triggers as they stood.
+  operator_result drill_start(instant now, duration max_wait = duration{0});
+  /// The router confirmed at `at` that it sends every user to the baseline, `at_candidate` jobs being at the
+  /// candidate then. Ignored unless the drill waits for it.
+  void drill_routed(instant at, std::int64_t at_candidate);
+  /// Ends the drill at `now`: drained when `left_at_candidate` is 0 (else it gave up at its deadline with that many
+  /// there; -1: unknown). The rollout returns to the phase, percent, state and phase start it had (kept within the
+  /// phases in force), its figures as they are. The `drill_restore` decision carries the timings as `drill` items;
+  /// nullopt when no drill is under way.
+  std::optional<decision_record> drill_finish(instant now, std::int64_t left_at_candidate);
+  drill_step drill_state() const { return drill_step_; }
+  bool drilling() const { return drill_step_ != drill_step::idle; }
+  /// The drill under way, or the last one.
+  const drill_record& drill() const { return drill_; }
+  /// When the drill under way stops waiting for the candidate to drain.
+  instant drill_deadline() const { return drill_.started_at + drill_.max_wait; }
+  /// What a restart must come back to: during a drill, the status before it (a drill is never where a rollout rests).
+  rollout_status resting_status() const;
+
   /// A new configuration snapshot: its phases and its `rollout.percent` (which only ever raises the live percent).
   /// Always a decision (the audit shows every reload and the hash).
   decision_record reload(config_ptr cfg, instant now);
@@ -140,6 +170,8 @@ private:
   bool hold_written_ = false;
   std::vector<std::pair<std::string_view, verdict>> last_verdicts_;
   instant last_written_{};
+  drill_step drill_step_ = drill_step::idle;
+  drill_record drill_;
 };
 
 } // namespace cutover::core

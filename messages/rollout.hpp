@@ -5,6 +5,7 @@
 
 #include "core/metric_window.hpp"
 #include "core/rollout.hpp"
+#include "core/rollout_drill.hpp"
 #include "messages/config.hpp"
 #include "messages/store_rows.hpp"
 
@@ -76,6 +77,16 @@ struct operator_reply {
   std::string message;
   rollout_view_reply view;
 };
+/// POST /v1/rollout/drill: a live rollback drill (core/rollout_drill.hpp), answered once it has ended and its
+/// decisions are on disk; `max_wait` 0: the default. Refused (not_allowed) where a drill makes no sense,
+/// bad_request for a max_wait out of bounds.
+struct run_drill { core::duration max_wait{0}; };
+struct drill_reply {
+  operator_error error = operator_error::none;
+  std::string message;
+  core::drill_record record;
+  rollout_view_reply view; ///< after the drill
+};
 
 template <class I> auto inspect(I& f, observe& x) {
   return f(caf::meta::type_name("observe"), x.outcomes, x.dispatched_candidate, x.dispatched_baseline);
@@ -103,6 +114,10 @@ template <class I> auto inspect(I& f, step_percent& x) {
 template <class I> auto inspect(I& f, operator_reply& x) {
   return f(caf::meta::type_name("operator_reply"), x.error, x.message, x.view);
 }
+template <class I> auto inspect(I& f, run_drill& x) { return f(caf::meta::type_name("run_drill"), x.max_wait); }
+template <class I> auto inspect(I& f, drill_reply& x) {
+  return f(caf::meta::type_name("drill_reply"), x.error, x.message, x.record, x.view);
+}
 
 using rollout_actor = caf::typed_actor<
   caf::reacts_to<observe>,
@@ -113,6 +128,7 @@ using rollout_actor = caf::typed_actor<
   caf::replies_to<get_rollout>::with<rollout_view_reply>,
   caf::replies_to<operator_action>::with<operator_reply>,
   caf::replies_to<step_percent>::with<operator_reply>,
+  caf::replies_to<run_drill>::with<drill_reply>,
   caf::reacts_to<config_snapshot>>;
 
 /// What a provider worker may tell the controller.
@@ -121,6 +137,10 @@ using trip_sink = caf::typed_actor<caf::reacts_to<breaker_trip>, caf::reacts_to<
 } // namespace cutover::msg
 
 namespace cutover::core {
+template <class I> auto inspect(I& f, drill_record& x) {
+  return f(x.started_at, x.routed_at, x.drained_at, x.finished_at, x.max_wait, x.before, x.after,
+           x.at_candidate_when_routed, x.left_at_candidate, x.routed, x.drained);
+}
 template <class I> auto inspect(I& f, observation& x) {
   return f(x.at, x.provider, x.tier_, x.who, x.error, x.latency, x.cost, x.images, x.quality, x.user_wait, x.route);
 }

@@ -29,6 +29,10 @@ struct rollout_update {
   bool rolled_back = false;
   int percent = 0;
 };
+/// How many jobs have their current attempt at the rollout's candidate (in its batch windows, waiting for a slot or
+/// a retry there, or on the wire): answered at once, or with `when_none` once there is none (a rollback drill).
+struct count_at_candidate { bool when_none = false; };
+struct at_candidate { std::int64_t jobs = 0; };
 /// Internal: rollback.cancel_in_flight_after has passed since a rollback; cancel what still runs at the candidate.
 struct recall_due {};
 /// The router's own timer: republish the fallback ratio as its window ages.
@@ -54,6 +58,10 @@ template <class I> auto inspect(I& f, retry_record& x) {
 template <class I> auto inspect(I& f, rollout_update& x) {
   return f(caf::meta::type_name("rollout_update"), x.rolled_back, x.percent);
 }
+template <class I> auto inspect(I& f, count_at_candidate& x) {
+  return f(caf::meta::type_name("count_at_candidate"), x.when_none);
+}
+template <class I> auto inspect(I& f, at_candidate& x) { return f(caf::meta::type_name("at_candidate"), x.jobs); }
 template <class I> auto inspect(I& f, recall_due&) { return f(caf::meta::type_name("recall_due")); }
 template <class I> auto inspect(I& f, meter_due&) { return f(caf::meta::type_name("meter_due")); }
 template <class I> auto inspect(I& f, router_wiring& x) {
@@ -71,6 +79,7 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<outcomes>,
   caf::reacts_to<router_wiring>,
   caf::reacts_to<rollout_update>,
+  caf::replies_to<count_at_candidate>::with<at_candidate>,
   caf::reacts_to<recall_due>,
   caf::reacts_to<meter_due>,
   caf::reacts_to<retry_record>,

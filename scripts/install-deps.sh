@@ -12,18 +12,37 @@ packages=(
   sqlite3
 )
 # test and benchmark tools: the load generator, /usr/bin/time, xmllint (simulate's SVG plots are parsed), promtool
-# from prometheus (lints /metrics, checks and tests deploy/alerts.yml; the engine never needs it to run)
+# from prometheus (lints /metrics, checks and tests deploy/alerts.yml; the engine never needs it to run); Node and
+# npm too (install_node, below)
 [ "${1:-}" = "--test" ] && packages+=(wrk time libxml2-utils prometheus)
+
+as_root=()
+[ "$(id -u)" -ne 0 ] && as_root=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+
+apt_install() {
+  echo "installing: $*" >&2
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Node and npm for the official openai npm client's test (tests/openai-client). Debian's nodejs and npm only where
+# `node` or `npm` is missing: on a machine with another Node build (e.g. NodeSource's, which bundles npm), Debian's
+# npm package conflicts with it.
+install_node() {
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    return 0
+  fi
+  apt_install nodejs npm
+}
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "installing: ${missing[*]}" >&2
-as_root=()
-[ "$(id -u)" -ne 0 ] && as_root=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}"
+fi
+if [ "${1:-}" = "--test" ]; then
+  install_node
+fi

@@ -81,6 +81,7 @@ const std::map<std::string, sample>& samples() {
     {"POST /v1/rollout/promote", {"/v1/rollout/promote", "", {200, 409}}},
     {"POST /v1/rollout/rollback", {"/v1/rollout/rollback", "", {200}}},
     {"POST /v1/rollout/percent", {"/v1/rollout/percent", R"({"percent":0})", {200}}},
+    {"POST /v1/rollout/drill", {"/v1/rollout/drill?max_wait=5s", "", {200, 409}}}, // 409 once rolled back
     {"POST /v1/admin/reload", {"/v1/admin/reload", "", {200}}},
   };
   return s;

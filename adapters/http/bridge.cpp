@@ -99,6 +99,11 @@ void engine_client::rollout_percent(msg::step_percent m, done<msg::operator_repl
   impl_->ask<msg::operator_reply>(impl_->rollout, m, std::move(cb));
 }
 
+void engine_client::drill(msg::run_drill m, done<msg::drill_reply> cb) {
+  const auto wait = m.max_wait > core::duration{0} ? m.max_wait : core::drill_defaults::max_wait;
+  impl_->ask<msg::drill_reply>(impl_->rollout, m, std::move(cb), answer_timeout + wait);
+}
+
 void engine_client::decisions(msg::load_decisions m, done<msg::decision_list> cb) {
   impl_->ask<msg::decision_list>(impl_->audit, m, std::move(cb));
 }

@@ -40,6 +40,8 @@ public:
   void rollout(done<msg::rollout_view_reply> cb);
   void rollout_action(msg::operator_action m, done<msg::operator_reply> cb);
   void rollout_percent(msg::step_percent m, done<msg::operator_reply> cb);
+  /// Waits as long as the drill may (its max_wait, or the longest default) and a little more.
+  void drill(msg::run_drill m, done<msg::drill_reply> cb);
   void decisions(msg::load_decisions m, done<msg::decision_list> cb);
   void rate(msg::rate_job m, done<msg::rated> cb);
 

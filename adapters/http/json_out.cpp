@@ -196,6 +196,37 @@ std::string rollout_json(const msg::rollout_view_reply& r) {
   return out;
 }
 
+std::string drill_json(const msg::drill_reply& r) {
+  const auto& d = r.record;
+  auto ms = [](core::duration v) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.3f", static_cast<double>(v.count()) / 1000.0);
+    return std::string{buf};
+  };
+  auto status = [](const core::rollout_status& s) {
+    std::string out = "{";
+    field_raw(out, "phase", std::to_string(s.phase));
+    field_raw(out, "percent", std::to_string(s.percent));
+    field(out, "state", core::to_string(s.state));
+    field(out, "since", format_rfc3339(s.since));
+    return out + '}';
+  };
+  std::string out = "{\"drill\":{";
+  field(out, "result", d.passed() ? "passed" : "failed");
+  field(out, "started_at", format_rfc3339(d.started_at));
+  field(out, "finished_at", format_rfc3339(d.finished_at));
+  field_raw(out, "routed_to_baseline_ms", d.routed ? ms(d.routed_after()) : "null");
+  field_raw(out, "at_candidate_when_routed", std::to_string(d.at_candidate_when_routed));
+  field_raw(out, "candidate_drained_ms", d.drained ? ms(d.drained_after()) : "null");
+  field_raw(out, "left_at_candidate", std::to_string(d.left_at_candidate));
+  field_raw(out, "max_wait_ms", ms(d.max_wait));
+  field_raw(out, "before", status(d.before));
+  field_raw(out, "after", status(d.after));
+  out += "},\"rollout\":";
+  out += rollout_json(r.view);
+  return out + '}';
+}
+
 std::string decisions_json(const std::vector<core::decision_record>& decisions) {
   auto number = [](double v) {
     char buf[48];

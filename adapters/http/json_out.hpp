@@ -34,6 +34,10 @@ std::string rollout_json(const msg::rollout_view_reply& r);
 
 /// GET /v1/rollout/decisions: `{"decisions":[{id, at, phase, percent, state, config_hash, action, reason,
 /// evaluations:[{kind, name, verdict, window_s, samples, observed, baseline, threshold, reason}]}]}`.
+/// A live rollback drill's record: `{"drill":{result, started_at, finished_at, routed_to_baseline_ms,
+/// at_candidate_when_routed, candidate_drained_ms, left_at_candidate, max_wait_ms, before, after}, "rollout": view}`;
+/// a timing not measured is null.
+std::string drill_json(const msg::drill_reply& r);
 std::string decisions_json(const std::vector<core::decision_record>& decisions);
 
 /// GET /v1/budget: `{"day", "rows":[{day, provider ("all" = global), limit_usd, stop_line_usd, consumed_usd,
