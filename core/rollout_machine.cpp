@@ -14,6 +14,32 @@ std::string fired_names(const std::vector<evaluation>& triggers) {
 
 std::string percent_step(int from, int to) { return std::to_string(from) + "% -> " + std::to_string(to) + "%"; }
 
+/// A gate or trigger as the audit writes it (a trigger's verdict in its own words).
+decision_item item_of(const char* kind, const evaluation& e, bool trigger) {
+  std::string v{to_string(e.v)};
+  if (trigger)
+    v = e.v == verdict::fail ? "fired" : e.v == verdict::pass ? "quiet" : "insufficient data";
+  return decision_item{kind, std::string{e.name}, v, e.window, e.samples, e.observed, e.baseline, e.threshold, e.reason};
+}
+
+cohort_figures figures_of(const cohort_stats& s) {
+  cohort_figures f;
+  f.samples = s.samples;
+  f.failures = s.failures;
+  f.failure_rate = s.failure_rate;
+  f.p95 = s.p95;
+  f.user_p50 = s.user_p50;
+  f.user_p95 = s.user_p95;
+  f.user_wait_samples = s.user_wait_samples;
+  f.cost = s.cost;
+  f.cost_per_image = s.cost_per_image;
+  f.images = s.images;
+  f.quality_mean = s.quality_mean;
+  f.quality_samples = s.quality_samples;
+  f.breaker_trips = s.breaker_trips;
+  return f;
+}
+
 } // namespace
 
 rollout_machine::rollout_machine(config_ptr cfg, instant now) : cfg_(std::move(cfg)) {
@@ -188,6 +214,7 @@ void rollout_machine::evaluate(instant now, bool with_reasons) {
   if (!ctx.cost_reference && baseline.images > 0)
     ctx.cost_reference = baseline.cost_per_image;
   triggers_.evaluate(r.triggers, window_, ctx, now, fired_, with_reasons);
+  evaluated_at_ = now;
   if (r.triggers.sequential)
     sequential_.evaluate(*r.triggers.sequential, now, fired_, with_reasons);
   else
@@ -205,17 +232,10 @@ decision_record rollout_machine::decide(instant now, std::string action, std::st
   d.reason = std::move(reason);
   if (!with_figures)
     return d;
-  auto add = [&d](const char* kind, const evaluation& e, bool trigger) {
-    std::string v{to_string(e.v)};
-    if (trigger)
-      v = e.v == verdict::fail ? "fired" : e.v == verdict::pass ? "quiet" : "insufficient data";
-    d.items.push_back(decision_item{kind, std::string{e.name}, v, e.window, e.samples, e.observed, e.baseline,
-                                    e.threshold, e.reason});
-  };
   for (const auto& g : gates_)
-    add("gate", g, false);
+    d.items.push_back(item_of("gate", g, false));
   for (const auto& t : fired_)
-    add("trigger", t, true);
+    d.items.push_back(item_of("trigger", t, true));
   return d;
 }
 
@@ -315,15 +335,33 @@ std::optional<decision_record> rollout_machine::tick(instant now) {
 
 // --- operators and reloads
 
-operator_result rollout_machine::act(std::string_view action, instant now) {
-  auto refuse = [](std::string why) { return operator_result{operator_outcome::refused, std::move(why), {}}; };
-  auto done = [](decision_record d) { return operator_result{operator_outcome::done, "", std::move(d)}; };
+std::string rollout_machine::refusal(std::string_view action) const {
   const auto state = status_.state;
   if (action == "promote") {
     if (state == rollout_phase_state::rolled_back || state == rollout_phase_state::rolling_back)
-      return refuse("rolled back: resume first");
+      return "rolled back: resume first";
     if (static_cast<std::size_t>(status_.phase + 1) >= phases().size())
-      return refuse("already at the last phase");
+      return "already at the last phase";
+  } else if (action == "hold") {
+    if (state != rollout_phase_state::running)
+      return "only a running rollout can be held (it is " + std::string{to_string(state)} + ")";
+  } else if (action == "resume") {
+    if (state == rollout_phase_state::running || state == rollout_phase_state::completed)
+      return "nothing to resume (it is " + std::string{to_string(state)} + ")";
+  } else if (action == "rollback") {
+    if (state == rollout_phase_state::rolled_back)
+      return "already rolled back";
+  }
+  return "";
+}
+
+operator_result rollout_machine::act(std::string_view action, instant now) {
+  auto done = [](decision_record d) { return operator_result{operator_outcome::done, "", std::move(d)}; };
+  if (action != "promote" && action != "hold" && action != "resume" && action != "rollback")
+    return operator_result{operator_outcome::unknown, "no such action: " + std::string{action}, {}};
+  if (auto why = refusal(action); !why.empty())
+    return operator_result{operator_outcome::refused, std::move(why), {}};
+  if (action == "promote") {
     const int from = status_.percent;
     enter_phase(status_.phase + 1, now);
     status_.state = rollout_phase_state::running;
@@ -331,29 +369,48 @@ operator_result rollout_machine::act(std::string_view action, instant now) {
                        false));
   }
   if (action == "hold") {
-    if (state != rollout_phase_state::running)
-      return refuse("only a running rollout can be held (it is " + std::string{to_string(state)} + ")");
     status_.state = rollout_phase_state::holding;
     return done(decide(now, "operator_hold", "held by an operator", false));
   }
   if (action == "resume") {
-    if (state == rollout_phase_state::running || state == rollout_phase_state::completed)
-      return refuse("nothing to resume (it is " + std::string{to_string(state)} + ")");
     status_.state = rollout_phase_state::running;
     triggers_.reset();
     sequential_.reset();
     return done(decide(now, "operator_resume", "resumed by an operator", false));
   }
-  if (action == "rollback") {
-    if (state == rollout_phase_state::rolled_back)
-      return refuse("already rolled back");
-    enter_phase(-1, now);
-    status_.state = rollout_phase_state::rolled_back;
-    triggers_.reset();
-    sequential_.reset();
-    return done(decide(now, "operator_rollback", "rolled back by an operator: everyone to the baseline", false));
+  enter_phase(-1, now); // rollback
+  status_.state = rollout_phase_state::rolled_back;
+  triggers_.reset();
+  sequential_.reset();
+  return done(decide(now, "operator_rollback", "rolled back by an operator: everyone to the baseline", false));
+}
+
+rollout_figures rollout_machine::figures(instant now) const {
+  rollout_figures f;
+  for (const auto& p : phases())
+    f.phases.push_back(phase_outline{p.percent, p.min_duration, p.min_samples});
+  for (const char* a : {"hold", "resume", "promote", "rollback"})
+    f.actions.push_back(action_check{a, refusal(a)});
+  // what step_down() does (not a no-op, not a rollback): a lower phase's percent above 0
+  for (auto it = phases().rbegin(); it != phases().rend(); ++it)
+    if (it->percent > 0 && it->percent < status_.percent &&
+        (f.step_down_to.empty() || f.step_down_to.back() != it->percent))
+      f.step_down_to.push_back(it->percent);
+  const auto candidate = phase_stats_.stats(cohort::candidate);
+  const auto baseline = phase_stats_.stats(cohort::baseline);
+  if (status_.phase >= 0 && static_cast<std::size_t>(status_.phase) < phases().size()) {
+    std::vector<evaluation> gates;
+    evaluate_gates(phases()[static_cast<std::size_t>(status_.phase)], candidate, baseline, now - status_.since, gates,
+                   true);
+    for (const auto& g : gates)
+      f.gates.push_back(item_of("gate", g, false));
   }
-  return operator_result{operator_outcome::unknown, "no such action: " + std::string{action}, {}};
+  for (const auto& t : fired_)
+    f.triggers.push_back(item_of("trigger", t, true));
+  f.triggers_at = evaluated_at_;
+  f.candidate = figures_of(candidate);
+  f.baseline = figures_of(baseline);
+  return f;
 }
 
 operator_result rollout_machine::step_down(int percent, instant now) {
