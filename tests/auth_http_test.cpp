@@ -63,6 +63,8 @@ const std::map<std::string, sample>& samples() {
   static const std::map<std::string, sample> s = {
     {"GET /healthz", {"/healthz", "", {200}}},
     {"GET /readyz", {"/readyz", "", {200}}},
+    {"GET /console", {"/console", "", {200}}},
+    {"GET /console/{file}", {"/console/app.js", "", {200}}},
     {"GET /metrics", {"/metrics", "", {200}}},
     {"GET /v1/budget", {"/v1/budget", "", {200}}},
     {"GET /v1/stats/daily", {"/v1/stats/daily?days=2", "", {200}}},
