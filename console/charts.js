@@ -11,7 +11,9 @@ function svg(tag, attrs, ...children) {
   return node;
 }
 
-const W = 1000, H = 260, L = 48, R = 12, T = 14, B = 34;
+const H = 260, L = 48, R = 12, T = 14, B = 34;
+/// Drawn at the host's own width, so the labels keep their size on a phone instead of shrinking with the chart.
+const widthOf = (host) => Math.max(320, Math.round(host.getBoundingClientRect().width) || 1000);
 
 function markClass(action) {
   if (/rollback|step_down/.test(action)) return 'mark-bad';
@@ -46,6 +48,7 @@ export function decisionLines(d) {
 export function drawTimeline(host, points, decisions, tip, endMs) {
   clear(host);
   if (!points.length) { host.append(el('p', {class: 'empty', text: 'No decision yet: nothing to draw.'})); return; }
+  const W = widthOf(host);
   const t0 = points[0].t, t1 = Math.max(endMs || points[points.length - 1].t, t0 + 60e3);
   const x = (t) => L + (W - L - R) * (t - t0) / (t1 - t0);
   const y = (p) => T + (H - T - B) * (1 - p / 100);
@@ -55,7 +58,7 @@ export function drawTimeline(host, points, decisions, tip, endMs) {
     root.append(svg('line', {x1: L, x2: W - R, y1: y(p), y2: y(p), class: 'grid'}));
     root.append(svg('text', {x: L - 6, y: y(p) + 4, class: 'axis', 'text-anchor': 'end'}, p + '%'));
   }
-  timeTicks(t0, t1, 5).forEach((t, i, all) =>
+  timeTicks(t0, t1, W < 600 ? 2 : 5).forEach((t, i, all) =>
     root.append(svg('text', {x: x(t), y: H - 12, class: 'axis',
                              'text-anchor': i === 0 ? 'start' : i === all.length - 1 ? 'end' : 'middle'},
                     tickLabel(t, t1 - t0))));
@@ -102,6 +105,7 @@ function showTip(tip, host, mark, lines) {
 export function drawSpend(host, rows) {
   clear(host);
   if (!rows.length) { host.append(el('p', {class: 'empty', text: 'No spend recorded.'})); return; }
+  const W = widthOf(host);
   const days = [...new Set(rows.map((r) => r.day))].sort();
   const providers = [...new Set(rows.map((r) => r.provider))].sort();
   const totals = days.map((d) => rows.filter((r) => r.day === d).reduce((s, r) => s + r.consumed, 0));
@@ -123,7 +127,7 @@ export function drawSpend(host, rows) {
                                class: 'series-' + (k % 4)}, svg('title', {}, `${day} ${p}: ${usd(v, 2)}`)));
       base += v;
     });
-    if (days.length <= 16 || i % 2 === 0)
+    if (bw >= 40 || i % Math.ceil(40 / bw) === 0)
       root.append(svg('text', {x: L + i * bw + bw / 2, y: h - 12, class: 'axis', 'text-anchor': 'middle'}, day.slice(5)));
   });
   host.append(root);

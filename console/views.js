@@ -52,11 +52,13 @@ function gates(m) {
 }
 
 function triggers(m) {
-  const rows = (m.rollout.triggers || []).map((t) => [t.name, badge(t.verdict), figure(t.name, t.observed),
-                                                      t.baseline ? figure(t.name, t.baseline) : '–',
-                                                      figure(t.name, t.threshold), String(t.samples ?? '–'),
-                                                      t.reason || '']);
-  table($('triggers'), ['Trigger', 'State', 'Candidate', 'Baseline', 'Fires above', 'Samples', 'Why'], rows,
+  const list = m.rollout.triggers || [];
+  // a quiet tick judges without sentences (the engine writes them with a decision): no empty column then
+  const why = list.some((t) => t.reason);
+  const rows = list.map((t) => [t.name, badge(t.verdict), figure(t.name, t.observed),
+                                t.baseline ? figure(t.name, t.baseline) : '–', figure(t.name, t.threshold),
+                                String(t.samples ?? '–'), ...(why ? [t.reason || ''] : [])]);
+  table($('triggers'), ['Trigger', 'State', 'Candidate', 'Baseline', 'Fires above', 'Samples', ...(why ? ['Why'] : [])], rows,
         'No trigger judged yet.');
   $('triggers-at').textContent = m.rollout.triggers_at ? `as judged at ${when(m.rollout.triggers_at)}` : '';
 }
