@@ -28,6 +28,8 @@ $('key-form').addEventListener('submit', (e) => {
   refresh();
 });
 $('forget-key').addEventListener('click', () => { forgetKey(); model = null; askKey('The key is forgotten.'); });
+// closed without a key (Escape): the header says so; "Change the key" asks again
+$('key-dialog').addEventListener('close', () => { if (!getKey()) setConn('idle', 'no key: nothing shown'); });
 
 // --- live
 
@@ -91,10 +93,12 @@ function actionsFor(r) {
     $('why-' + name).textContent = live && a && !a.allowed ? a.refusal : '';
   }
   const sel = $('step-to'), targets = live ? (r.step_down_to || []) : [];
-  const keep = sel.value;
-  clear(sel);
-  for (const p of targets) sel.append(el('option', {value: p, text: p + '%'}));
-  if (targets.map(String).includes(keep)) sel.value = keep;
+  if ([...sel.options].map((o) => o.value).join() !== targets.join()) { // rebuilt only when they change
+    const keep = sel.value;
+    clear(sel);
+    for (const p of targets) sel.append(el('option', {value: p, text: p + '%'}));
+    if (targets.map(String).includes(keep)) sel.value = keep;
+  }
   sel.disabled = $('act-step').disabled = !targets.length;
   $('why-step').textContent = live && !targets.length ? 'no lower phase above 0% to step down to' : '';
 }

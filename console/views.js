@@ -138,15 +138,31 @@ function decisions(m) {
   table($('decisions'), ['At', 'Action', 'Percent', 'State', 'Reason', 'Figures'], rows, 'No decision yet.');
 }
 
+// What each view was last drawn from: a view is drawn again only when its figures changed, so a refresh every few
+// seconds neither moves the keyboard focus (a mark, a Replay button) nor closes an opened decision.
+const drawn = new Map();
+function once(name, key, draw) {
+  const k = JSON.stringify(key);
+  if (drawn.get(name) === k) return;
+  drawn.set(name, k);
+  draw();
+}
+
 /// Draws every view from the model; `onReplay(job)` replays a dead letter (live only).
 export function render(m, onReplay) {
+  const r = m.rollout || {};
   rolloutHead(m);
-  drawTimeline($('timeline'), m.timeline || [], m.decisions || [], $('tip'), m.endMs);
-  gates(m);
-  triggers(m);
-  cohorts(m);
-  budget(m);
-  providers(m);
-  deadLetters(m, onReplay);
-  decisions(m);
+  // the line runs to now: drawn again each minute, unless the focus or the pointer is on a mark
+  const busy = document.querySelector('#timeline-panel :focus, #timeline-panel :hover') !== null;
+  once('timeline', [m.source, m.timeline.slice(0, -1), r.percent, r.state, m.decisions,
+                    busy ? drawn.get('timeline-minute') : Math.floor(m.endMs / 60000)],
+       () => drawTimeline($('timeline'), m.timeline || [], m.decisions || [], $('tip'), m.endMs));
+  if (!busy) drawn.set('timeline-minute', Math.floor(m.endMs / 60000));
+  once('gates', [m.source, r.gates, r.phase, m.gatesNote], () => gates(m));
+  once('triggers', [m.source, r.triggers, r.triggers_at], () => triggers(m));
+  once('cohorts', [m.source, r.cohorts, m.cohortsNote], () => cohorts(m));
+  once('budget', [m.source, m.budgetToday, m.budgetDays, m.budgetDay], () => budget(m));
+  once('providers', [m.source, m.providers, m.queues], () => providers(m));
+  once('dead', [m.source, m.dead, m.deadMessage], () => deadLetters(m, onReplay));
+  once('decisions', [m.source, m.decisions], () => decisions(m));
 }

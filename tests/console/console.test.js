@@ -88,6 +88,12 @@ const cases = {
     await page.hover('circle.mark[data-action="operator_hold"]');
     await page.waitForSelector('#tip:not([hidden])', WAIT);
     assert.match(await text(page, '#tip'), /operator_hold · 10% · holding/);
+    // the keyboard reaches the marks too, and a refresh keeps the focus where it is
+    await page.$eval('circle.mark[data-action="operator_hold"]', (m) => m.focus()); // an SVG element
+    const before = await text(page, '#conn');
+    await page.waitForFunction((b) => document.getElementById('conn').textContent !== b, WAIT, before);
+    assert.strictEqual(await page.evaluate(() => document.activeElement.getAttribute('data-action')), 'operator_hold');
+    assert.match(await text(page, '#tip'), /operator_hold/);
     // the engine would answer 409 to a second hold: the button is disabled and says why
     assert.strictEqual(await page.$eval('#act-hold', (b) => b.disabled), true);
     assert.match(await text(page, '#why-hold'), /only a running rollout can be held/);
