@@ -19,8 +19,10 @@ function freePort() {
   });
 }
 
-function config(dir) {
-  const sim = '{latency_p50: 5ms, latency_p95: 20ms, failure_rate: 0%, quality: 0.9}';
+/// `failing`: every provider fails every call (one call per attempt), so each job ends dead-lettered.
+function config(dir, failing) {
+  const sim = `{latency_p50: 5ms, latency_p95: 20ms, failure_rate: ${failing ? '100%' : '0%'}, quality: 0.9}` +
+              (failing ? '\n    retry: {max_attempts: 1, backoff: 10ms}' : '');
   return `server: {listen: 127.0.0.1:8080, max_body_bytes: 4096}
 store: {path: ${dir}/cutover.db, synchronous: normal}
 providers:
@@ -66,9 +68,9 @@ auth: {keys_file: ${dir}/keys.yaml}
 }
 
 class Engine {
-  static async start(binary) {
+  static async start(binary, {failing = false} = {}) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-console-'));
-    fs.writeFileSync(path.join(dir, 'config.yaml'), config(dir));
+    fs.writeFileSync(path.join(dir, 'config.yaml'), config(dir, failing));
     fs.writeFileSync(path.join(dir, 'keys.yaml'), `keys:
   - {name: ops, key_env: CUTOVER_ADMIN_KEY, scopes: [admin, read]}
   - {name: viewer, key: "${keys.read}", scopes: [read]}
@@ -113,13 +115,16 @@ class Engine {
   }
 
   /// `n` jobs of distinct users, each awaited until final, so both cohorts have figures.
-  async traffic(n) {
+  async traffic(n, final = 'succeeded') {
+    const ids = [];
     for (let i = 0; i < n; ++i) {
       const a = await this.api('POST', '/v1/jobs', 'submit', {user_id: `user-${i}`, prompt: 'a kite', tier: 'sd'});
       if (a.status !== 202) throw new Error(`POST /v1/jobs answered ${a.status}: ${JSON.stringify(a.body)}`);
       const j = await this.api('GET', `/v1/jobs/${a.body.id}?wait=20`, 'admin');
-      if (j.status !== 200 || j.body.status !== 'succeeded') throw new Error(`job ${a.body.id}: ${JSON.stringify(j.body)}`);
+      if (j.status !== 200 || j.body.status !== final) throw new Error(`job ${a.body.id}: ${JSON.stringify(j.body)}`);
+      ids.push(a.body.id);
     }
+    return ids;
   }
 
   async stop() {
