@@ -52,7 +52,8 @@ export function drawTimeline(host, points, decisions, tip, endMs) {
   const t0 = points[0].t, t1 = Math.max(endMs || points[points.length - 1].t, t0 + 60e3);
   const x = (t) => L + (W - L - R) * (t - t0) / (t1 - t0);
   const y = (p) => T + (H - T - B) * (1 - p / 100);
-  const root = svg('svg', {viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img',
+  // a group of marks the keyboard reaches (Tab), each an image named by its decision's figures
+  const root = svg('svg', {viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'group',
                            'aria-label': 'Share of users on the candidate over time, decisions marked'});
   for (const p of [0, 10, 50, 100]) {
     root.append(svg('line', {x1: L, x2: W - R, y1: y(p), y2: y(p), class: 'grid'}));
@@ -78,7 +79,7 @@ export function drawTimeline(host, points, decisions, tip, endMs) {
     if (!(t >= t0 && t <= t1)) continue;
     const label = decisionLines(dec).join('\n');
     const mark = svg('circle', {cx: x(t), cy: y(dec.percent), r: 6, class: 'mark ' + markClass(dec.action),
-                                tabindex: 0, role: 'button', 'aria-label': label, 'data-action': dec.action},
+                                tabindex: 0, role: 'img', 'aria-label': label, 'data-action': dec.action},
                      svg('title', {}, label));
     const show = () => showTip(tip, host, mark, decisionLines(dec));
     mark.addEventListener('mouseenter', show);

@@ -115,6 +115,7 @@ public:
 
 private:
   const std::vector<phase_config>& phases() const { return cfg_->rollout.phases; }
+  static std::string percent_step(int from, int to); ///< "10% -> 50%"
   void evaluate(instant now, bool with_reasons);
   void enter_phase(int index, instant now);
   void clamp_phase();
