@@ -39,8 +39,16 @@ rollout_machine& machine(self_ptr self) { return *self->state.machine; }
 msg::rollout_view_reply view(self_ptr self) {
   const auto& m = machine(self);
   const auto& s = m.status();
-  return msg::rollout_view_reply{m.cfg().rollout.name, m.cfg().rollout.enabled, s.percent, s.phase,
-                                 std::string{to_string(s.state)}, s.since, m.cfg().hash};
+  msg::rollout_view_reply v;
+  v.name = m.cfg().rollout.name;
+  v.enabled = m.cfg().rollout.enabled;
+  v.percent = s.percent;
+  v.phase = s.phase;
+  v.state = std::string{to_string(s.state)};
+  v.since = s.since;
+  v.config_hash = m.cfg().hash;
+  v.figures = m.figures(now_of(self));
+  return v;
 }
 
 /// The user-wait gauges from the phase's figures (what the gates judge).

@@ -26,6 +26,7 @@
 #include "core/metric_window.hpp"
 #include "core/rollout.hpp"
 #include "core/rollout_drill.hpp"
+#include "core/rollout_figures.hpp"
 #include "core/sequential_test.hpp"
 #include "core/triggers.hpp"
 
@@ -101,6 +102,11 @@ public:
 
   /// promote | hold | resume | rollback.
   operator_result act(std::string_view action, instant now);
+  /// Why act(action) would be refused now (empty: it would be done). An unknown action is not a refusal.
+  std::string refusal(std::string_view action) const;
+  /// What an operator sees now (see rollout_figures); the gates are judged at `now` over the phase's figures, the
+  /// triggers are the last tick's. Changes nothing: no trigger memory moves on a read.
+  rollout_figures figures(instant now) const;
   /// An operator steps the live percent down by hand (100 -> 50 -> 10): to a lower phase's percent, which holds
   /// there (resume lets the gates promote again) with a `step_down` row; the live percent is a no-op; 0 is a
   /// rollback; a percent no phase has is a bad request; raising is refused (promotion goes through the gates or
@@ -139,6 +145,7 @@ public:
 
 private:
   const std::vector<phase_config>& phases() const { return cfg_->rollout.phases; }
+  static std::string percent_step(int from, int to); ///< "10% -> 50%"
   void evaluate(instant now, bool with_reasons);
   void enter_phase(int index, instant now);
   void clamp_phase();
@@ -166,6 +173,7 @@ private:
   std::size_t swept_size_ = 0; ///< ratings_.size() after the last sweep of ratings that count nowhere
   // scratch of the last evaluation, kept to reuse their storage from tick to tick
   std::vector<evaluation> gates_, fired_;
+  instant evaluated_at_{}; ///< when fired_ was last judged
   // the last hold written (a repeat of it is written at most every repeat_decision_every): its gates' verdicts
   bool hold_written_ = false;
   std::vector<std::pair<std::string_view, verdict>> last_verdicts_;

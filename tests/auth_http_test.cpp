@@ -63,6 +63,8 @@ const std::map<std::string, sample>& samples() {
   static const std::map<std::string, sample> s = {
     {"GET /healthz", {"/healthz", "", {200}}},
     {"GET /readyz", {"/readyz", "", {200}}},
+    {"GET /console", {"/console", "", {200}}},
+    {"GET /console/{file}", {"/console/app.js", "", {200}}},
     {"GET /metrics", {"/metrics", "", {200}}},
     {"GET /v1/budget", {"/v1/budget", "", {200}}},
     {"GET /v1/stats/daily", {"/v1/stats/daily?days=2", "", {200}}},
@@ -93,6 +95,8 @@ const std::map<std::string, http::scope>& contract_scopes() {
   static const std::map<std::string, http::scope> s = {
     {"GET /healthz", http::scope::none},
     {"GET /readyz", http::scope::none},
+    {"GET /console", http::scope::none}, // the page holds no data: it asks the API, with the operator's key
+    {"GET /console/{file}", http::scope::none},
     {"GET /metrics", http::scope::metrics},
     {"GET /v1/budget", http::scope::read},
     {"GET /v1/stats/daily", http::scope::read},
@@ -109,6 +113,7 @@ const std::map<std::string, http::scope>& contract_scopes() {
     {"POST /v1/rollout/promote", http::scope::admin},
     {"POST /v1/rollout/rollback", http::scope::admin},
     {"POST /v1/rollout/percent", http::scope::admin},
+    {"POST /v1/rollout/drill", http::scope::admin},
     {"POST /v1/admin/reload", http::scope::admin},
   };
   return s;

@@ -29,7 +29,12 @@ std::string accepted_json(core::job_id id, core::job_status status);
 /// The contract's job shape.
 std::string job_json(const core::job_record& job);
 
-/// GET /v1/rollout: `{name, enabled, percent, phase, state, since, config_hash}`.
+/// GET /v1/rollout: `{name, enabled, percent, phase, state, since, config_hash}` and what an operator sees now:
+/// `phases:[{percent, min_duration_s, min_samples}]`, `actions:{hold|resume|promote|rollback: {allowed, refusal?}}`,
+/// `step_down_to:[percent]`, `gates:[...]` (the current phase's, judged now, as in a decision's evaluations),
+/// `triggers:[...]` (as the last tick judged them, at `triggers_at`), `cohorts:{candidate, baseline}` (since the
+/// phase began: samples, failure_rate, p95_s, user_wait_p50_s, user_wait_p95_s, cost_per_image_usd, quality_mean,
+/// breaker_trips, ...).
 std::string rollout_json(const msg::rollout_view_reply& r);
 
 /// GET /v1/rollout/decisions: `{"decisions":[{id, at, phase, percent, state, config_hash, action, reason,

@@ -61,6 +61,7 @@ struct server::impl {
     add_openai_routes(table, ctx);
     add_rollout_routes(table, ctx);
     add_admin_routes(table, ctx);
+    add_console_routes(table);
     if (opts.registry) {
       for (const auto& r : table.routes())
         counters.push_back(std::make_shared<route_counter>(opts.registry, r.pattern, r.method));
