@@ -73,6 +73,10 @@ const std::map<std::string, sample>& samples() {
     {"POST /v1/jobs", {"/v1/jobs", R"({"user_id":"u1","prompt":"a kite","tier":"sd"})", {202}}},
     {"GET /v1/jobs/{id}", {"/v1/jobs/{id}", "", {200}}},
     {"POST /v1/jobs/{id}/feedback", {"/v1/jobs/{id}/feedback", R"({"quality":0.8})", {204}}},
+    {"GET /v1/jobs", {"/v1/jobs?limit=5", "", {200}}},
+    // the sample job is final: past the key, the handler says so
+    {"DELETE /v1/jobs/{id}", {"/v1/jobs/{id}", "", {409}}},
+    {"DELETE /v1/users/{id}/jobs", {"/v1/users/nobody-here/jobs", "", {200}}},
     {"POST /v1/images/generations", {"/v1/images/generations", R"({"prompt":"a kite","user":"u2"})", {200}}},
     {"GET /v1/rollout", {"/v1/rollout", "", {200}}},
     {"GET /v1/rollout/decisions", {"/v1/rollout/decisions", "", {200}}},
