@@ -128,7 +128,7 @@ TEST_CASE("GET /v1/jobs pages newest first by a next cursor, and filters by user
     seen.insert(seen.end(), ids.begin(), ids.end());
     ++pages;
     const auto next = json_field(page.body, "next");
-    if (next.empty()) {
+    if (next == "null") { // the last page
       CHECK(page.body.find("\"next\":null") != std::string::npos);
       break;
     }
@@ -306,7 +306,11 @@ TEST_CASE("jobs.retention sweeps final jobs with their prompts, attempts and res
     store->write({job(1, old), job(2, old), job(3, recent), job(4, old)}, events);
   }
   REQUIRE(count_rows(dir.file("cutover.db"), "SELECT COUNT(*) FROM jobs") == 4);
-  engine_process engine{dir.path.string(), fast_config() + "jobs: {retention: 90d}\ndead_letter: {retention: 365d}\n"};
+  auto config = fast_config() + "jobs: {retention: 90d}\n";
+  const std::string dead = "dead_letter: {max_attempts: 3, retention: 14d}";
+  REQUIRE(config.find(dead) != std::string::npos);
+  config.replace(config.find(dead), dead.size(), "dead_letter: {max_attempts: 3, retention: 365d}");
+  engine_process engine{dir.path.string(), config};
   REQUIRE(engine.wait_for_log("event=jobs_swept count=2", std::chrono::seconds(10)));
   http_client http{engine.base_url()};
   CHECK(http.get("/v1/jobs/j1").status == 404);

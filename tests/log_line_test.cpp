@@ -109,8 +109,8 @@ TEST_CASE("text lines become JSON objects: quoted values unescaped, numbers as n
   CHECK(text_line_to_json(R"(event=job_routed reason="bucket 37 <= 50; a \"quote\"" at=x)") ==
         R"({"event":"job_routed","reason":"bucket 37 <= 50; a \"quote\"","at":"x"})");
   // an older line's value with spaces and no quotes stays whole; a quoted number stays a string
-  CHECK(text_line_to_json(R"(event=x error=error(runtime_error, "no = way") n="12")") ==
-        R"({"event":"x","error":"error(runtime_error, \"no = way\")","n":"12"})");
+  CHECK(text_line_to_json(R"x(event=x error=error(runtime_error, "no = way") n="12")x") ==
+        R"x({"event":"x","error":"error(runtime_error, \"no = way\")","n":"12"})x");
   // numbers JSON would refuse stay strings
   CHECK(text_line_to_json("a=007 b=1. c=-3 d=j1") == R"({"a":"007","b":"1.","c":-3,"d":"j1"})");
 }
