@@ -366,3 +366,25 @@ TEST_CASE("erasing a user whose job is running cancels it first, and a second ca
   CHECK(second.body == R"({"user_id":"erase-running","erased":1,"cancelled":0})");
   CHECK(e.rows("SELECT COUNT(*) FROM jobs") == 0);
 }
+
+TEST_CASE("a job cancelled while its call is on the wire ends cancelled when the call answers, charged its cost") {
+  // photomaker (the baseline; the kill switch sends everyone there) answers each sync call after about two seconds
+  auto config = slow_candidate_config();
+  const std::string percent = "percent: 100,";
+  config.replace(config.find(percent), percent.size(), "enabled: false, percent: 100,");
+  const std::string fast = "simulated: {latency_p50: 5ms, latency_p95: 20ms";
+  config.replace(config.find(fast), fast.size(), "simulated: {latency_p50: 2s, latency_p95: 2500ms");
+  engine_with_jobs e{config};
+  const auto id = e.submit("cancel-u4");
+  REQUIRE(e.reaches(id, "submitted")); // the call is on the wire
+  auto c = e.http.send("DELETE", "/v1/jobs/" + id);
+  CHECK(c.status == 202);
+  REQUIRE(e.reaches(id, "cancelled"));
+  const auto job = e.http.get("/v1/jobs/" + id).body;
+  CHECK(job.find("\"result\"") == std::string::npos); // its images are not kept
+  // the provider answered (and billed): the attempt is on record with its cost, and nothing more was tried
+  CHECK(e.rows("SELECT COUNT(*) FROM attempts") == 1);
+  CHECK(e.rows("SELECT COUNT(*) FROM attempts WHERE provider='photomaker' AND outcome='succeeded'"
+               " AND cost_micros=40000") == 1);
+  CHECK(e.rows("SELECT cost_micros FROM jobs") == 40000);
+}
