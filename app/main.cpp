@@ -19,7 +19,7 @@ constexpr const char* version = "cutover 0.1.0";
 constexpr const char* usage = R"(cutover: moves image-generation traffic from a baseline provider to a candidate one.
 
 usage:
-  cutover serve [--config F] [--listen HOST:PORT] [--data DIR]
+  cutover serve [--config F] [--listen HOST:PORT] [--data DIR] [--log-format text|json]
       runs the engine (default config ./config.yaml); drains and exits 0 on SIGTERM/SIGINT
   cutover check-config F
       validates F: prints "ok <config-hash>" (exit 0) or one line per error (exit 2); unreadable: exit 1
@@ -32,10 +32,11 @@ usage:
   cutover --help | cutover CMD --help | cutover --version
 )";
 
-constexpr const char* serve_usage = R"(usage: cutover serve [--config F] [--listen HOST:PORT] [--data DIR]
+constexpr const char* serve_usage = R"(usage: cutover serve [--config F] [--listen HOST:PORT] [--data DIR] [--log-format text|json]
   --config F          the configuration file (default ./config.yaml)
   --listen HOST:PORT  overrides server.listen
   --data DIR          keeps the job store in DIR/cutover.db (overrides store.path)
+  --log-format FMT    text (key=value) or json (one object per line) log lines on stderr; overrides log.format
 )";
 
 constexpr const char* check_usage = R"(usage: cutover check-config F
@@ -92,6 +93,8 @@ int main(int argc, char** argv) {
         ok = value(flags.listen);
       else if (args[i] == "--data")
         ok = value(flags.data_dir);
+      else if (args[i] == "--log-format")
+        ok = value(flags.log_format) && (flags.log_format == "text" || flags.log_format == "json");
       if (!ok)
         return usage_error("serve: bad argument " + args[i], serve_usage);
     }

@@ -24,6 +24,10 @@ struct retry_record {
   std::vector<core::job_event> events;
   std::vector<core::job_id> finals;
 };
+/// From intake: end these jobs `cancelled` (DELETE /v1/jobs/{id}, a user's erasure). Answered with the ids the
+/// router has no flight for: they are final already (or their final state is being written).
+struct cancel_flights { std::vector<core::job_id> ids; };
+struct cancel_answer { std::vector<core::job_id> not_in_flight; };
 /// From the rollout controller: the live routing view.
 struct rollout_update {
   bool rolled_back = false;
@@ -62,6 +66,10 @@ template <class I> auto inspect(I& f, count_at_candidate& x) {
   return f(caf::meta::type_name("count_at_candidate"), x.when_none);
 }
 template <class I> auto inspect(I& f, at_candidate& x) { return f(caf::meta::type_name("at_candidate"), x.jobs); }
+template <class I> auto inspect(I& f, cancel_flights& x) { return f(caf::meta::type_name("cancel_flights"), x.ids); }
+template <class I> auto inspect(I& f, cancel_answer& x) {
+  return f(caf::meta::type_name("cancel_answer"), x.not_in_flight);
+}
 template <class I> auto inspect(I& f, recall_due&) { return f(caf::meta::type_name("recall_due")); }
 template <class I> auto inspect(I& f, meter_due&) { return f(caf::meta::type_name("meter_due")); }
 template <class I> auto inspect(I& f, router_wiring& x) {
@@ -76,6 +84,7 @@ using router_actor = caf::typed_actor<
   caf::replies_to<barrier>::with<stored>,
   caf::reacts_to<route_jobs>,
   caf::replies_to<replay_job>::with<stored>,
+  caf::replies_to<cancel_flights>::with<cancel_answer>,
   caf::reacts_to<outcomes>,
   caf::reacts_to<router_wiring>,
   caf::reacts_to<rollout_update>,

@@ -167,6 +167,22 @@ const fields<core::health_config>& health_fields() {
   return f;
 }
 
+const fields<core::jobs_config>& jobs_fields() {
+  static const fields<core::jobs_config> f = {
+    duration("retention", &core::jobs_config::retention, 1h, 3650 * 24h,
+             "final jobs (prompt, attempts, result) are deleted this long after they ended"),
+  };
+  return f;
+}
+
+const fields<core::log_config>& log_fields() {
+  static const fields<core::log_config> f = {
+    choice("format", &core::log_config::format, {"text", "json"},
+           "log lines on stderr: key=value text, or one JSON object per line"),
+  };
+  return f;
+}
+
 const fields<core::cors_config>& cors_fields() {
   using k = core::cors_config;
   static const fields<k> f = {
@@ -215,6 +231,8 @@ const fields<config>& root_fields() {
     section("cors", &config::cors, cors_fields, "browser access"),
     section("notify", &config::notify, notify_fields, "webhooks: rollout decisions, budget stops, breakers, jobs"),
     section("health", &config::health, health_fields, "readiness"),
+    section("jobs", &config::jobs, jobs_fields, "how long final jobs are kept"),
+    section("log", &config::log, log_fields, "the engine's log lines"),
   };
   return f;
 }

@@ -71,6 +71,18 @@ void engine_client::dead_letters(msg::list_dead_letters m, done<msg::job_list> c
   impl_->ask<msg::job_list>(impl_->jobs, m, std::move(cb));
 }
 
+void engine_client::list_jobs(msg::list_jobs m, done<msg::job_list> cb) {
+  impl_->ask<msg::job_list>(impl_->jobs, std::move(m), std::move(cb));
+}
+
+void engine_client::cancel(msg::cancel_job m, done<msg::cancel_reply> cb) {
+  impl_->ask<msg::cancel_reply>(impl_->intake, std::move(m), std::move(cb));
+}
+
+void engine_client::erase_user(msg::erase_user m, done<msg::erase_reply> cb) {
+  impl_->ask<msg::erase_reply>(impl_->intake, std::move(m), std::move(cb));
+}
+
 } // namespace cutover::http
 
 namespace cutover::http {

@@ -33,6 +33,9 @@ public:
   void lookup(msg::await_job query, done<msg::job_lookup> cb);
   void replay(msg::replay_dead_letter m, done<msg::replay_reply> cb);
   void dead_letters(msg::list_dead_letters m, done<msg::job_list> cb);
+  void list_jobs(msg::list_jobs m, done<msg::job_list> cb);
+  void cancel(msg::cancel_job m, done<msg::cancel_reply> cb);
+  void erase_user(msg::erase_user m, done<msg::erase_reply> cb);
   void budget(msg::budget_query m, done<msg::budget_report> cb);
   void daily_stats(msg::stats_query m, done<msg::daily_stats> cb);
   /// The ledger's admissibility view (readiness).

@@ -21,6 +21,7 @@ struct api_context {
 };
 
 void add_job_routes(route_table& t, api_context& c);        ///< /v1/jobs...
+void add_job_management_routes(route_table& t, api_context& c); ///< list, cancel, a user's erasure
 void add_rollout_routes(route_table& t, api_context& c);    ///< /v1/rollout...
 void add_admin_routes(route_table& t, api_context& c);      ///< /v1/admin/...
 void add_openai_routes(route_table& t, api_context& c);     ///< /v1/images/generations
@@ -34,6 +35,7 @@ int status_of(msg::submit_error e);
 /// a request that will never pass as it is).
 std::int64_t retry_after_of(const msg::submit_reply& r);
 int status_of(msg::replay_error e);
+int status_of(msg::cancel_error e);
 int status_of(msg::operator_error e);
 
 // --- small parsers shared by handlers

@@ -23,6 +23,10 @@ CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(idempotency_key) WHER
 CREATE INDEX IF NOT EXISTS jobs_open ON jobs(id)
   WHERE status NOT IN ('succeeded','failed','dead_lettered','cancelled');
 CREATE INDEX IF NOT EXISTS jobs_dead ON jobs(updated_at) WHERE status = 'dead_lettered';
+-- jobs.retention's sweep: final jobs by when they ended (a job enters it once, when it ends)
+CREATE INDEX IF NOT EXISTS jobs_final ON jobs(updated_at) WHERE status IN ('succeeded','failed','cancelled');
+-- a user's jobs: GET /v1/jobs?user_id= and their erasure
+CREATE INDEX IF NOT EXISTS jobs_user ON jobs(user_id, id);
 -- Images live apart from the job row, which is rewritten at every step of the job's life: they are written once.
 CREATE TABLE IF NOT EXISTS results(job_id INTEGER PRIMARY KEY, images TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS attempts(

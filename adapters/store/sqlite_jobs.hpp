@@ -25,6 +25,9 @@ public:
   std::vector<key_entry> idempotency_keys(core::instant since) override;
   std::vector<core::job_record> dead_letters(std::size_t limit, const std::string& tenant) override;
   std::size_t sweep_dead_letters(core::instant before) override;
+  std::vector<core::job_record> list_jobs(const job_query& q) override;
+  std::size_t sweep_final_jobs(core::instant before, std::size_t limit) override;
+  erase_result erase_user_jobs(const std::string& user_id, const std::string& tenant) override;
   std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, core::instant until,
                                                   std::size_t limit) override;
   std::vector<core::instant> call_starts(const std::string& provider, core::instant since) override;
@@ -63,6 +66,12 @@ private:
   attempt_delta& attempt(const core::job_event& e);
   void write_attempt(std::uint64_t job, const attempt_delta& d);
   void write_job(std::uint64_t id, const job_delta& d);
+  /// Deletes the jobs `ids` and what hangs off them, inside the caller's transaction. `keep_money`: their attempt
+  /// rows stay (without remote ids), as the record of what was spent.
+  void delete_jobs(const std::vector<std::int64_t>& ids, bool keep_money);
+  /// Where a deleted job's result data goes away: today its `results` row (base64 images). The image store hooks
+  /// in here (its files and references of these jobs), so retention and erasure both reach it.
+  void forget_results(const std::vector<std::int64_t>& ids);
   static core::job_record read_job(SQLite::Statement& q);
   void load_attempts(core::job_record& j);
 

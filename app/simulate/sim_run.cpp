@@ -1,4 +1,5 @@
 #include "app/simulate/sim_run.hpp"
+#include "core/log_line.hpp"
 
 #include "actors/engine.hpp"
 #include "adapters/providers/scenario_provider.hpp"
@@ -221,6 +222,7 @@ void gather(run_result& r, const scenario& sc, const std::string& path) {
 
 run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, const run_options& opts) {
   const auto wall_start = std::chrono::steady_clock::now(); // stderr and bench figures only
+  core::log_sink::instance().set_job_events(false); // no line per simulated job (millions over days)
   run_result r;
   r.seed = seed;
   r.start = sc->start;
