@@ -142,6 +142,23 @@ TEST_CASE("feedback rates a job's quality and bad feedback is refused") {
   CHECK(http.post("/v1/jobs/j999999/feedback", R"({"quality":0.5})").status == 404);
 }
 
+TEST_CASE("a second rating of a job replaces the first in the candidate's quality figures, it never adds") {
+  temp_dir dir;
+  engine_process engine{dir.path.string(), fast_config(100)};
+  http_client http{engine.base_url()};
+  const auto id = json_field(http.post("/v1/jobs", job("u1")).body, "id");
+  REQUIRE(json_field(http.get("/v1/jobs/" + id + "?wait=20").body, "status") == "succeeded");
+  auto candidate = [&] { return json_field(json_field(http.get("/v1/rollout").body, "cohorts"), "candidate"); };
+  REQUIRE(http.post("/v1/jobs/" + id + "/feedback", R"({"quality":0.2})").status == 204);
+  const auto first = candidate();
+  REQUIRE(http.post("/v1/jobs/" + id + "/feedback", R"({"quality":1.0})").status == 204);
+  const auto second = candidate();
+  INFO(first << "\n" << second);
+  REQUIRE(json_field(first, "quality_samples") != "0");
+  CHECK(json_field(second, "quality_samples") == json_field(first, "quality_samples"));
+  CHECK(std::stod(json_field(second, "quality_mean")) > std::stod(json_field(first, "quality_mean")));
+}
+
 TEST_CASE("with keys configured an operator call needs a key with the admin scope") {
   temp_dir dir;
   std::ofstream(dir.file("keys.yaml")) << "keys:\n  - {name: ops, key: \"0123456789abcdef-test\", scopes: [admin]}\n"
