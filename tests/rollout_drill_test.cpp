@@ -110,6 +110,12 @@ TEST_CASE("while a drill runs, ticks decide nothing and operators' actions and s
     CHECK(contains(r.message, "a rollback drill is under way"));
   }
   CHECK(s.m.step_down(10, s.now).outcome == operator_outcome::refused);
+  // what the console is told: every action refused with the reason, and no percent to step down to
+  const auto f = s.m.figures(s.now);
+  REQUIRE_FALSE(f.actions.empty());
+  for (const auto& a : f.actions)
+    CHECK(contains(a.refusal, "a rollback drill is under way"));
+  CHECK(f.step_down_to.empty());
   auto again = s.m.drill_start(s.now);
   CHECK(again.outcome == operator_outcome::refused);
   CHECK(contains(again.message, "a rollback drill is under way since"));
