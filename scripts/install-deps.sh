@@ -14,7 +14,7 @@ packages=(
 # test and benchmark tools: the load generator, /usr/bin/time, xmllint (simulate's SVG plots are parsed), promtool
 # from prometheus (lints /metrics, checks and tests deploy/alerts.yml; the engine never needs it to run), chromium
 # (the operator console's browser test drives it with puppeteer-core; the engine serves the console without it);
-# Node and npm too (install_node, below)
+# Node too (install_node, below)
 [ "${1:-}" = "--test" ] && packages+=(wrk time libxml2-utils prometheus chromium)
 
 as_root=()
@@ -27,14 +27,12 @@ apt_install() {
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-# Node and npm for the tests' npm projects (tests/openai-client: the official openai client; tests/console: the
-# console's browser test). Debian's nodejs and npm, each only where its command is missing: on a machine with another
-# Node build (e.g. NodeSource's, which bundles npm), Debian's npm package conflicts with it. The engine never runs Node.
+# Node for the tests' npm projects (tests/openai-client: the official openai client; tests/console: the console's
+# browser test). Their packages come from tarballs committed in tests/npm, so npm itself is not needed. Debian's
+# nodejs only where `node` is missing: a machine with another Node build (e.g. NodeSource's) keeps it. The engine
+# never runs Node.
 install_node() {
-  local want=()
-  command -v node >/dev/null 2>&1 || want+=(nodejs)
-  command -v npm >/dev/null 2>&1 || want+=(npm)
-  [ ${#want[@]} -eq 0 ] || apt_install "${want[@]}"
+  command -v node >/dev/null 2>&1 || apt_install nodejs
 }
 
 missing=()
