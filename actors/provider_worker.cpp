@@ -63,6 +63,7 @@ struct worker_state {
   core::histogram* call_time = nullptr;
   core::gauge* waiting_items = nullptr; ///< the queue's "waiting" stage: calls parked for a limit or a retry
   core::gauge* in_flight = nullptr;
+  core::gauge* remote_jobs = nullptr; ///< batches with a remote id: followed by polling
   std::array<core::gauge*, 3> limit_used{}; ///< concurrency, hour, day
   std::array<core::gauge*, 3> limit_max{};
   static inline const char* name = "provider_worker";
@@ -693,16 +694,19 @@ void recall(self_ptr self, const msg::recall_items& m) {
 /// calls at most to walk.
 void publish_gauges(self_ptr self) {
   auto& st = self->state;
-  std::int64_t waiting = 0;
+  std::int64_t waiting = 0, remote = 0;
   for (const auto& [id, wb] : st.batches) {
-    if (!wb.b.remote_id.empty())
-      continue; // submitted: polled, not queued
+    if (!wb.b.remote_id.empty()) {
+      ++remote; // submitted: polled, not queued
+      continue;
+    }
     for (const auto& [call_id, c] : wb.calls)
       if (!c.holds_slot)
         waiting += c.items.empty() ? static_cast<std::int64_t>(wb.b.items.size())
                                    : static_cast<std::int64_t>(c.items.size());
   }
   st.waiting_items->set(waiting);
+  st.remote_jobs->set(remote);
   const auto now = now_of(self);
   st.in_flight->set(st.limits->in_flight());
   st.limit_used[0]->set(st.limits->in_flight());
@@ -737,6 +741,7 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
     st.call_time = &st.metrics->get_histogram(metric::provider_call_time, {{"provider", p}});
     st.waiting_items = &st.metrics->get_gauge(metric::queue_depth, {{"provider", p}, {"stage", metric::stage_waiting}});
     st.in_flight = &st.metrics->get_gauge(metric::calls_in_flight, {{"provider", p}});
+    st.remote_jobs = &st.metrics->get_gauge(metric::remote_jobs, {{"provider", p}});
     const char* windows[] = {"concurrency", "hour", "day"};
     for (std::size_t i = 0; i < 3; ++i) {
       st.limit_used[i] = &st.metrics->get_gauge(metric::limit_used, {{"provider", p}, {"window", windows[i]}});

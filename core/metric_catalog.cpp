@@ -48,6 +48,8 @@ const family_decl families[] = {
   {"cutover_provider_call_duration_seconds", metric_type::histogram,
    "Time from an item's call to its provider outcome (remote polling included)."},
   {"cutover_provider_calls_in_flight", metric_type::gauge, "Calls holding a concurrency slot of the provider."},
+  {"cutover_provider_remote_jobs", metric_type::gauge,
+   "Remote jobs (accepted asynchronous batches) the provider's worker follows by polling."},
   {"cutover_provider_limit_used", metric_type::gauge,
    "Use of the provider's limits: window=concurrency (calls now), hour (sliding hour), day (budget day)."},
   {"cutover_provider_limit_max", metric_type::gauge, "The provider's limits by window; 0 = unlimited."},
@@ -100,6 +102,7 @@ void declare_engine_metrics(metrics_registry& m, const std::vector<std::string>&
     m.get_gauge(metric::breaker_state, {{"provider", p}});
     m.get_counter(metric::breaker_trips, {{"provider", p}});
     m.get_gauge(metric::calls_in_flight, {{"provider", p}});
+    m.get_gauge(metric::remote_jobs, {{"provider", p}});
     for (const char* w : {"concurrency", "hour", "day"}) {
       m.get_gauge(metric::limit_used, {{"provider", p}, {"window", w}});
       m.get_gauge(metric::limit_max, {{"provider", p}, {"window", w}});

@@ -19,6 +19,7 @@ inline const std::string http_responses = "cutover_http_responses_total"; ///< {
 // queue and providers
 inline const std::string queue_depth = "cutover_queue_depth_items";          ///< {provider, stage}
 inline const std::string calls_in_flight = "cutover_provider_calls_in_flight"; ///< {provider}
+inline const std::string remote_jobs = "cutover_provider_remote_jobs";         ///< {provider}
 inline const std::string limit_used = "cutover_provider_limit_used";         ///< {provider, window}
 inline const std::string limit_max = "cutover_provider_limit_max";           ///< {provider, window}
 inline const std::string breaker_trips = "cutover_breaker_trips_total";      ///< {provider}
