@@ -184,7 +184,14 @@ void sweep_jobs(self_ptr self) {
       st.jobs_swept->add(static_cast<std::int64_t>(n));
       core::log_line{} << "event=jobs_swept count=" << n << " older_than=" << core::format_rfc3339(before);
     }
-    if (n == jobs_sweep_batch)
+    // the stored breaker, budget and job notices live as long as the jobs; one still being delivered stays
+    std::size_t events = 0;
+    if (auto* outbox = st.db->outbox(); outbox != nullptr) {
+      events = outbox->sweep_events(before, jobs_sweep_batch);
+      if (events > 0)
+        core::log_line{} << "event=notify_events_swept count=" << events << " older_than=" << core::format_rfc3339(before);
+    }
+    if (n == jobs_sweep_batch || events == jobs_sweep_batch)
       self->send(self, msg::sweep_more{});
   } catch (const std::exception& e) {
     core::log_line{} << "event=jobs_sweep_failed error=" << core::quoted{e.what()};

@@ -160,6 +160,9 @@ public:
   virtual std::vector<outbox_entry> pending(std::int64_t after_id, std::size_t limit) = 0;
   /// The job's `webhook_url` ("" when it has none or is unknown).
   virtual std::string webhook_url(job_id id) = 0;
+  /// Deletes at most `limit` stored events from before `before` that no outbox entry still waits to deliver;
+  /// returns how many went.
+  virtual std::size_t sweep_events(instant before, std::size_t limit) = 0;
 };
 
 /// Everything one group commit writes, by role. Order within each list is the order of arrival.

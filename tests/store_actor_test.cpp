@@ -347,3 +347,37 @@ TEST_CASE("final jobs past jobs.retention are swept on the actor clock, in slice
   caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
   vt.run();
 }
+
+TEST_CASE("stored notification events past jobs.retention are swept, except those an outbox entry still delivers") {
+  testing::virtual_time vt;
+  testing::temp_dir dir;
+  auto db = std::shared_ptr<core::store_db>(store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal));
+  const auto t0 = vt.now();
+  const auto at = [&](core::duration ago) { return std::to_string((t0 - ago).time_since_epoch().count()); };
+  {
+    SQLite::Database raw(dir.file("jobs.db"), SQLite::OPEN_READWRITE);
+    raw.exec("INSERT INTO notify_events(id,at,type,data) VALUES"
+             "(1," + at(5h) + ",'breaker.open','{}'),(2," + at(4h) + ",'breaker.closed','{}'),"
+             "(3," + at(3h) + ",'budget.stopped','{}'),(4," + at(1h) + ",'budget.resumed','{}')");
+    // event 3 is old but its delivery is still being tried
+    raw.exec("INSERT INTO outbox(event_id,type,url,secret_env,body,created_at) VALUES"
+             "(3,'budget.stopped','http://127.0.0.1:1/hook','S','{}'," + at(3h) + ")");
+  }
+  auto metrics = std::make_shared<core::metrics_registry>();
+  actors::store_options opts;
+  opts.clock = vt.anchor();
+  opts.metrics = metrics;
+  opts.jobs_retention = 2h;
+  auto store = actors::spawn_store(*vt.sys, db, opts);
+  vt.run();
+  std::vector<std::int64_t> left;
+  {
+    SQLite::Database raw(dir.file("jobs.db"), SQLite::OPEN_READONLY);
+    SQLite::Statement q(raw, "SELECT id FROM notify_events ORDER BY id");
+    while (q.executeStep())
+      left.push_back(q.getColumn(0).getInt64());
+  }
+  CHECK(left == std::vector<std::int64_t>{3, 4}); // 1 and 2 are past the retention; 3 waits for its delivery
+  caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+  vt.run();
+}
