@@ -125,7 +125,8 @@ async function assertContrast(page, selectors) {
   }, selectors);
   assert.deepStrictEqual(pairs.filter((p) => p.missing).map((p) => p.sel), [], 'no element with text for these');
   assert.deepStrictEqual(pairs.filter((p) => !(p.ratio >= 4.5)), [], 'text below 4.5:1');
-  return pairs;
+  const low = pairs.reduce((a, b) => (b.ratio < a.ratio ? b : a));
+  console.log(`# ${pairs.length} texts, lowest contrast ${low.ratio}:1 (${low.sel} "${low.text}")`);
 }
 
 const cases = {
