@@ -13,9 +13,9 @@ packages=(
 )
 # test and benchmark tools: the load generator, /usr/bin/time, xmllint (simulate's SVG plots are parsed), promtool
 # from prometheus (lints /metrics, checks and tests deploy/alerts.yml; the engine never needs it to run), chromium
-# (the operator console's browser test drives it with puppeteer-core; the engine serves the console without it);
-# Node too (install_node, below)
-[ "${1:-}" = "--test" ] && packages+=(wrk time libxml2-utils prometheus chromium)
+# and firefox-esr (the operator console's browser tests drive them with puppeteer-core; the engine serves the
+# console without them); Node too (install_node, below)
+[ "${1:-}" = "--test" ] && packages+=(wrk time libxml2-utils prometheus chromium firefox-esr)
 
 as_root=()
 [ "$(id -u)" -ne 0 ] && as_root=(sudo)

@@ -20,7 +20,8 @@ function freePort() {
 }
 
 /// `failing`: every provider fails every call (one call per attempt), so each job ends dead-lettered.
-function config(dir, failing) {
+/// `first`: the first phase's min_duration and min_samples (a short one lets the gates promote during a test).
+function config(dir, failing, first) {
   const sim = `{latency_p50: 5ms, latency_p95: 20ms, failure_rate: ${failing ? '100%' : '0%'}, quality: 0.9}` +
               (failing ? '\n    retry: {max_attempts: 1, backoff: 10ms}' : '');
   return `server: {listen: 127.0.0.1:8080, max_body_bytes: 4096}
@@ -55,7 +56,7 @@ rollout:
   percent: 10
   tick: 200ms
   phases:
-    - {percent: 10, min_duration: 1h, min_samples: 5,
+    - {percent: 10, min_duration: ${first.minDuration}, min_samples: ${first.minSamples},
        gates: {cost_per_image_max: 0.05, p95_max: 60s, failure_rate_max: 5%}}
     - {percent: 50, min_duration: 1h, min_samples: 5}
     - {percent: 100}
@@ -68,27 +69,34 @@ auth: {keys_file: ${dir}/keys.yaml}
 }
 
 class Engine {
-  static async start(binary, {failing = false} = {}) {
+  static async start(binary, {failing = false, minDuration = '1h', minSamples = 5} = {}) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cutover-console-'));
-    fs.writeFileSync(path.join(dir, 'config.yaml'), config(dir, failing));
+    fs.writeFileSync(path.join(dir, 'config.yaml'), config(dir, failing, {minDuration, minSamples}));
     fs.writeFileSync(path.join(dir, 'keys.yaml'), `keys:
   - {name: ops, key_env: CUTOVER_ADMIN_KEY, scopes: [admin, read]}
   - {name: viewer, key: "${keys.read}", scopes: [read]}
   - {name: shop, key: "${keys.submit}", scopes: [submit]}
 `);
-    const port = await freePort();
-    const child = spawn(binary, ['serve', '--config', path.join(dir, 'config.yaml'), '--listen', `127.0.0.1:${port}`,
-                                 '--data', dir],
-                        {env: {...process.env, CUTOVER_ADMIN_KEY: keys.admin}, stdio: ['ignore', 'ignore', 'pipe']});
-    const e = new Engine(child, dir, `http://127.0.0.1:${port}`);
-    await e.waitForLog('event=listening', 20000);
+    const e = new Engine(binary, dir, await freePort());
+    await e.restart();
     return e;
   }
 
-  constructor(child, dir, url) {
-    this.child = child; this.dir = dir; this.url = url; this.log = ''; this.waiters = [];
+  constructor(binary, dir, port) {
+    this.binary = binary; this.dir = dir; this.port = port; this.url = `http://127.0.0.1:${port}`;
+    this.waiters = []; this.users = 0;
+  }
+
+  /// (Again) `cutover serve` on the same port and data folder: a stopped engine comes back with its store.
+  async restart() {
+    await this.stop();
+    const child = spawn(this.binary, ['serve', '--config', path.join(this.dir, 'config.yaml'),
+                                      '--listen', `127.0.0.1:${this.port}`, '--data', this.dir],
+                        {env: {...process.env, CUTOVER_ADMIN_KEY: keys.admin}, stdio: ['ignore', 'ignore', 'pipe']});
+    this.child = child; this.log = '';
     this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({code, signal})));
     child.stderr.on('data', (d) => { this.log += d; for (const w of this.waiters) w(); });
+    await this.waitForLog('event=listening', 20000);
   }
 
   waitForLog(text, ms) {
@@ -114,21 +122,23 @@ class Engine {
     return {status: res.status, body: parsed};
   }
 
-  /// `n` jobs of distinct users, each awaited until final, so both cohorts have figures.
+  /// `n` jobs of users not seen before (user-0, user-1, ... across calls), each awaited until final, so both
+  /// cohorts have figures.
   async traffic(n, final = 'succeeded') {
     const ids = [];
-    for (let i = 0; i < n; ++i) {
+    for (let i = this.users; i < this.users + n; ++i) {
       const a = await this.api('POST', '/v1/jobs', 'submit', {user_id: `user-${i}`, prompt: 'a kite', tier: 'sd'});
       if (a.status !== 202) throw new Error(`POST /v1/jobs answered ${a.status}: ${JSON.stringify(a.body)}`);
       const j = await this.api('GET', `/v1/jobs/${a.body.id}?wait=20`, 'admin');
       if (j.status !== 200 || j.body.status !== final) throw new Error(`job ${a.body.id}: ${JSON.stringify(j.body)}`);
       ids.push(a.body.id);
     }
+    this.users += n;
     return ids;
   }
 
   async stop() {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGTERM');
       await this.exited;
     }
