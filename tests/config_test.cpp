@@ -438,6 +438,34 @@ TEST_CASE("a YAML syntax error in the config is one error at yaml-cpp's line") {
   CHECK(only_error("a: [1, 2\nb: 3\n").line > 0);
 }
 
+TEST_CASE("a replicate provider must be async and an openai provider sync, with the line of the key at fault") {
+  const std::string base = R"(providers:
+  rep:
+    kind: replicate
+    base_url: https://api.replicate.com/v1
+    api_key_env: REPLICATE_API_TOKEN
+    model: owner/name
+    cost_per_image: {sd: 0.01, hd: 0.02, 4k: 0.03}
+  oai:
+    kind: openai
+    base_url: https://api.openai.com/v1
+    api_key_env: OPENAI_API_KEY
+    cost_per_image: {sd: 0.01, hd: 0.02, 4k: 0.03}
+rollout: {name: r, baseline: oai, candidate: rep}
+)";
+  // as a user would write it: replicate with no mode (sync by default) is refused at its kind
+  auto e = only_error(base);
+  CHECK(e.path == "providers.rep.kind");
+  CHECK(e.line == 3);
+  CHECK(e.message == "kind replicate is asynchronous (its predictions are polled): set mode: async");
+  const auto fixed = with(base, "    model: owner/name\n", "    model: owner/name\n    mode: async\n");
+  load(fixed); // no error
+  e = only_error(with(fixed, "    api_key_env: OPENAI_API_KEY\n", "    api_key_env: OPENAI_API_KEY\n    mode: async\n"));
+  CHECK(e.path == "providers.oai.mode");
+  CHECK(e.line == 13);
+  CHECK(e.message == "kind openai answers in the call itself: mode must be sync");
+}
+
 TEST_CASE("a config poll schedule has positive steps, an open step only last and a deadline beyond its total") {
   auto e = only_error(with(seed, "deadline: 30m", "deadline: 90s"));
   CHECK(e.path == "providers.gemini.polling.deadline");

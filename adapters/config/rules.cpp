@@ -62,6 +62,15 @@ void check_provider(context& c, const provider_config& p) {
     if (c.has(at("simulated")))
       c.error(at("simulated"), "simulated is only allowed when kind is simulated (kind is " + kind + ")");
   }
+  // the APIs decide the mode: a Replicate prediction is created and polled (as sync it would get no poll
+  // schedule, and a create that timed out could be repeated and paid twice); OpenAI answers the call itself
+  const auto mode_at = c.has(at("mode")) ? at("mode") : at("kind");
+  if (c.ok(at("kind")) && c.ok(at("mode")) && p.kind == core::provider_kind::replicate &&
+      p.mode != core::provider_mode::async)
+    c.error(mode_at, "kind replicate is asynchronous (its predictions are polled): set mode: async");
+  if (c.ok(at("kind")) && c.ok(at("mode")) && p.kind == core::provider_kind::openai &&
+      p.mode != core::provider_mode::sync)
+    c.error(mode_at, "kind openai answers in the call itself: mode must be sync");
   if (c.ok(at("mode")) && p.mode == core::provider_mode::sync && c.has(at("polling")))
     c.error(at("polling"), "polling is only used when mode is async (mode is sync)");
   if (c.ok(at("mode")) && p.mode == core::provider_mode::async)

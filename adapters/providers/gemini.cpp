@@ -123,7 +123,7 @@ public:
       detail::send(*client_, req, [item, done](http_result r) { done(predicted(item, r)); });
       return;
     }
-    // A GenerateContentRequest asks for one image and providers.md documents no count for batch requests, so an
+    // A GenerateContentRequest asks for one image and the batch API documents no count per request, so an
     // item of n images is n requests, keyed "j42#1" .. "j42#n" (n = 1: "j42"), gathered back by key.
     std::vector<value> requests;
     for (const auto& item : items)
