@@ -7,6 +7,7 @@
 #include "core/rate_limits.hpp"
 #include "core/routing.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -14,6 +15,8 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <unordered_map>
 
 namespace cutover::actors {
@@ -59,7 +62,12 @@ struct intake_state {
   bool draining = false;
   std::unordered_map<std::string, key_state> keys;
   std::unordered_map<std::uint64_t, std::vector<waiter>> waiters; ///< by job id
-  std::unordered_map<std::uint64_t, job_id> waiter_jobs;          ///< waiter id -> job id
+  /// When each waiter's wait is up (waiter ids). One timer runs, for the earliest: a timer per waiter put an entry
+  /// that outlived its answer by the whole wait into the actor clock for every job the OpenAI endpoint answers.
+  std::multimap<caf::actor_clock::time_point, std::uint64_t> deadlines;
+  using deadline_pos = decltype(deadlines)::iterator;
+  std::unordered_map<std::uint64_t, std::pair<job_id, deadline_pos>> waiter_jobs; ///< waiter id -> job, deadline
+  std::optional<caf::actor_clock::time_point> timer_at; ///< when the pending timer fires; none: no timer
   std::uint64_t next_waiter = 1;
   std::vector<job_record> to_route; ///< stored, not yet handed to the router
   core::counter* accepted = nullptr;
@@ -226,6 +234,16 @@ void answer(self_ptr self, job_id id, std::vector<waiter> list) {
       });
 }
 
+/// Drops waiter `id`'s deadline (it is being answered).
+void forget_deadline(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto j = st.waiter_jobs.find(id);
+  if (j == st.waiter_jobs.end())
+    return;
+  st.deadlines.erase(j->second.second);
+  st.waiter_jobs.erase(j);
+}
+
 /// The job as a submission that waited sees its end: what the router wrote, not read back.
 msg::job_lookup ended(const msg::final_job& f) {
   msg::job_lookup l;
@@ -250,7 +268,7 @@ void answer_waiters(self_ptr self, const msg::final_job& f) {
   self->state.waiters.erase(it);
   std::vector<waiter> lookups;
   for (auto& w : list) {
-    self->state.waiter_jobs.erase(w.id);
+    forget_deadline(self, w.id);
     if (w.submitted)
       w.deliver(ended(f));
     else
@@ -260,13 +278,26 @@ void answer_waiters(self_ptr self, const msg::final_job& f) {
     answer(self, f.id, std::move(lookups));
 }
 
+/// Sets the timer for the earliest deadline unless one fires no later.
+void arm_timer(self_ptr self) {
+  auto& st = self->state;
+  if (st.deadlines.empty())
+    return;
+  const auto first = st.deadlines.begin()->first;
+  if (st.timer_at && *st.timer_at <= first)
+    return;
+  st.timer_at = first;
+  self->delayed_send(self, first - self->clock().now(), msg::await_expired{});
+}
+
 /// Waits for job `id` on behalf of `w` until it ends or `wait` has passed.
 void add_waiter(self_ptr self, job_id id, waiter w, duration wait) {
   auto& st = self->state;
   w.id = st.next_waiter++;
-  st.waiter_jobs[w.id] = id;
-  self->delayed_send(self, wait, msg::await_expired{w.id});
+  const auto at = self->clock().now() + std::chrono::duration_cast<caf::timespan>(wait);
+  st.waiter_jobs[w.id] = {id, st.deadlines.emplace(at, w.id)};
   st.waiters[id.value].push_back(std::move(w));
+  arm_timer(self);
 }
 
 /// Answers one waiter whose time is up, with the job as it stands.
@@ -275,7 +306,7 @@ void expire_waiter(self_ptr self, std::uint64_t waiter_id) {
   auto j = st.waiter_jobs.find(waiter_id);
   if (j == st.waiter_jobs.end())
     return;
-  auto id = j->second;
+  auto id = j->second.first;
   st.waiter_jobs.erase(j);
   auto& list = st.waiters[id.value];
   for (auto w = list.begin(); w != list.end(); ++w)
@@ -287,6 +318,20 @@ void expire_waiter(self_ptr self, std::uint64_t waiter_id) {
     }
   if (list.empty())
     st.waiters.erase(id.value);
+}
+
+/// The timer fired: answers the waiters whose wait is up, then sets the timer for the next.
+void expire_due(self_ptr self) {
+  auto& st = self->state;
+  const auto now = self->clock().now();
+  if (st.timer_at && *st.timer_at <= now)
+    st.timer_at.reset();
+  while (!st.deadlines.empty() && st.deadlines.begin()->first <= now) {
+    const auto w = st.deadlines.begin()->second;
+    st.deadlines.erase(st.deadlines.begin());
+    expire_waiter(self, w);
+  }
+  arm_timer(self);
 }
 
 caf::result<msg::job_lookup> await(self_ptr self, const msg::await_job& m) {
@@ -501,7 +546,7 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, ms
         if (self->state.users && self->state.users->tracked_users() > 100000)
           self->state.users->prune(now_of(self));
       },
-      [self](const msg::await_expired& m) { expire_waiter(self, m.waiter); },
+      [self](msg::await_expired) { expire_due(self); },
       [self](msg::start_drain) { self->state.draining = true; },
       [self](const msg::replay_dead_letter& m) { return replay(self, m.id, m.tenant); },
       [self](msg::admissibility_update& u) { self->state.admissible = std::move(u.view); },

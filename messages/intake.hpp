@@ -80,8 +80,8 @@ struct submit_outcome {
   submit_reply accepted;
   job_lookup job;
 };
-/// Internal: a waiter's time is up.
-struct await_expired { std::uint64_t waiter; };
+/// Internal: the earliest waiter's time is up.
+struct await_expired {};
 /// Stop accepting new jobs (503) ahead of a shutdown.
 struct start_drain {};
 /// Internal: hand the jobs stored since the last flush to the router, in one message.
@@ -173,7 +173,7 @@ template <class I> auto inspect(I& f, submit_and_wait& x) {
 template <class I> auto inspect(I& f, submit_outcome& x) {
   return f(caf::meta::type_name("submit_outcome"), x.accepted, x.job);
 }
-template <class I> auto inspect(I& f, await_expired& x) { return f(caf::meta::type_name("await_expired"), x.waiter); }
+template <class I> auto inspect(I& f, await_expired&) { return f(caf::meta::type_name("await_expired")); }
 template <class I> auto inspect(I& f, start_drain&) { return f(caf::meta::type_name("start_drain")); }
 template <class I> auto inspect(I& f, flush_routes&) { return f(caf::meta::type_name("flush_routes")); }
 template <class I> auto inspect(I& f, replay_dead_letter& x) {
