@@ -7,6 +7,7 @@
 #include "core/rate_limits.hpp"
 #include "core/routing.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -14,6 +15,8 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <unordered_map>
 
 namespace cutover::actors {
@@ -29,9 +32,26 @@ struct key_state {
   instant created{};
 };
 
+/// Someone waiting for a job to end: a lookup with a wait (answered with the job as stored), or a submission that
+/// waits (answered with its acceptance and the job's end as the router reported it).
 struct waiter {
   std::uint64_t id;
-  caf::typed_response_promise<msg::job_lookup> promise;
+  caf::typed_response_promise<msg::job_lookup> lookup;
+  caf::typed_response_promise<msg::submit_outcome> outcome; ///< valid: a submit_and_wait
+  msg::submit_reply accepted;                               ///< a submit_and_wait's acceptance
+  bool submitted = false;                                   ///< a submit_and_wait: `outcome` answers
+  void deliver(msg::job_lookup l) {
+    if (submitted)
+      outcome.deliver(msg::submit_outcome{accepted, std::move(l)});
+    else
+      lookup.deliver(std::move(l));
+  }
+  void deliver(const caf::error& err) {
+    if (submitted)
+      outcome.deliver(err);
+    else
+      lookup.deliver(err);
+  }
 };
 
 struct intake_state {
@@ -42,7 +62,12 @@ struct intake_state {
   bool draining = false;
   std::unordered_map<std::string, key_state> keys;
   std::unordered_map<std::uint64_t, std::vector<waiter>> waiters; ///< by job id
-  std::unordered_map<std::uint64_t, job_id> waiter_jobs;          ///< waiter id -> job id
+  /// When each waiter's wait is up (waiter ids). One timer runs, for the earliest: a timer per waiter put an entry
+  /// that outlived its answer by the whole wait into the actor clock for every job the OpenAI endpoint answers.
+  std::multimap<caf::actor_clock::time_point, std::uint64_t> deadlines;
+  using deadline_pos = decltype(deadlines)::iterator;
+  std::unordered_map<std::uint64_t, std::pair<job_id, deadline_pos>> waiter_jobs; ///< waiter id -> job, deadline
+  std::optional<caf::actor_clock::time_point> timer_at; ///< when the pending timer fires; none: no timer
   std::uint64_t next_waiter = 1;
   std::vector<job_record> to_route; ///< stored, not yet handed to the router
   core::counter* accepted = nullptr;
@@ -84,16 +109,23 @@ msg::submit_reply refuse(msg::submit_error why, std::string message) {
   return r;
 }
 
-caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
+/// What a submission hears: its answer, and whether it stored a new job (false: a refusal or an idempotent repeat).
+/// Called on the intake actor; for a new job, before the job goes to the router (a waiter set up in it cannot miss
+/// the job's end).
+using submitted = std::function<void(msg::submit_reply, bool fresh)>;
+
+void submit(self_ptr self, msg::submit_job& m, submitted done) {
   auto& st = self->state;
   if (st.draining)
-    return refuse(msg::submit_error::draining, "the engine is shutting down; retry on another instance or later");
+    return done(refuse(msg::submit_error::draining, "the engine is shutting down; retry on another instance or later"),
+                false);
   if (!m.spec.webhook_url.empty()) {
     if (!st.cfg || st.cfg->notify.job_secret_env.empty())
-      return refuse(msg::submit_error::invalid_webhook_url,
-                    "this engine calls no job webhooks (notify.job_secret_env is not set)");
+      return done(refuse(msg::submit_error::invalid_webhook_url,
+                         "this engine calls no job webhooks (notify.job_secret_env is not set)"),
+                  false);
     if (auto why = core::webhook_url_problem(m.spec.webhook_url, st.cfg->notify.allow_private); !why.empty())
-      return refuse(msg::submit_error::invalid_webhook_url, why);
+      return done(refuse(msg::submit_error::invalid_webhook_url, why), false);
   }
   const auto now = now_of(self);
   if (!m.idempotency_key.empty()) {
@@ -101,26 +133,30 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
     if (it != st.keys.end()) {
       const auto& k = it->second;
       if (k.body_hash != m.body_hash)
-        return refuse(msg::submit_error::idempotency_key_reused, "this Idempotency-Key was used with a different request body");
+        return done(refuse(msg::submit_error::idempotency_key_reused,
+                           "this Idempotency-Key was used with a different request body"),
+                    false);
       if (!k.stored)
-        return refuse(msg::submit_error::idempotency_in_progress, "a request with this Idempotency-Key is still being stored");
+        return done(refuse(msg::submit_error::idempotency_in_progress,
+                           "a request with this Idempotency-Key is still being stored"),
+                    false);
       // the first job as it stands now (it may have finished since)
-      auto rp = self->make_response_promise<msg::submit_reply>();
       const auto id = k.id;
       self->request(st.store, caf::infinite, msg::get_job{id})
         .then(
-          [rp, id](msg::job_lookup& l) mutable {
+          [done, id](msg::job_lookup& l) {
             msg::submit_reply r;
             r.id = id;
             r.replayed = true;
             if (l.found)
               r.status = l.job.status;
-            rp.deliver(r);
+            done(r, false);
           },
-          [rp](caf::error& err) mutable {
-            rp.deliver(refuse(msg::submit_error::store_unavailable, "the first job could not be read: " + to_string(err)));
+          [done](caf::error& err) {
+            done(refuse(msg::submit_error::store_unavailable, "the first job could not be read: " + to_string(err)),
+                 false);
           });
-      return rp;
+      return;
     }
   }
   // after the key: a client retrying a job it already has gets that job, not a 503 or a 429
@@ -133,7 +169,7 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
       // whole seconds, rounded up: a client that waits that long finds a provider admissible
       r.retry_after_s = std::max<std::int64_t>(
         1, (std::chrono::duration_cast<std::chrono::microseconds>(v.retry_at - now).count() + 999'999) / 1'000'000);
-      return r;
+      return done(std::move(r), false);
     }
   }
   if (st.users)
@@ -141,7 +177,7 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
       st.throttled->add();
       auto r = refuse(msg::submit_error::rate_limited, "user " + m.spec.user_id + " is over its request rate");
       r.retry_after_s = (wait->count() + 999'999) / 1'000'000;
-      return r;
+      return done(std::move(r), false);
     }
   job_record job;
   job.id = job_id{++st.last_id};
@@ -152,16 +188,15 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
   job.body_hash = m.body_hash;
   if (!m.idempotency_key.empty())
     st.keys[m.idempotency_key] = key_state{m.body_hash, job.id, false, now};
-  auto rp = self->make_response_promise<msg::submit_reply>();
   auto key = m.idempotency_key;
   self->request(st.store, caf::infinite, msg::insert_job{job})
     .then(
-      [self, rp, key, job](msg::stored) mutable {
+      [self, done, key, job](msg::stored) mutable {
         if (!key.empty())
           self->state.keys[key].stored = true;
         msg::submit_reply r;
         r.id = job.id;
-        rp.deliver(r);
+        done(r, true);
         self->state.accepted->add();
         if (log_jobs()) {
           log_line line{log_line::buffered};
@@ -178,12 +213,11 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
           self->send(self, msg::flush_routes{});
         pending.push_back(std::move(job));
       },
-      [self, rp, key](caf::error& err) mutable {
+      [self, done, key](caf::error& err) {
         if (!key.empty())
           self->state.keys.erase(key);
-        rp.deliver(refuse(msg::submit_error::store_unavailable, "the job could not be stored: " + to_string(err)));
+        done(refuse(msg::submit_error::store_unavailable, "the job could not be stored: " + to_string(err)), false);
       });
-  return rp;
 }
 
 /// Answers `list` with job `id` as stored now.
@@ -192,24 +226,78 @@ void answer(self_ptr self, job_id id, std::vector<waiter> list) {
     .then(
       [list](msg::job_lookup& found) mutable {
         for (auto& w : list)
-          w.promise.deliver(found);
+          w.deliver(found);
       },
       [list](caf::error& err) mutable {
         for (auto& w : list)
-          w.promise.deliver(err);
+          w.deliver(err);
       });
 }
 
-/// Answers every waiter of `id` (the job became final).
-void answer_waiters(self_ptr self, job_id id) {
-  auto it = self->state.waiters.find(id.value);
+/// Drops waiter `id`'s deadline (it is being answered).
+void forget_deadline(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto j = st.waiter_jobs.find(id);
+  if (j == st.waiter_jobs.end())
+    return;
+  st.deadlines.erase(j->second.second);
+  st.waiter_jobs.erase(j);
+}
+
+/// The job as a submission that waited sees its end: what the router wrote, not read back.
+msg::job_lookup ended(const msg::final_job& f) {
+  msg::job_lookup l;
+  l.found = true;
+  l.job.id = f.id;
+  l.job.status = f.status;
+  l.job.provider = f.provider;
+  l.job.images = f.images;
+  l.job.cost = f.cost;
+  l.job.error = f.error;
+  l.job.updated_at = f.at;
+  return l;
+}
+
+/// Answers every waiter of the job that became final: submissions that waited from what the router reported,
+/// lookups with the job as stored (they answer with all of it: attempts, spec, times).
+void answer_waiters(self_ptr self, const msg::final_job& f) {
+  auto it = self->state.waiters.find(f.id.value);
   if (it == self->state.waiters.end())
     return;
   auto list = std::move(it->second);
   self->state.waiters.erase(it);
-  for (const auto& w : list)
-    self->state.waiter_jobs.erase(w.id);
-  answer(self, id, std::move(list));
+  std::vector<waiter> lookups;
+  for (auto& w : list) {
+    forget_deadline(self, w.id);
+    if (w.submitted)
+      w.deliver(ended(f));
+    else
+      lookups.push_back(std::move(w));
+  }
+  if (!lookups.empty())
+    answer(self, f.id, std::move(lookups));
+}
+
+/// Sets the timer for the earliest deadline unless one fires no later.
+void arm_timer(self_ptr self) {
+  auto& st = self->state;
+  if (st.deadlines.empty())
+    return;
+  const auto first = st.deadlines.begin()->first;
+  if (st.timer_at && *st.timer_at <= first)
+    return;
+  st.timer_at = first;
+  self->delayed_send(self, first - self->clock().now(), msg::await_expired{});
+}
+
+/// Waits for job `id` on behalf of `w` until it ends or `wait` has passed.
+void add_waiter(self_ptr self, job_id id, waiter w, duration wait) {
+  auto& st = self->state;
+  w.id = st.next_waiter++;
+  const auto at = self->clock().now() + std::chrono::duration_cast<caf::timespan>(wait);
+  st.waiter_jobs[w.id] = {id, st.deadlines.emplace(at, w.id)};
+  st.waiters[id.value].push_back(std::move(w));
+  arm_timer(self);
 }
 
 /// Answers one waiter whose time is up, with the job as it stands.
@@ -218,7 +306,7 @@ void expire_waiter(self_ptr self, std::uint64_t waiter_id) {
   auto j = st.waiter_jobs.find(waiter_id);
   if (j == st.waiter_jobs.end())
     return;
-  auto id = j->second;
+  auto id = j->second.first;
   st.waiter_jobs.erase(j);
   auto& list = st.waiters[id.value];
   for (auto w = list.begin(); w != list.end(); ++w)
@@ -230,6 +318,20 @@ void expire_waiter(self_ptr self, std::uint64_t waiter_id) {
     }
   if (list.empty())
     st.waiters.erase(id.value);
+}
+
+/// The timer fired: answers the waiters whose wait is up, then sets the timer for the next.
+void expire_due(self_ptr self) {
+  auto& st = self->state;
+  const auto now = self->clock().now();
+  if (st.timer_at && *st.timer_at <= now)
+    st.timer_at.reset();
+  while (!st.deadlines.empty() && st.deadlines.begin()->first <= now) {
+    const auto w = st.deadlines.begin()->second;
+    st.deadlines.erase(st.deadlines.begin());
+    expire_waiter(self, w);
+  }
+  arm_timer(self);
 }
 
 caf::result<msg::job_lookup> await(self_ptr self, const msg::await_job& m) {
@@ -245,13 +347,46 @@ caf::result<msg::job_lookup> await(self_ptr self, const msg::await_job& m) {
           rp.deliver(std::move(found));
           return;
         }
-        auto& st = self->state;
-        auto w = st.next_waiter++;
-        st.waiters[id.value].push_back(waiter{w, rp});
-        st.waiter_jobs[w] = id;
-        self->delayed_send(self, wait, msg::await_expired{w});
+        waiter w;
+        w.lookup = rp;
+        add_waiter(self, id, std::move(w), wait);
       },
       [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+/// A submission that waits: the waiter is set up as the job is accepted, before the router has it. An idempotent
+/// repeat waits for the first job as a lookup does.
+caf::result<msg::submit_outcome> submit_and_wait(self_ptr self, msg::submit_and_wait& m) {
+  auto rp = self->make_response_promise<msg::submit_outcome>();
+  const auto wait = m.wait;
+  const auto tenant = m.job.spec.tenant;
+  submit(self, m.job, [self, rp, wait, tenant](msg::submit_reply r, bool fresh) mutable {
+    if (r.error != msg::submit_error::none) {
+      rp.deliver(msg::submit_outcome{std::move(r), {}});
+      return;
+    }
+    waiter w;
+    w.outcome = rp;
+    w.accepted = r;
+    w.submitted = true;
+    const auto id = r.id;
+    if (fresh && wait > duration{0}) {
+      add_waiter(self, id, std::move(w), wait);
+      return;
+    }
+    self->request(self->state.store, caf::infinite, msg::get_job{id})
+      .then(
+        [self, w, wait, id, tenant](msg::job_lookup& found) mutable {
+          if (found.found && !tenant_sees(tenant, found.job.spec.tenant))
+            found = msg::job_lookup{};
+          if (!found.found || is_final(found.job.status) || wait <= duration{0})
+            w.deliver(std::move(found));
+          else
+            add_waiter(self, id, std::move(w), wait);
+        },
+        [w](caf::error& err) mutable { w.deliver(err); });
+  });
   return rp;
 }
 
@@ -396,17 +531,22 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, ms
           self->quit(err);
         });
     return {
-      [self](msg::submit_job& m) { return submit(self, m); },
+      [self](msg::submit_job& m) {
+        auto rp = self->make_response_promise<msg::submit_reply>();
+        submit(self, m, [rp](msg::submit_reply r, bool) mutable { rp.deliver(std::move(r)); });
+        return rp;
+      },
       [self](const msg::await_job& m) { return await(self, m); },
+      [self](msg::submit_and_wait& m) { return submit_and_wait(self, m); },
       [self](const msg::jobs_final& m) {
-        for (auto id : m.ids)
-          answer_waiters(self, id);
+        for (const auto& f : m.jobs)
+          answer_waiters(self, f);
         if (self->state.keys.size() > 100000)
           forget_old_keys(self);
         if (self->state.users && self->state.users->tracked_users() > 100000)
           self->state.users->prune(now_of(self));
       },
-      [self](const msg::await_expired& m) { expire_waiter(self, m.waiter); },
+      [self](msg::await_expired) { expire_due(self); },
       [self](msg::start_drain) { self->state.draining = true; },
       [self](const msg::replay_dead_letter& m) { return replay(self, m.id, m.tenant); },
       [self](msg::admissibility_update& u) { self->state.admissible = std::move(u.view); },

@@ -74,7 +74,7 @@ struct effects {
   std::vector<job_event> events;
   std::vector<job_id> admit;
   std::map<std::pair<std::string, tier>, std::vector<work_item>> enqueue;
-  std::vector<job_id> finals;
+  std::vector<msg::final_job> finals;
   std::vector<msg::settlement> settle;
   msg::observe observed; ///< for the rollout controller
 };
@@ -100,12 +100,16 @@ constexpr std::size_t log_text_max = 200;
 void finish(self_ptr self, effects& fx, job_id id, job_status status, instant now, std::vector<std::string> images,
             std::string error) {
   auto e = event(id, event_kind::finished, status, now);
+  msg::final_job fin{id, status, {}, images, 0, error, now};
   e.images = std::move(images);
   e.text = std::move(error);
   auto it = self->state.flights.find(id.value);
   if (it != self->state.flights.end()) {
     const auto& f = it->second;
     e.cost = f.spent;
+    fin.cost = f.spent;
+    if (f.chain_pos >= 0 && static_cast<std::size_t>(f.chain_pos) < f.chain.size())
+      fin.provider = f.chain[static_cast<std::size_t>(f.chain_pos)];
     if (log_jobs()) {
       const auto& provider = f.chain.empty() ? std::string{} : f.chain[static_cast<std::size_t>(f.chain_pos)];
       log_line line{log_line::buffered};
@@ -119,7 +123,7 @@ void finish(self_ptr self, effects& fx, job_id id, job_status status, instant no
     self->state.flights.erase(it);
   }
   fx.events.push_back(std::move(e));
-  fx.finals.push_back(id);
+  fx.finals.push_back(std::move(fin));
   self->state.meters->finished(status, now);
 }
 
@@ -451,14 +455,14 @@ constexpr auto record_retry = std::chrono::seconds(1);
 
 /// Writes events that end jobs, then tells the waiters; a failed commit is tried again (never dropped: a job
 /// whose end is not on disk would be resumed, and a sync call paid twice).
-void record_final(self_ptr self, std::vector<job_event> events, std::vector<job_id> finals) {
-  auto again = msg::retry_record{events, finals};
+void record_final(self_ptr self, std::vector<job_event> events, std::vector<msg::final_job> finals) {
+  auto again = std::make_shared<msg::retry_record>(msg::retry_record{events, std::move(finals)});
   self->request(self->state.store, caf::infinite, msg::record_events{std::move(events)})
-    .then([self, finals](msg::stored) { self->send(self->state.wiring.finals, msg::jobs_final{finals}); },
+    .then([self, again](msg::stored) { self->send(self->state.wiring.finals, msg::jobs_final{std::move(again->finals)}); },
           [self, again](caf::error& err) {
-            core::log_line{} << "event=job_events_not_stored jobs=" << again.finals.size() << " error=" << to_string(err)
+            core::log_line{} << "event=job_events_not_stored jobs=" << again->finals.size() << " error=" << to_string(err)
                       << " retry_in_ms=" << std::chrono::milliseconds(record_retry).count();
-            self->delayed_send(self, record_retry, again);
+            self->delayed_send(self, record_retry, std::move(*again));
           });
 }
 

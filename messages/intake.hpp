@@ -57,10 +57,31 @@ struct await_job {
   core::duration wait{0};
   std::string tenant; ///< the caller's (empty: none); another tenant's job is not found
 };
+/// A job's end as the router wrote it to disk: what an answer waiting for the job needs, so it is not read back.
+struct final_job {
+  core::job_id id;
+  core::job_status status = core::job_status::succeeded;
+  std::string provider; ///< of the last attempt
+  std::vector<std::string> images;
+  core::micros cost = 0;
+  std::string error;
+  core::instant at{}; ///< when it ended (the job's updated_at)
+};
 /// From the router, after the final state is on disk: wakes waiters.
-struct jobs_final { std::vector<core::job_id> ids; };
-/// Internal: a waiter's time is up.
-struct await_expired { std::uint64_t waiter; };
+struct jobs_final { std::vector<final_job> jobs; };
+/// Submit a job and answer once it is final or `wait` has passed (the OpenAI endpoint): one message instead of a
+/// submission and a lookup, and the waiter is in place before the job can end, so its end is not read back.
+struct submit_and_wait {
+  submit_job job;
+  core::duration wait{0};
+};
+/// The submission's answer; when it was accepted, the job as it stands at the end of the wait (final or not).
+struct submit_outcome {
+  submit_reply accepted;
+  job_lookup job;
+};
+/// Internal: the earliest waiter's time is up.
+struct await_expired {};
 /// Stop accepting new jobs (503) ahead of a shutdown.
 struct start_drain {};
 /// Internal: hand the jobs stored since the last flush to the router, in one message.
@@ -142,8 +163,17 @@ template <class I> auto inspect(I& f, submit_reply& x) {
            x.retry_after_s);
 }
 template <class I> auto inspect(I& f, await_job& x) { return f(caf::meta::type_name("await_job"), x.id, x.wait, x.tenant); }
-template <class I> auto inspect(I& f, jobs_final& x) { return f(caf::meta::type_name("jobs_final"), x.ids); }
-template <class I> auto inspect(I& f, await_expired& x) { return f(caf::meta::type_name("await_expired"), x.waiter); }
+template <class I> auto inspect(I& f, final_job& x) {
+  return f(caf::meta::type_name("final_job"), x.id, x.status, x.provider, x.images, x.cost, x.error, x.at);
+}
+template <class I> auto inspect(I& f, jobs_final& x) { return f(caf::meta::type_name("jobs_final"), x.jobs); }
+template <class I> auto inspect(I& f, submit_and_wait& x) {
+  return f(caf::meta::type_name("submit_and_wait"), x.job, x.wait);
+}
+template <class I> auto inspect(I& f, submit_outcome& x) {
+  return f(caf::meta::type_name("submit_outcome"), x.accepted, x.job);
+}
+template <class I> auto inspect(I& f, await_expired&) { return f(caf::meta::type_name("await_expired")); }
 template <class I> auto inspect(I& f, start_drain&) { return f(caf::meta::type_name("start_drain")); }
 template <class I> auto inspect(I& f, flush_routes&) { return f(caf::meta::type_name("flush_routes")); }
 template <class I> auto inspect(I& f, replay_dead_letter& x) {
@@ -156,6 +186,7 @@ template <class I> auto inspect(I& f, replay_reply& x) {
 using intake_actor = caf::typed_actor<
   caf::replies_to<submit_job>::with<submit_reply>,
   caf::replies_to<await_job>::with<job_lookup>,
+  caf::replies_to<submit_and_wait>::with<submit_outcome>,
   caf::reacts_to<jobs_final>,
   caf::reacts_to<await_expired>,
   caf::reacts_to<start_drain>,

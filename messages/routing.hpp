@@ -22,7 +22,7 @@ struct replay_job { core::job_record job; };
 /// Internal: final states whose commit failed, tried again (waiters hear of them only once they are on disk).
 struct retry_record {
   std::vector<core::job_event> events;
-  std::vector<core::job_id> finals;
+  std::vector<final_job> finals;
 };
 /// From intake: end these jobs `cancelled` (DELETE /v1/jobs/{id}, a user's erasure). Answered with the ids the
 /// router has no flight for: they are final already (or their final state is being written).

@@ -63,6 +63,11 @@ void engine_client::lookup(msg::await_job query, done<msg::job_lookup> cb) {
   impl_->ask<msg::job_lookup>(impl_->intake, query, std::move(cb), answer_timeout + query.wait);
 }
 
+void engine_client::submit_and_wait(msg::submit_and_wait m, done<msg::submit_outcome> cb) {
+  const auto wait = m.wait;
+  impl_->ask<msg::submit_outcome>(impl_->intake, std::move(m), std::move(cb), answer_timeout + wait);
+}
+
 void engine_client::replay(msg::replay_dead_letter m, done<msg::replay_reply> cb) {
   impl_->ask<msg::replay_reply>(impl_->intake, m, std::move(cb));
 }

@@ -31,6 +31,8 @@ public:
 
   void submit(msg::submit_job job, done<msg::submit_reply> cb);
   void lookup(msg::await_job query, done<msg::job_lookup> cb);
+  /// Submits and waits for the job's end (or `m.wait`) in one request.
+  void submit_and_wait(msg::submit_and_wait m, done<msg::submit_outcome> cb);
   void replay(msg::replay_dead_letter m, done<msg::replay_reply> cb);
   void dead_letters(msg::list_dead_letters m, done<msg::job_list> cb);
   void list_jobs(msg::list_jobs m, done<msg::job_list> cb);

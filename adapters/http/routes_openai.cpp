@@ -70,27 +70,23 @@ void generate(api_context& c, const request& req, const reply& rep) {
   auto& job = std::get<parsed_job>(parsed);
   job.spec.tenant = req.tenant;
   key = scoped_idempotency_key("/v1/images/generations", req.tenant, key);
-  engine_client* engine = &c.engine;
-  c.engine.submit(msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)},
-                  [engine, rep, tenant = req.tenant](const msg::submit_reply* r, const std::string& error) {
-                    if (r == nullptr)
-                      return fail(rep, 503, error, "server_error", "", "unavailable");
-                    if (r->error != msg::submit_error::none) {
-                      header_list h;
-                      if (const auto after = retry_after_of(*r); after > 0)
-                        h.emplace_back("Retry-After", std::to_string(after));
-                      return fail(rep, status_of(r->error), r->message, openai_type(r->error), "",
-                                  to_string(r->error), std::move(h));
-                    }
-                    engine->lookup(msg::await_job{r->id, answer_wait, tenant},
-                                   [rep](const msg::job_lookup* l, const std::string& err) {
-                                     if (l == nullptr || !l->found)
-                                       fail(rep, 503, l ? "the job disappeared" : err, "server_error", "",
-                                            "unavailable");
-                                     else
-                                       answer(rep, l->job);
-                                   });
-                  });
+  // one request: the submission, and the answer when the job has ended (its end is not read back from the store)
+  c.engine.submit_and_wait(
+    msg::submit_and_wait{msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)}, answer_wait},
+    [rep](const msg::submit_outcome* o, const std::string& error) {
+      if (o == nullptr)
+        return fail(rep, 503, error, "server_error", "", "unavailable");
+      const auto& r = o->accepted;
+      if (r.error != msg::submit_error::none) {
+        header_list h;
+        if (const auto after = retry_after_of(r); after > 0)
+          h.emplace_back("Retry-After", std::to_string(after));
+        return fail(rep, status_of(r.error), r.message, openai_type(r.error), "", to_string(r.error), std::move(h));
+      }
+      if (!o->job.found)
+        return fail(rep, 503, "the job disappeared", "server_error", "", "unavailable");
+      answer(rep, o->job.job);
+    });
 }
 
 } // namespace
