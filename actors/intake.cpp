@@ -536,6 +536,8 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, ms
         submit(self, m, [rp](msg::submit_reply r, bool) mutable { rp.deliver(std::move(r)); });
         return rp;
       },
+      // second: a flush follows every burst of submissions, and CAF tries the handlers in order
+      [self](msg::flush_routes) { hand_to_router(self); },
       [self](const msg::await_job& m) { return await(self, m); },
       [self](msg::submit_and_wait& m) { return submit_and_wait(self, m); },
       [self](const msg::jobs_final& m) {
@@ -562,7 +564,6 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, ms
         else
           users = std::make_unique<core::user_rate_limiter>(u.per_minute, u.burst);
       },
-      [self](msg::flush_routes) { hand_to_router(self); },
       [self](const msg::cancel_job& m) { return cancel(self, m); },
       [self](const msg::erase_user& m) { return erase(self, m); },
     };

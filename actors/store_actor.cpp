@@ -242,6 +242,12 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     self->quit(m.reason);
   });
   return {
+    // first: CAF tries the handlers in order, and a flush follows nearly every write (matching it last compared
+    // its type with every handler above, a string compare each)
+    [self](msg::store_flush) {
+      if (self->state.flush_pending)
+        flush(self);
+    },
     // jobs
     [self](msg::insert_job& m) -> promise {
       self->state.batch.inserts.push_back(std::move(m.job));
@@ -367,10 +373,6 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     },
     [self](msg::watch_outbox& m) { self->state.outbox_watchers.push_back(std::move(m.sink)); },
     // the store's own
-    [self](msg::store_flush) {
-      if (self->state.flush_pending)
-        flush(self);
-    },
     [self](msg::store_retry) {
       self->state.retry_pending = false;
       flush(self);
