@@ -32,6 +32,7 @@ struct store_state {
   core::counter* rows = nullptr;
   core::counter* failed = nullptr;
   core::counter* swept = nullptr;
+  core::counter* images_swept = nullptr;
   core::gauge* held = nullptr;
   std::vector<msg::outbox_sink> outbox_watchers;
   core::gauge* last_commit = nullptr; ///< actor-clock time of the last commit, microseconds since the epoch
@@ -168,8 +169,39 @@ caf::result<T> read(self_ptr self, Fn fn) {
   }
 }
 
+/// Deletes the files of images whose last referring job finished more than images.retention ago. Their rows go
+/// first (in their own transaction): a file whose delete fails is left behind, never a row naming a missing file.
+void sweep_images(self_ptr self) {
+  auto& st = self->state;
+  if (!st.opts.images)
+    return;
+  const auto now = st.opts.clock.now(self->clock());
+  const auto before = now - st.opts.images_retention;
+  try {
+    const auto gone = st.db->jobs().expire_images(before);
+    std::size_t removed = 0;
+    for (const auto& digest : gone)
+      removed += st.opts.images->remove(digest, now - std::chrono::hours(1)) ? 1 : 0;
+    if (!gone.empty()) {
+      st.images_swept->add(static_cast<std::int64_t>(removed));
+      core::log_line{} << "event=images_swept count=" << removed << " expired=" << gone.size()
+                       << " unused_since=" << core::format_rfc3339(before);
+    }
+  } catch (const std::exception& e) {
+    core::log_line{} << "event=image_sweep_failed error=\"" << e.what() << "\"";
+  }
+}
+
+/// How often the sweeps run: hourly, or more often when images.retention is short (a few per retention).
+core::duration sweep_period(const store_options& o) {
+  if (!o.images)
+    return o.sweep_every;
+  return std::min(o.sweep_every, std::max<core::duration>(std::chrono::seconds(1), o.images_retention / 4));
+}
+
 void sweep(self_ptr self) {
   auto& st = self->state;
+  sweep_images(self);
   const auto before = st.opts.clock.now(self->clock()) - st.opts.dead_letter_retention;
   try {
     if (auto n = st.db->jobs().sweep_dead_letters(before); n > 0) {
@@ -179,7 +211,7 @@ void sweep(self_ptr self) {
   } catch (const std::exception& e) {
     core::log_line{} << "event=dead_letter_sweep_failed error=\"" << e.what() << "\"";
   }
-  self->delayed_send(self, st.opts.sweep_every, msg::sweep_due{});
+  self->delayed_send(self, sweep_period(st.opts), msg::sweep_due{});
 }
 
 msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::store_db> db, store_options opts) {
@@ -195,7 +227,8 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
   st.failed = &m.get_counter("cutover_store_commit_failures_total", {}, "Transactions that failed.");
   st.swept = &m.get_counter("cutover_dead_letters_swept_total", {}, "Dead letters deleted after their retention.");
   st.held = &m.get_gauge("cutover_store_held_bytes", {}, "Bytes of rows kept in memory for a retry of a failed commit.");
-  self->delayed_send(self, st.opts.sweep_every, msg::sweep_due{});
+  st.images_swept = &m.get_counter(core::metric::images_swept, {});
+  self->delayed_send(self, sweep_period(st.opts), msg::sweep_due{});
   st.last_commit = &m.get_gauge(core::metric::store_last_commit, {});
   st.failing = &m.get_gauge(core::metric::store_failing, {});
   if (st.opts.probe_every > core::duration{0})
@@ -337,6 +370,7 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     },
     [self](const msg::config_snapshot& c) {
       self->state.opts.dead_letter_retention = c.cfg->dead_letter.retention;
+      self->state.opts.images_retention = c.cfg->images.retention;
       self->state.opts.notify = c.cfg->notify;
     },
   };

@@ -36,6 +36,12 @@ public:
   virtual std::vector<job_record> dead_letters(std::size_t limit, const std::string& tenant) = 0;
   /// Deletes dead-lettered jobs last updated before `before` (a transaction of its own); returns how many.
   virtual std::size_t sweep_dead_letters(instant before) = 0;
+  /// Forgets the stored images whose last referring job finished before `before` (a transaction of its own) and
+  /// returns their digests: the caller deletes the files. Stores without image rows (simulate's) have none.
+  virtual std::vector<std::string> expire_images(instant before) { (void)before; return {}; }
+  /// Erasure: drops the result images of `jobs` and returns the digests no other job refers to any more (the caller
+  /// deletes those files, e.g. with core::image_port::remove). Call it in the same flow that deletes the jobs.
+  virtual std::vector<std::string> forget_images_of_jobs(const std::vector<job_id>& jobs) { (void)jobs; return {}; }
 
   /// Where a page of finished attempts ends: attempts are ordered by (finished_at, job, no).
   struct attempt_cursor {

@@ -210,10 +210,19 @@ void check_listen_needs_keys(context& c, const config& cfg) {
               "(127.0.0.0/8, ::1, localhost)");
 }
 
+/// A cached answer points at stored images: they must outlive the cache entry, or a hit would give URLs that 404.
+void check_cache(context& c, const config& cfg) {
+  if (c.ok("cache.ttl") && c.ok("images.retention") && cfg.cache.ttl > cfg.images.retention)
+    c.error(c.has("cache.ttl") ? "cache.ttl" : "images.retention",
+            "cache.ttl (" + format_duration(cfg.cache.ttl) + ") must not exceed images.retention (" +
+              format_duration(cfg.images.retention) + "): a cached answer would name deleted images");
+}
+
 } // namespace
 
 void check_rules(context& c, config& cfg) {
   check_listen_needs_keys(c, cfg);
+  check_cache(c, cfg);
   check_notify(c, cfg.notify);
   for (const auto& p : cfg.providers)
     check_provider(c, p);

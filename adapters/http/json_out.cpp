@@ -1,4 +1,5 @@
 #include "adapters/http/json_out.hpp"
+#include "adapters/http/image_access.hpp"
 
 #include <cstdio>
 
@@ -70,7 +71,7 @@ std::string accepted_json(job_id id, job_status status) {
   return out;
 }
 
-std::string job_json(const job_record& job) {
+std::string job_json(const job_record& job, const image_access* images, bool b64) {
   std::string out;
   out.reserve(512 + job.images.size() * 1200);
   out += '{';
@@ -107,7 +108,10 @@ std::string job_json(const job_record& job) {
     for (std::size_t i = 0; i < job.images.size(); ++i) {
       if (i > 0)
         out += ',';
-      append_image_json(out, job.images[i]);
+      if (images != nullptr)
+        images->append_image(out, job.images[i], b64);
+      else
+        append_image_json(out, job.images[i]);
     }
     out += "]}";
   }

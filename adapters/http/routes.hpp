@@ -25,6 +25,7 @@ void add_rollout_routes(route_table& t, api_context& c);    ///< /v1/rollout...
 void add_admin_routes(route_table& t, api_context& c);      ///< /v1/admin/...
 void add_openai_routes(route_table& t, api_context& c);     ///< /v1/images/generations
 void add_operations_routes(route_table& t, api_context& c); ///< health, readiness, metrics, budget, stats, dead letters
+void add_image_routes(route_table& t, api_context& c);      ///< /v1/images/{sha256} (signed URLs)
 
 // --- the engine's errors as HTTP statuses (only here)
 int status_of(msg::submit_error e);

@@ -38,9 +38,9 @@ std::string fresh_user_id() {
   return buf;
 }
 
-void answer(const reply& rep, const core::job_record& job) {
+void answer(const reply& rep, const core::job_record& job, const image_access* images, bool b64) {
   if (job.status == core::job_status::succeeded)
-    rep.send(200, openai_images_json(job));
+    rep.send(200, openai_images_json(job, images, b64));
   else if (!core::is_final(job.status))
     fail(rep, 504,
          "job " + core::to_string(job.id) + " is still running; GET /v1/jobs/" + core::to_string(job.id) +
@@ -71,8 +71,10 @@ void generate(api_context& c, const request& req, const reply& rep) {
   job.spec.tenant = req.tenant;
   key = scoped_idempotency_key("/v1/images/generations", req.tenant, key);
   engine_client* engine = &c.engine;
+  const bool b64 = job.response_format != "url";
   c.engine.submit(msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)},
-                  [engine, rep, tenant = req.tenant](const msg::submit_reply* r, const std::string& error) {
+                  [engine, rep, tenant = req.tenant, images = c.opts.images, b64](const msg::submit_reply* r,
+                                                                                  const std::string& error) {
                     if (r == nullptr)
                       return fail(rep, 503, error, "server_error", "", "unavailable");
                     if (r->error != msg::submit_error::none) {
@@ -83,12 +85,12 @@ void generate(api_context& c, const request& req, const reply& rep) {
                                   to_string(r->error), std::move(h));
                     }
                     engine->lookup(msg::await_job{r->id, answer_wait, tenant},
-                                   [rep](const msg::job_lookup* l, const std::string& err) {
+                                   [rep, images, b64](const msg::job_lookup* l, const std::string& err) {
                                      if (l == nullptr || !l->found)
                                        fail(rep, 503, l ? "the job disappeared" : err, "server_error", "",
                                             "unavailable");
                                      else
-                                       answer(rep, l->job);
+                                       answer(rep, l->job, images.get(), b64);
                                    });
                   });
 }

@@ -25,6 +25,8 @@ public:
   std::vector<key_entry> idempotency_keys(core::instant since) override;
   std::vector<core::job_record> dead_letters(std::size_t limit, const std::string& tenant) override;
   std::size_t sweep_dead_letters(core::instant before) override;
+  std::vector<std::string> expire_images(core::instant before) override;
+  std::vector<std::string> forget_images_of_jobs(const std::vector<core::job_id>& jobs) override;
   std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, core::instant until,
                                                   std::size_t limit) override;
   std::vector<core::instant> call_starts(const std::string& provider, core::instant since) override;
@@ -58,7 +60,8 @@ private:
   /// `with_progress`: the row's provider, bucket, reason, cost, error and attempt base too (a job whose events are
   /// in the same commit); else those start at their defaults.
   void insert(const core::job_record& j, bool with_progress);
-  void put_result(std::uint64_t id, const std::string& images);
+  /// The job's result, and for each stored image (a digest) its use by the job at `at`.
+  void put_result(std::uint64_t id, const std::string& images, core::instant at);
   void fold(const std::vector<core::job_event>& events);
   attempt_delta& attempt(const core::job_event& e);
   void write_attempt(std::uint64_t job, const attempt_delta& d);
@@ -74,7 +77,7 @@ private:
   connection& c_;
   SQLite::Database& db_;
   std::optional<SQLite::Statement> insert_, update_job_, put_result_, put_attempt_, update_attempt_, attempts_q_,
-    free_key_;
+    free_key_, put_image_, put_job_image_;
   std::unordered_map<std::uint64_t, job_delta> jobs_;
   std::unordered_map<std::pair<std::uint64_t, int>, attempt_delta, pair_hash> attempts_;
 };
