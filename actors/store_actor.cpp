@@ -181,7 +181,7 @@ void sweep_images(self_ptr self) {
     const auto gone = st.db->jobs().expire_images(before);
     std::size_t removed = 0;
     for (const auto& digest : gone)
-      removed += st.opts.images->remove(digest, now - std::chrono::hours(1)) ? 1 : 0;
+      removed += st.opts.images->remove(digest, before) ? 1 : 0; // unless written again since
     if (!gone.empty()) {
       st.images_swept->add(static_cast<std::int64_t>(removed));
       core::log_line{} << "event=images_swept count=" << removed << " expired=" << gone.size()

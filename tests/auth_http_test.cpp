@@ -74,6 +74,8 @@ const std::map<std::string, sample>& samples() {
     {"GET /v1/jobs/{id}", {"/v1/jobs/{id}", "", {200}}},
     {"POST /v1/jobs/{id}/feedback", {"/v1/jobs/{id}/feedback", R"({"quality":0.8})", {204}}},
     {"POST /v1/images/generations", {"/v1/images/generations", R"({"prompt":"a kite","user":"u2"})", {200}}},
+    // open: the signed URL is the credential; without a valid signature it is 403 whatever the key
+    {"GET /v1/images/{sha256}", {"/v1/images/" + std::string(64, 'a') + "?exp=1&sig=00", "", {403}}},
     {"GET /v1/rollout", {"/v1/rollout", "", {200}}},
     {"GET /v1/rollout/decisions", {"/v1/rollout/decisions", "", {200}}},
     {"POST /v1/rollout/hold", {"/v1/rollout/hold", "", {200}}},

@@ -212,7 +212,7 @@ void check_listen_needs_keys(context& c, const config& cfg) {
 
 /// A cached answer points at stored images: they must outlive the cache entry, or a hit would give URLs that 404.
 void check_cache(context& c, const config& cfg) {
-  if (c.ok("cache.ttl") && c.ok("images.retention") && cfg.cache.ttl > cfg.images.retention)
+  if (cfg.cache.enabled && c.ok("cache.ttl") && c.ok("images.retention") && cfg.cache.ttl > cfg.images.retention)
     c.error(c.has("cache.ttl") ? "cache.ttl" : "images.retention",
             "cache.ttl (" + format_duration(cfg.cache.ttl) + ") must not exceed images.retention (" +
               format_duration(cfg.images.retention) + "): a cached answer would name deleted images");

@@ -62,10 +62,12 @@ struct capped_read {
   concurrency::streams::istream in;
   concurrency::streams::container_buffer<std::string> buf;
   std::size_t max = 0;
+  std::size_t total = 0; ///< bytes read (the buffer's string may be allocated ahead of them)
 };
 pplx::task<bool> read_more(std::shared_ptr<capped_read> r) {
   return r->in.read(r->buf, 64 * 1024).then([r](std::size_t n) -> pplx::task<bool> {
-    if (r->buf.collection().size() > r->max)
+    r->total += n;
+    if (r->total > r->max)
       return pplx::task_from_result(false);
     if (n == 0)
       return pplx::task_from_result(true);
@@ -202,7 +204,7 @@ void image_files::download(const std::string& url, std::function<void(stored_ima
           return failed(error_class::bad_response, "the image at " + url + " is larger than " +
                                                      "images.max_download_bytes (" + std::to_string(max) + " bytes)");
         stored_images ok;
-        ok.digests.push_back(std::move(r->buf.collection())); // the bytes, for now: the caller writes them
+        ok.digests.push_back(r->buf.collection().substr(0, r->total)); // the bytes, for now: the caller writes them
         return ok;
       });
     })

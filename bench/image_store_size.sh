@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The store's size per 10,000 finished jobs: runs `cutover serve` (BIN, default build/app/cutover) on zero-latency
+# simulated providers, submits JOBS jobs of N images each (distinct prompts, so distinct images), waits until every
+# one is final, stops the engine (SIGTERM: the WAL is checkpointed) and prints the SQLite file and, when there is
+# one, the images folder: apparent bytes and disk usage (du), both scaled to 10,000 jobs. Run it with a build of
+# main (images as base64 in SQLite) and with this one (images as files) to compare.
+#   [BIN=path/to/cutover] bench/image_store_size.sh [JOBS] [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs="${1:-2000}"
+n="${2:-1}"
+bin="${BIN:-build/app/cutover}"
+[ -x "$bin" ] || { echo "build first: ./scripts/build.sh" >&2; exit 1; }
+
+work=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+port=$(shuf -i 20000-32000 -n 1)
+cat > "$work/bench.yaml" <<YAML
+server: {listen: 127.0.0.1:$port}
+store: {path: data/cutover.db, synchronous: normal}
+providers:
+  candidate: {kind: simulated, mode: sync, cost_per_image: {sd: 0.03, hd: 0.039, 4k: 0.06}}
+  baseline:  {kind: simulated, mode: sync, cost_per_image: {sd: 0.04, hd: 0.05, 4k: 0.08}}
+tiers:
+  sd: {batch: {max_items: 50, max_wait: 5ms}}
+  hd: {batch: {max_items: 50, max_wait: 5ms}}
+  4k: {batch: {max_items: 20, max_wait: 5ms}}
+fallback: {candidate: [baseline]}
+rollout: {name: size, baseline: baseline, candidate: candidate, percent: 50, phases: [{percent: 100}]}
+YAML
+"$bin" serve --config "$work/bench.yaml" --data "$work/data" 2>"$work/serve.log" &
+pid=$!
+for _ in $(seq 100); do grep -q event=listening "$work/serve.log" && break; sleep 0.1; done
+seq "$jobs" | xargs -P 8 -I{} curl -s -o /dev/null -X POST "http://127.0.0.1:$port/v1/jobs" \
+  -H 'content-type: application/json' -d "{\"user_id\":\"u{}\",\"prompt\":\"bench prompt {}\",\"tier\":\"sd\",\"n\":$n}"
+final() { sqlite3 "file:$work/data/cutover.db?mode=ro" \
+  "SELECT COUNT(*) FROM jobs WHERE status IN ('succeeded','failed','dead_lettered')" 2>/dev/null || echo 0; }
+for _ in $(seq 600); do [ "$(final)" -ge "$jobs" ] && break; sleep 0.5; done
+kill -TERM $pid; wait $pid || true; pid=
+done_jobs=$(final)
+scale() { echo $(( $1 * 10000 / done_jobs )); }
+db_bytes=$(stat -c %s "$work/data/cutover.db")
+wal_bytes=$(stat -c %s "$work/data/cutover.db-wal" 2>/dev/null || echo 0)
+echo "binary: $bin"
+echo "jobs final: $done_jobs of $jobs, $n image(s) each"
+echo "sqlite: $((db_bytes + wal_bytes)) bytes (db $db_bytes + wal $wal_bytes) -> per 10,000 jobs: $(scale $((db_bytes + wal_bytes))) bytes"
+if [ -d "$work/data/images" ]; then
+  files=$(find "$work/data/images" -type f -name '*.png' | wc -l)
+  apparent=$(du -sb "$work/data/images" | cut -f1)
+  disk=$(du -sB1 "$work/data/images" | cut -f1)
+  echo "images: $files files, $apparent bytes apparent, $disk bytes on disk -> per 10,000 jobs: $(scale "$apparent") apparent, $(scale "$disk") on disk"
+else
+  echo "images: no images folder (results are inside SQLite)"
+fi
