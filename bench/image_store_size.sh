@@ -47,9 +47,11 @@ echo "jobs final: $done_jobs of $jobs, $n image(s) each"
 echo "sqlite: $((db_bytes + wal_bytes)) bytes (db $db_bytes + wal $wal_bytes) -> per 10,000 jobs: $(scale $((db_bytes + wal_bytes))) bytes"
 if [ -d "$work/data/images" ]; then
   files=$(find "$work/data/images" -type f -name '*.png' | wc -l)
+  file_bytes=$(find "$work/data/images" -type f -name '*.png' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
   apparent=$(du -sb "$work/data/images" | cut -f1)
   disk=$(du -sB1 "$work/data/images" | cut -f1)
-  echo "images: $files files, $apparent bytes apparent, $disk bytes on disk -> per 10,000 jobs: $(scale "$apparent") apparent, $(scale "$disk") on disk"
+  echo "images: $files files of $file_bytes bytes ($apparent with the folders, $disk on disk) -> per 10,000 jobs:" \
+       "$(scale "$file_bytes") in files, $(scale "$apparent") with folders, $(scale "$disk") on disk"
 else
   echo "images: no images folder (results are inside SQLite)"
 fi
