@@ -235,9 +235,8 @@ void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
       finish(self, fx, o.id, job_status::failed, now, {},
              next.reason + (o.message.empty() ? "" : " (" + o.message + ")"));
       return;
-    case after_failure_kind::dead_letter: // with the last failure's own words, as a failed job has
-      finish(self, fx, o.id, job_status::dead_lettered, now, {},
-             next.reason + (o.message.empty() ? "" : " (" + o.message + ")"));
+    case after_failure_kind::dead_letter:
+      finish(self, fx, o.id, job_status::dead_lettered, now, {}, next.reason);
       return;
   }
 }
