@@ -137,7 +137,7 @@ std::string image_files::put(const std::string& bytes, core::instant now) {
     throw std::runtime_error("creating " + tmp.string() + ": " + std::strerror(errno));
   try {
     write_all(fd, bytes, tmp.string());
-    if (::fsync(fd) != 0)
+    if (opts_.fsync && ::fsync(fd) != 0)
       throw std::runtime_error("fsync of " + tmp.string() + ": " + std::strerror(errno));
   } catch (...) {
     ::close(fd);
@@ -150,7 +150,8 @@ std::string image_files::put(const std::string& bytes, core::instant now) {
     ::unlink(tmp.c_str());
     throw std::runtime_error("renaming into " + final_path.string() + ": " + why);
   }
-  fsync_path(shard); // the rename itself survives a power loss
+  if (opts_.fsync)
+    fsync_path(shard); // the rename itself survives a power loss
   return digest;
 }
 

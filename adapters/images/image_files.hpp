@@ -21,6 +21,9 @@ struct image_files_options {
   std::string dir;
   std::size_t max_download_bytes = 32 * 1024 * 1024;
   core::duration download_timeout = std::chrono::seconds(60);
+  /// fsync each file and its folder: as durable as the store (store.synchronous: full); off for normal/off, whose
+  /// commits do not survive a power loss either (two fsyncs per image cost more than the image's own commit).
+  bool fsync = true;
 };
 
 class image_files final : public core::image_port, public std::enable_shared_from_this<image_files> {
