@@ -28,7 +28,7 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
   e.store = spawn_store(sys, std::move(db),
                         store_options{opts.detached_store, clock, cfg->dead_letter.retention, std::chrono::hours(1),
                                       e.metrics, core::commit_retry_limits{}, cfg->notify,
-                                      opts.store_probe_every, opts.images, cfg->images.retention});
+                                      opts.store_probe_every, opts.images, cfg->images.retention, cfg->jobs.retention});
   if (opts.webhooks) {
     notifier_options n;
     n.clock = clock;

@@ -51,6 +51,7 @@ struct intake_state {
   config_ptr cfg;                 ///< for the job's chain and its cost there; null: every job is admissible
   core::admissibility admissible; ///< the ledger's view, pushed at every change
   core::counter* unadmissible = nullptr;
+  core::counter* cancel_requests = nullptr;
   static inline const char* name = "intake";
 };
 
@@ -162,6 +163,15 @@ caf::result<msg::submit_reply> submit(self_ptr self, msg::submit_job& m) {
         r.id = job.id;
         rp.deliver(r);
         self->state.accepted->add();
+        if (log_jobs()) {
+          log_line line{log_line::buffered};
+          line << "event=job_accepted job=" << to_string(job.id) << " tier=" << to_string(job.spec.tier_)
+               << " n=" << job.spec.n << " at=" << format_rfc3339(job.created_at);
+          if (!job.spec.tenant.empty())
+            line << " tenant=" << quoted{job.spec.tenant};
+          if (!key.empty())
+            line << " idempotency_key=yes";
+        }
         // The answers of one commit arrive together; the flush lands behind them, so they go out as one message.
         auto& pending = self->state.to_route;
         if (pending.empty())
@@ -274,6 +284,75 @@ caf::result<msg::replay_reply> replay(self_ptr self, job_id id, const std::strin
   return rp;
 }
 
+/// Hands the jobs stored since the last flush to the router now: a cancel sent after them then reaches the router
+/// behind them (one sender, one receiver: CAF keeps the order).
+void hand_to_router(self_ptr self) {
+  auto jobs = std::move(self->state.to_route);
+  self->state.to_route.clear();
+  if (!jobs.empty())
+    self->send(self->state.router, msg::route_jobs{std::move(jobs)});
+}
+
+caf::result<msg::cancel_reply> cancel(self_ptr self, const msg::cancel_job& m) {
+  auto rp = self->make_response_promise<msg::cancel_reply>();
+  const auto id = m.id;
+  auto fail = [](msg::cancel_error why, std::string message, job_status status = job_status::accepted) {
+    return msg::cancel_reply{why, status, std::move(message)};
+  };
+  self->request(self->state.store, caf::infinite, msg::get_job{id})
+    .then(
+      [self, rp, id, fail, tenant = m.tenant](msg::job_lookup& found) mutable {
+        if (!found.found || !tenant_sees(tenant, found.job.spec.tenant)) {
+          rp.deliver(fail(msg::cancel_error::not_found, "no job " + to_string(id)));
+          return;
+        }
+        const auto status = found.job.status;
+        if (is_final(status)) {
+          rp.deliver(fail(msg::cancel_error::final,
+                          "job " + to_string(id) + " is already " + std::string{to_string(status)}, status));
+          return;
+        }
+        self->state.cancel_requests->add();
+        hand_to_router(self);
+        self->request(self->state.router, caf::infinite, msg::cancel_flights{{id}})
+          .then(
+            [rp, id, status, fail](msg::cancel_answer& a) mutable {
+              if (!a.not_in_flight.empty()) { // it ended meanwhile; its final state is being written
+                rp.deliver(fail(msg::cancel_error::final, "job " + to_string(id) + " has just ended", status));
+                return;
+              }
+              rp.deliver(msg::cancel_reply{msg::cancel_error::none, status, {}});
+            },
+            [rp, fail](caf::error& err) mutable { rp.deliver(fail(msg::cancel_error::unavailable, to_string(err))); });
+      },
+      [rp, fail](caf::error& err) mutable { rp.deliver(fail(msg::cancel_error::unavailable, to_string(err))); });
+  return rp;
+}
+
+/// Erases the user's final jobs in the store and cancels those not final (a later call erases them once they are).
+caf::result<msg::erase_reply> erase(self_ptr self, const msg::erase_user& m) {
+  auto rp = self->make_response_promise<msg::erase_reply>();
+  self->request(self->state.store, caf::infinite, msg::erase_user_jobs{m.user_id, m.tenant})
+    .then(
+      [self, rp](msg::erased_jobs& e) mutable {
+        msg::erase_reply r{e.result.erased, e.result.open.size()};
+        if (e.result.open.empty()) {
+          rp.deliver(r);
+          return;
+        }
+        hand_to_router(self);
+        self->request(self->state.router, caf::infinite, msg::cancel_flights{std::move(e.result.open)})
+          .then(
+            [rp, r](msg::cancel_answer& a) mutable {
+              r.cancelled -= a.not_in_flight.size(); // ended meanwhile: final now, erased by the next call
+              rp.deliver(r);
+            },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 void forget_old_keys(self_ptr self) {
   const auto horizon = now_of(self) - defaults::idempotency_ttl;
   auto& keys = self->state.keys;
@@ -299,6 +378,8 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, ms
     st.throttled = &metrics->get_counter("cutover_jobs_throttled_total", {}, "Jobs refused 429 for a user's rate.");
     st.unadmissible = &metrics->get_counter("cutover_jobs_unadmissible_total", {},
                                             "Jobs refused 503 because no provider of their chain could take them.");
+    st.cancel_requests = &metrics->get_counter("cutover_jobs_cancel_requests_total", {},
+                                               "Jobs asked to be cancelled (DELETE /v1/jobs/{id}).");
     st.store = std::move(store);
     st.router = std::move(router);
     st.clock = clock;
@@ -341,12 +422,9 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, ms
         else
           users = std::make_unique<core::user_rate_limiter>(u.per_minute, u.burst);
       },
-      [self](msg::flush_routes) {
-        auto jobs = std::move(self->state.to_route);
-        self->state.to_route.clear();
-        if (!jobs.empty())
-          self->send(self->state.router, msg::route_jobs{std::move(jobs)});
-      },
+      [self](msg::flush_routes) { hand_to_router(self); },
+      [self](const msg::cancel_job& m) { return cancel(self, m); },
+      [self](const msg::erase_user& m) { return erase(self, m); },
     };
   };
   return sys.spawn(fn, std::move(store), std::move(router), clock, std::move(metrics), user_rate, std::move(cfg));

@@ -90,7 +90,7 @@ void publish(self_ptr self, instant now) {
     return;
   st.logged = blocked;
   // after the sends: whoever reads this line finds the watchers told
-  std::cerr << "event=admissibility_changed blocked=" << (blocked.empty() ? "none" : blocked) << std::endl;
+  core::log_line{} << "event=admissibility_changed blocked=" << (blocked.empty() ? "none" : blocked);
 }
 
 /// The budget part of the view, from the book: a provider (or, globally, every one) whose stop line leaves less

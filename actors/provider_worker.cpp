@@ -267,10 +267,8 @@ void cancel_remote(self_ptr self, const std::string& remote_id, const char* why)
   st.cancels->add();
   core::log_line{} << "event=remote_cancel provider=" << provider_name(self) << " remote_id=" << remote_id << " reason=" << why;
   st.env->port->cancel(remote_id, now_of(self), [provider = provider_name(self), remote_id](provider_reply r) {
-    std::ostringstream line;
-    line << "event=remote_cancel_answered provider=" << provider << " remote_id=" << remote_id
-         << " outcome=" << to_string(r.error) << " message=\"" << r.message << "\"\n";
-    std::cerr << line.str() << std::flush;
+    core::log_line{} << "event=remote_cancel_answered provider=" << provider << " remote_id=" << remote_id
+                     << " outcome=" << to_string(r.error) << " message=" << core::quoted{r.message};
   });
 }
 
@@ -733,11 +731,13 @@ void recall(self_ptr self, const msg::recall_items& m) {
         reserved[item.id.value] = wb.not_started ? 0 : unit_price(self, item) * std::max(item.n, 1);
       provider_reply r;
       r.error = error_class::cancelled;
-      r.message = "rolled back: remote job " + wb.b.remote_id + " cancelled at rollback.cancel_in_flight_after" +
+      r.message = (m.by_client ? "cancelled by the client: remote job " + wb.b.remote_id + " cancelled"
+                               : "rolled back: remote job " + wb.b.remote_id +
+                                   " cancelled at rollback.cancel_in_flight_after") +
                   (wb.not_started ? " (it had not started: not charged)" : "");
       report(self, wb, r, {}, out);
       mark_recalled(sink, first, [&reserved](job_id id) { return reserved[id.value]; });
-      cancel_remote(self, wb.b.remote_id, "rollback");
+      cancel_remote(self, wb.b.remote_id, m.by_client ? "client" : "rollback");
       touched.push_back(batch_id);
       continue;
     }
@@ -757,7 +757,8 @@ void recall(self_ptr self, const msg::recall_items& m) {
       const bool whole = !c->second.items.empty() || take.size() == wb.b.items.size();
       provider_reply r;
       r.error = error_class::cancelled;
-      r.message = "rolled back while waiting for a retry: sent to the baseline";
+      r.message = m.by_client ? "cancelled by the client while waiting for a retry or a slot"
+                              : "rolled back while waiting for a retry: sent to the baseline";
       const auto at = sink.items.size();
       report(self, wb, r, take, out);
       mark_recalled(sink, at, [](job_id) { return micros{0}; }); // the failed calls before it cost nothing

@@ -8,6 +8,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
+#include <functional>
 #include <iostream>
 #include <optional>
 
@@ -37,8 +39,16 @@ rollout_machine& machine(self_ptr self) { return *self->state.machine; }
 msg::rollout_view_reply view(self_ptr self) {
   const auto& m = machine(self);
   const auto& s = m.status();
-  return msg::rollout_view_reply{m.cfg().rollout.name, m.cfg().rollout.enabled, s.percent, s.phase,
-                                 std::string{to_string(s.state)}, s.since, m.cfg().hash};
+  msg::rollout_view_reply v;
+  v.name = m.cfg().rollout.name;
+  v.enabled = m.cfg().rollout.enabled;
+  v.percent = s.percent;
+  v.phase = s.phase;
+  v.state = std::string{to_string(s.state)};
+  v.since = s.since;
+  v.config_hash = m.cfg().hash;
+  v.figures = m.figures(now_of(self));
+  return v;
 }
 
 /// The user-wait gauges from the phase's figures (what the gates judge).
@@ -55,8 +65,10 @@ void export_user_wait(self_ptr self) {
   set(self->state.user_wait_baseline, phase.totals(cohort::baseline).user_wait());
 }
 
-/// Tells the router the live view, updates the gauges, persists the state and the decision (if any).
-void publish(self_ptr self, std::optional<decision_record> decision) {
+/// Tells the router the live view, updates the gauges, persists the state and the decision (if any); `stored`, when
+/// set, hears how the write went (null: on disk).
+void publish(self_ptr self, std::optional<decision_record> decision,
+             std::function<void(const caf::error*)> stored = nullptr) {
   auto& st = self->state;
   const auto& status = machine(self).status();
   self->send(st.router, msg::rollout_update{machine(self).rolled_back(), status.percent});
@@ -68,7 +80,7 @@ void publish(self_ptr self, std::optional<decision_record> decision) {
     st.metrics->get_gauge(core::metric::rollout_state, {{"state", std::string{to_string(s)}}})
       .set(s == status.state ? 1 : 0);
   msg::record_rollout rec;
-  rec.status.push_back(status);
+  rec.status.push_back(machine(self).resting_status()); // a drill's rollback is never where a restart comes back to
   if (decision) {
     core::log_line{} << "event=rollout_decision action=" << decision->action << " percent=" << status.percent
               << " state=" << to_string(status.state) << " reason=\"" << decision->reason << "\"";
@@ -76,8 +88,16 @@ void publish(self_ptr self, std::optional<decision_record> decision) {
     rec.decisions.push_back(std::move(*decision));
   }
   self->request(st.store, caf::infinite, std::move(rec))
-    .then([](msg::stored) {},
-          [](caf::error& err) { core::log_line{} << "event=rollout_not_stored error=" << to_string(err); });
+    .then(
+      [stored](msg::stored) {
+        if (stored)
+          stored(nullptr);
+      },
+      [stored](caf::error& err) {
+        core::log_line{} << "event=rollout_not_stored error=" << to_string(err);
+        if (stored)
+          stored(&err);
+      });
 }
 
 /// After a restart: rebuilds what the controller held in memory from the attempts on disk, the phase's cumulative
@@ -155,6 +175,71 @@ msg::operator_reply answer(self_ptr self, operator_result r) {
   if (r.decision)
     publish(self, std::move(r.decision));
   return msg::operator_reply{error, std::move(r.message), view(self)};
+}
+
+// --- a live rollback drill: the machine holds its states, this shell asks the router and keeps the time
+
+using drill_promise = caf::typed_response_promise<msg::drill_reply>;
+
+/// How long until the drill's deadline (at least a moment: a request needs a positive timeout).
+caf::timespan drill_time_left(self_ptr self) {
+  const auto left = machine(self).drill_deadline() - now_of(self);
+  return std::max<caf::timespan>(std::chrono::milliseconds(1), std::chrono::duration_cast<caf::timespan>(left));
+}
+
+/// The rollout goes back where it was; the answer goes out once the drill's decisions are on disk.
+void finish_drill(self_ptr self, drill_promise rp, std::int64_t left_at_candidate) {
+  auto& m = machine(self);
+  auto d = m.drill_finish(now_of(self), left_at_candidate);
+  if (!d)
+    return; // finished already
+  const auto& rec = m.drill();
+  core::log_line{} << "event=rollout_drill_finished passed=" << (rec.passed() ? "true" : "false")
+                   << " routed_ms=" << std::chrono::duration<double, std::milli>(rec.routed_after()).count()
+                   << " drained_ms=" << std::chrono::duration<double, std::milli>(rec.drained_after()).count()
+                   << " left_at_candidate=" << rec.left_at_candidate << " percent=" << m.status().percent;
+  publish(self, std::move(d), [self, rp, rec](const caf::error* err) mutable {
+    if (err != nullptr)
+      rp.deliver(*err);
+    else
+      rp.deliver(msg::drill_reply{msg::operator_error::none, "", rec, view(self)});
+  });
+}
+
+/// Draining: waits until the router has no job at the candidate, or the deadline; then asks how many are left.
+void await_drain(self_ptr self, drill_promise rp) {
+  auto& st = self->state;
+  self->request(st.router, drill_time_left(self), msg::count_at_candidate{true})
+    .then([self, rp](msg::at_candidate&) { finish_drill(self, rp, 0); },
+          [self, rp](caf::error&) {
+            // the deadline passed (or the router is gone): how many are still there goes on the record
+            self->request(self->state.router, std::chrono::seconds(10), msg::count_at_candidate{false})
+              .then([self, rp](msg::at_candidate& a) { finish_drill(self, rp, a.jobs); }, // 0: drained just past it
+                    [self, rp](caf::error&) { finish_drill(self, rp, -1); });
+          });
+}
+
+caf::result<msg::drill_reply> start_drill(self_ptr self, const msg::run_drill& m) {
+  auto& mc = machine(self);
+  auto r = mc.drill_start(now_of(self), m.max_wait);
+  if (r.outcome != operator_outcome::done) {
+    const auto error = r.outcome == operator_outcome::bad_request ? msg::operator_error::bad_request
+                                                                  : msg::operator_error::not_allowed;
+    return msg::drill_reply{error, std::move(r.message), {}, view(self)};
+  }
+  core::log_line{} << "event=rollout_drill_started from_percent=" << mc.drill().before.percent
+                   << " max_wait_ms=" << std::chrono::duration_cast<std::chrono::milliseconds>(mc.drill().max_wait).count();
+  auto rp = self->make_response_promise<msg::drill_reply>();
+  // the router hears the rollback first (publish), then this question: its answer comes once it routes by it
+  publish(self, std::move(r.decision));
+  self->request(self->state.router, drill_time_left(self), msg::count_at_candidate{false})
+    .then(
+      [self, rp](msg::at_candidate& a) {
+        machine(self).drill_routed(now_of(self), a.jobs);
+        await_drain(self, rp);
+      },
+      [self, rp](caf::error&) { finish_drill(self, rp, -1); });
+  return rp;
 }
 
 } // namespace
@@ -237,6 +322,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
       },
       [self](msg::get_rollout) { return view(self); },
       [self](const msg::operator_action& a) { return answer(self, machine(self).act(a.action, now_of(self))); },
+      [self](const msg::run_drill& m) { return start_drill(self, m); },
       [self](const msg::step_percent& m) { return answer(self, machine(self).step_down(m.percent, now_of(self))); },
       [self](const msg::config_snapshot& c) { publish(self, machine(self).reload(c.cfg, now_of(self))); },
     };

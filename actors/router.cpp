@@ -35,6 +35,9 @@ struct flight {
   int attempt_base = 0; ///< attempts made before a dead-letter replay: not counted against max_attempts again
   bool replay = false;  ///< the next routed event is a replay
   instant created_at{}; ///< when the job was accepted: its user wait runs from here to final
+  /// The client cancelled it: it ends `cancelled` at its next step (admitted, taken out of a window or from its
+  /// provider, or its call answered), never going further down its chain.
+  bool cancelling = false;
 };
 
 struct router_state {
@@ -58,6 +61,8 @@ struct router_state {
   gauge* in_flight = nullptr;
   std::unique_ptr<router_meters> meters;
   bool ratio_ticking = false; ///< a meter_due is pending: the fallback ratio is republished as events age out
+  /// Who waits until no job is at the candidate any more (a rollback drill); answered from apply().
+  std::vector<caf::typed_response_promise<msg::at_candidate>> drain_waiters;
   static inline const char* name = "router";
 };
 
@@ -89,6 +94,9 @@ void count(self_ptr self, const std::string& name, const labels& l, const std::s
   self->state.metrics->get_counter(name, l, help).add();
 }
 
+/// The longest free text (an error) a job line carries: enough to grep, never a provider's whole answer.
+constexpr std::size_t log_text_max = 200;
+
 void finish(self_ptr self, effects& fx, job_id id, job_status status, instant now, std::vector<std::string> images,
             std::string error) {
   auto e = event(id, event_kind::finished, status, now);
@@ -96,7 +104,18 @@ void finish(self_ptr self, effects& fx, job_id id, job_status status, instant no
   e.text = std::move(error);
   auto it = self->state.flights.find(id.value);
   if (it != self->state.flights.end()) {
-    e.cost = it->second.spent;
+    const auto& f = it->second;
+    e.cost = f.spent;
+    if (log_jobs()) {
+      const auto& provider = f.chain.empty() ? std::string{} : f.chain[static_cast<std::size_t>(f.chain_pos)];
+      log_line line{log_line::buffered};
+      line << "event=job_final job=" << to_string(id) << " status=" << to_string(status) << " provider=" << provider
+           << " cost_usd=" << format_usd(f.spent) << " wait_ms="
+           << std::chrono::duration_cast<std::chrono::milliseconds>(now - f.created_at).count()
+           << " attempts=" << f.item.attempt_no - f.attempt_base << " at=" << format_rfc3339(now);
+      if (!e.text.empty())
+        line << " error=" << quoted{std::string_view{e.text}.substr(0, log_text_max)};
+    }
     self->state.flights.erase(it);
   }
   fx.events.push_back(std::move(e));
@@ -131,6 +150,13 @@ void route_new(self_ptr self, effects& fx, const job_record& job, bool replay = 
 void next_in_chain(self_ptr self, effects& fx, flight& f, const std::string& why, std::string_view reason,
                    instant now) {
   f.route_reason += "; " + why;
+  if (log_jobs())
+    log_line{log_line::buffered} << "event=job_fell_back job=" << to_string(f.item.id)
+                                 << " from=" << f.chain[static_cast<std::size_t>(f.chain_pos)] << " to="
+                                 << (static_cast<std::size_t>(f.chain_pos) + 1 < f.chain.size()
+                                       ? f.chain[static_cast<std::size_t>(f.chain_pos) + 1]
+                                       : std::string{"none"})
+                                 << " cause=" << reason << " reason=" << quoted{why} << " at=" << format_rfc3339(now);
   if (static_cast<std::size_t>(f.chain_pos) + 1 >= f.chain.size()) {
     self->state.meters->fell_back(f.chain[static_cast<std::size_t>(f.chain_pos)], "none", reason, now);
     finish(self, fx, f.item.id, job_status::dead_lettered, now, {}, why + "; no provider left in the chain");
@@ -145,6 +171,16 @@ void next_in_chain(self_ptr self, effects& fx, flight& f, const std::string& why
 cohort cohort_of(self_ptr self, const std::string& provider) {
   const auto& r = self->state.cfg->rollout;
   return provider == r.candidate ? cohort::candidate : provider == r.baseline ? cohort::baseline : cohort::other;
+}
+
+/// Jobs whose current attempt is at the candidate: in its batch windows, being admitted, waiting there for a slot or
+/// a retry, or on the wire. O(jobs in flight): asked for by a drill, not per message.
+std::int64_t at_candidate(self_ptr self) {
+  const auto& candidate = self->state.cfg->rollout.candidate;
+  std::int64_t n = 0;
+  for (const auto& [id, f] : self->state.flights)
+    n += f.chain[static_cast<std::size_t>(f.chain_pos)] == candidate;
+  return n;
 }
 
 /// Whether the routing view now sends this flight's work at the candidate back to the baseline (core rule).
@@ -167,12 +203,67 @@ void reroute(self_ptr self, effects& fx, flight& f, const char* where) {
   dispatch(fx, f);
 }
 
+/// The reason a cancelled job's record gives.
+constexpr const char* cancelled_text = "cancelled by the client";
+
+/// The outcome of a cancelled job's attempt: recorded and charged as it is (a recalled remote job that may have
+/// run: its reservation; a call that answered: its cost), then the job ends `cancelled`, whatever the outcome.
+void end_cancelled(self_ptr self, effects& fx, flight& f, item_outcome& o, instant now) {
+  f.spent += o.cost;
+  const bool called = o.recalled || (o.error != error_class::breaker_open && o.error != error_class::budget_exhausted &&
+                                     o.error != error_class::over_limit);
+  fx.settle.push_back(msg::settlement{reservation_key{o.id.value, o.attempt_no}, o.cost, !called});
+  if (!o.recalled) // the provider's real answer: a sample of its health like any other
+    fx.observed.outcomes.push_back(observation{o.finished_at, o.provider, f.item.tier_, cohort_of(self, o.provider),
+                                               o.error, o.finished_at - o.started_at, o.cost,
+                                               static_cast<int>(o.images.size()), o.quality > 0 ? o.quality : -1});
+  auto a = event(o.id, event_kind::attempt_finished, job_status::running, now);
+  a.attempt.no = o.attempt_no;
+  a.attempt.provider = o.provider;
+  a.attempt.started_at = o.started_at;
+  a.attempt.finished_at = o.finished_at;
+  a.attempt.outcome = o.error == error_class::none ? job_status::succeeded : job_status::failed;
+  a.attempt.error = o.error;
+  a.attempt.remote_id = o.remote_id;
+  a.attempt.cost = o.cost;
+  fx.events.push_back(std::move(a));
+  finish(self, fx, o.id, job_status::cancelled, now, {}, cancelled_text);
+}
+
+void on_recalled_from_window(self_ptr self, std::vector<work_item>& items);
+
+/// Starts cancelling a flight: it is taken back wherever it waits (its batcher's window; its provider's queue for a
+/// retry or a slot; a remote job of its own, cancelled at the provider where the provider allows and no longer
+/// polled). A call on the wire, or a remote job shared with other jobs' items, answers first. Each of those ends
+/// in end_cancelled (or on_recalled_from_window, or on_admitted while the ledger still decides).
+void start_cancel(self_ptr self, flight& f, instant now) {
+  if (f.cancelling)
+    return;
+  f.cancelling = true;
+  auto& st = self->state;
+  const auto& provider = f.chain[static_cast<std::size_t>(f.chain_pos)];
+  if (log_jobs())
+    log_line{log_line::buffered} << "event=job_cancel_requested job=" << to_string(f.item.id) << " provider=" << provider
+                                 << " attempt=" << f.item.attempt_no << " at=" << format_rfc3339(now);
+  if (auto b = st.wiring.batchers.find(provider); b != st.wiring.batchers.end())
+    self->request(b->second[static_cast<std::size_t>(f.item.tier_)], caf::infinite,
+                  msg::recall_items{{f.item}, false, true})
+      .then([self](msg::recalled_items& r) { on_recalled_from_window(self, r.items); },
+            [](caf::error& err) { log_line{} << "event=cancel_recall_failed error=" << quoted{to_string(err)}; });
+  if (auto p = st.wiring.providers.find(provider); p != st.wiring.providers.end())
+    self->send(p->second, msg::recall_items{{f.item}, true, true});
+}
+
 void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
   auto& st = self->state;
   auto it = st.flights.find(o.id.value);
   if (it == st.flights.end() || it->second.item.attempt_no != o.attempt_no)
     return; // a duplicate or stale outcome
   auto& f = it->second;
+  if (f.cancelling) {
+    end_cancelled(self, fx, f, o, now);
+    return;
+  }
   if (o.recalled) {
     // Taken back at a rollback: the engine's doing, not the provider's outcome (not observed), and no attempt of
     // the job is used up by it. Its cost is what the worker's money rules charge (a cancelled remote job that may
@@ -226,6 +317,11 @@ void on_outcome(self_ptr self, effects& fx, item_outcome& o, instant now) {
   switch (next.kind) {
     case after_failure_kind::fall_back:
       st.meters->fell_back(o.provider, next.provider, to_string(o.error), now);
+      if (log_jobs())
+        log_line{log_line::buffered} << "event=job_fell_back job=" << to_string(o.id) << " from=" << o.provider
+                                     << " to=" << next.provider << " cause=" << to_string(o.error)
+                                     << " attempt=" << o.attempt_no << " reason=" << quoted{next.reason}
+                                     << " at=" << format_rfc3339(now);
       f.item.attempt_no = o.attempt_no + 1;
       f.chain_pos = next.chain_pos;
       f.route_reason += "; " + next.reason;
@@ -382,6 +478,12 @@ void on_admitted(self_ptr self, const std::vector<job_id>& ids, const std::vecto
     auto& f = it->second;
     const auto& provider = f.chain[static_cast<std::size_t>(f.chain_pos)];
     const auto& verdict = r.verdicts[i];
+    if (f.cancelling) { // cancelled while the ledger decided: nothing was called, the reservation goes
+      if (verdict.admitted())
+        fx.settle.push_back(msg::settlement{reservation_key{f.item.id.value, f.item.attempt_no}, 0, true});
+      finish(self, fx, f.item.id, job_status::cancelled, now, {}, cancelled_text);
+      continue;
+    }
     if (verdict.admitted() && pulled_back(self, f)) {
       // admitted at the candidate while a rollback arrived: the reservation goes, the baseline is asked instead
       fx.settle.push_back(msg::settlement{reservation_key{f.item.id.value, f.item.attempt_no}, 0, true});
@@ -399,6 +501,10 @@ void on_admitted(self_ptr self, const std::vector<job_id>& ids, const std::vecto
     e.bucket = f.bucket;
     e.text = f.route_reason;
     e.attempt.no = f.attempt_base;
+    if (log_jobs())
+      log_line{log_line::buffered} << "event=job_routed job=" << to_string(f.item.id) << " provider=" << provider
+                                   << " attempt=" << f.item.attempt_no << " bucket=" << f.bucket
+                                   << " reason=" << quoted{f.route_reason} << " at=" << format_rfc3339(now);
     f.bucket = 0;
     f.replay = false;
     fx.events.push_back(std::move(e));
@@ -446,6 +552,11 @@ void apply(self_ptr self, effects& fx) {
       self->send(b->second[static_cast<std::size_t>(key.second)], msg::enqueue_items{std::move(items)});
   }
   st.in_flight->set(static_cast<std::int64_t>(st.flights.size()));
+  if (!st.drain_waiters.empty() && at_candidate(self) == 0) {
+    for (auto& w : st.drain_waiters)
+      w.deliver(msg::at_candidate{0});
+    st.drain_waiters.clear();
+  }
   publish_ratio(self);
   if (!fx.observed.outcomes.empty() || fx.observed.dispatched_candidate > 0 || fx.observed.dispatched_baseline > 0)
     if (st.wiring.observer)
@@ -472,7 +583,10 @@ void on_recalled_from_window(self_ptr self, std::vector<work_item>& items) {
     if (it == st.flights.end() || it->second.item.attempt_no != item.attempt_no)
       continue;
     fx.settle.push_back(msg::settlement{reservation_key{item.id.value, item.attempt_no}, 0, true});
-    reroute(self, fx, it->second, "batch window");
+    if (it->second.cancelling) // never called: nothing spent
+      finish(self, fx, item.id, job_status::cancelled, now_of(self), {}, cancelled_text);
+    else
+      reroute(self, fx, it->second, "batch window");
   }
   apply(self, fx);
 }
@@ -487,7 +601,7 @@ bool recall_routed(self_ptr self, bool cancel_running) {
   std::map<tier, std::vector<work_item>> by_tier;
   msg::recall_items all{{}, cancel_running};
   for (const auto& [id, f] : st.flights)
-    if (pulled_back(self, f)) {
+    if (!f.cancelling && pulled_back(self, f)) {
       by_tier[f.item.tier_].push_back(f.item);
       all.items.push_back(f.item);
     }
@@ -619,6 +733,18 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
         apply(self, fx);
         return rp;
       },
+      [self](const msg::cancel_flights& m) {
+        msg::cancel_answer a;
+        const auto now = now_of(self);
+        for (auto id : m.ids) {
+          auto it = self->state.flights.find(id.value);
+          if (it == self->state.flights.end())
+            a.not_in_flight.push_back(id);
+          else
+            start_cancel(self, it->second, now);
+        }
+        return a;
+      },
       [self](const msg::rollout_update& u) {
         auto& st = self->state;
         st.view.rolled_back = u.rolled_back;
@@ -627,6 +753,13 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
         // a rollback (or a lower percent) reaches work already routed: waiting work now, running work later
         if (recall_routed(self, false))
           self->delayed_send(self, st.cfg->rollback.cancel_in_flight_after, msg::recall_due{});
+      },
+      [self](const msg::count_at_candidate& m) -> caf::result<msg::at_candidate> {
+        const auto n = at_candidate(self);
+        if (n == 0 || !m.when_none)
+          return msg::at_candidate{n};
+        self->state.drain_waiters.push_back(self->make_response_promise<msg::at_candidate>());
+        return self->state.drain_waiters.back();
       },
       [self](msg::recall_due) { recall_routed(self, true); },
       [self](msg::meter_due) {

@@ -33,6 +33,8 @@ struct store_state {
   core::counter* failed = nullptr;
   core::counter* swept = nullptr;
   core::counter* images_swept = nullptr;
+  core::counter* jobs_swept = nullptr;
+  core::counter* jobs_erased = nullptr;
   core::gauge* held = nullptr;
   std::vector<msg::outbox_sink> outbox_watchers;
   core::gauge* last_commit = nullptr; ///< actor-clock time of the last commit, microseconds since the epoch
@@ -199,6 +201,27 @@ core::duration sweep_period(const store_options& o) {
   return std::min(o.sweep_every, std::max<core::duration>(std::chrono::seconds(1), o.images_retention / 4));
 }
 
+/// Final jobs deleted per transaction: the store actor answers no one meanwhile, so a backlog (a first start with
+/// a retention shorter than the store's age) goes in slices with the commits queued in between.
+constexpr std::size_t jobs_sweep_batch = 2000;
+
+/// Deletes one batch of final jobs past jobs.retention; asks for the next batch when this one was full.
+void sweep_jobs(self_ptr self) {
+  auto& st = self->state;
+  const auto before = st.opts.clock.now(self->clock()) - st.opts.jobs_retention;
+  try {
+    const auto n = st.db->jobs().sweep_final_jobs(before, jobs_sweep_batch);
+    if (n > 0) {
+      st.jobs_swept->add(static_cast<std::int64_t>(n));
+      core::log_line{} << "event=jobs_swept count=" << n << " older_than=" << core::format_rfc3339(before);
+    }
+    if (n == jobs_sweep_batch)
+      self->send(self, msg::sweep_more{});
+  } catch (const std::exception& e) {
+    core::log_line{} << "event=jobs_sweep_failed error=" << core::quoted{e.what()};
+  }
+}
+
 void sweep(self_ptr self) {
   auto& st = self->state;
   sweep_images(self);
@@ -211,6 +234,7 @@ void sweep(self_ptr self) {
   } catch (const std::exception& e) {
     core::log_line{} << "event=dead_letter_sweep_failed error=\"" << e.what() << "\"";
   }
+  sweep_jobs(self);
   self->delayed_send(self, sweep_period(st.opts), msg::sweep_due{});
 }
 
@@ -226,9 +250,12 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
   st.rows = &m.get_counter("cutover_store_rows_total", {}, "Job inserts and events written.");
   st.failed = &m.get_counter("cutover_store_commit_failures_total", {}, "Transactions that failed.");
   st.swept = &m.get_counter("cutover_dead_letters_swept_total", {}, "Dead letters deleted after their retention.");
+  st.jobs_swept = &m.get_counter("cutover_jobs_swept_total", {}, "Final jobs deleted after jobs.retention.");
+  st.jobs_erased = &m.get_counter("cutover_jobs_erased_total", {}, "Final jobs erased by DELETE /v1/users/{id}/jobs.");
   st.held = &m.get_gauge("cutover_store_held_bytes", {}, "Bytes of rows kept in memory for a retry of a failed commit.");
   st.images_swept = &m.get_counter(core::metric::images_swept, {});
   self->delayed_send(self, sweep_period(st.opts), msg::sweep_due{});
+  self->send(self, msg::sweep_more{}); // jobs past jobs.retention go at start too (an engine stopped for long)
   st.last_commit = &m.get_gauge(core::metric::store_last_commit, {});
   st.failing = &m.get_gauge(core::metric::store_failing, {});
   if (st.opts.probe_every > core::duration{0})
@@ -267,6 +294,23 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     },
     [self](const msg::list_dead_letters& m) {
       return read<msg::job_list>(self, [&](core::store_db& db) { return msg::job_list{db.jobs().dead_letters(m.limit, m.tenant)}; });
+    },
+    [self](const msg::list_jobs& m) {
+      return read<msg::job_list>(self, [&](core::store_db& db) { return msg::job_list{db.jobs().list_jobs(m.query)}; });
+    },
+    [self](const msg::erase_user_jobs& m) {
+      return read<msg::erased_jobs>(self, [&](core::store_db& db) {
+        auto r = db.jobs().erase_user_jobs(m.user_id, m.tenant);
+        self->state.jobs_erased->add(static_cast<std::int64_t>(r.erased));
+        // the rows are gone (committed): now their files, which no other job names
+        if (auto& files = self->state.opts.images)
+          for (const auto& digest : r.images)
+            files->remove(digest, self->state.opts.clock.now(self->clock()));
+        // the user's id is not logged: the erasure is of everything that names them
+        core::log_line{} << "event=user_jobs_erased erased=" << r.erased << " not_final=" << r.open.size()
+                         << " tenant=" << core::quoted{m.tenant};
+        return msg::erased_jobs{std::move(r)};
+      });
     },
     [self](const msg::load_finished_attempts& m) {
       return read<msg::finished_attempts>(self, [&](core::store_db& db) {
@@ -362,6 +406,7 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
       flush(self);
     },
     [self](msg::sweep_due) { sweep(self); },
+    [self](msg::sweep_more) { sweep_jobs(self); },
     [self](msg::probe_due) {
       auto& st = self->state;
       st.batch.probe = st.opts.clock.now(self->clock());
@@ -371,6 +416,7 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     [self](const msg::config_snapshot& c) {
       self->state.opts.dead_letter_retention = c.cfg->dead_letter.retention;
       self->state.opts.images_retention = c.cfg->images.retention;
+      self->state.opts.jobs_retention = c.cfg->jobs.retention;
       self->state.opts.notify = c.cfg->notify;
     },
   };

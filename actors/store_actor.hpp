@@ -5,7 +5,8 @@
 /// its new jobs (never acknowledged) and keeps every other write, in order, at the head of the next commit, tried
 /// again after a backoff on the actor clock; past core::commit_retry_limits the store stops with an error, which
 /// stops the engine (the next start recovers from disk). On the actor clock it deletes dead letters older than
-/// their retention, and image files no job has referred to for images.retention. With a store that keeps an outbox (SQLite), each commit also writes the notices its rows cause
+/// their retention, final jobs older than jobs.retention (a bounded batch at a time, so commits interleave), and
+/// image files no job has referred to for images.retention. With a store that keeps an outbox (SQLite), each commit also writes the notices its rows cause
 /// (core/notify_rules) and their deliveries, and tells the watchers of the outbox (the notifier) when it added some.
 
 #include "actors/clock.hpp"
@@ -35,6 +36,7 @@ struct store_options {
   /// The image files the sweep deletes from (serve); null: no images to sweep (simulate writes none).
   std::shared_ptr<core::image_port> images{};
   core::duration images_retention = core::defaults::images_retention; ///< a reload replaces it
+  core::duration jobs_retention = core::defaults::jobs_retention; ///< final jobs older than this are swept
 };
 
 msg::store_actor spawn_store(caf::actor_system& sys, std::shared_ptr<core::store_db> db, store_options opts = {});

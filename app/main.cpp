@@ -1,7 +1,8 @@
-/// The `cutover` command line: serve, check-config, simulate, backup, --help, --version.
+/// The `cutover` command line: serve, check-config, simulate, backup, drill, --help, --version.
 
 #include "adapters/config/loader.hpp"
 #include "app/backup.hpp"
+#include "app/drill.hpp"
 #include "app/process_tuning.hpp"
 #include "app/serve.hpp"
 #include "app/simulate/simulate.hpp"
@@ -18,7 +19,7 @@ constexpr const char* version = "cutover 0.1.0";
 constexpr const char* usage = R"(cutover: moves image-generation traffic from a baseline provider to a candidate one.
 
 usage:
-  cutover serve [--config F] [--listen HOST:PORT] [--data DIR]
+  cutover serve [--config F] [--listen HOST:PORT] [--data DIR] [--log-format text|json]
       runs the engine (default config ./config.yaml); drains and exits 0 on SIGTERM/SIGINT
   cutover check-config F
       validates F: prints "ok <config-hash>" (exit 0) or one line per error (exit 2); unreadable: exit 1
@@ -26,13 +27,16 @@ usage:
       runs the same actors on virtual time over a traffic scenario; writes summary.json, CSVs, plots
   cutover backup [--config F] [--data DIR] --to FILE
       copies the job store while the engine serves (a consistent copy; FILE must not exist)
+  cutover drill --url URL [--max-wait D]
+      a live rollback drill on a running engine (admin key from CUTOVER_ADMIN_KEY): prints the drill record
   cutover --help | cutover CMD --help | cutover --version
 )";
 
-constexpr const char* serve_usage = R"(usage: cutover serve [--config F] [--listen HOST:PORT] [--data DIR]
+constexpr const char* serve_usage = R"(usage: cutover serve [--config F] [--listen HOST:PORT] [--data DIR] [--log-format text|json]
   --config F          the configuration file (default ./config.yaml)
   --listen HOST:PORT  overrides server.listen
   --data DIR          keeps the job store in DIR/cutover.db (overrides store.path)
+  --log-format FMT    text (key=value) or json (one object per line) log lines on stderr; overrides log.format
 )";
 
 constexpr const char* check_usage = R"(usage: cutover check-config F
@@ -89,6 +93,8 @@ int main(int argc, char** argv) {
         ok = value(flags.listen);
       else if (args[i] == "--data")
         ok = value(flags.data_dir);
+      else if (args[i] == "--log-format")
+        ok = value(flags.log_format) && (flags.log_format == "text" || flags.log_format == "json");
       if (!ok)
         return usage_error("serve: bad argument " + args[i], serve_usage);
     }
@@ -120,6 +126,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     return cutover::app::backup(args);
+  }
+  if (cmd == "drill") {
+    if (wants_help(args)) {
+      std::cout << cutover::app::drill_usage;
+      return 0;
+    }
+    return cutover::app::drill(args);
   }
   return usage_error("unknown command " + cmd, usage);
 }

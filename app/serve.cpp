@@ -24,6 +24,7 @@
 #include <csignal>
 #include <filesystem>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <iostream>
 #include <thread>
@@ -100,6 +101,35 @@ std::string refuse_without_keys(const std::string& listen) {
          "auth.keys_file or listen on loopback (127.0.0.0/8, ::1, localhost)";
 }
 
+/// Writes the log's buffered job lines every `every`, and once more when it stops.
+class log_flusher {
+public:
+  static constexpr auto every = std::chrono::milliseconds(200);
+  log_flusher() : thread_([this] { run(); }) {}
+  ~log_flusher() {
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      stop_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+    core::log_sink::instance().flush();
+  }
+
+private:
+  void run() {
+    std::unique_lock<std::mutex> guard{mutex_};
+    while (!stop_) {
+      wake_.wait_for(guard, every, [this] { return stop_; }); // a timer, not a reading of the time
+      core::log_sink::instance().flush();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 } // namespace
 
 int serve(const serve_flags& flags) {
@@ -125,9 +155,14 @@ int serve(const serve_flags& flags) {
       cfg->server.listen = flags.listen;
     if (!flags.data_dir.empty())
       cfg->store.path = (std::filesystem::path(flags.data_dir) / "cutover.db").string();
+    if (!flags.log_format.empty())
+      core::parse_log_format(flags.log_format, cfg->log.format);
     return cfg;
   };
   auto cfg = with_flags(*loaded.config);
+  core::log_sink::instance().set_format(cfg->log.format);
+  // job lines wait in the log's buffer; this writes them out a few times a second (and stops with serve)
+  log_flusher flusher;
   auto auth = std::make_shared<http::auth_gate>();
   if (!cfg->auth.keys_file.empty()) {
     auto keys = load_keys(*cfg, flags.config);
@@ -245,6 +280,7 @@ int serve(const serve_flags& flags) {
       return {false, {}, errors};
     }
     running = candidate;
+    core::log_sink::instance().set_format(candidate->log.format);
     engine.reload(candidate);
     auth->set(next_auth);
     core::log_line{} << "event=api_keys_reloaded names="

@@ -10,6 +10,7 @@ struct serve_flags {
   std::string config = "config.yaml";
   std::string listen;   ///< overrides server.listen when set
   std::string data_dir; ///< when set, the store is DATA_DIR/cutover.db
+  std::string log_format; ///< "text" or "json": overrides log.format when set
 };
 
 int serve(const serve_flags& flags);

@@ -47,6 +47,8 @@ constexpr ppm degraded_fallback_rate = 100'000;
 constexpr int dead_letter_max_attempts = 3;
 constexpr duration dead_letter_retention = 14 * 24h;
 constexpr duration rollback_cancel_in_flight_after = 5min;
+/// Final jobs (and their prompts) are deleted this long after they ended.
+constexpr duration jobs_retention = 90 * 24h;
 constexpr std::uint64_t simulated_seed = 1;
 constexpr duration notify_max_age = 24h;
 constexpr duration notify_backoff = 1s;
@@ -297,6 +299,13 @@ struct auth_config {
 struct health_config {
   ppm degraded_fallback_rate = defaults::degraded_fallback_rate;
 };
+struct jobs_config {
+  /// A final job (its prompt, attempts and result rows) is deleted once it ended longer ago than this.
+  duration retention = defaults::jobs_retention;
+};
+struct log_config {
+  log_format format = log_format::text;
+};
 struct cors_config {
   std::vector<std::string> allow_origins;
 };
@@ -354,6 +363,8 @@ struct config {
   notify_config notify;
   images_config images;
   cache_config cache;
+  jobs_config jobs;
+  log_config log;
   std::string hash; ///< content hash of the source file (hex), names this snapshot in decisions
 
   /// The provider of that name, or nullptr.

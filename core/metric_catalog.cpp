@@ -81,6 +81,9 @@ const family_decl families[] = {
    "When the store last committed (a probe row commits at least every store probe interval).", seconds},
   {"cutover_store_commit_failing", metric_type::gauge, "1 while the store's last commit failed."},
   {"cutover_dead_letters_swept_total", metric_type::counter, "Dead letters deleted after their retention."},
+  {"cutover_jobs_swept_total", metric_type::counter, "Final jobs deleted after jobs.retention."},
+  {"cutover_jobs_erased_total", metric_type::counter, "Final jobs erased by DELETE /v1/users/{id}/jobs."},
+  {"cutover_jobs_cancel_requests_total", metric_type::counter, "Jobs asked to be cancelled (DELETE /v1/jobs/{id})."},
   // HTTP
   {"cutover_http_responses_total", metric_type::counter,
    "HTTP answers by route pattern (unmatched: no route), method and status code."},

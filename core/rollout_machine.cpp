@@ -12,9 +12,37 @@ std::string fired_names(const std::vector<evaluation>& triggers) {
   return out;
 }
 
-std::string percent_step(int from, int to) { return std::to_string(from) + "% -> " + std::to_string(to) + "%"; }
+/// A gate or trigger as the audit writes it (a trigger's verdict in its own words).
+decision_item item_of(const char* kind, const evaluation& e, bool trigger) {
+  std::string v{to_string(e.v)};
+  if (trigger)
+    v = e.v == verdict::fail ? "fired" : e.v == verdict::pass ? "quiet" : "insufficient data";
+  return decision_item{kind, std::string{e.name}, v, e.window, e.samples, e.observed, e.baseline, e.threshold, e.reason};
+}
+
+cohort_figures figures_of(const cohort_stats& s) {
+  cohort_figures f;
+  f.samples = s.samples;
+  f.failures = s.failures;
+  f.failure_rate = s.failure_rate;
+  f.p95 = s.p95;
+  f.user_p50 = s.user_p50;
+  f.user_p95 = s.user_p95;
+  f.user_wait_samples = s.user_wait_samples;
+  f.cost = s.cost;
+  f.cost_per_image = s.cost_per_image;
+  f.images = s.images;
+  f.quality_mean = s.quality_mean;
+  f.quality_samples = s.quality_samples;
+  f.breaker_trips = s.breaker_trips;
+  return f;
+}
 
 } // namespace
+
+std::string rollout_machine::percent_step(int from, int to) {
+  return std::to_string(from) + "% -> " + std::to_string(to) + "%";
+}
 
 rollout_machine::rollout_machine(config_ptr cfg, instant now) : cfg_(std::move(cfg)) {
   // where the rollout starts: the phase of the configured percent (or before the first phase)
@@ -188,6 +216,7 @@ void rollout_machine::evaluate(instant now, bool with_reasons) {
   if (!ctx.cost_reference && baseline.images > 0)
     ctx.cost_reference = baseline.cost_per_image;
   triggers_.evaluate(r.triggers, window_, ctx, now, fired_, with_reasons);
+  evaluated_at_ = now;
   if (r.triggers.sequential)
     sequential_.evaluate(*r.triggers.sequential, now, fired_, with_reasons);
   else
@@ -205,17 +234,10 @@ decision_record rollout_machine::decide(instant now, std::string action, std::st
   d.reason = std::move(reason);
   if (!with_figures)
     return d;
-  auto add = [&d](const char* kind, const evaluation& e, bool trigger) {
-    std::string v{to_string(e.v)};
-    if (trigger)
-      v = e.v == verdict::fail ? "fired" : e.v == verdict::pass ? "quiet" : "insufficient data";
-    d.items.push_back(decision_item{kind, std::string{e.name}, v, e.window, e.samples, e.observed, e.baseline,
-                                    e.threshold, e.reason});
-  };
   for (const auto& g : gates_)
-    add("gate", g, false);
+    d.items.push_back(item_of("gate", g, false));
   for (const auto& t : fired_)
-    add("trigger", t, true);
+    d.items.push_back(item_of("trigger", t, true));
   return d;
 }
 
@@ -247,6 +269,8 @@ std::optional<decision_record> rollout_machine::tick(instant now) {
   const auto& r = cfg_->rollout;
   if (!r.enabled)
     return std::nullopt; // the kill switch: everyone is on the baseline; nothing to decide
+  if (drilling())
+    return std::nullopt; // rolled back on purpose, for a while: judging it would judge the drill
   // judged without sentences first; evaluate(now, true) again (same verdicts) only for a decision written
   evaluate(now, false);
   const auto state = status_.state;
@@ -313,113 +337,34 @@ std::optional<decision_record> rollout_machine::tick(instant now) {
   return d;
 }
 
-// --- operators and reloads
+// --- what an operator sees
 
-operator_result rollout_machine::act(std::string_view action, instant now) {
-  auto refuse = [](std::string why) { return operator_result{operator_outcome::refused, std::move(why), {}}; };
-  auto done = [](decision_record d) { return operator_result{operator_outcome::done, "", std::move(d)}; };
-  const auto state = status_.state;
-  if (action == "promote") {
-    if (state == rollout_phase_state::rolled_back || state == rollout_phase_state::rolling_back)
-      return refuse("rolled back: resume first");
-    if (static_cast<std::size_t>(status_.phase + 1) >= phases().size())
-      return refuse("already at the last phase");
-    const int from = status_.percent;
-    enter_phase(status_.phase + 1, now);
-    status_.state = rollout_phase_state::running;
-    return done(decide(now, "operator_promote", "promoted by an operator: " + percent_step(from, status_.percent),
-                       false));
+rollout_figures rollout_machine::figures(instant now) const {
+  rollout_figures f;
+  for (const auto& p : phases())
+    f.phases.push_back(phase_outline{p.percent, p.min_duration, p.min_samples});
+  for (const char* a : {"hold", "resume", "promote", "rollback"})
+    f.actions.push_back(action_check{a, refusal(a)});
+  // what step_down() does (not a no-op, not a rollback): a lower phase's percent above 0
+  for (auto it = phases().rbegin(); it != phases().rend(); ++it)
+    if (it->percent > 0 && it->percent < status_.percent &&
+        (f.step_down_to.empty() || f.step_down_to.back() != it->percent))
+      f.step_down_to.push_back(it->percent);
+  const auto candidate = phase_stats_.stats(cohort::candidate);
+  const auto baseline = phase_stats_.stats(cohort::baseline);
+  if (status_.phase >= 0 && static_cast<std::size_t>(status_.phase) < phases().size()) {
+    std::vector<evaluation> gates;
+    evaluate_gates(phases()[static_cast<std::size_t>(status_.phase)], candidate, baseline, now - status_.since, gates,
+                   true);
+    for (const auto& g : gates)
+      f.gates.push_back(item_of("gate", g, false));
   }
-  if (action == "hold") {
-    if (state != rollout_phase_state::running)
-      return refuse("only a running rollout can be held (it is " + std::string{to_string(state)} + ")");
-    status_.state = rollout_phase_state::holding;
-    return done(decide(now, "operator_hold", "held by an operator", false));
-  }
-  if (action == "resume") {
-    if (state == rollout_phase_state::running || state == rollout_phase_state::completed)
-      return refuse("nothing to resume (it is " + std::string{to_string(state)} + ")");
-    status_.state = rollout_phase_state::running;
-    triggers_.reset();
-    sequential_.reset();
-    return done(decide(now, "operator_resume", "resumed by an operator", false));
-  }
-  if (action == "rollback") {
-    if (state == rollout_phase_state::rolled_back)
-      return refuse("already rolled back");
-    enter_phase(-1, now);
-    status_.state = rollout_phase_state::rolled_back;
-    triggers_.reset();
-    sequential_.reset();
-    return done(decide(now, "operator_rollback", "rolled back by an operator: everyone to the baseline", false));
-  }
-  return operator_result{operator_outcome::unknown, "no such action: " + std::string{action}, {}};
-}
-
-operator_result rollout_machine::step_down(int percent, instant now) {
-  const int live = status_.percent;
-  if (percent < 0 || percent > 100)
-    return {operator_outcome::bad_request, "percent must be between 0 and 100, got " + std::to_string(percent), {}};
-  if (percent == live)
-    return {operator_outcome::no_change, "the live percent is already " + std::to_string(live) + "%", {}};
-  if (percent == 0)
-    return act("rollback", now);
-  int index = -1;
-  for (std::size_t i = 0; i < phases().size(); ++i)
-    if (phases()[i].percent == percent)
-      index = static_cast<int>(i);
-  if (index < 0) {
-    std::string known;
-    for (const auto& p : phases())
-      known += (known.empty() ? "" : ", ") + std::to_string(p.percent);
-    return {operator_outcome::bad_request,
-            "no phase has " + std::to_string(percent) + "% (the phases: " + known + "; 0 rolls back)", {}};
-  }
-  if (percent > live)
-    return {operator_outcome::refused,
-            "stepping down cannot raise the live percent (" + std::to_string(live) + "% -> " +
-              std::to_string(percent) + "%): promotion goes through the gates or promote",
-            {}};
-  enter_phase(index, now);
-  status_.state = rollout_phase_state::holding;
-  return {operator_outcome::done, "",
-          decide(now, "step_down", "stepped down by an operator: " + percent_step(live, percent) + "; holding",
-                 false)};
-}
-
-decision_record rollout_machine::reload(config_ptr cfg, instant now) {
-  const auto old = std::move(cfg_);
-  cfg_ = std::move(cfg);
-  status_.config_hash = cfg_->hash;
-  // The file's percent is where a rollout starts, not the live share, which this machine has moved since. So a
-  // changed file percent only raises the live percent (sticky buckets keep every candidate user on the candidate)
-  // and never lowers it: taking users off the candidate is an operator's rollback, which the audit then shows as
-  // one. A rolled back rollout stays rolled back until an operator resumes.
-  const int old_file = old->rollout.percent;
-  const int file = cfg_->rollout.percent;
-  const int live = status_.percent;
-  std::string out = "configuration reloaded: " + old->hash + " -> " + cfg_->hash;
-  if (file != old_file) {
-    out += "; rollout.percent " + std::to_string(old_file) + " -> " + std::to_string(file) + " in the file: ";
-    const auto state = status_.state;
-    if (state == rollout_phase_state::rolled_back || state == rollout_phase_state::rolling_back) {
-      out += "not applied while " + std::string{to_string(state)} + " (the live percent stays " +
-             std::to_string(live) + "%; an operator resumes)";
-    } else if (file <= live) {
-      out += "the live percent stays " + std::to_string(live) +
-             "% (a reload only raises it; an operator rollback lowers it)";
-    } else {
-      status_.percent = file;
-      status_.since = now;
-      phase_stats_.reset();
-      out += "the live percent rises " + percent_step(live, file);
-    }
-  }
-  const int phase_before = status_.phase;
-  out += align_phase();
-  if (status_.phase != phase_before)
-    out += "; phase " + std::to_string(phase_before) + " -> " + std::to_string(status_.phase);
-  return decide(now, "reload", std::move(out), false);
+  for (const auto& t : fired_)
+    f.triggers.push_back(item_of("trigger", t, true));
+  f.triggers_at = evaluated_at_;
+  f.candidate = figures_of(candidate);
+  f.baseline = figures_of(baseline);
+  return f;
 }
 
 } // namespace cutover::core

@@ -8,6 +8,9 @@
 /// any phase, when its min_duration, min_samples and gates pass. A rollback never returns to it (immediate or
 /// gradual, it ends rolled back, phase -1); an operator's resume starts again before it.
 ///
+/// A live rollback drill (core/rollout_drill.hpp) rolls back without touching the phase's figures or the triggers'
+/// memory, and returns to the status it left; while it runs, ticks decide nothing and operators' actions are refused.
+///
 /// A plain class: no CAF, no I/O, no clock (`now` is passed in). Its owner (the rollout controller, or a
 /// simulation) feeds it figures, calls tick() on its own schedule, and publishes what comes back: a returned
 /// decision means the status changed or a hold is worth writing, and the owner then tells the router
@@ -22,6 +25,8 @@
 #include "core/gates.hpp"
 #include "core/metric_window.hpp"
 #include "core/rollout.hpp"
+#include "core/rollout_drill.hpp"
+#include "core/rollout_figures.hpp"
 #include "core/sequential_test.hpp"
 #include "core/triggers.hpp"
 
@@ -97,11 +102,42 @@ public:
 
   /// promote | hold | resume | rollback.
   operator_result act(std::string_view action, instant now);
+  /// Why act(action) would be refused now (empty: it would be done). An unknown action is not a refusal.
+  std::string refusal(std::string_view action) const;
+  /// What an operator sees now (see rollout_figures); the gates are judged at `now` over the phase's figures, the
+  /// triggers are the last tick's. Changes nothing: no trigger memory moves on a read.
+  rollout_figures figures(instant now) const;
   /// An operator steps the live percent down by hand (100 -> 50 -> 10): to a lower phase's percent, which holds
   /// there (resume lets the gates promote again) with a `step_down` row; the live percent is a no-op; 0 is a
   /// rollback; a percent no phase has is a bad request; raising is refused (promotion goes through the gates or
   /// `promote`).
   operator_result step_down(int percent, instant now);
+
+  // --- a live rollback drill (core/rollout_drill.hpp)
+  /// Rolls back for a drill at `now`: everyone goes to the baseline (rolled_back()); the phase's figures, the
+  /// triggers' memory and the status to return to are kept. Refused while a drill is under way, with the kill switch
+  /// on, while rolled back or rolling back, and when nobody reaches the candidate (0 % and no override sends anyone
+  /// there). `max_wait` 0: rollback.cancel_in_flight_after + the candidate's sync attempt deadline (at most
+  /// drill_defaults::max_wait); otherwise it must
+  /// be within drill_defaults (else a bad request). Done: the `drill_rollback` decision, with the phase's gates and
+  /// the triggers as they stood.
+  operator_result drill_start(instant now, duration max_wait = duration{0});
+  /// The router confirmed at `at` that it sends every user to the baseline, `at_candidate` jobs being at the
+  /// candidate then. Ignored unless the drill waits for it.
+  void drill_routed(instant at, std::int64_t at_candidate);
+  /// Ends the drill at `now`: drained when `left_at_candidate` is 0 (else it gave up at its deadline with that many
+  /// there; -1: unknown). The rollout returns to the phase, percent, state and phase start it had (kept within the
+  /// phases in force), its figures as they are. The `drill_restore` decision carries the timings as `drill` items;
+  /// nullopt when no drill is under way.
+  std::optional<decision_record> drill_finish(instant now, std::int64_t left_at_candidate);
+  drill_step drill_state() const { return drill_step_; }
+  bool drilling() const { return drill_step_ != drill_step::idle; }
+  /// The drill under way, or the last one.
+  const drill_record& drill() const { return drill_; }
+  /// When the drill under way stops waiting for the candidate to drain.
+  instant drill_deadline() const { return drill_.started_at + drill_.max_wait; }
+  /// What a restart must come back to: during a drill, the status before it (a drill is never where a rollout rests).
+  rollout_status resting_status() const;
 
   /// A new configuration snapshot: its phases and its `rollout.percent` (which only ever raises the live percent).
   /// Always a decision (the audit shows every reload and the hash).
@@ -109,6 +145,7 @@ public:
 
 private:
   const std::vector<phase_config>& phases() const { return cfg_->rollout.phases; }
+  static std::string percent_step(int from, int to); ///< "10% -> 50%"
   void evaluate(instant now, bool with_reasons);
   void enter_phase(int index, instant now);
   void clamp_phase();
@@ -136,10 +173,13 @@ private:
   std::size_t swept_size_ = 0; ///< ratings_.size() after the last sweep of ratings that count nowhere
   // scratch of the last evaluation, kept to reuse their storage from tick to tick
   std::vector<evaluation> gates_, fired_;
+  instant evaluated_at_{}; ///< when fired_ was last judged
   // the last hold written (a repeat of it is written at most every repeat_decision_every): its gates' verdicts
   bool hold_written_ = false;
   std::vector<std::pair<std::string_view, verdict>> last_verdicts_;
   instant last_written_{};
+  drill_step drill_step_ = drill_step::idle;
+  drill_record drill_;
 };
 
 } // namespace cutover::core

@@ -96,7 +96,10 @@ evaluation sequential_tests::judge(const test& t, bool latency, const sequential
     e.baseline = bn ? static_cast<double>(b.failures) / static_cast<double>(bn) : 0;
     d = (cn ? static_cast<double>(c.failures) / static_cast<double>(cn) : 0) - e.baseline;
     if (cn > 0 && bn > 0) {
+      // Agresti-Caffo: one failure and one success added to each side, for the centre as for the variance; a
+      // side with few samples and no failure yet (the baseline's overrides after 100 %) is not taken as perfect
       const double pc = smoothed_rate(c), pb = smoothed_rate(b);
+      d = pc - pb;
       v = pc * (1 - pc) / static_cast<double>(cn) + pb * (1 - pb) / static_cast<double>(bn);
     }
   }
@@ -118,7 +121,7 @@ evaluation sequential_tests::judge(const test& t, bool latency, const sequential
               fixed(std::exp(c.log_mean), 2) + "s / " + fixed(e.baseline, 2) + "s)";
     interval = "[" + explain::number(std::exp(lower)) + ", " + explain::number(std::exp(upper)) + "]";
   } else {
-    figures = "candidate - baseline failure rate " + explain::percent(d) + " (" + std::to_string(c.failures) + " of " +
+    figures = "candidate - baseline failure rate " + explain::percent(d) + " adjusted (" + std::to_string(c.failures) + " of " +
               std::to_string(cn) + " against " + std::to_string(b.failures) + " of " + std::to_string(bn) + ")";
     interval = "[" + explain::percent(lower) + ", " + explain::percent(upper) + "]";
   }

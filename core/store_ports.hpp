@@ -43,6 +43,33 @@ public:
   /// deletes those files, e.g. with core::image_port::remove). Call it in the same flow that deletes the jobs.
   virtual std::vector<std::string> forget_images_of_jobs(const std::vector<job_id>& jobs) { (void)jobs; return {}; }
 
+  /// What an operator lists (`GET /v1/jobs`): jobs newest first, by id.
+  struct job_query {
+    std::string tenant;           ///< "": every tenant's
+    std::string user_id;          ///< "": any user's
+    bool by_status = false;       ///< only jobs in `status`
+    job_status status = job_status::accepted;
+    instant since{};              ///< created at or after this (the epoch: any time)
+    std::uint64_t before = 0;     ///< ids below this one (the `next` cursor of the page before); 0: from the newest
+    std::size_t limit = 100;
+  };
+  /// A page of jobs matching `q`, with their attempts, without their result images (a list stays small).
+  virtual std::vector<job_record> list_jobs(const job_query& q) = 0;
+  /// Deletes up to `limit` final jobs (succeeded, failed, cancelled) that ended before `before`, oldest first, with
+  /// their prompts, attempts and results, in a transaction of its own; returns how many. Dead letters keep their
+  /// own retention.
+  virtual std::size_t sweep_final_jobs(instant before, std::size_t limit) = 0;
+  /// Erases the final jobs of `user_id` (of `tenant`; of every tenant when it is empty): their rows (prompt,
+  /// metadata, webhook, idempotency key), results and ratings. Their attempt rows stay, without remote ids: they
+  /// are the authority on money spent. Jobs not final are left (their ids are returned) for the router to end first.
+  struct erase_result {
+    std::size_t erased = 0;
+    std::vector<job_id> open;
+    std::vector<std::string> images; ///< stored images no job names any more: the caller deletes their files
+  };
+  virtual erase_result erase_user_jobs(const std::string& user_id, const std::string& tenant) = 0;
+
+
   /// Where a page of finished attempts ends: attempts are ordered by (finished_at, job, no).
   struct attempt_cursor {
     instant finished_at{};

@@ -65,6 +65,9 @@ constexpr bool is_own_error(error_class e) {
          e == error_class::cancelled || e == error_class::unknown;
 }
 
+/// How the engine's log lines are written (`log.format`): `key=value` text, or one JSON object per line.
+enum class log_format : std::uint8_t { text, json };
+
 /// Formats micro-dollars as a decimal USD string with six decimals, e.g. "0.039000".
 std::string format_usd(micros m);
 /// Formats an instant as RFC 3339 UTC with millisecond precision, e.g. "2026-11-25T12:00:00.000Z".

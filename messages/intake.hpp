@@ -90,6 +90,50 @@ struct replay_reply {
   std::string message;
 };
 
+/// Cancel a job not yet final (DELETE /v1/jobs/{id}): the router ends it `cancelled` at its next step.
+struct cancel_job {
+  core::job_id id;
+  std::string tenant; ///< the caller's (empty: none); another tenant's job is not found
+};
+enum class cancel_error : std::uint8_t {
+  none,        ///< the cancel is under way (the job ends `cancelled`)
+  not_found,   ///< no such job
+  final,       ///< the job is already final
+  unavailable, ///< the store or the router did not answer
+};
+constexpr const char* to_string(cancel_error e) {
+  switch (e) {
+  case cancel_error::none: return "none";
+  case cancel_error::not_found: return "not_found";
+  case cancel_error::final: return "already_final";
+  case cancel_error::unavailable: return "unavailable";
+  }
+  return "unknown";
+}
+struct cancel_reply {
+  cancel_error error = cancel_error::none;
+  core::job_status status = core::job_status::accepted; ///< the job's status when asked
+  std::string message;
+};
+/// Erase a user's jobs (DELETE /v1/users/{id}/jobs): final ones now; those not final are cancelled first.
+struct erase_user {
+  std::string user_id;
+  std::string tenant; ///< the caller's (empty: every tenant)
+};
+struct erase_reply {
+  std::uint64_t erased = 0;    ///< final jobs deleted
+  std::uint64_t cancelled = 0; ///< jobs not final: being cancelled (erased by a later call once they are final)
+};
+
+template <class I> auto inspect(I& f, cancel_job& x) { return f(caf::meta::type_name("cancel_job"), x.id, x.tenant); }
+template <class I> auto inspect(I& f, cancel_reply& x) {
+  return f(caf::meta::type_name("cancel_reply"), x.error, x.status, x.message);
+}
+template <class I> auto inspect(I& f, erase_user& x) { return f(caf::meta::type_name("erase_user"), x.user_id, x.tenant); }
+template <class I> auto inspect(I& f, erase_reply& x) {
+  return f(caf::meta::type_name("erase_reply"), x.erased, x.cancelled);
+}
+
 template <class I> auto inspect(I& f, submit_job& x) {
   return f(caf::meta::type_name("submit_job"), x.spec, x.idempotency_key, x.body_hash);
 }
@@ -117,6 +161,8 @@ using intake_actor = caf::typed_actor<
   caf::reacts_to<start_drain>,
   caf::reacts_to<flush_routes>,
   caf::replies_to<replay_dead_letter>::with<replay_reply>,
+  caf::replies_to<cancel_job>::with<cancel_reply>,
+  caf::replies_to<erase_user>::with<erase_reply>,
   caf::reacts_to<config_snapshot>,
   caf::reacts_to<admissibility_update>>;
 

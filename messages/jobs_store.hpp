@@ -35,6 +35,14 @@ struct list_dead_letters {
   std::string tenant;
 };
 struct job_list { std::vector<core::job_record> jobs; };
+/// A page of jobs for an operator (GET /v1/jobs), newest first, without images.
+struct list_jobs { core::job_store::job_query query; };
+/// Erase a user's final jobs (DELETE /v1/users/{id}/jobs); answered with what was erased and what is not final.
+struct erase_user_jobs {
+  std::string user_id;
+  std::string tenant; ///< "": of every tenant
+};
+struct erased_jobs { core::job_store::erase_result result; };
 /// Attempts finished after a cursor and before `until`, oldest first, a page of at most `limit` (the rollout
 /// controller rebuilds its figures from them at start).
 struct load_finished_attempts {
@@ -62,6 +70,11 @@ template <class I> auto inspect(I& f, list_dead_letters& x) {
   return f(caf::meta::type_name("list_dead_letters"), x.limit, x.tenant);
 }
 template <class I> auto inspect(I& f, job_list& x) { return f(caf::meta::type_name("job_list"), x.jobs); }
+template <class I> auto inspect(I& f, list_jobs& x) { return f(caf::meta::type_name("list_jobs"), x.query); }
+template <class I> auto inspect(I& f, erase_user_jobs& x) {
+  return f(caf::meta::type_name("erase_user_jobs"), x.user_id, x.tenant);
+}
+template <class I> auto inspect(I& f, erased_jobs& x) { return f(caf::meta::type_name("erased_jobs"), x.result); }
 template <class I> auto inspect(I& f, load_finished_attempts& x) {
   return f(caf::meta::type_name("load_finished_attempts"), x.after, x.until, x.limit);
 }
@@ -85,6 +98,8 @@ using jobs_store = job_reads::extend<
   caf::replies_to<load_open_jobs>::with<open_jobs>,
   caf::replies_to<load_boot>::with<boot_state>,
   caf::replies_to<list_dead_letters>::with<job_list>,
+  caf::replies_to<list_jobs>::with<job_list>,
+  caf::replies_to<erase_user_jobs>::with<erased_jobs>,
   caf::replies_to<load_call_starts>::with<call_starts>>;
 
 } // namespace cutover::msg

@@ -64,6 +64,7 @@ struct store_remote_id {
 struct recall_items {
   std::vector<core::work_item> items;
   bool cancel_running = false;
+  bool by_client = false; ///< the client cancelled the job (DELETE /v1/jobs/{id}), not a rollback: said in the log
 };
 /// A batcher's answer: the items it took out of its window (they never reached the provider).
 struct recalled_items { std::vector<core::work_item> items; };
@@ -93,7 +94,7 @@ template <class I> auto inspect(I& f, images_due& x) { return f(caf::meta::type_
 template <class I> auto inspect(I& f, drain_calls&) { return f(caf::meta::type_name("drain_calls")); }
 template <class I> auto inspect(I& f, drained& x) { return f(caf::meta::type_name("drained"), x.held); }
 template <class I> auto inspect(I& f, recall_items& x) {
-  return f(caf::meta::type_name("recall_items"), x.items, x.cancel_running);
+  return f(caf::meta::type_name("recall_items"), x.items, x.cancel_running, x.by_client);
 }
 template <class I> auto inspect(I& f, recalled_items& x) { return f(caf::meta::type_name("recalled_items"), x.items); }
 template <class I> auto inspect(I& f, enqueue_items& x) { return f(caf::meta::type_name("enqueue_items"), x.items); }

@@ -5,6 +5,8 @@
 
 #include "core/metric_window.hpp"
 #include "core/rollout.hpp"
+#include "core/rollout_drill.hpp"
+#include "core/rollout_figures.hpp"
 #include "messages/config.hpp"
 #include "messages/store_rows.hpp"
 
@@ -50,6 +52,7 @@ struct rollout_view_reply {
   std::string state;
   core::instant since{};
   std::string config_hash;
+  core::rollout_figures figures; ///< gates, triggers, cohorts, phases, which actions would be accepted
 };
 /// POST /v1/rollout/{promote,hold,resume,rollback}: the new view, or why the action was refused.
 struct operator_action { std::string action; };
@@ -76,6 +79,16 @@ struct operator_reply {
   std::string message;
   rollout_view_reply view;
 };
+/// POST /v1/rollout/drill: a live rollback drill (core/rollout_drill.hpp), answered once it has ended and its
+/// decisions are on disk; `max_wait` 0: the default. Refused (not_allowed) where a drill makes no sense,
+/// bad_request for a max_wait out of bounds.
+struct run_drill { core::duration max_wait{0}; };
+struct drill_reply {
+  operator_error error = operator_error::none;
+  std::string message;
+  core::drill_record record;
+  rollout_view_reply view; ///< after the drill
+};
 
 template <class I> auto inspect(I& f, observe& x) {
   return f(caf::meta::type_name("observe"), x.outcomes, x.dispatched_candidate, x.dispatched_baseline);
@@ -92,7 +105,7 @@ template <class I> auto inspect(I& f, rollout_tick&) { return f(caf::meta::type_
 template <class I> auto inspect(I& f, get_rollout&) { return f(caf::meta::type_name("get_rollout")); }
 template <class I> auto inspect(I& f, rollout_view_reply& x) {
   return f(caf::meta::type_name("rollout_view_reply"), x.name, x.enabled, x.percent, x.phase, x.state, x.since,
-           x.config_hash);
+           x.config_hash, x.figures);
 }
 template <class I> auto inspect(I& f, operator_action& x) {
   return f(caf::meta::type_name("operator_action"), x.action);
@@ -102,6 +115,10 @@ template <class I> auto inspect(I& f, step_percent& x) {
 }
 template <class I> auto inspect(I& f, operator_reply& x) {
   return f(caf::meta::type_name("operator_reply"), x.error, x.message, x.view);
+}
+template <class I> auto inspect(I& f, run_drill& x) { return f(caf::meta::type_name("run_drill"), x.max_wait); }
+template <class I> auto inspect(I& f, drill_reply& x) {
+  return f(caf::meta::type_name("drill_reply"), x.error, x.message, x.record, x.view);
 }
 
 using rollout_actor = caf::typed_actor<
@@ -113,6 +130,7 @@ using rollout_actor = caf::typed_actor<
   caf::replies_to<get_rollout>::with<rollout_view_reply>,
   caf::replies_to<operator_action>::with<operator_reply>,
   caf::replies_to<step_percent>::with<operator_reply>,
+  caf::replies_to<run_drill>::with<drill_reply>,
   caf::reacts_to<config_snapshot>>;
 
 /// What a provider worker may tell the controller.
@@ -121,6 +139,19 @@ using trip_sink = caf::typed_actor<caf::reacts_to<breaker_trip>, caf::reacts_to<
 } // namespace cutover::msg
 
 namespace cutover::core {
+template <class I> auto inspect(I& f, drill_record& x) {
+  return f(x.started_at, x.routed_at, x.drained_at, x.finished_at, x.max_wait, x.before, x.after,
+           x.at_candidate_when_routed, x.left_at_candidate, x.routed, x.drained);
+}
+template <class I> auto inspect(I& f, phase_outline& x) { return f(x.percent, x.min_duration, x.min_samples); }
+template <class I> auto inspect(I& f, action_check& x) { return f(x.action, x.refusal); }
+template <class I> auto inspect(I& f, cohort_figures& x) {
+  return f(x.samples, x.failures, x.failure_rate, x.p95, x.user_p50, x.user_p95, x.user_wait_samples, x.cost,
+           x.cost_per_image, x.images, x.quality_mean, x.quality_samples, x.breaker_trips);
+}
+template <class I> auto inspect(I& f, rollout_figures& x) {
+  return f(x.phases, x.actions, x.step_down_to, x.gates, x.triggers, x.triggers_at, x.candidate, x.baseline);
+}
 template <class I> auto inspect(I& f, observation& x) {
   return f(x.at, x.provider, x.tier_, x.who, x.error, x.latency, x.cost, x.images, x.quality, x.user_wait, x.route);
 }

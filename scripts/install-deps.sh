@@ -12,18 +12,38 @@ packages=(
   sqlite3
 )
 # test and benchmark tools: the load generator, /usr/bin/time, xmllint (simulate's SVG plots are parsed), promtool
-# from prometheus (lints /metrics, checks and tests deploy/alerts.yml; the engine never needs it to run)
-[ "${1:-}" = "--test" ] && packages+=(wrk time libxml2-utils prometheus)
+# from prometheus (lints /metrics, checks and tests deploy/alerts.yml; the engine never needs it to run), chromium
+# (the operator console's browser test drives it with puppeteer-core; the engine serves the console without it);
+# Node and npm too (install_node, below)
+[ "${1:-}" = "--test" ] && packages+=(wrk time libxml2-utils prometheus chromium)
+
+as_root=()
+[ "$(id -u)" -ne 0 ] && as_root=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+
+apt_install() {
+  echo "installing: $*" >&2
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# Node and npm for the tests' npm projects (tests/openai-client: the official openai client; tests/console: the
+# console's browser test). Debian's nodejs and npm, each only where its command is missing: on a machine with another
+# Node build (e.g. NodeSource's, which bundles npm), Debian's npm package conflicts with it. The engine never runs Node.
+install_node() {
+  local want=()
+  command -v node >/dev/null 2>&1 || want+=(nodejs)
+  command -v npm >/dev/null 2>&1 || want+=(npm)
+  [ ${#want[@]} -eq 0 ] || apt_install "${want[@]}"
+}
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "installing: ${missing[*]}" >&2
-as_root=()
-[ "$(id -u)" -ne 0 ] && as_root=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}"
+fi
+if [ "${1:-}" = "--test" ]; then
+  install_node
+fi

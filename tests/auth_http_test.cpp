@@ -63,6 +63,8 @@ const std::map<std::string, sample>& samples() {
   static const std::map<std::string, sample> s = {
     {"GET /healthz", {"/healthz", "", {200}}},
     {"GET /readyz", {"/readyz", "", {200}}},
+    {"GET /console", {"/console", "", {200}}},
+    {"GET /console/{file}", {"/console/app.js", "", {200}}},
     {"GET /metrics", {"/metrics", "", {200}}},
     {"GET /v1/budget", {"/v1/budget", "", {200}}},
     {"GET /v1/stats/daily", {"/v1/stats/daily?days=2", "", {200}}},
@@ -73,6 +75,10 @@ const std::map<std::string, sample>& samples() {
     {"POST /v1/jobs", {"/v1/jobs", R"({"user_id":"u1","prompt":"a kite","tier":"sd"})", {202}}},
     {"GET /v1/jobs/{id}", {"/v1/jobs/{id}", "", {200}}},
     {"POST /v1/jobs/{id}/feedback", {"/v1/jobs/{id}/feedback", R"({"quality":0.8})", {204}}},
+    {"GET /v1/jobs", {"/v1/jobs?limit=5", "", {200}}},
+    // the sample job is final: past the key, the handler says so
+    {"DELETE /v1/jobs/{id}", {"/v1/jobs/{id}", "", {409}}},
+    {"DELETE /v1/users/{id}/jobs", {"/v1/users/nobody-here/jobs", "", {200}}},
     {"POST /v1/images/generations", {"/v1/images/generations", R"({"prompt":"a kite","user":"u2"})", {200}}},
     // open: the signed URL is the credential; without a valid signature it is 403 whatever the key
     {"GET /v1/images/{sha256}", {"/v1/images/" + std::string(64, 'a') + "?exp=1&sig=00", "", {403}}},
@@ -83,7 +89,43 @@ const std::map<std::string, sample>& samples() {
     {"POST /v1/rollout/promote", {"/v1/rollout/promote", "", {200, 409}}},
     {"POST /v1/rollout/rollback", {"/v1/rollout/rollback", "", {200}}},
     {"POST /v1/rollout/percent", {"/v1/rollout/percent", R"({"percent":0})", {200}}},
+    {"POST /v1/rollout/drill", {"/v1/rollout/drill?max_wait=5s", "", {200, 409}}}, // 409 once rolled back
     {"POST /v1/admin/reload", {"/v1/admin/reload", "", {200}}},
+  };
+  return s;
+}
+
+/// The scope each route needs, as the API's contract gives it (not read from the table under test): submit for
+/// what creates work or rates it, read for what only looks, admin for what changes the rollout or the engine.
+const std::map<std::string, http::scope>& contract_scopes() {
+  static const std::map<std::string, http::scope> s = {
+    {"GET /healthz", http::scope::none},
+    {"GET /readyz", http::scope::none},
+    {"GET /console", http::scope::none}, // the page holds no data: it asks the API, with the operator's key
+    {"GET /console/{file}", http::scope::none},
+    {"GET /metrics", http::scope::metrics},
+    {"GET /v1/budget", http::scope::read},
+    {"GET /v1/stats/daily", http::scope::read},
+    {"GET /v1/dead-letters", http::scope::read},
+    {"POST /v1/dead-letters/{id}/replay", http::scope::admin},
+    {"POST /v1/jobs", http::scope::submit},
+    {"GET /v1/jobs", http::scope::read},
+    {"GET /v1/jobs/{id}", http::scope::read},
+    {"DELETE /v1/jobs/{id}", http::scope::submit},
+    {"DELETE /v1/users/{id}/jobs", http::scope::admin},
+    {"POST /v1/jobs/{id}/feedback", http::scope::submit},
+    {"POST /v1/images/generations", http::scope::submit},
+    // the signed, expiring URL is the credential (OpenAI clients and browsers fetch it without a header)
+    {"GET /v1/images/{sha256}", http::scope::none},
+    {"GET /v1/rollout", http::scope::read},
+    {"GET /v1/rollout/decisions", http::scope::read},
+    {"POST /v1/rollout/hold", http::scope::admin},
+    {"POST /v1/rollout/resume", http::scope::admin},
+    {"POST /v1/rollout/promote", http::scope::admin},
+    {"POST /v1/rollout/rollback", http::scope::admin},
+    {"POST /v1/rollout/percent", http::scope::admin},
+    {"POST /v1/rollout/drill", http::scope::admin},
+    {"POST /v1/admin/reload", http::scope::admin},
   };
   return s;
 }
@@ -130,6 +172,9 @@ TEST_CASE("every route of the table needs a key with its scope: 401 without a us
     INFO(name);
     const auto s = samples().find(name);
     REQUIRE(s != samples().end()); // a new route needs a sample here, so that no route escapes this test
+    const auto wanted = contract_scopes().find(name);
+    REQUIRE(wanted != contract_scopes().end()); // and the scope the contract gives it
+    CHECK(r.scope == wanted->second);
     const auto path = with_id(s->second.path, id);
     if (r.scope == http::scope::none) {
       CHECK(s->second.answers.count(call(http, r, path, s->second.body, {}).status) == 1);

@@ -187,7 +187,7 @@ TEST_CASE("the default config.yaml loads with the seed values") {
   CHECK(ro.triggers.silence == 5min);
   REQUIRE(ro.triggers.sequential); // see docs/decision-quality.md
   CHECK(ro.triggers.sequential->error_rate_margin == 10'000);
-  CHECK(ro.triggers.sequential->latency_factor == Approx(2.5));
+  CHECK(ro.triggers.sequential->latency_factor == Approx(2.3));
   CHECK(ro.triggers.sequential->alpha == 1000);
   CHECK(ro.triggers.sequential->window == 24h);
   CHECK(ro.on_trigger == core::on_trigger_action::immediate);

@@ -66,15 +66,31 @@ struct engine {
 
 TEST_CASE("a chunked body over the limit gets 413 as soon as the limit is passed, before the body ends") {
   engine e;
-  raw_connection c{e.process.port()};
-  REQUIRE(c.send("POST /v1/jobs HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                 "Transfer-Encoding: chunked\r\n\r\n"));
-  for (int i = 0; i < 8; ++i) // 8 KB against a 4 KB limit; the last chunk is never sent
-    REQUIRE(c.send(chunk(1024)));
-  const auto answer = c.read_answer(10s);
-  CHECK(status_of(answer) == 413);
-  CHECK(answer.find("body_too_large") != std::string::npos);
+  for (const std::string path : {"/v1/jobs", "/v1/images/generations", "/v1/jobs/j1/feedback"}) {
+    INFO(path);
+    raw_connection c{e.process.port()};
+    REQUIRE(c.send("POST " + path + " HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n"));
+    for (int i = 0; i < 8; ++i) // 8 KB against a 4 KB limit; the last chunk is never sent
+      REQUIRE(c.send(chunk(1024)));
+    const auto answer = c.read_answer(10s);
+    CHECK(status_of(answer) == 413);
+    CHECK(answer.find("body_too_large") != std::string::npos);
+  }
   CHECK(e.jobs() == 0);
+}
+
+TEST_CASE("a route's own body limit holds below server.max_body_bytes: feedback takes 4 KB, jobs take the server's") {
+  auto config = fast_config();
+  config.replace(config.find("max_body_bytes: 4096"), 20, "max_body_bytes: 65536");
+  engine e{config};
+  const std::string padding(8000, 'x'); // 8 KB: over feedback's own limit, under the server's
+  raw_connection jobs{e.process.port()};
+  REQUIRE(jobs.send(post("/v1/jobs", R"({"user_id":"u1","prompt":")" + padding + R"(","tier":"sd"})")));
+  CHECK(status_of(jobs.read_answer(10s)) == 202);
+  raw_connection feedback{e.process.port()};
+  REQUIRE(feedback.send(post("/v1/jobs/j1/feedback", "{\"quality\":0.5" + std::string(8000, ' ') + "}")));
+  CHECK(status_of(feedback.read_answer(10s)) == 413);
 }
 
 TEST_CASE("a Content-Length over a route's limit gets 413 before any of the body is sent, on every route with a body") {
@@ -165,6 +181,20 @@ TEST_CASE("a client that sends its headers too slowly is dropped after server.he
   raw_connection slow{e.process.port()};
   REQUIRE(slow.send("GET /healthz HTTP/1.1\r\nHost: t\r\n")); // and never the blank line
   CHECK(slow.closed_within(10s));
+  // a client that keeps sending, a byte every 50 ms, is dropped all the same: the timeout is for the whole header
+  // block, not renewed by each byte (120 bytes would take 6 s)
+  raw_connection drip{e.process.port()};
+  const std::string header = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: " + std::string(80, 'z') + "\r\n\r\n";
+  std::size_t sent = 0;
+  bool dropped = false;
+  while (sent < header.size() && !dropped) {
+    if (!drip.send(header.substr(sent, 1)))
+      dropped = true;
+    else
+      ++sent, dropped = drip.closed_within(50ms);
+  }
+  CHECK(dropped);
+  CHECK(sent < header.size() / 2);
   // a connection that has not started a request is under idle_timeout (1h here), not header_timeout
   raw_connection idle{e.process.port()};
   CHECK_FALSE(idle.closed_within(1s));

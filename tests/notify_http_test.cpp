@@ -183,3 +183,71 @@ TEST_CASE("cutover simulate sends no notifications, even with targets configured
   l << log.rdbuf();
   CHECK(l.str().find("event=notify_") == std::string::npos);
 }
+
+TEST_CASE("a candidate's breaker that opens and a provider's budget that stops reach the targets that want them, "
+          "signed",
+          "[notify][system]") {
+  webhook_receiver receiver{secret};
+  temp_dir dir;
+  // Every gemini call fails (sync, no retry inside gemini), so its breaker opens after 4 calls; its jobs fall back to
+  // photomaker. Photomaker's stop line (90 % of 0.6 USD) leaves room for its dearest job (4 images of 4k, 0.32)
+  // at first, and not after two jobs of 4 sd images (0.32 spent): it stops, and sdxl takes the rest.
+  auto config = fast_config(100);
+  const auto sim_at = config.find("failure_rate: 0%");
+  REQUIRE(sim_at != std::string::npos);
+  config.replace(sim_at, 16, "failure_rate: 100%");
+  const auto mode_at = config.find("mode: async");
+  REQUIRE(mode_at != std::string::npos);
+  config.replace(mode_at, 11, "mode: sync"); // a sync call's failure is the call's own: the breaker counts it
+  const auto polling_at = config.find("    polling:");
+  REQUIRE(polling_at != std::string::npos);
+  config.erase(polling_at, config.find('\n', polling_at) + 1 - polling_at);
+  const auto photomaker_at = config.find("  photomaker:");
+  REQUIRE(photomaker_at != std::string::npos);
+  config.insert(photomaker_at, "    retry: {max_attempts: 1}\n"
+                               "    breaker: {failure_rate: 50%, min_requests: 4, window: 60s, open_for: 10m, "
+                               "half_open_probes: 1}\n");
+  config += "budget: {stop_at: 90%, day_starts: \"" + day_starts_far_from_now() + "\", providers: {photomaker: 0.6}}\n";
+  config += "notify:\n  backoff: 50ms\n  max_backoff: 100ms\n  targets: [{url: \"" + receiver.url("/ops") +
+            "\", events: [breaker.*, budget.*], secret_env: CUTOVER_TEST_HOOK_SECRET}]\n";
+  ::setenv("CUTOVER_TEST_HOOK_SECRET", secret.c_str(), 1);
+  engine_process engine(dir.path.string(), config);
+  http_client api(engine.base_url());
+  std::vector<std::string> providers;
+  for (int i = 0; i < 8; ++i) { // one at a time: each job is a call of its own
+    const auto r = api.post("/v1/jobs", R"({"user_id": "u)" + std::to_string(i) + R"(", "prompt": "p", "tier": "sd", "n": 4})");
+    REQUIRE(r.status == 202);
+    const auto job = api.get("/v1/jobs/" + json_field(r.body, "id") + "?wait=20").body;
+    REQUIRE(json_field(job, "status") == "succeeded"); // by fallback
+    providers.push_back(json_field(job, "provider"));
+  }
+  REQUIRE(providers.size() == 8);
+  CHECK(providers.front() == "photomaker");
+  CHECK(providers.back() == "sdxl");
+
+  auto find = [](const std::vector<webhook_receiver::delivery>& all, const std::string& type) {
+    for (const auto& d : all)
+      if (d.body.find("\"type\":\"" + type + "\"") != std::string::npos)
+        return d;
+    return webhook_receiver::delivery{};
+  };
+  REQUIRE(receiver.wait_for(
+    [&](const auto& all) { return !find(all, "breaker.open").body.empty() && !find(all, "budget.stopped").body.empty(); },
+    20s));
+  const auto all = receiver.deliveries();
+  const auto open = find(all, "breaker.open");
+  CHECK(open.signature_ok);
+  CHECK(open.path == "/ops");
+  CHECK(open.body.find("\"provider\":\"gemini\"") != std::string::npos);
+  const auto stopped = find(all, "budget.stopped");
+  CHECK(stopped.signature_ok);
+  CHECK(stopped.body.find("\"provider\":\"photomaker\"") != std::string::npos);
+  CHECK(stopped.body.find("\"spent_and_reserved_usd\":0.320000") != std::string::npos);
+  CHECK(stopped.event_id != open.event_id);
+  // the target asked for breaker and budget events only: no job or rollout event reached it
+  for (const auto& d : all) {
+    INFO(d.body);
+    CHECK((d.body.find("\"type\":\"breaker.") != std::string::npos ||
+           d.body.find("\"type\":\"budget.") != std::string::npos));
+  }
+}

@@ -57,6 +57,8 @@ TEST_CASE("openai: the idempotency fingerprint is over the parsed fields, not th
   CHECK(e.jobs() == 1);
   // another value of any hashed field is another request: the key was used with a different body
   for (const std::string other : {R"({"prompt":"a kite","user":"u1","size":"1024x1024","model":"m2"})",
+                                  R"({"prompt":"a kite!","user":"u1","size":"1024x1024","model":"m"})",
+                                  R"({"prompt":"a kite","user":"u1","size":"512x512","model":"m"})",
                                   R"({"prompt":"a kite","user":"u2","size":"1024x1024","model":"m"})",
                                   R"({"prompt":"a kite","user":"u1","size":"1024x1024","model":"m","quality":"hd"})",
                                   R"({"prompt":"a kite","user":"u1","size":"1024x1024","model":"m","n":2})"}) {

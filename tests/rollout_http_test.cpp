@@ -142,6 +142,23 @@ TEST_CASE("feedback rates a job's quality and bad feedback is refused") {
   CHECK(http.post("/v1/jobs/j999999/feedback", R"({"quality":0.5})").status == 404);
 }
 
+TEST_CASE("a second rating of a job replaces the first in the candidate's quality figures, it never adds") {
+  temp_dir dir;
+  engine_process engine{dir.path.string(), fast_config(100)};
+  http_client http{engine.base_url()};
+  const auto id = json_field(http.post("/v1/jobs", job("u1")).body, "id");
+  REQUIRE(json_field(http.get("/v1/jobs/" + id + "?wait=20").body, "status") == "succeeded");
+  auto candidate = [&] { return json_field(json_field(http.get("/v1/rollout").body, "cohorts"), "candidate"); };
+  REQUIRE(http.post("/v1/jobs/" + id + "/feedback", R"({"quality":0.2})").status == 204);
+  const auto first = candidate();
+  REQUIRE(http.post("/v1/jobs/" + id + "/feedback", R"({"quality":1.0})").status == 204);
+  const auto second = candidate();
+  INFO(first << "\n" << second);
+  REQUIRE(json_field(first, "quality_samples") != "0");
+  CHECK(json_field(second, "quality_samples") == json_field(first, "quality_samples"));
+  CHECK(std::stod(json_field(second, "quality_mean")) > std::stod(json_field(first, "quality_mean")));
+}
+
 TEST_CASE("with keys configured an operator call needs a key with the admin scope") {
   temp_dir dir;
   std::ofstream(dir.file("keys.yaml")) << "keys:\n  - {name: ops, key: \"0123456789abcdef-test\", scopes: [admin]}\n"
@@ -224,4 +241,39 @@ TEST_CASE("an operator steps the live percent down to a lower phase over HTTP, a
   CHECK(zero.status == 200);
   CHECK(json_field(zero.body, "state") == "rolled_back");
   CHECK(route_of(http, "u1").second == "rolled back -> baseline");
+}
+
+TEST_CASE("GET /v1/rollout shows the current phase's gates with their figures, the cohorts, and which actions a 409 would refuse") {
+  temp_dir dir;
+  auto cfg = fast_config(50);
+  const std::string one_phase = "phases: [{percent: 100}]";
+  cfg.replace(cfg.find(one_phase), one_phase.size(),
+              "phases: [{percent: 50, min_duration: 1h, min_samples: 3, gates: {p95_max: 60s, failure_rate_max: 5%}},"
+              " {percent: 100}]");
+  engine_process engine{dir.path.string(), cfg};
+  http_client http{engine.base_url()};
+  for (int i = 0; i < 6; ++i)
+    route_of(http, "u" + std::to_string(i));
+  const auto body = http.get("/v1/rollout").body;
+  INFO(body);
+  CHECK(json_field(body, "percent") == "50");
+  CHECK(body.find(R"("phases":[{"percent":50,"min_duration_s":3600,"min_samples":3},{"percent":100,)") !=
+        std::string::npos);
+  // the phase is minutes old: min_duration is short, so every gate is insufficient, figures filled in
+  const auto gate = body.find(R"("kind":"gate","name":"min_duration","verdict":"insufficient data")");
+  REQUIRE(gate != std::string::npos);
+  CHECK(body.find(R"("threshold":3600,)", gate) < body.find("}", gate));
+  const auto p95 = body.find(R"("kind":"gate","name":"p95_max","verdict":"insufficient data")");
+  REQUIRE(p95 != std::string::npos);
+  CHECK(body.find(R"("threshold":60,"reason":"insufficient data: )", p95) < body.find("}", p95));
+  CHECK(body.find(R"x("actions":{"hold":{"allowed":true},"resume":{"allowed":false,"refusal":"nothing to resume (it is running)"},"promote":{"allowed":true},"rollback":{"allowed":true}})x") != std::string::npos);
+  CHECK(body.find(R"("step_down_to":[])") != std::string::npos);
+  CHECK(body.find(R"("cohorts":{"candidate":{"samples":)") != std::string::npos);
+  CHECK(body.find(R"("candidate":{"samples":0,)") == std::string::npos); // six jobs at 50 %: someone was sent there
+  // the answer of an action carries the same view: after a hold, resume is allowed and hold is not
+  const auto held = http.post("/v1/rollout/hold", "").body;
+  CHECK(held.find(R"x("hold":{"allowed":false,"refusal":"only a running rollout can be held (it is holding)"})x") !=
+        std::string::npos);
+  CHECK(held.find(R"("resume":{"allowed":true})") != std::string::npos);
+  CHECK(http.post("/v1/rollout/hold", "").status == 409); // as the view said
 }

@@ -203,3 +203,69 @@ TEST_CASE("stepping down to the live percent changes nothing, to 0 rolls back, a
   CHECK(s.m.step_down(0, s.now).outcome == operator_outcome::no_change);
   CHECK(s.m.step_down(10, s.now).outcome == operator_outcome::refused); // resume, then the gates
 }
+
+// --- what an operator sees (the console and GET /v1/rollout)
+
+namespace {
+const action_check& check_of(const rollout_figures& f, const std::string& action) {
+  for (const auto& a : f.actions)
+    if (a.action == action)
+      return a;
+  FAIL("no action " << action);
+  throw 0;
+}
+} // namespace
+
+TEST_CASE("the figures say which operator action would be refused, with the sentence act() refuses it with") {
+  driver s{make_config(10)};
+  for (const auto& step : {"hold", "rollback", "resume", "promote", "promote"}) {
+    const auto f = s.m.figures(s.now);
+    REQUIRE(f.actions.size() == 4);
+    for (const char* a : {"hold", "resume", "promote", "rollback"}) {
+      const auto& c = check_of(f, a);
+      driver copy = s; // act on a copy: the figures must predict what act() does
+      const auto r = copy.act(a);
+      CHECK(c.refusal.empty() == (r.outcome == operator_outcome::done));
+      if (!c.refusal.empty())
+        CHECK(c.refusal == r.message);
+    }
+    s.act(step);
+  }
+  CHECK(s.m.status().percent == 50);
+  CHECK(s.m.figures(s.now).step_down_to == std::vector<int>{10});
+  s.act("promote");
+  CHECK(s.m.figures(s.now).step_down_to == std::vector<int>{50, 10});
+  CHECK(check_of(s.m.figures(s.now), "promote").refusal == "already at the last phase");
+}
+
+TEST_CASE("the figures judge the current phase's gates now, and the triggers as the last tick judged them") {
+  driver s{make_config(10)};
+  s.traffic(20, 1min, 30min);
+  const auto f = s.m.figures(s.now);
+  REQUIRE(f.phases.size() == 3);
+  CHECK(f.phases[0].percent == 10);
+  CHECK(f.phases[0].min_duration == 3 * 24h);
+  CHECK(f.phases[0].min_samples == 500);
+  REQUIRE_FALSE(f.gates.empty());
+  const decision_item* duration_gate = nullptr;
+  for (const auto& g : f.gates)
+    if (g.name == "min_duration")
+      duration_gate = &g;
+  REQUIRE(duration_gate);
+  CHECK(duration_gate->verdict == "insufficient data");
+  CHECK(duration_gate->threshold == Approx(3 * 86400.0));
+  CHECK(duration_gate->observed == Approx(30 * 60.0)); // in the phase since t0, judged at now
+  CHECK(contains(duration_gate->reason, "insufficient data"));
+  REQUIRE_FALSE(f.triggers.empty());
+  CHECK(f.triggers_at == s.now); // the last tick
+  CHECK(f.candidate.samples > 0);
+  CHECK(f.baseline.samples > 0);
+  CHECK(f.candidate.samples + f.baseline.samples == s.m.phase_stats().stats(cohort::candidate).samples +
+                                                      s.m.phase_stats().stats(cohort::baseline).samples);
+  // a read moves nothing: the next tick decides as it would have without it
+  driver twin = s;
+  (void)s.m.figures(s.now + 30s);
+  s.traffic(20, 1min, 20min);
+  twin.traffic(20, 1min, 20min);
+  CHECK(s.log.size() == twin.log.size());
+}

@@ -113,6 +113,27 @@ TEST_CASE("sequential error rate does not fire on a candidate within the margin"
   CHECK_FALSE(first_fire(s, cfg, f, "sequential_error_rate", t0, t0 + 48h));
 }
 
+TEST_CASE("sequential error rate centres its interval on the adjusted rates: a baseline with no failure yet is not "
+          "taken for a perfect one") {
+  // what a healthy run saw after 100 %: the baseline keeps only the overrides' few jobs. Raw rates put the difference
+  // at 2.73 points and the interval's lower end just above the 1-point margin; with one failure and one success
+  // added to each side (the adjusted rates the variance already used) it is 2.52 points and the lower end below
+  sequential_trigger cfg = errors_only(1);
+  sequential_tests s;
+  for (int i = 0; i < 2816; ++i)
+    s.add(answer(cohort::candidate, t0 + std::chrono::seconds(i), i < 77, 10s), cfg);
+  for (int i = 0; i < 398; ++i)
+    s.add(answer(cohort::baseline, t0 + std::chrono::seconds(i), false, 10s), cfg);
+  std::vector<evaluation> out;
+  s.evaluate(cfg, t0 + 1h, out, true);
+  const auto e = named(out, "sequential_error_rate");
+  INFO(e.reason);
+  CHECK(e.samples == 2816);
+  CHECK(e.v == verdict::pass);
+  CHECK(e.observed < 0.01);
+  CHECK(e.observed > 0.005);
+}
+
 TEST_CASE("sequential latency fires on twice the baseline's latency with a factor of 1.5, not with a factor of 3") {
   sequential_trigger cfg;
   cfg.latency_factor = 1.5;

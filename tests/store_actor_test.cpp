@@ -303,3 +303,47 @@ TEST_CASE("the store writes its probe row on its own timer and its gauges say wh
   // the probe taken at 20 s, committed by the retry
   CHECK(raw.execAndGet("SELECT at FROM store_probe WHERE id = 1").getInt64() == (t0 + 20s).time_since_epoch().count());
 }
+
+TEST_CASE("final jobs past jobs.retention are swept on the actor clock, in slices, and open jobs stay") {
+  testing::virtual_time vt;
+  testing::temp_dir dir;
+  auto db = std::shared_ptr<core::store_db>(store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal));
+  const auto t0 = vt.now();
+  constexpr std::uint64_t finals = 4500; // more than two slices of the sweep
+  {
+    std::vector<core::job_record> jobs;
+    std::vector<core::job_event> events;
+    for (std::uint64_t id = 1; id <= finals; ++id) {
+      jobs.push_back(job_of(id, t0));
+      auto l = life(id, t0);
+      events.insert(events.end(), l.begin(), l.end());
+    }
+    jobs.push_back(job_of(finals + 1, t0)); // never ends
+    db->write(std::move(jobs), std::move(events));
+  }
+  auto metrics = std::make_shared<core::metrics_registry>();
+  actors::store_options opts;
+  opts.clock = vt.anchor();
+  opts.metrics = metrics;
+  opts.jobs_retention = 2h;
+  auto store = actors::spawn_store(*vt.sys, db, opts);
+  auto rows = [&] {
+    SQLite::Database raw(dir.file("jobs.db"), SQLite::OPEN_READONLY);
+    return raw.execAndGet("SELECT COUNT(*) FROM jobs").getInt64();
+  };
+  vt.run();
+  CHECK(rows() == static_cast<std::int64_t>(finals + 1)); // at start: nothing is 2 h old yet
+  vt.advance(1h);
+  CHECK(rows() == static_cast<std::int64_t>(finals + 1));
+  vt.advance(1h); // ended at t0 + 1 s: not yet 2 h before t0 + 2 h
+  CHECK(rows() == static_cast<std::int64_t>(finals + 1));
+  vt.advance(1h);
+  CHECK(rows() == 1); // every slice, one after the other; the open job stays
+  CHECK(metrics->get_counter("cutover_jobs_swept_total", {}).value() == static_cast<std::int64_t>(finals));
+  SQLite::Database raw(dir.file("jobs.db"), SQLite::OPEN_READONLY);
+  CHECK(raw.execAndGet("SELECT COUNT(*) FROM attempts").getInt64() == 0);
+  CHECK(raw.execAndGet("SELECT COUNT(*) FROM results").getInt64() == 0);
+  CHECK(raw.execAndGet("SELECT status FROM jobs").getString() == "accepted");
+  caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+  vt.run();
+}

@@ -204,6 +204,22 @@ const fields<core::health_config>& health_fields() {
   return f;
 }
 
+const fields<core::jobs_config>& jobs_fields() {
+  static const fields<core::jobs_config> f = {
+    duration("retention", &core::jobs_config::retention, 1h, 3650 * 24h,
+             "final jobs (prompt, attempts, result) are deleted this long after they ended"),
+  };
+  return f;
+}
+
+const fields<core::log_config>& log_fields() {
+  static const fields<core::log_config> f = {
+    choice("format", &core::log_config::format, {"text", "json"},
+           "log lines on stderr: key=value text, or one JSON object per line"),
+  };
+  return f;
+}
+
 const fields<core::cors_config>& cors_fields() {
   using k = core::cors_config;
   static const fields<k> f = {
@@ -254,6 +270,8 @@ const fields<config>& root_fields() {
     section("health", &config::health, health_fields, "readiness"),
     section("images", &config::images, images_fields, "result images as files: where, how long, download bounds"),
     section("cache", &config::cache, cache_fields, "the result cache per tenant"),
+    section("jobs", &config::jobs, jobs_fields, "how long final jobs are kept"),
+    section("log", &config::log, log_fields, "the engine's log lines"),
   };
   return f;
 }

@@ -71,6 +71,18 @@ void engine_client::dead_letters(msg::list_dead_letters m, done<msg::job_list> c
   impl_->ask<msg::job_list>(impl_->jobs, m, std::move(cb));
 }
 
+void engine_client::list_jobs(msg::list_jobs m, done<msg::job_list> cb) {
+  impl_->ask<msg::job_list>(impl_->jobs, std::move(m), std::move(cb));
+}
+
+void engine_client::cancel(msg::cancel_job m, done<msg::cancel_reply> cb) {
+  impl_->ask<msg::cancel_reply>(impl_->intake, std::move(m), std::move(cb));
+}
+
+void engine_client::erase_user(msg::erase_user m, done<msg::erase_reply> cb) {
+  impl_->ask<msg::erase_reply>(impl_->intake, std::move(m), std::move(cb));
+}
+
 } // namespace cutover::http
 
 namespace cutover::http {
@@ -97,6 +109,11 @@ void engine_client::rollout_action(msg::operator_action m, done<msg::operator_re
 
 void engine_client::rollout_percent(msg::step_percent m, done<msg::operator_reply> cb) {
   impl_->ask<msg::operator_reply>(impl_->rollout, m, std::move(cb));
+}
+
+void engine_client::drill(msg::run_drill m, done<msg::drill_reply> cb) {
+  const auto wait = m.max_wait > core::duration{0} ? m.max_wait : core::drill_defaults::max_wait;
+  impl_->ask<msg::drill_reply>(impl_->rollout, m, std::move(cb), answer_timeout + wait);
 }
 
 void engine_client::decisions(msg::load_decisions m, done<msg::decision_list> cb) {

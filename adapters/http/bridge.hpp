@@ -33,6 +33,9 @@ public:
   void lookup(msg::await_job query, done<msg::job_lookup> cb);
   void replay(msg::replay_dead_letter m, done<msg::replay_reply> cb);
   void dead_letters(msg::list_dead_letters m, done<msg::job_list> cb);
+  void list_jobs(msg::list_jobs m, done<msg::job_list> cb);
+  void cancel(msg::cancel_job m, done<msg::cancel_reply> cb);
+  void erase_user(msg::erase_user m, done<msg::erase_reply> cb);
   void budget(msg::budget_query m, done<msg::budget_report> cb);
   void daily_stats(msg::stats_query m, done<msg::daily_stats> cb);
   /// The ledger's admissibility view (readiness).
@@ -40,6 +43,8 @@ public:
   void rollout(done<msg::rollout_view_reply> cb);
   void rollout_action(msg::operator_action m, done<msg::operator_reply> cb);
   void rollout_percent(msg::step_percent m, done<msg::operator_reply> cb);
+  /// Waits as long as the drill may (its max_wait, or the longest default) and a little more.
+  void drill(msg::run_drill m, done<msg::drill_reply> cb);
   void decisions(msg::load_decisions m, done<msg::decision_list> cb);
   void rate(msg::rate_job m, done<msg::rated> cb);
 

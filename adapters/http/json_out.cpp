@@ -1,5 +1,6 @@
 #include "adapters/http/json_out.hpp"
 #include "adapters/http/image_access.hpp"
+#include "adapters/http/json_fields.hpp"
 
 #include <cstdio>
 
@@ -9,23 +10,6 @@ using namespace cutover::core;
 
 
 namespace {
-
-void key(std::string& out, std::string_view k) {
-  if (out.back() != '{')
-    out += ',';
-  append_json_string(out, k);
-  out += ':';
-}
-
-void field(std::string& out, std::string_view k, std::string_view v) {
-  key(out, k);
-  append_json_string(out, v);
-}
-
-void field_raw(std::string& out, std::string_view k, std::string_view raw) {
-  key(out, k);
-  out += raw;
-}
 
 void attempt_json(std::string& out, const attempt_record& a) {
   out += '{';
@@ -178,67 +162,6 @@ std::string daily_stats_json(const std::vector<core::budget_store::daily_stat>& 
     field_raw(out, "p95_latency_ms", ms(s.p95_latency));
     field_raw(out, "cost_usd", format_usd(s.cost));
     out += '}';
-  }
-  out += "]}";
-  return out;
-}
-
-} // namespace cutover::http
-
-namespace cutover::http {
-
-std::string rollout_json(const msg::rollout_view_reply& r) {
-  std::string out = "{";
-  field(out, "name", r.name);
-  field_raw(out, "enabled", r.enabled ? "true" : "false");
-  field_raw(out, "percent", std::to_string(r.percent));
-  field_raw(out, "phase", std::to_string(r.phase));
-  field(out, "state", r.state);
-  field(out, "since", format_rfc3339(r.since));
-  field(out, "config_hash", r.config_hash);
-  out += '}';
-  return out;
-}
-
-std::string decisions_json(const std::vector<core::decision_record>& decisions) {
-  auto number = [](double v) {
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-    return std::string{buf};
-  };
-  std::string out = "{\"decisions\":[";
-  for (std::size_t i = 0; i < decisions.size(); ++i) {
-    const auto& d = decisions[i];
-    if (i > 0)
-      out += ',';
-    out += '{';
-    field_raw(out, "id", std::to_string(d.id));
-    field(out, "at", format_rfc3339(d.at));
-    field_raw(out, "phase", std::to_string(d.phase));
-    field_raw(out, "percent", std::to_string(d.percent));
-    field(out, "state", d.state);
-    field(out, "config_hash", d.config_hash);
-    field(out, "action", d.action);
-    field(out, "reason", d.reason);
-    key(out, "evaluations");
-    out += '[';
-    for (std::size_t k = 0; k < d.items.size(); ++k) {
-      const auto& e = d.items[k];
-      if (k > 0)
-        out += ',';
-      out += '{';
-      field(out, "kind", e.kind);
-      field(out, "name", e.name);
-      field(out, "verdict", e.verdict);
-      field_raw(out, "window_s", number(static_cast<double>(e.window.count()) / 1e6));
-      field_raw(out, "samples", std::to_string(e.samples));
-      field_raw(out, "observed", number(e.observed));
-      field_raw(out, "baseline", number(e.baseline));
-      field_raw(out, "threshold", number(e.threshold));
-      field(out, "reason", e.reason);
-      out += '}';
-    }
-    out += "]}";
   }
   out += "]}";
   return out;

@@ -31,11 +31,20 @@ std::string accepted_json(core::job_id id, core::job_status status);
 /// `images` null: a result's values as stored; else its stored images as signed URLs, or with `b64` as base64.
 std::string job_json(const core::job_record& job, const image_access* images = nullptr, bool b64 = false);
 
-/// GET /v1/rollout: `{name, enabled, percent, phase, state, since, config_hash}`.
+/// GET /v1/rollout: `{name, enabled, percent, phase, state, since, config_hash}` and what an operator sees now:
+/// `phases:[{percent, min_duration_s, min_samples}]`, `actions:{hold|resume|promote|rollback: {allowed, refusal?}}`,
+/// `step_down_to:[percent]`, `gates:[...]` (the current phase's, judged now, as in a decision's evaluations),
+/// `triggers:[...]` (as the last tick judged them, at `triggers_at`), `cohorts:{candidate, baseline}` (since the
+/// phase began: samples, failure_rate, p95_s, user_wait_p50_s, user_wait_p95_s, cost_per_image_usd, quality_mean,
+/// breaker_trips, ...).
 std::string rollout_json(const msg::rollout_view_reply& r);
 
 /// GET /v1/rollout/decisions: `{"decisions":[{id, at, phase, percent, state, config_hash, action, reason,
 /// evaluations:[{kind, name, verdict, window_s, samples, observed, baseline, threshold, reason}]}]}`.
+/// A live rollback drill's record: `{"drill":{result, started_at, finished_at, routed_to_baseline_ms,
+/// at_candidate_when_routed, candidate_drained_ms, left_at_candidate, max_wait_ms, before, after}, "rollout": view}`;
+/// a timing not measured is null.
+std::string drill_json(const msg::drill_reply& r);
 std::string decisions_json(const std::vector<core::decision_record>& decisions);
 
 /// GET /v1/budget: `{"day", "rows":[{day, provider ("all" = global), limit_usd, stop_line_usd, consumed_usd,

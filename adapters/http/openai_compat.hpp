@@ -15,8 +15,10 @@ namespace cutover::http {
 /// names none), `response_format` (`b64_json`, the default; `url` needs an image store and is refused for now).
 /// `model`, `output_format`, `style` and `background` are accepted and ignored.
 /// The body hash is the SHA-256 of the parsed fields (prompt, n, size, quality, user as sent, model,
-/// response_format) with their defaults filled in, so field order, whitespace and an explicit default do not change
-/// it; the routing user given for an absent `user` is not part of it (a retry must find its first request).
+/// response_format), so field order and whitespace do not change it, nor does an explicit `n: 1` or
+/// `response_format: b64_json` (the defaults this server applies). `size`, `quality` and `model` count as sent: their
+/// defaults are the provider model's, which this server does not decide. The routing user given for an absent
+/// `user` is not part of it (a retry must find its first request).
 std::variant<parsed_job, request_error> parse_openai_request(const std::string& body,
                                                              const std::string& user_when_absent);
 

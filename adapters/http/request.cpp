@@ -47,6 +47,20 @@ std::string decode(std::string_view s) {
 
 } // namespace
 
+std::string decode_path_segment(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 std::string request::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
     if (iequal(k, name))

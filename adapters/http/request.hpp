@@ -33,6 +33,9 @@ struct request {
   std::string query_param(std::string_view name, bool* found = nullptr) const;
 };
 
+/// Percent-decoding of a path segment ('+' stays '+'); a malformed escape stays as it is.
+std::string decode_path_segment(std::string_view s);
+
 struct response {
   int status = 200;
   std::string body;

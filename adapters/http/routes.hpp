@@ -21,11 +21,13 @@ struct api_context {
 };
 
 void add_job_routes(route_table& t, api_context& c);        ///< /v1/jobs...
+void add_job_management_routes(route_table& t, api_context& c); ///< list, cancel, a user's erasure
 void add_rollout_routes(route_table& t, api_context& c);    ///< /v1/rollout...
 void add_admin_routes(route_table& t, api_context& c);      ///< /v1/admin/...
 void add_openai_routes(route_table& t, api_context& c);     ///< /v1/images/generations
 void add_operations_routes(route_table& t, api_context& c); ///< health, readiness, metrics, budget, stats, dead letters
 void add_image_routes(route_table& t, api_context& c);      ///< /v1/images/{sha256} (signed URLs)
+void add_console_routes(route_table& t);                    ///< /console: the operator console's page and scripts
 
 // --- the engine's errors as HTTP statuses (only here)
 int status_of(msg::submit_error e);
@@ -34,6 +36,7 @@ int status_of(msg::submit_error e);
 /// a request that will never pass as it is).
 std::int64_t retry_after_of(const msg::submit_reply& r);
 int status_of(msg::replay_error e);
+int status_of(msg::cancel_error e);
 int status_of(msg::operator_error e);
 
 // --- small parsers shared by handlers

@@ -50,6 +50,16 @@ int status_of(msg::replay_error e) {
   return 500;
 }
 
+int status_of(msg::cancel_error e) {
+  switch (e) {
+  case msg::cancel_error::none: return 202;
+  case msg::cancel_error::not_found: return 404;
+  case msg::cancel_error::final: return 409;
+  case msg::cancel_error::unavailable: return 503;
+  }
+  return 500;
+}
+
 int status_of(msg::operator_error e) {
   switch (e) {
   case msg::operator_error::none: return 200;

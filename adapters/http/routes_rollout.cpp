@@ -50,6 +50,50 @@ void step_percent(api_context& c, const request& req, const reply& rep) {
   });
 }
 
+/// `max_wait` of a drill: a whole number with a unit (ms, s, m or h), e.g. "90s"; false when malformed.
+bool parse_drill_wait(const std::string& text, core::duration& out) {
+  std::size_t pos = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(text, &pos);
+  } catch (...) {
+    return false;
+  }
+  const auto unit = text.substr(pos);
+  if (v <= 0 || v > 24LL * 3600 * 1000)
+    return false;
+  if (unit == "ms")
+    out = std::chrono::milliseconds(v);
+  else if (unit == "s")
+    out = std::chrono::seconds(v);
+  else if (unit == "m")
+    out = std::chrono::minutes(v);
+  else if (unit == "h")
+    out = std::chrono::hours(v);
+  else
+    return false;
+  return true;
+}
+
+/// POST /v1/rollout/drill[?max_wait=90s]: a live rollback drill, answered when it has ended (200 with its record,
+/// passed or failed); 409 where a drill makes no sense now, 400 for a max_wait out of bounds.
+void drill(api_context& c, const request& req, const reply& rep) {
+  msg::run_drill m;
+  bool found = false;
+  if (const auto text = req.query_param("max_wait", &found); found && !parse_drill_wait(text, m.max_wait))
+    return rep.error(400, "invalid_parameter", "max_wait must be a duration such as 500ms, 90s or 5m", "max_wait");
+  c.engine.drill(m, [rep](const msg::drill_reply* r, const std::string& error) {
+    if (r == nullptr)
+      rep.unavailable(error);
+    else if (r->error == msg::operator_error::none)
+      rep.send(200, drill_json(*r));
+    else if (r->error == msg::operator_error::bad_request)
+      rep.error(400, "invalid_parameter", r->message, "max_wait");
+    else
+      rep.error(status_of(r->error), "conflict", r->message);
+  });
+}
+
 void decisions(api_context& c, const request& req, const reply& rep) {
   msg::load_decisions q;
   if (!limit_param(req, rep, q.limit))
@@ -81,6 +125,7 @@ void add_rollout_routes(route_table& t, api_context& c) {
     t.add({"POST", std::string("/v1/rollout/") + action, scope::admin, small_body,
            [&c, action](auto&, auto& r) { act(c, r, action); }});
   t.add({"POST", "/v1/rollout/percent", scope::admin, small_body, [&c](auto& q, auto& r) { step_percent(c, q, r); }});
+  t.add({"POST", "/v1/rollout/drill", scope::admin, small_body, [&c](auto& q, auto& r) { drill(c, q, r); }});
 }
 
 } // namespace cutover::http

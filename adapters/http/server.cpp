@@ -58,10 +58,12 @@ struct server::impl {
     : opts(std::move(o)), engine(sys, std::move(a), std::move(j), std::move(au), std::move(l), std::move(r)) {
     add_operations_routes(table, ctx);
     add_job_routes(table, ctx);
+    add_job_management_routes(table, ctx);
     add_openai_routes(table, ctx);
     add_image_routes(table, ctx);
     add_rollout_routes(table, ctx);
     add_admin_routes(table, ctx);
+    add_console_routes(table);
     if (opts.registry) {
       for (const auto& r : table.routes())
         counters.push_back(std::make_shared<route_counter>(opts.registry, r.pattern, r.method));

@@ -48,6 +48,12 @@ public:
     s_.hand_over(before);
     return 0;
   }
+  std::vector<job_record> list_jobs(const job_query& q) override { return inner().list_jobs(q); }
+  /// Simulate keeps every job of its run (its figures are read from them at the end; the file is thrown away).
+  std::size_t sweep_final_jobs(instant, std::size_t) override { return 0; }
+  erase_result erase_user_jobs(const std::string& user_id, const std::string& tenant) override {
+    return inner().erase_user_jobs(user_id, tenant);
+  }
   std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, instant until,
                                                   std::size_t limit) override {
     return inner().finished_attempts(after, until, limit);

@@ -20,7 +20,8 @@ class connection {
 public:
   /// `with_checkpointer` false (simulate): no checkpoint thread, SQLite checkpoints in the commits, and the connection
   /// keeps the file's lock until it closes.
-  connection(const std::string& path, core::sync_mode sync, bool with_checkpointer = true);
+  connection(const std::string& path, core::sync_mode sync, bool with_checkpointer = true,
+             bool with_operator_indexes = true);
   ~connection();
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;

@@ -27,6 +27,9 @@ public:
   std::size_t sweep_dead_letters(core::instant before) override;
   std::vector<std::string> expire_images(core::instant before) override;
   std::vector<std::string> forget_images_of_jobs(const std::vector<core::job_id>& jobs) override;
+  std::vector<core::job_record> list_jobs(const job_query& q) override;
+  std::size_t sweep_final_jobs(core::instant before, std::size_t limit) override;
+  erase_result erase_user_jobs(const std::string& user_id, const std::string& tenant) override;
   std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, core::instant until,
                                                   std::size_t limit) override;
   std::vector<core::instant> call_starts(const std::string& provider, core::instant since) override;
@@ -66,6 +69,14 @@ private:
   attempt_delta& attempt(const core::job_event& e);
   void write_attempt(std::uint64_t job, const attempt_delta& d);
   void write_job(std::uint64_t id, const job_delta& d);
+  /// Deletes the jobs `ids` and what hangs off them, inside the caller's transaction. `keep_money`: their attempt
+  /// rows stay (without remote ids), as the record of what was spent. Returns what forget_results returns.
+  std::vector<std::string> delete_jobs(const std::vector<std::int64_t>& ids, bool keep_money, bool drop_unused);
+  /// Where a deleted job's result data goes away: its `results` row and its references to stored images, inside
+  /// the caller's transaction. `drop_unused` (erasure): the images no other job names lose their rows now and
+  /// their digests are returned for the caller to delete the files; otherwise (retention) they keep their rows
+  /// and go with the image sweep, images.retention after their last use.
+  std::vector<std::string> forget_results(const std::vector<std::int64_t>& ids, bool drop_unused);
   static core::job_record read_job(SQLite::Statement& q);
   void load_attempts(core::job_record& j);
 

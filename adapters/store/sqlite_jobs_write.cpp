@@ -201,47 +201,6 @@ std::vector<std::string> sqlite_jobs::expire_images(instant before) {
   });
 }
 
-std::vector<std::string> sqlite_jobs::forget_images_of_jobs(const std::vector<job_id>& jobs) {
-  return c_.guarded("forget_images_of_jobs", [&] {
-    SQLite::Transaction tx(db_);
-    std::vector<std::string> digests;
-    SQLite::Statement refs(db_, "SELECT digest FROM job_images WHERE job_id = ?");
-    SQLite::Statement drop_refs(db_, "DELETE FROM job_images WHERE job_id = ?");
-    SQLite::Statement drop_result(db_, "DELETE FROM results WHERE job_id = ?");
-    for (const auto& j : jobs) {
-      const auto id = static_cast<std::int64_t>(j.value);
-      refs.bind(1, id);
-      while (refs.executeStep())
-        digests.push_back(refs.getColumn(0).getString());
-      refs.reset();
-      for (auto* st : {&drop_refs, &drop_result}) {
-        st->bind(1, id);
-        st->exec();
-        st->reset();
-      }
-    }
-    std::sort(digests.begin(), digests.end());
-    digests.erase(std::unique(digests.begin(), digests.end()), digests.end());
-    std::vector<std::string> unused;
-    SQLite::Statement still(db_, "SELECT COUNT(*) FROM job_images WHERE digest = ?");
-    SQLite::Statement drop_image(db_, "DELETE FROM images WHERE digest = ?");
-    for (const auto& d : digests) {
-      still.bind(1, d);
-      still.executeStep();
-      const bool used = still.getColumn(0).getInt64() > 0;
-      still.reset();
-      if (used)
-        continue;
-      drop_image.bind(1, d);
-      drop_image.exec();
-      drop_image.reset();
-      unused.push_back(d);
-    }
-    tx.commit();
-    return unused;
-  });
-}
-
 void sqlite_jobs::fold(const std::vector<job_event>& events) {
   for (const auto& e : events) {
     auto& d = jobs_[e.id.value];

@@ -17,7 +17,7 @@ namespace {
 class sqlite_store final : public store_db {
 public:
   sqlite_store(const std::string& path, sync_mode sync, store_open_options opts)
-    : conn_(path, sync, opts.checkpointer), jobs_(conn_), budget_(conn_), audit_(conn_), outbox_(conn_) {}
+    : conn_(path, sync, opts.checkpointer, opts.operator_indexes), jobs_(conn_), budget_(conn_), audit_(conn_), outbox_(conn_) {}
 
   job_store& jobs() override { return jobs_; }
   budget_store& budget() override { return budget_; }

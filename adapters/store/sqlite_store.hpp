@@ -25,6 +25,9 @@ struct store_open_options {
   /// nothing waits on an fsync), SQLite checkpoints inside the commits, and the one connection holds the file's
   /// lock until it closes (no other connection may open the file meanwhile).
   bool checkpointer = true;
+  /// serve: the indexes of the operators' job list, erasure and retention sweep. simulate: none (it runs no such
+  /// query, and the user index costs its store five times the page writes).
+  bool operator_indexes = true;
 };
 std::unique_ptr<core::store_db> open_sqlite_store(const std::string& path, core::sync_mode sync,
                                                   store_open_options opts);

@@ -1,4 +1,5 @@
 #include "app/simulate/sim_run.hpp"
+#include "core/log_line.hpp"
 
 #include "actors/engine.hpp"
 #include "adapters/providers/scenario_provider.hpp"
@@ -95,7 +96,7 @@ std::string item_names(const decision_record& d, const char* kind, bool failing_
 void gather(run_result& r, const scenario& sc, const std::string& path) {
   const auto& cfg = *sc.config;
   // the decisions and figures the engine wrote, read back through the store's own queries
-  auto store = store_adapter::open_sqlite_store(path, sync_mode::off, store_adapter::store_open_options{false});
+  auto store = store_adapter::open_sqlite_store(path, sync_mode::off, store_adapter::store_open_options{false, false});
   auto ds = store->audit().decisions(sc.start, 0, std::numeric_limits<std::size_t>::max());
   std::reverse(ds.begin(), ds.end());
   for (auto& d : ds)
@@ -221,6 +222,7 @@ void gather(run_result& r, const scenario& sc, const std::string& path) {
 
 run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, const run_options& opts) {
   const auto wall_start = std::chrono::steady_clock::now(); // stderr and bench figures only
+  core::log_sink::instance().set_job_events(false); // no line per simulated job (millions over days)
   run_result r;
   r.seed = seed;
   r.start = sc->start;
@@ -250,7 +252,7 @@ run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, cons
     auto to_clock = [&](instant t) { return t0 + (t - sc->start); };
     // commits gathered over virtual time: a transaction per virtual instant was half of a simulated job's cost
     db = std::make_shared<store_adapter::deferred_store>(
-      store_adapter::open_sqlite_store(path, sync_mode::off, store_adapter::store_open_options{false}), 20'000, true);
+      store_adapter::open_sqlite_store(path, sync_mode::off, store_adapter::store_open_options{false, false}), 20'000, true);
     for (const auto& p : cfg->providers)
       counts[p.name] = std::make_shared<providers::port_counts>();
     auto engine = actors::start_engine(

@@ -3,6 +3,7 @@
 #include "adapters/config/scenario_loader.hpp"
 #include "app/simulate/sim_report.hpp"
 #include "app/simulate/sim_run.hpp"
+#include "core/log_line.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -99,6 +100,7 @@ bool parse_simulate_flags(const std::vector<std::string>& args, simulate_flags& 
 }
 
 int simulate(const simulate_flags& flags) {
+  core::log_sink::instance().set_job_events(false); // days of virtual traffic: no line per job
   // every combination's scenario and config, validated before any run
   std::vector<sweep_key> keys;
   for (const auto& s : flags.sweeps) {

@@ -74,8 +74,9 @@ std::string day_starts_far_from_now() {
   return text;
 }
 
-engine_process::engine_process(const std::string& dir, const std::string& config_text, int port, std::string host)
-  : dir_(dir), host_(std::move(host)), port_(port == 0 ? free_port() : port) {
+engine_process::engine_process(const std::string& dir, const std::string& config_text, int port, std::string host,
+                               std::vector<std::string> extra_args)
+  : dir_(dir), host_(std::move(host)), extra_args_(std::move(extra_args)), port_(port == 0 ? free_port() : port) {
   std::ofstream(dir_ + "/config.yaml") << config_text;
   start();
 }
@@ -99,8 +100,13 @@ void engine_process::start() {
     ::close(fds[1]);
     // CUTOVER_TEST_BINARY runs the same tests against another build (e.g. to see a test fail without a fix)
     const char* bin = std::getenv("CUTOVER_TEST_BINARY") != nullptr ? std::getenv("CUTOVER_TEST_BINARY") : CUTOVER_BINARY;
-    ::execl(bin, bin, "serve", "--config", config.c_str(), "--listen", listen.c_str(), "--data",
-            dir_.c_str(), static_cast<char*>(nullptr));
+    std::vector<std::string> args{bin, "serve", "--config", config, "--listen", listen, "--data", dir_};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(bin, argv.data());
     ::_exit(127);
   }
   ::close(fds[1]);
@@ -113,7 +119,9 @@ void engine_process::start() {
     std::lock_guard<std::mutex> guard{log_mutex_};
     log_ += c;
     if (c == '\n') {
-      up = line.find("event=listening") != std::string::npos;
+      // text or JSON lines (log.format)
+      up = line.find("event=listening") != std::string::npos ||
+           line.find("\"event\":\"listening\"") != std::string::npos;
       line.clear();
     } else {
       line += c;

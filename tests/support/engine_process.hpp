@@ -31,7 +31,7 @@ public:
   /// Starts `cutover serve --config DIR/config.yaml --listen HOST:PORT --data DIR` (the client always connects to
   /// 127.0.0.1, which a wildcard host such as 0.0.0.0 includes).
   engine_process(const std::string& dir, const std::string& config_text, int port = 0,
-                 std::string host = "127.0.0.1");
+                 std::string host = "127.0.0.1", std::vector<std::string> extra_args = {});
   ~engine_process();
 
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
@@ -60,6 +60,7 @@ private:
   void start();
   std::string dir_;
   std::string host_;
+  std::vector<std::string> extra_args_; ///< after the usual flags, e.g. --log-format json
   int port_ = 0;
   int pid_ = -1;
   int err_fd_ = -1;

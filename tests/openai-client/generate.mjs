@@ -1,0 +1,42 @@
+// The official `openai` npm client, unchanged but for its base URL, generates an image through cutover.
+// usage: node generate.mjs http://127.0.0.1:PORT/v1
+// Prints "ok <bytes>" and exits 0 when an image came back as b64_json (a PNG); exits 1 with why otherwise.
+import OpenAI from 'openai';
+
+const baseURL = process.argv[2];
+if (!baseURL) {
+  console.error('usage: node generate.mjs BASE_URL');
+  process.exit(2);
+}
+
+const fail = (why) => {
+  console.error(`openai client: ${why}`);
+  process.exit(1);
+};
+
+// The key is whatever the engine accepts (none on loopback without auth.keys_file); the client insists on one.
+const client = new OpenAI({ apiKey: process.env.CUTOVER_API_KEY || 'no-key-needed', baseURL, maxRetries: 0, timeout: 60_000 });
+
+let answer;
+try {
+  answer = await client.images.generate({
+    model: 'gpt-image-1',
+    prompt: 'a red kite over a green hill',
+    n: 1,
+    size: '1024x1024',
+    response_format: 'b64_json',
+    user: 'npm-client-user',
+  });
+} catch (e) {
+  fail(`images.generate threw: ${e?.status ?? ''} ${e?.message ?? e}`);
+}
+
+if (!answer || !Array.isArray(answer.data)) fail(`no data array in ${JSON.stringify(answer)?.slice(0, 300)}`);
+if (answer.data.length !== 1) fail(`expected 1 image, got ${answer.data.length}`);
+if (typeof answer.created !== 'number') fail(`created is not a number: ${JSON.stringify(answer.created)}`);
+const b64 = answer.data[0].b64_json;
+if (typeof b64 !== 'string' || b64.length === 0) fail(`data[0].b64_json is not a non-empty string: ${JSON.stringify(answer.data[0])?.slice(0, 300)}`);
+const bytes = Buffer.from(b64, 'base64');
+const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+if (bytes.length < png.length || !bytes.subarray(0, png.length).equals(png)) fail('data[0].b64_json is not a PNG');
+console.log(`ok ${bytes.length}`);
