@@ -121,8 +121,13 @@ std::string image_files::put(const std::string& bytes, core::instant now) {
   {
     std::lock_guard<std::mutex> guard{mutex_};
     recent_[digest] = now; // before the file exists: a sweep from now on leaves it alone
-    for (auto it = recent_.begin(); it != recent_.end();)
-      it = it->second < now - remember_writes ? recent_.erase(it) : std::next(it);
+    recent_order_.emplace_back(now, digest);
+    while (!recent_order_.empty() && recent_order_.front().first < now - remember_writes) {
+      const auto& [at, old] = recent_order_.front();
+      if (auto it = recent_.find(old); it != recent_.end() && it->second == at) // not written again since
+        recent_.erase(it);
+      recent_order_.pop_front();
+    }
   }
   const fs::path final_path = fs::path(opts_.dir) / core::image_relative_path(digest);
   const fs::path shard = final_path.parent_path();

@@ -9,6 +9,7 @@
 #include "core/images.hpp"
 
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,10 @@ private:
   /// Images written by this process within the last hour, and when: the sweep leaves them alone, since a job that
   /// produced the same bytes again has not yet committed the row that would keep them.
   std::map<std::string, core::instant> recent_;
+  /// The same writes in the order they were made, so those past the hour are forgotten from the front: a scan of
+  /// recent_ at every write cost O(writes per hour) each, quadratic over a busy hour (seconds of CPU under the
+  /// lock at 25,000 images, past images.download_timeout on a loaded machine).
+  std::deque<std::pair<core::instant, std::string>> recent_order_;
 };
 
 /// SHA-256 of `bytes` as 64 lower-case hex digits.
