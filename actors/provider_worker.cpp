@@ -313,6 +313,7 @@ void send_outbox(self_ptr self, outbox& out) {
       self->send(st.parent, std::move(o));
       continue;
     }
+    self->send(st.parent, msg::images_storing{id}); // a drain waits for these outcomes
     const auto hold = st.next_hold++;
     auto& h = st.holds[hold];
     h.o = std::move(o);

@@ -77,6 +77,10 @@ struct images_stored {
 };
 /// Internal to a worker: held outcomes `hold` waited images.download_timeout for their images.
 struct images_due { std::uint64_t hold = 0; };
+/// Worker -> its supervisor: the outcomes of batch `batch_id` are held until their images are on disk. The provider
+/// has answered (and billed): a drain waits for them as for a call on the wire, so the outcome is reported and
+/// settled before the engine exits, and the next start does not call again for it.
+struct images_storing { std::uint64_t batch_id = 0; };
 
 /// Serve -> provider supervisor at shutdown: start no new calls; answered once no call is on the wire (a sync
 /// call, or an async submit whose remote id is not known yet). Remote jobs being polled need not end: their ids are
@@ -91,6 +95,9 @@ template <class I> auto inspect(I& f, images_stored& x) {
            x.result.digests);
 }
 template <class I> auto inspect(I& f, images_due& x) { return f(caf::meta::type_name("images_due"), x.hold); }
+template <class I> auto inspect(I& f, images_storing& x) {
+  return f(caf::meta::type_name("images_storing"), x.batch_id);
+}
 template <class I> auto inspect(I& f, drain_calls&) { return f(caf::meta::type_name("drain_calls")); }
 template <class I> auto inspect(I& f, drained& x) { return f(caf::meta::type_name("drained"), x.held); }
 template <class I> auto inspect(I& f, recall_items& x) {
@@ -124,6 +131,7 @@ using provider_actor = caf::typed_actor<
   caf::replies_to<drain_calls>::with<drained>,
   caf::reacts_to<remote_accepted>,
   caf::reacts_to<outcomes>,
+  caf::reacts_to<images_storing>,
   caf::reacts_to<recall_items>,
   caf::reacts_to<config_snapshot>>;
 
