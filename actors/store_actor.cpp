@@ -312,6 +312,11 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
         return msg::erased_jobs{std::move(r)};
       });
     },
+    [self](const msg::find_cached& m) {
+      return read<msg::cached_results>(self, [&](core::store_db& db) {
+        return msg::cached_results{db.jobs().find_cached(m.queries, m.since)};
+      });
+    },
     [self](const msg::load_finished_attempts& m) {
       return read<msg::finished_attempts>(self, [&](core::store_db& db) {
         return msg::finished_attempts{db.jobs().finished_attempts(m.after, m.until, m.limit)};

@@ -20,9 +20,10 @@ bool is_image_digest(std::string_view s);
 /// folder grows past a few thousand files at millions of images).
 std::string image_relative_path(const std::string& digest);
 
-/// The key of the result cache: jobs of the same tenant with the same prompt, tier and n share an answer.
-/// A plain text key (the store compares all of it), never a hash that could collide across tenants.
-std::string cache_key(const std::string& tenant, const std::string& prompt, tier t, int n);
+/// The provider a job answered by the result cache shows (`provider: "cache"`, `cached: true`): no provider may
+/// take this name. The cache's key is the tenant, prompt, tier and n (everything a provider is given), compared in
+/// full by the store, never a hash that could collide across tenants.
+inline constexpr std::string_view cache_provider = "cache";
 
 /// What storing one item's images came to.
 struct stored_images {

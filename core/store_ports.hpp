@@ -69,6 +69,24 @@ public:
   };
   virtual erase_result erase_user_jobs(const std::string& user_id, const std::string& tenant) = 0;
 
+  /// The result cache: what a new job asks, and the newest earlier job of the same tenant that answered the same
+  /// prompt, tier and n at a provider (a cache hit is never a source: an answer is at most cache.ttl old).
+  struct cache_query {
+    job_id id; ///< the asking job (never its own answer)
+    std::string tenant;
+    std::string prompt;
+    tier tier_ = tier::sd;
+    int n = 1;
+  };
+  struct cache_answer {
+    job_id from{};                   ///< 0: no such job (a miss)
+    std::vector<std::string> images; ///< its result: stored images' digests (or the provider's values, with no image store)
+  };
+  /// For each query, the newest matching job that succeeded at or after `since`, in the order asked.
+  virtual std::vector<cache_answer> find_cached(const std::vector<cache_query>& qs, instant since) {
+    (void)since;
+    return std::vector<cache_answer>(qs.size());
+  }
 
   /// Where a page of finished attempts ends: attempts are ordered by (finished_at, job, no).
   struct attempt_cursor {

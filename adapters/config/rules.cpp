@@ -4,6 +4,7 @@
 #include "adapters/config/reader.hpp"
 #include "adapters/config/values.hpp"
 #include "core/api_keys.hpp"
+#include "core/images.hpp"
 
 #include <algorithm>
 
@@ -53,6 +54,8 @@ void check_poll_schedule(context& c, const std::string& path, const provider_con
 void check_provider(context& c, const provider_config& p) {
   std::string path = "providers." + p.name;
   auto at = [&](const char* key) { return path + "." + key; };
+  if (p.name == core::cache_provider)
+    c.error(path, "the provider name \"cache\" is reserved: jobs answered by the result cache show it");
   std::string kind(core::to_string(p.kind));
   if (c.has(at("kind")) && c.ok(at("kind")) && p.kind != core::provider_kind::simulated) {
     if (c.ok(at("base_url")) && p.base_url.empty())

@@ -1,6 +1,7 @@
 #include "adapters/http/json_out.hpp"
 #include "adapters/http/image_access.hpp"
 #include "adapters/http/json_fields.hpp"
+#include "core/images.hpp"
 
 #include <cstdio>
 
@@ -73,6 +74,8 @@ std::string job_json(const job_record& job, const image_access* images, bool b64
   if (!job.spec.tenant.empty())
     field(out, "tenant", job.spec.tenant);
   field(out, "provider", job.provider);
+  // answered by the result cache: no provider was called for it and it cost nothing
+  field_raw(out, "cached", job.provider == core::cache_provider ? "true" : "false");
   key(out, "route");
   out += '{';
   field_raw(out, "bucket", std::to_string(job.bucket));

@@ -112,6 +112,8 @@ std::string openai_images_json(const core::job_record& job, const image_access* 
                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(job.updated_at.time_since_epoch()).count()) +
                     ",\"provider\":";
   append_json_string(out, job.provider);
+  if (job.provider == core::cache_provider)
+    out += ",\"cached\":true";
   out += ",\"data\":[";
   for (std::size_t i = 0; i < job.images.size(); ++i) {
     if (i > 0)

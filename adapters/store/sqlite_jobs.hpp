@@ -30,6 +30,7 @@ public:
   std::vector<core::job_record> list_jobs(const job_query& q) override;
   std::size_t sweep_final_jobs(core::instant before, std::size_t limit) override;
   erase_result erase_user_jobs(const std::string& user_id, const std::string& tenant) override;
+  std::vector<cache_answer> find_cached(const std::vector<cache_query>& qs, core::instant since) override;
   std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, core::instant until,
                                                   std::size_t limit) override;
   std::vector<core::instant> call_starts(const std::string& provider, core::instant since) override;
@@ -89,6 +90,7 @@ private:
   SQLite::Database& db_;
   std::optional<SQLite::Statement> insert_, update_job_, put_result_, put_attempt_, update_attempt_, attempts_q_,
     free_key_, put_image_, put_job_image_;
+  bool cache_index_ = false; ///< the result cache's index exists (made at the first lookup: only cache users pay for it)
   std::unordered_map<std::uint64_t, job_delta> jobs_;
   std::unordered_map<std::pair<std::uint64_t, int>, attempt_delta, pair_hash> attempts_;
 };
