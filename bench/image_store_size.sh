@@ -4,7 +4,10 @@
 # one is final, stops the engine (SIGTERM: the WAL is checkpointed) and prints the SQLite file and, when there is
 # one, the images folder: apparent bytes and disk usage (du), both scaled to 10,000 jobs. Run it with a build of
 # main (images as base64 in SQLite) and with this one (images as files) to compare.
-#   [BIN=path/to/cutover] bench/image_store_size.sh [JOBS] [N]
+# With IMAGE_BYTES set, the providers are the OpenAI adapter against tools/fake_provider (FAKE, default its build
+# here) answering images of about IMAGE_BYTES bytes each (1024x1024; noise in a PNG chunk, incompressible like
+# pixels), so both builds store results of a realistic size; without it, the simulated providers' 64x64 PNGs.
+#   [BIN=path/to/cutover] [IMAGE_BYTES=1000000] bench/image_store_size.sh [JOBS] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="${1:-2000}"
@@ -12,16 +15,31 @@ n="${2:-1}"
 bin="${BIN:-build/app/cutover}"
 [ -x "$bin" ] || { echo "build first: ./scripts/build.sh" >&2; exit 1; }
 
+image_bytes="${IMAGE_BYTES:-0}"
+fake_bin="${FAKE:-build/tools/fake_provider/cutover-fake-provider}"
+
 work=$(mktemp -d)
 pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+fake_pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; [ -n "$fake_pid" ] && kill $fake_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 port=$(shuf -i 20000-32000 -n 1)
+if [ "$image_bytes" -gt 0 ]; then
+  [ -x "$fake_bin" ] || { echo "build the fake provider first: cmake --build build --target cutover-fake-provider" >&2; exit 1; }
+  "$fake_bin" --image-bytes "$image_bytes" >"$work/fake.out" 2>"$work/fake.log" &
+  fake_pid=$!
+  for _ in $(seq 100); do grep -q listening "$work/fake.out" && break; sleep 0.1; done
+  fake_url=$(sed -n 's/^listening //p' "$work/fake.out")
+  export CUTOVER_BENCH_OPENAI_KEY=test-key
+  provider() { echo "{kind: openai, mode: sync, base_url: \"$fake_url/v1\", api_key_env: CUTOVER_BENCH_OPENAI_KEY, model: gpt-image-1, timeout: 60s, cost_per_image: $1}"; }
+else
+  provider() { echo "{kind: simulated, mode: sync, cost_per_image: $1}"; }
+fi
 cat > "$work/bench.yaml" <<YAML
 server: {listen: 127.0.0.1:$port}
 store: {path: data/cutover.db, synchronous: normal}
 providers:
-  candidate: {kind: simulated, mode: sync, cost_per_image: {sd: 0.03, hd: 0.039, 4k: 0.06}}
-  baseline:  {kind: simulated, mode: sync, cost_per_image: {sd: 0.04, hd: 0.05, 4k: 0.08}}
+  candidate: $(provider "{sd: 0.03, hd: 0.039, 4k: 0.06}")
+  baseline:  $(provider "{sd: 0.04, hd: 0.05, 4k: 0.08}")
 tiers:
   sd: {batch: {max_items: 50, max_wait: 5ms}}
   hd: {batch: {max_items: 50, max_wait: 5ms}}
@@ -43,7 +61,8 @@ scale() { echo $(( $1 * 10000 / done_jobs )); }
 db_bytes=$(stat -c %s "$work/data/cutover.db")
 wal_bytes=$(stat -c %s "$work/data/cutover.db-wal" 2>/dev/null || echo 0)
 echo "binary: $bin"
-echo "jobs final: $done_jobs of $jobs, $n image(s) each"
+echo "jobs final: $done_jobs of $jobs, $n image(s) each," \
+     "$([ "$image_bytes" -gt 0 ] && echo "images of about $image_bytes bytes (fake OpenAI)" || echo "64x64 simulated PNGs")"
 echo "sqlite: $((db_bytes + wal_bytes)) bytes (db $db_bytes + wal $wal_bytes) -> per 10,000 jobs: $(scale $((db_bytes + wal_bytes))) bytes"
 if [ -d "$work/data/images" ]; then
   files=$(find "$work/data/images" -type f -name '*.png' | wc -l)
