@@ -34,6 +34,7 @@ struct store_state {
   core::counter* swept = nullptr;
   core::counter* images_swept = nullptr;
   core::counter* jobs_swept = nullptr;
+  core::counter* events_swept = nullptr;
   core::counter* jobs_erased = nullptr;
   core::gauge* held = nullptr;
   std::vector<msg::outbox_sink> outbox_watchers;
@@ -205,21 +206,36 @@ core::duration sweep_period(const store_options& o) {
 /// a retention shorter than the store's age) goes in slices with the commits queued in between.
 constexpr std::size_t jobs_sweep_batch = 2000;
 
-/// Deletes one batch of final jobs past jobs.retention; asks for the next batch when this one was full.
+/// Deletes one batch of final jobs past jobs.retention, and one of notified events past it (the event log, whose
+/// deliveries are done); asks for the next batch when either was full.
 void sweep_jobs(self_ptr self) {
   auto& st = self->state;
   const auto before = st.opts.clock.now(self->clock()) - st.opts.jobs_retention;
+  bool more = false;
   try {
     const auto n = st.db->jobs().sweep_final_jobs(before, jobs_sweep_batch);
     if (n > 0) {
       st.jobs_swept->add(static_cast<std::int64_t>(n));
       core::log_line{} << "event=jobs_swept count=" << n << " older_than=" << core::format_rfc3339(before);
     }
-    if (n == jobs_sweep_batch)
-      self->send(self, msg::sweep_more{});
+    more = n == jobs_sweep_batch;
   } catch (const std::exception& e) {
     core::log_line{} << "event=jobs_sweep_failed error=" << core::quoted{e.what()};
   }
+  if (auto* outbox = st.db->outbox()) {
+    try {
+      const auto n = outbox->sweep_events(before, jobs_sweep_batch);
+      if (n > 0) {
+        st.events_swept->add(static_cast<std::int64_t>(n));
+        core::log_line{} << "event=notify_events_swept count=" << n << " older_than=" << core::format_rfc3339(before);
+      }
+      more = more || n == jobs_sweep_batch;
+    } catch (const std::exception& e) {
+      core::log_line{} << "event=notify_events_sweep_failed error=" << core::quoted{e.what()};
+    }
+  }
+  if (more)
+    self->send(self, msg::sweep_more{});
 }
 
 void sweep(self_ptr self) {
@@ -252,6 +268,8 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
   st.swept = &m.get_counter("cutover_dead_letters_swept_total", {}, "Dead letters deleted after their retention.");
   st.jobs_swept = &m.get_counter("cutover_jobs_swept_total", {}, "Final jobs deleted after jobs.retention.");
   st.jobs_erased = &m.get_counter("cutover_jobs_erased_total", {}, "Final jobs erased by DELETE /v1/users/{id}/jobs.");
+  st.events_swept = &m.get_counter("cutover_notify_events_swept_total", {},
+                                   "Notified events deleted after jobs.retention (their deliveries done).");
   st.held = &m.get_gauge("cutover_store_held_bytes", {}, "Bytes of rows kept in memory for a retry of a failed commit.");
   st.images_swept = &m.get_counter(core::metric::images_swept, {});
   self->delayed_send(self, sweep_period(st.opts), msg::sweep_due{});

@@ -186,6 +186,13 @@ public:
   virtual std::vector<outbox_entry> pending(std::int64_t after_id, std::size_t limit) = 0;
   /// The job's `webhook_url` ("" when it has none or is unknown).
   virtual std::string webhook_url(job_id id) = 0;
+  /// Deletes up to `limit` notified events older than `before` whose deliveries are all done (none left in the
+  /// outbox), oldest first, in a transaction of its own; returns how many. The event log would grow forever else.
+  virtual std::size_t sweep_events(instant before, std::size_t limit) {
+    (void)before;
+    (void)limit;
+    return 0;
+  }
 };
 
 /// Everything one group commit writes, by role. Order within each list is the order of arrival.

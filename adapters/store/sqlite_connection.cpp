@@ -80,6 +80,8 @@ CREATE INDEX IF NOT EXISTS notify_events_at ON notify_events(at);
 CREATE TABLE IF NOT EXISTS outbox(
   id INTEGER PRIMARY KEY AUTOINCREMENT, event_id INTEGER NOT NULL, type TEXT NOT NULL, url TEXT NOT NULL,
   secret_env TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);
+-- The event sweep keeps an event while a delivery of it waits.
+CREATE INDEX IF NOT EXISTS outbox_event ON outbox(event_id);
 )sql";
 
 } // namespace
