@@ -78,8 +78,10 @@ struct rig {
 
   explicit rig(bool async) {
     port->async = async;
+    actors::store_options opts;
+    opts.clock = vt.anchor();
     store = actors::spawn_store(*vt.sys, store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
-                                actors::store_options{false, vt.anchor()});
+                                opts);
     auto seen = outcomes;
     sink = vt.sys->spawn([seen](actors::outcome_sink::pointer) -> actors::outcome_sink::behavior_type {
       return {[seen](msg::outcomes& m) {
