@@ -7,7 +7,9 @@
 # With IMAGE_BYTES set, the providers are the OpenAI adapter against tools/fake_provider (FAKE, default its build
 # here) answering images of about IMAGE_BYTES bytes each (1024x1024; noise in a PNG chunk, incompressible like
 # pixels), so both builds store results of a realistic size; without it, the simulated providers' 64x64 PNGs.
-#   [BIN=path/to/cutover] [IMAGE_BYTES=1000000] bench/image_store_size.sh [JOBS] [N]
+# FAKE_URL instead points the OpenAI adapter at an OpenAI-compatible server already running (e.g. the fake provider
+# started with --image-bytes by hand, or with an older fake binary that lacks the option).
+#   [BIN=path/to/cutover] [IMAGE_BYTES=1000000 | FAKE_URL=http://127.0.0.1:PORT] bench/image_store_size.sh [JOBS] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="${1:-2000}"
@@ -23,7 +25,12 @@ pid=
 fake_pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; [ -n "$fake_pid" ] && kill $fake_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 port=$(shuf -i 20000-32000 -n 1)
-if [ "$image_bytes" -gt 0 ]; then
+given_url="${FAKE_URL:-}"
+fake_url="$given_url"
+if [ -n "$given_url" ]; then
+  export CUTOVER_BENCH_OPENAI_KEY=test-key
+  provider() { echo "{kind: openai, mode: sync, base_url: \"$fake_url/v1\", api_key_env: CUTOVER_BENCH_OPENAI_KEY, model: gpt-image-1, timeout: 60s, cost_per_image: $1}"; }
+elif [ "$image_bytes" -gt 0 ]; then
   [ -x "$fake_bin" ] || { echo "build the fake provider first: cmake --build build --target cutover-fake-provider" >&2; exit 1; }
   "$fake_bin" --image-bytes "$image_bytes" >"$work/fake.out" 2>"$work/fake.log" &
   fake_pid=$!
@@ -62,7 +69,8 @@ db_bytes=$(stat -c %s "$work/data/cutover.db")
 wal_bytes=$(stat -c %s "$work/data/cutover.db-wal" 2>/dev/null || echo 0)
 echo "binary: $bin"
 echo "jobs final: $done_jobs of $jobs, $n image(s) each," \
-     "$([ "$image_bytes" -gt 0 ] && echo "images of about $image_bytes bytes (fake OpenAI)" || echo "64x64 simulated PNGs")"
+     "$([ -n "$given_url" ] && echo "images from the OpenAI-compatible server at $fake_url" ||
+        { [ "$image_bytes" -gt 0 ] && echo "images of about $image_bytes bytes (fake OpenAI)" || echo "64x64 simulated PNGs"; })"
 echo "sqlite: $((db_bytes + wal_bytes)) bytes (db $db_bytes + wal $wal_bytes) -> per 10,000 jobs: $(scale $((db_bytes + wal_bytes))) bytes"
 if [ -d "$work/data/images" ]; then
   files=$(find "$work/data/images" -type f -name '*.png' | wc -l)
