@@ -298,7 +298,7 @@ void image_failed(item_outcome& o, error_class e, const std::string& message) {
 }
 
 /// With an image port, the images of succeeded items are stored first and the outcomes sent once all are on disk
-/// (or failed, or past images_timeout on the actor clock); else they go at once.
+/// (or failed, or, for images to download, past images_timeout on the actor clock); else they go at once.
 void send_outbox(self_ptr self, outbox& out) {
   auto& st = self->state;
   for (auto& [id, o] : out) {
@@ -320,13 +320,20 @@ void send_outbox(self_ptr self, outbox& out) {
     h.pending.assign(h.o.items.size(), false);
     h.left = to_store.size();
     msg::provider_worker_actor me = self;
+    bool downloads = false;
     for (auto i : to_store) {
       h.pending[i] = true;
+      for (const auto& image : h.o.items[i].images)
+        downloads = downloads || image.rfind("http://", 0) == 0 || image.rfind("https://", 0) == 0;
       st.env->images->store(h.o.items[i].images, now_of(self), [me, hold, i](stored_images r) {
         caf::anon_send(me, msg::images_stored{hold, i, std::move(r)});
       });
     }
-    self->delayed_send(self, st.env->images_timeout, msg::images_due{hold});
+    // Only a download (the network) is bounded: images the provider sent inline are waited for however slow the
+    // disk is, since failing them would turn an answer already billed into a failure, and its fallback a second
+    // charge (under load, writes queued behind each other took past the timeout and dead-lettered paid jobs).
+    if (downloads)
+      self->delayed_send(self, st.env->images_timeout, msg::images_due{hold});
   }
 }
 

@@ -1,6 +1,7 @@
 // A provider's answered results and the image store, in virtual time: an outcome leaves the provider only once its
-// images are on disk, and a drain (shutdown) waits for those writes, so a call the provider answered (and billed)
-// is reported and settled before the engine exits instead of being made again at the next start.
+// images are on disk (however slow the disk: only a download is bounded, by images.download_timeout), and a drain
+// (shutdown) waits for those writes, so a call the provider answered (and billed) is reported and settled before the
+// engine exits instead of being made again at the next start.
 
 #include "actors/provider_supervisor.hpp"
 #include "actors/store_actor.hpp"
@@ -22,6 +23,7 @@ namespace {
 struct answering_port : core::provider_port {
   bool async = true;
   int submits = 0;
+  std::string image = "iVBORw0KGgo="; ///< what each item answers: base64 data, or a URL to download
   bool takes_batches() const override { return async; }
   void submit(const std::vector<core::work_item>& items, core::instant, callback done) override {
     ++submits;
@@ -40,10 +42,10 @@ struct answering_port : core::provider_port {
     done(std::move(r));
   }
   void cancel(const std::string&, core::instant, callback done) override { done(core::provider_reply{}); }
-  static std::vector<core::provider_reply::item> results(const std::vector<core::work_item>& items) {
+  std::vector<core::provider_reply::item> results(const std::vector<core::work_item>& items) const {
     std::vector<core::provider_reply::item> out;
     for (const auto& i : items)
-      out.push_back({i.id, core::error_class::none, "", {"iVBORw0KGgo="}, 0.9});
+      out.push_back({i.id, core::error_class::none, "", {image}, 0.9});
     return out;
   }
 };
@@ -173,4 +175,33 @@ TEST_CASE("a drain with a remote job still running (nothing answered) does not w
   auto drained = r.drain(); // the first poll is 5 s away: its id is on disk, the next start polls it again
   CHECK(*drained);
   CHECK(r.images->pending.empty());
+}
+
+TEST_CASE("images sent inline are waited for however long the disk takes: a billed answer never times out into a failure") {
+  rig r{false};
+  r.submit_batch(2);
+  REQUIRE(r.images->pending.size() == 2);
+  r.vt.advance(5min); // far past images.download_timeout (60 s): a slow disk under load, not a provider
+  CHECK(r.outcomes->empty());
+  r.images->finish_all();
+  r.vt.run();
+  REQUIRE(r.outcomes->size() == 2);
+  for (const auto& o : *r.outcomes) {
+    CHECK(o.error == core::error_class::none);
+    CHECK(o.cost == 30'000);
+  }
+  CHECK(r.port->submits == 1);
+}
+
+TEST_CASE("images to download are bounded by images.download_timeout: past it the item fails as a timeout") {
+  rig r{false};
+  r.port->image = "https://images.example.com/a.png";
+  r.submit_batch(1);
+  REQUIRE(r.images->pending.size() == 1);
+  r.vt.advance(61s);
+  REQUIRE(r.outcomes->size() == 1);
+  CHECK(r.outcomes->front().error == core::error_class::timeout);
+  r.images->finish_all(); // a late answer changes nothing
+  r.vt.run();
+  CHECK(r.outcomes->size() == 1);
 }
