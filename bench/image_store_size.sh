@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The store's size per 10,000 finished jobs: runs `cutover serve` (BIN, default build/app/cutover) on zero-latency
+# The store's size per 10,000 succeeded jobs: runs `cutover serve` (BIN, default build/app/cutover) on zero-latency
 # simulated providers, submits JOBS jobs of N images each (distinct prompts, so distinct images), waits until every
 # one is final, stops the engine (SIGTERM: the WAL is checkpointed) and prints the SQLite file and, when there is
-# one, the images folder: apparent bytes and disk usage (du), both scaled to 10,000 jobs. Run it with a build of
-# main (images as base64 in SQLite) and with this one (images as files) to compare.
+# one, the images folder: apparent bytes and disk usage (du), both scaled to 10,000 succeeded jobs. Run it with a
+# build of main (images as base64 in SQLite) and with this one (images as files) to compare.
 # With IMAGE_BYTES set, the providers are the OpenAI adapter against tools/fake_provider (FAKE, default its build
 # here) answering images of about IMAGE_BYTES bytes each (1024x1024; noise in a PNG chunk, incompressible like
 # pixels), so both builds store results of a realistic size; without it, the simulated providers' 64x64 PNGs.
@@ -64,20 +64,22 @@ final() { sqlite3 "file:$work/data/cutover.db?mode=ro" \
 for _ in $(seq 600); do [ "$(final)" -ge "$jobs" ] && break; sleep 0.5; done
 kill -TERM $pid; wait $pid || true; pid=
 done_jobs=$(final)
-scale() { echo $(( $1 * 10000 / done_jobs )); }
+ok_jobs=$(sqlite3 "file:$work/data/cutover.db?mode=ro" "SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'")
+# per 10,000 succeeded jobs: a failed job stores no image, so counting it would make images look cheaper
+scale() { echo $(( $1 * 10000 / (ok_jobs > 0 ? ok_jobs : 1) )); }
 db_bytes=$(stat -c %s "$work/data/cutover.db")
 wal_bytes=$(stat -c %s "$work/data/cutover.db-wal" 2>/dev/null || echo 0)
 echo "binary: $bin"
-echo "jobs final: $done_jobs of $jobs, $n image(s) each," \
+echo "jobs final: $done_jobs of $jobs ($ok_jobs succeeded), $n image(s) each," \
      "$([ -n "$given_url" ] && echo "images from the OpenAI-compatible server at $fake_url" ||
         { [ "$image_bytes" -gt 0 ] && echo "images of about $image_bytes bytes (fake OpenAI)" || echo "64x64 simulated PNGs"; })"
-echo "sqlite: $((db_bytes + wal_bytes)) bytes (db $db_bytes + wal $wal_bytes) -> per 10,000 jobs: $(scale $((db_bytes + wal_bytes))) bytes"
+echo "sqlite: $((db_bytes + wal_bytes)) bytes (db $db_bytes + wal $wal_bytes) -> per 10,000 succeeded jobs: $(scale $((db_bytes + wal_bytes))) bytes"
 if [ -d "$work/data/images" ]; then
   files=$(find "$work/data/images" -type f -name '*.png' | wc -l)
   file_bytes=$(find "$work/data/images" -type f -name '*.png' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
   apparent=$(du -sb "$work/data/images" | cut -f1)
   disk=$(du -sB1 "$work/data/images" | cut -f1)
-  echo "images: $files files of $file_bytes bytes ($apparent with the folders, $disk on disk) -> per 10,000 jobs:" \
+  echo "images: $files files of $file_bytes bytes ($apparent with the folders, $disk on disk) -> per 10,000 succeeded jobs:" \
        "$(scale "$file_bytes") in files, $(scale "$apparent") with folders, $(scale "$disk") on disk"
 else
   echo "images: no images folder (results are inside SQLite)"
