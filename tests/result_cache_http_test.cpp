@@ -17,7 +17,7 @@ using namespace cutover::testing;
 
 namespace {
 
-const std::string key_a = "cache-tenant-a-key-01", key_b = "cache-tenant-b-key-01";
+const std::string key_a = "cache-tenant-a-key-01", key_b = "cache-tenant-b-key-01", key_ops = "cache-ops-key-0001";
 
 std::map<std::string, std::string> as(const std::string& key) { return {{"Authorization", "Bearer " + key}}; }
 
@@ -26,7 +26,8 @@ std::string cache_config(const temp_dir& dir, bool enabled = true) {
   std::ofstream(dir.file("keys.yaml"))
     << "keys:\n"
        "  - {name: shop-a, key: \"" + key_a + "\", scopes: [submit, read, admin], tenant: a}\n"
-       "  - {name: shop-b, key: \"" + key_b + "\", scopes: [submit, read, admin], tenant: b}\n";
+       "  - {name: shop-b, key: \"" + key_b + "\", scopes: [submit, read, admin], tenant: b}\n"
+       "  - {name: ops, key: \"" + key_ops + "\", scopes: [read, admin]}\n"; // the rollout is no tenant's
   return fast_config(100) + "auth: {keys_file: " + dir.file("keys.yaml") + ", metrics_open: true}\n" +
          (enabled ? "cache: {enabled: true, ttl: 1h}\n" : "");
 }
@@ -53,7 +54,7 @@ struct cache_engine {
   std::string metrics() { return http.get("/metrics").body; }
   /// The candidate cohort's figures of the current phase, from GET /v1/rollout.
   std::string candidate_figures() {
-    auto r = http.send("GET", "/v1/rollout", as(key_a));
+    auto r = http.send("GET", "/v1/rollout", as(key_ops));
     REQUIRE(r.status == 200);
     return json_field(json_field(r.body, "cohorts"), "candidate");
   }
