@@ -28,7 +28,7 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
   e.store = spawn_store(sys, std::move(db),
                         store_options{opts.detached_store, clock, cfg->dead_letter.retention, std::chrono::hours(1),
                                       e.metrics, core::commit_retry_limits{}, cfg->notify,
-                                      opts.store_probe_every, cfg->jobs.retention});
+                                      opts.store_probe_every, opts.images, cfg->images.retention, cfg->jobs.retention});
   if (opts.webhooks) {
     notifier_options n;
     n.clock = clock;
@@ -43,7 +43,7 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
   for (const auto& p : cfg->providers) {
     auto env = std::make_shared<worker_env>(
       worker_env{p, ports(p), e.store, clock, e.metrics, cfg->budget.day_starts, e.rollout,
-                 caf::actor_cast<msg::admissibility_reports>(e.ledger)});
+                 caf::actor_cast<msg::admissibility_reports>(e.ledger), opts.images, cfg->images.download_timeout});
     auto face = spawn_provider(sys, env, e.router, opts.restarts);
     e.providers[p.name] = face;
     wiring.providers[p.name] = face;
@@ -102,6 +102,12 @@ std::vector<std::string> reload_blockers(const core::config& running, const core
     out.push_back("cors.allow_origins: the HTTP listener takes it at start; changing it needs a restart");
   if (next.store.path != running.store.path)
     out.push_back("store.path: moving the store needs a restart");
+  if (next.images.dir != running.images.dir || next.images.max_download_bytes != running.images.max_download_bytes)
+    out.push_back("images.dir, images.max_download_bytes: the image store is opened at start; changing them needs a "
+                  "restart");
+  if (next.server.public_url != running.server.public_url || next.images.url_ttl != running.images.url_ttl)
+    out.push_back("server.public_url, images.url_ttl: image URLs are signed as set at start; changing them needs a "
+                  "restart");
   if (next.server.listen != running.server.listen)
     out.push_back("server.listen: a new address needs a restart");
   if (next.server.tls.cert_file != running.server.tls.cert_file ||

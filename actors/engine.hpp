@@ -35,6 +35,9 @@ struct engine_options {
   std::shared_ptr<core::webhook_port> webhooks;
   /// How often the store writes its probe row (readiness); 0: never.
   core::duration store_probe_every{0};
+  /// serve: the image store (files) that workers write results into and the store's sweep deletes from. Null
+  /// (simulate, most tests): results keep the providers' own values and no image file is written.
+  std::shared_ptr<core::image_port> images{};
 };
 
 /// What a drain did: providers whose calls outlasted the timeout, batches left for the next start.

@@ -25,6 +25,8 @@ struct supervisor_state {
   core::restart_intensity intensity;
   std::uint64_t next_batch = 1;
   std::map<std::uint64_t, msg::provider_batch> in_flight; ///< items without an outcome yet
+  /// Batches of in_flight whose provider has answered and whose outcomes wait for their images to be on disk.
+  std::set<std::uint64_t> storing_images;
   bool draining = false;                                  ///< no new batch starts
   std::size_t held = 0;                                   ///< batches not started because of the drain
   std::vector<caf::typed_response_promise<msg::drained>> drain_waiters;
@@ -63,16 +65,19 @@ void on_worker_down(self_ptr self, const caf::down_msg& dm) {
   core::log_line{} << "event=worker_restarted provider=" << name << " reason=" << to_string(dm.reason)
             << " batches_resent=" << st.in_flight.size();
   st.memory->forget_calls_in_flight();
+  st.storing_images.clear(); // the new worker calls (or polls) again for these batches
   start_worker(self);
   for (const auto& [id, batch] : st.in_flight)
     self->send(st.worker, batch);
 }
 
-/// A call is on the wire (or waiting for a retry) unless its batch is an async remote job with a known id.
+/// A call is on the wire (or waiting for a retry) unless its batch is an async remote job with a known id; a batch
+/// whose provider answered counts until its images are on disk and its outcomes are reported (a drain that ended
+/// before would leave a settled call to be made again at the next start).
 bool calls_on_wire(self_ptr self) {
   const bool async = self->state.env->provider.mode == core::provider_mode::async;
   for (const auto& [id, b] : self->state.in_flight)
-    if (!async || b.remote_id.empty())
+    if (!async || b.remote_id.empty() || self->state.storing_images.count(id) > 0)
       return true;
   return false;
 }
@@ -179,6 +184,10 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
         it->second.submitted_at = m.submitted_at;
         answer_drain(self);
       },
+      [self](const msg::images_storing& m) {
+        if (self->state.in_flight.count(m.batch_id) > 0)
+          self->state.storing_images.insert(m.batch_id);
+      },
       [self](msg::outcomes& m) {
         auto& st = self->state;
         auto it = st.in_flight.find(m.batch_id);
@@ -194,8 +203,10 @@ msg::provider_actor spawn_provider(caf::actor_system& sys, std::shared_ptr<const
               break;
             }
         }
-        if (items.empty())
+        if (items.empty()) {
           st.in_flight.erase(it);
+          st.storing_images.erase(m.batch_id);
+        }
         if (!fresh.items.empty())
           self->send(st.downstream, std::move(fresh));
         answer_drain(self);

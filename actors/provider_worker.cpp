@@ -46,6 +46,14 @@ struct worker_state {
     bool not_started = false; ///< the provider's last word on the remote job: it has not started (nothing billed)
   };
   std::map<std::uint64_t, batch> batches;
+  /// Outcomes waiting for their images to be stored, by hold id; `pending`: items whose images are not stored yet.
+  struct held {
+    msg::outcomes o;
+    std::vector<bool> pending;
+    std::size_t left = 0;
+  };
+  std::map<std::uint64_t, held> holds;
+  std::uint64_t next_hold = 1;
   msg::provider_actor parent;
   std::shared_ptr<const worker_env> env;
   std::shared_ptr<worker_memory> memory; ///< the supervisor's breaker and limits
@@ -265,10 +273,104 @@ void cancel_remote(self_ptr self, const std::string& remote_id, const char* why)
   });
 }
 
+/// Whether an outcome's images must go to the image store: a success carrying the provider's own values (base64 data
+/// or URLs), not yet digests.
+bool needs_storing(const item_outcome& o) {
+  if (o.error != error_class::none || o.images.empty())
+    return false;
+  return std::any_of(o.images.begin(), o.images.end(), [](const std::string& i) { return !is_image_digest(i); });
+}
+
+/// Sends held outcomes on once none waits for its images.
+void release_hold(self_ptr self, std::uint64_t hold) {
+  auto it = self->state.holds.find(hold);
+  if (it == self->state.holds.end() || it->second.left != 0)
+    return;
+  self->send(self->state.parent, std::move(it->second.o));
+  self->state.holds.erase(it);
+}
+
+/// An item whose images could not be stored fails (it is still charged: the provider made and billed them), so
+/// the router falls back or fails the job with the reason, as for any failed call.
+void image_failed(item_outcome& o, error_class e, const std::string& message) {
+  o.error = e;
+  o.message = message;
+  o.images.clear();
+}
+
+/// With an image port, the images of succeeded items are stored first and the outcomes sent once all are on disk
+/// (or failed, or, for images to download, past images_timeout on the actor clock); else they go at once.
 void send_outbox(self_ptr self, outbox& out) {
-  for (auto& [id, o] : out)
-    if (!o.items.empty())
-      self->send(self->state.parent, std::move(o));
+  auto& st = self->state;
+  for (auto& [id, o] : out) {
+    if (o.items.empty())
+      continue;
+    std::vector<std::size_t> to_store;
+    if (st.env->images)
+      for (std::size_t i = 0; i < o.items.size(); ++i)
+        if (needs_storing(o.items[i]))
+          to_store.push_back(i);
+    if (to_store.empty()) {
+      self->send(st.parent, std::move(o));
+      continue;
+    }
+    self->send(st.parent, msg::images_storing{id}); // a drain waits for these outcomes
+    const auto hold = st.next_hold++;
+    auto& h = st.holds[hold];
+    h.o = std::move(o);
+    h.pending.assign(h.o.items.size(), false);
+    h.left = to_store.size();
+    msg::provider_worker_actor me = self;
+    bool downloads = false;
+    for (auto i : to_store) {
+      h.pending[i] = true;
+      for (const auto& image : h.o.items[i].images)
+        downloads = downloads || image.rfind("http://", 0) == 0 || image.rfind("https://", 0) == 0;
+      st.env->images->store(h.o.items[i].images, now_of(self), [me, hold, i](stored_images r) {
+        caf::anon_send(me, msg::images_stored{hold, i, std::move(r)});
+      });
+    }
+    // Only a download (the network) is bounded: images the provider sent inline are waited for however slow the
+    // disk is, since failing them would turn an answer already billed into a failure, and its fallback a second
+    // charge (under load, writes queued behind each other took past the timeout and dead-lettered paid jobs).
+    if (downloads)
+      self->delayed_send(self, st.env->images_timeout, msg::images_due{hold});
+  }
+}
+
+void on_images_stored(self_ptr self, msg::images_stored& m) {
+  auto it = self->state.holds.find(m.hold);
+  if (it == self->state.holds.end() || m.index >= it->second.pending.size() || !it->second.pending[m.index])
+    return; // given up at images_due
+  auto& h = it->second;
+  auto& o = h.o.items[m.index];
+  if (m.result.error == error_class::none && m.result.digests.size() == o.images.size()) {
+    o.images = std::move(m.result.digests);
+  } else {
+    image_failed(o, m.result.error == error_class::none ? error_class::server : m.result.error, m.result.message);
+    core::log_line{} << "event=image_store_failed provider=" << provider_name(self) << " job=" << to_string(o.id)
+                     << " error=" << to_string(o.error) << " message=\"" << o.message << "\"";
+  }
+  h.pending[m.index] = false;
+  --h.left;
+  release_hold(self, m.hold);
+}
+
+void on_images_due(self_ptr self, const msg::images_due& m) {
+  auto it = self->state.holds.find(m.hold);
+  if (it == self->state.holds.end())
+    return;
+  auto& h = it->second;
+  for (std::size_t i = 0; i < h.pending.size(); ++i)
+    if (h.pending[i]) {
+      image_failed(h.o.items[i], error_class::timeout,
+                   "the item's images were not stored within images.download_timeout");
+      core::log_line{} << "event=image_store_failed provider=" << provider_name(self)
+                       << " job=" << to_string(h.o.items[i].id) << " error=timeout";
+      h.pending[i] = false;
+    }
+  h.left = 0;
+  release_hold(self, m.hold);
 }
 
 /// Schedules the next poll of a batch's remote job; past the deadline its items time out.
@@ -799,6 +901,8 @@ msg::provider_worker_actor::behavior_type provider_worker(self_ptr self, msg::pr
       log_breaker(self);
     },
     [self](const msg::store_remote_id& m) { store_remote(self, m.batch_id, m.try_no); },
+    [self](msg::images_stored& m) { on_images_stored(self, m); },
+    [self](const msg::images_due& m) { on_images_due(self, m); },
     [self](const msg::recall_items& m) {
       recall(self, m);
       publish_gauges(self);
@@ -825,6 +929,7 @@ std::shared_ptr<const worker_env> reconfigured(const worker_env& env, const core
   auto next = std::make_shared<worker_env>(env);
   next->provider = *p;
   next->day_starts = cfg.budget.day_starts;
+  next->images_timeout = cfg.images.download_timeout;
   return next;
 }
 

@@ -2,6 +2,7 @@
 /// A provider worker: makes the calls of its provider's batches through a provider_port, polls async remote jobs
 /// on the poll schedule (actor clock only), and reports each item's outcome to its supervisor. A remote id is on
 /// disk before the first poll, so a restarted engine polls the same remote job instead of paying for another.
+/// With an image port, a succeeded item's images are on disk before its outcome leaves the worker.
 
 #include "actors/clock.hpp"
 #include "core/circuit_breaker.hpp"
@@ -29,6 +30,10 @@ struct worker_env {
   core::duration day_starts{0}; ///< the budget day, for the provider's daily limit
   msg::trip_sink trips;         ///< told when the breaker opens and when a poll is answered; may be null
   msg::admissibility_reports admissibility; ///< told when the breaker or a limit window blocks or frees; may be null
+  /// serve: where succeeded items' images are stored before their outcomes are reported (files, fsynced); null
+  /// (simulate, most tests): outcomes carry the provider's own image values.
+  std::shared_ptr<core::image_port> images{};
+  core::duration images_timeout = core::defaults::images_download_timeout; ///< an item's images, stored
 };
 
 /// What a provider has learnt that must outlive a worker: its breaker (a crash must not close an open breaker)

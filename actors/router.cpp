@@ -1,6 +1,8 @@
 #include "actors/router.hpp"
 #include "actors/router_meters.hpp"
 #include "core/log_line.hpp"
+#include "core/images.hpp"
+#include "core/metric_catalog.hpp"
 
 #include "core/ledger.hpp"
 #include "core/lifecycle.hpp"
@@ -63,6 +65,9 @@ struct router_state {
   bool ratio_ticking = false; ///< a meter_due is pending: the fallback ratio is republished as events age out
   /// Who waits until no job is at the candidate any more (a rollback drill); answered from apply().
   std::vector<caf::typed_response_promise<msg::at_candidate>> drain_waiters;
+  /// New jobs whose earlier answer the store is looking for (cache.enabled); true: cancelled meanwhile.
+  std::unordered_map<std::uint64_t, bool> cache_lookups;
+  counter* cache_hits = nullptr;
   static inline const char* name = "router";
 };
 
@@ -682,6 +687,69 @@ void resume_all(self_ptr self, std::vector<job_record>& jobs) {
 
 } // namespace
 
+/// A new job answered by the result cache: the images of an earlier job of its tenant with the same request. No
+/// provider is called, nothing is reserved or charged, and the rollout sees no outcome (it is not a gate sample):
+/// the job is routed to "cache" and ends succeeded, in one commit.
+void answer_from_cache(self_ptr self, effects& fx, const job_record& job, job_store::cache_answer& a, instant now) {
+  auto& st = self->state;
+  auto e = event(job.id, event_kind::routed, job_status::queued, now);
+  e.provider = std::string{cache_provider};
+  e.bucket = decide_route(st.cfg->rollout, st.view, {job.spec.user_id, job.spec.endpoint, job.spec.segment}).bucket;
+  e.text = "cache: the result of job " + to_string(a.from);
+  fx.events.push_back(std::move(e));
+  st.cache_hits->add();
+  if (log_jobs())
+    log_line{log_line::buffered} << "event=job_final job=" << to_string(job.id) << " status=succeeded provider="
+                                 << cache_provider << " cost_usd=0.000000 wait_ms="
+                                 << std::chrono::duration_cast<std::chrono::milliseconds>(now - job.created_at).count()
+                                 << " attempts=0 cached_from=" << to_string(a.from) << " at=" << format_rfc3339(now);
+  finish(self, fx, job.id, job_status::succeeded, now, std::move(a.images), {});
+}
+
+/// With cache.enabled, new jobs wait for the store to look for an earlier answer (within cache.ttl) before they are
+/// routed: a hit ends the job at once, a miss routes it as usual. Without it they are routed at once.
+void route_or_answer(self_ptr self, effects& fx, std::vector<job_record> jobs) {
+  auto& st = self->state;
+  if (!st.cfg->cache.enabled || jobs.empty()) {
+    for (const auto& job : jobs)
+      route_new(self, fx, job);
+    return;
+  }
+  msg::find_cached ask;
+  ask.since = now_of(self) - st.cfg->cache.ttl;
+  for (const auto& job : jobs) {
+    st.cache_lookups[job.id.value] = false;
+    ask.queries.push_back({job.id, job.spec.tenant, job.spec.prompt, job.spec.tier_, job.spec.n});
+  }
+  auto on_answer = [self, jobs](std::vector<job_store::cache_answer> answers) mutable {
+    auto& st = self->state;
+    effects fx;
+    const auto now = now_of(self);
+    answers.resize(jobs.size());
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      const auto& job = jobs[i];
+      auto it = st.cache_lookups.find(job.id.value);
+      const bool cancelled = it != st.cache_lookups.end() && it->second;
+      if (it != st.cache_lookups.end())
+        st.cache_lookups.erase(it);
+      if (cancelled)
+        finish(self, fx, job.id, job_status::cancelled, now, {}, cancelled_text);
+      else if (answers[i].from.value != 0)
+        answer_from_cache(self, fx, job, answers[i], now);
+      else
+        route_new(self, fx, job);
+    }
+    apply(self, fx);
+  };
+  self->request(st.store, caf::infinite, std::move(ask))
+    .then([on_answer](msg::cached_results& r) mutable { on_answer(std::move(r.answers)); },
+          [on_answer](caf::error& err) mutable {
+            // the store could not look: the jobs go to their providers (a miss costs money, never a job)
+            log_line{} << "event=cache_lookup_failed error=" << quoted{to_string(err)};
+            on_answer({});
+          });
+}
+
 msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs_store store,
                                msg::rollout_reads rollout, msg::ledger_actor ledger, clock_anchor clock,
                                metrics_ptr metrics) {
@@ -691,6 +759,7 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
     st.metrics = metrics ? std::move(metrics) : std::make_shared<metrics_registry>();
     st.in_flight = &st.metrics->get_gauge("cutover_jobs_in_flight", {}, "Jobs routed and not yet final.");
     st.meters = std::make_unique<router_meters>(st.metrics);
+    st.cache_hits = &st.metrics->get_counter(metric::image_cache_hits, {});
     st.view.percent = cfg->rollout.percent;
     st.cfg = std::move(cfg);
     st.store = std::move(store);
@@ -702,9 +771,11 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
       [self](msg::route_jobs& m) {
         effects fx;
         auto& resumed = self->state.resumed;
+        std::vector<job_record> fresh;
         for (const auto& job : m.jobs)
           if (resumed.erase(job.id.value) == 0)
-            route_new(self, fx, job);
+            fresh.push_back(job);
+        route_or_answer(self, fx, std::move(fresh));
         // intake sends jobs in id order: past the last resumed id no duplicate can come any more
         if (!resumed.empty() && !m.jobs.empty() && m.jobs.back().id.value > self->state.resumed_max)
           resumed.clear();
@@ -742,7 +813,9 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
         const auto now = now_of(self);
         for (auto id : m.ids) {
           auto it = self->state.flights.find(id.value);
-          if (it == self->state.flights.end())
+          if (auto look = self->state.cache_lookups.find(id.value); look != self->state.cache_lookups.end())
+            look->second = true; // ends cancelled when the store answers
+          else if (it == self->state.flights.end())
             a.not_in_flight.push_back(id);
           else
             start_cancel(self, it->second, now);

@@ -32,7 +32,9 @@ struct store_state {
   core::counter* rows = nullptr;
   core::counter* failed = nullptr;
   core::counter* swept = nullptr;
+  core::counter* images_swept = nullptr;
   core::counter* jobs_swept = nullptr;
+  core::counter* events_swept = nullptr;
   core::counter* jobs_erased = nullptr;
   core::gauge* held = nullptr;
   std::vector<msg::outbox_sink> outbox_watchers;
@@ -170,36 +172,75 @@ caf::result<T> read(self_ptr self, Fn fn) {
   }
 }
 
+/// Deletes the files of images whose last referring job finished more than images.retention ago. Their rows go
+/// first (in their own transaction): a file whose delete fails is left behind, never a row naming a missing file.
+void sweep_images(self_ptr self) {
+  auto& st = self->state;
+  if (!st.opts.images)
+    return;
+  const auto now = st.opts.clock.now(self->clock());
+  const auto before = now - st.opts.images_retention;
+  try {
+    const auto gone = st.db->jobs().expire_images(before);
+    std::size_t removed = 0;
+    for (const auto& digest : gone)
+      removed += st.opts.images->remove(digest, before) ? 1 : 0; // unless written again since
+    if (!gone.empty()) {
+      st.images_swept->add(static_cast<std::int64_t>(removed));
+      core::log_line{} << "event=images_swept count=" << removed << " expired=" << gone.size()
+                       << " unused_since=" << core::format_rfc3339(before);
+    }
+  } catch (const std::exception& e) {
+    core::log_line{} << "event=image_sweep_failed error=\"" << e.what() << "\"";
+  }
+}
+
+/// How often the sweeps run: hourly, or more often when images.retention is short (a few per retention).
+core::duration sweep_period(const store_options& o) {
+  if (!o.images)
+    return o.sweep_every;
+  return std::min(o.sweep_every, std::max<core::duration>(std::chrono::seconds(1), o.images_retention / 4));
+}
+
 /// Final jobs deleted per transaction: the store actor answers no one meanwhile, so a backlog (a first start with
 /// a retention shorter than the store's age) goes in slices with the commits queued in between.
 constexpr std::size_t jobs_sweep_batch = 2000;
 
-/// Deletes one batch of final jobs past jobs.retention; asks for the next batch when this one was full.
+/// Deletes one batch of final jobs past jobs.retention, and one of notified events past it (the event log, whose
+/// deliveries are done); asks for the next batch when either was full.
 void sweep_jobs(self_ptr self) {
   auto& st = self->state;
   const auto before = st.opts.clock.now(self->clock()) - st.opts.jobs_retention;
+  bool more = false;
   try {
     const auto n = st.db->jobs().sweep_final_jobs(before, jobs_sweep_batch);
     if (n > 0) {
       st.jobs_swept->add(static_cast<std::int64_t>(n));
       core::log_line{} << "event=jobs_swept count=" << n << " older_than=" << core::format_rfc3339(before);
     }
-    // the stored breaker, budget and job notices live as long as the jobs; one still being delivered stays
-    std::size_t events = 0;
-    if (auto* outbox = st.db->outbox(); outbox != nullptr) {
-      events = outbox->sweep_events(before, jobs_sweep_batch);
-      if (events > 0)
-        core::log_line{} << "event=notify_events_swept count=" << events << " older_than=" << core::format_rfc3339(before);
-    }
-    if (n == jobs_sweep_batch || events == jobs_sweep_batch)
-      self->send(self, msg::sweep_more{});
+    more = n == jobs_sweep_batch;
   } catch (const std::exception& e) {
     core::log_line{} << "event=jobs_sweep_failed error=" << core::quoted{e.what()};
   }
+  if (auto* outbox = st.db->outbox()) {
+    try {
+      const auto n = outbox->sweep_events(before, jobs_sweep_batch);
+      if (n > 0) {
+        st.events_swept->add(static_cast<std::int64_t>(n));
+        core::log_line{} << "event=notify_events_swept count=" << n << " older_than=" << core::format_rfc3339(before);
+      }
+      more = more || n == jobs_sweep_batch;
+    } catch (const std::exception& e) {
+      core::log_line{} << "event=notify_events_sweep_failed error=" << core::quoted{e.what()};
+    }
+  }
+  if (more)
+    self->send(self, msg::sweep_more{});
 }
 
 void sweep(self_ptr self) {
   auto& st = self->state;
+  sweep_images(self);
   const auto before = st.opts.clock.now(self->clock()) - st.opts.dead_letter_retention;
   try {
     if (auto n = st.db->jobs().sweep_dead_letters(before); n > 0) {
@@ -210,7 +251,7 @@ void sweep(self_ptr self) {
     core::log_line{} << "event=dead_letter_sweep_failed error=\"" << e.what() << "\"";
   }
   sweep_jobs(self);
-  self->delayed_send(self, st.opts.sweep_every, msg::sweep_due{});
+  self->delayed_send(self, sweep_period(st.opts), msg::sweep_due{});
 }
 
 msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::store_db> db, store_options opts) {
@@ -227,8 +268,11 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
   st.swept = &m.get_counter("cutover_dead_letters_swept_total", {}, "Dead letters deleted after their retention.");
   st.jobs_swept = &m.get_counter("cutover_jobs_swept_total", {}, "Final jobs deleted after jobs.retention.");
   st.jobs_erased = &m.get_counter("cutover_jobs_erased_total", {}, "Final jobs erased by DELETE /v1/users/{id}/jobs.");
+  st.events_swept = &m.get_counter("cutover_notify_events_swept_total", {},
+                                   "Notified events deleted after jobs.retention (their deliveries done).");
   st.held = &m.get_gauge("cutover_store_held_bytes", {}, "Bytes of rows kept in memory for a retry of a failed commit.");
-  self->delayed_send(self, st.opts.sweep_every, msg::sweep_due{});
+  st.images_swept = &m.get_counter(core::metric::images_swept, {});
+  self->delayed_send(self, sweep_period(st.opts), msg::sweep_due{});
   self->send(self, msg::sweep_more{}); // jobs past jobs.retention go at start too (an engine stopped for long)
   st.last_commit = &m.get_gauge(core::metric::store_last_commit, {});
   st.failing = &m.get_gauge(core::metric::store_failing, {});
@@ -242,12 +286,6 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     self->quit(m.reason);
   });
   return {
-    // first: CAF tries the handlers in order, and a flush follows nearly every write (matching it last compared
-    // its type with every handler above, a string compare each)
-    [self](msg::store_flush) {
-      if (self->state.flush_pending)
-        flush(self);
-    },
     // jobs
     [self](msg::insert_job& m) -> promise {
       self->state.batch.inserts.push_back(std::move(m.job));
@@ -282,10 +320,19 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
       return read<msg::erased_jobs>(self, [&](core::store_db& db) {
         auto r = db.jobs().erase_user_jobs(m.user_id, m.tenant);
         self->state.jobs_erased->add(static_cast<std::int64_t>(r.erased));
+        // the rows are gone (committed): now their files, which no other job names
+        if (auto& files = self->state.opts.images)
+          for (const auto& digest : r.images)
+            files->remove(digest, self->state.opts.clock.now(self->clock()));
         // the user's id is not logged: the erasure is of everything that names them
         core::log_line{} << "event=user_jobs_erased erased=" << r.erased << " not_final=" << r.open.size()
                          << " tenant=" << core::quoted{m.tenant};
         return msg::erased_jobs{std::move(r)};
+      });
+    },
+    [self](const msg::find_cached& m) {
+      return read<msg::cached_results>(self, [&](core::store_db& db) {
+        return msg::cached_results{db.jobs().find_cached(m.queries, m.since)};
       });
     },
     [self](const msg::load_finished_attempts& m) {
@@ -373,6 +420,10 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     },
     [self](msg::watch_outbox& m) { self->state.outbox_watchers.push_back(std::move(m.sink)); },
     // the store's own
+    [self](msg::store_flush) {
+      if (self->state.flush_pending)
+        flush(self);
+    },
     [self](msg::store_retry) {
       self->state.retry_pending = false;
       flush(self);
@@ -387,6 +438,7 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     },
     [self](const msg::config_snapshot& c) {
       self->state.opts.dead_letter_retention = c.cfg->dead_letter.retention;
+      self->state.opts.images_retention = c.cfg->images.retention;
       self->state.opts.jobs_retention = c.cfg->jobs.retention;
       self->state.opts.notify = c.cfg->notify;
     },

@@ -5,6 +5,8 @@
 #include "adapters/config/keys.hpp"
 #include "adapters/config/loader.hpp"
 #include "adapters/http/server.hpp"
+#include "adapters/images/image_files.hpp"
+#include "adapters/images/url_signer.hpp"
 #include "adapters/notify/webhook_client.hpp"
 #include "adapters/providers/real.hpp"
 #include "adapters/store/sqlite_store.hpp"
@@ -203,6 +205,29 @@ int serve(const serve_flags& flags) {
     return 1;
   }
 
+  // Result images: files under images.dir (default: `images` in the data directory, the store's folder), their URLs
+  // signed with a secret from the environment or a file made once in the data directory (never the config).
+  const auto data_dir = std::filesystem::path(cfg->store.path).parent_path().string();
+  std::shared_ptr<images::image_files> image_files;
+  std::shared_ptr<images::url_signer> image_urls;
+  try {
+    images::image_files_options io;
+    io.dir = cfg->images.dir.empty() ? (std::filesystem::path(data_dir) / "images").string() : cfg->images.dir;
+    io.max_download_bytes = cfg->images.max_download_bytes;
+    io.download_timeout = cfg->images.download_timeout;
+    io.fsync = cfg->store.synchronous == core::sync_mode::full;
+    image_files = std::make_shared<images::image_files>(io);
+    auto secret = images::load_url_secret(data_dir.empty() ? "." : data_dir);
+    if (!secret.error.empty())
+      throw std::runtime_error(secret.error);
+    image_urls = std::make_shared<images::url_signer>(secret.secret, cfg->server.public_url, cfg->images.url_ttl);
+    core::log_line{} << "event=images_opened dir=" << io.dir << " url_secret_from=" << secret.source
+                     << " public_url=" << (cfg->server.public_url.empty() ? "-" : cfg->server.public_url);
+  } catch (const std::exception& e) {
+    core::log_line{} << "event=images_open_failed error=\"" << e.what() << "\"";
+    return 1;
+  }
+
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", static_cast<std::size_t>(cores));
   // One shared queue whose idle workers wait on a condition variable. The default work stealing polls for ~25 ms
@@ -217,7 +242,7 @@ int serve(const serve_flags& flags) {
   auto engine = actors::start_engine(
     sys, snapshot, db, [](const core::provider_config& p) { return providers::make_provider(p); }, clock,
     actors::engine_options{true, {}, nullptr, notify_adapter::make_webhook_client(cfg->notify.timeout),
-                           store_probe_every});
+                           store_probe_every, image_files});
   auto root = watch_tree(sys, engine);
   auto stop_all = [&] {
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
@@ -319,6 +344,13 @@ int serve(const serve_flags& flags) {
     return {verdict.status, std::move(verdict.checks)};
   };
   api_opts.auth = auth;
+  {
+    auto access = std::make_shared<http::image_access>();
+    access->files = image_files;
+    access->urls = image_urls;
+    access->now = [&sys, clock] { return clock.now(sys.clock()); };
+    api_opts.images = access;
+  }
   api_opts.cors_origins = snapshot->cors.allow_origins;
   auto api = std::make_unique<http::server>(sys, engine.intake, engine.store, engine.store, engine.ledger, engine.rollout,
                                             api_opts);

@@ -54,6 +54,11 @@ constexpr duration notify_max_age = 24h;
 constexpr duration notify_backoff = 1s;
 constexpr duration notify_max_backoff = 10min;
 constexpr duration notify_timeout = 10s;
+constexpr duration images_retention = 30 * 24h; ///< the lifecycle of stored results (30 days)
+constexpr duration images_url_ttl = 1h;
+constexpr std::size_t images_max_download_bytes = 32 * 1024 * 1024;
+constexpr duration images_download_timeout = 60s;
+constexpr duration cache_ttl = 30 * 24h;
 } // namespace defaults
 
 enum class provider_kind : std::uint8_t { simulated, openai, replicate, gemini };
@@ -269,6 +274,9 @@ struct server_config {
   duration idle_timeout = defaults::idle_timeout;          ///< a connection between requests (and a body's read)
   std::size_t max_connections = defaults::max_connections; ///< open at once; beyond: 503 and close
   tls_config tls;
+  /// The engine's address as clients reach it (`https://img.example.com`), prefixed to the image URLs of results;
+  /// empty: those URLs are relative (`/v1/images/...`).
+  std::string public_url;
 };
 
 /// SQLite's `PRAGMA synchronous` for each commit (WAL mode). full: a 202'd job survives power loss and OS crashes;
@@ -323,6 +331,21 @@ struct notify_config {
   duration timeout = defaults::notify_timeout;         ///< one try's HTTP exchange
 };
 
+/// Result images as files (`images`): where they live, how long they are kept, how downloads are bounded.
+struct images_config {
+  std::string dir; ///< empty: `images` beside the store's database file (the data directory)
+  duration retention = defaults::images_retention; ///< counted from the last job that refers to the image
+  duration url_ttl = defaults::images_url_ttl;     ///< how long a signed image URL stays valid once given
+  std::size_t max_download_bytes = defaults::images_max_download_bytes; ///< one image a provider gives as a URL
+  duration download_timeout = defaults::images_download_timeout;        ///< all the images of one item
+};
+
+/// The result cache (`cache`): the same request of the same tenant answered from the stored images.
+struct cache_config {
+  bool enabled = false;
+  duration ttl = defaults::cache_ttl; ///< a result answers repeats this long after it was made (<= images.retention)
+};
+
 /// The whole validated configuration. Immutable once built.
 struct config {
   server_config server;
@@ -338,6 +361,8 @@ struct config {
   health_config health;
   cors_config cors;
   notify_config notify;
+  images_config images;
+  cache_config cache;
   jobs_config jobs;
   log_config log;
   std::string hash; ///< content hash of the source file (hex), names this snapshot in decisions

@@ -91,6 +91,8 @@ const family_decl families[] = {
    "HTTP answers by route pattern (unmatched: no route), method and status code."},
   // images
   {"cutover_image_cache_hits_total", metric_type::counter, "Jobs answered from the image result cache."},
+  {"cutover_images_swept_total", metric_type::counter,
+   "Image files deleted after images.retention with no job referring to them since."},
 };
 
 } // namespace
@@ -115,6 +117,7 @@ void declare_engine_metrics(metrics_registry& m, const std::vector<std::string>&
     m.get_gauge(metric::rollout_state, {{"state", std::string{to_string(s)}}});
   m.get_gauge(metric::fallback_ratio, {});
   m.get_counter(metric::image_cache_hits, {});
+  m.get_counter(metric::images_swept, {});
   m.get_gauge(metric::store_failing, {});
   m.get_gauge(metric::store_last_commit, {});
 }

@@ -38,6 +38,7 @@ inline const std::string store_last_commit = "cutover_store_last_commit_timestam
 inline const std::string store_failing = "cutover_store_commit_failing";
 // images
 inline const std::string image_cache_hits = "cutover_image_cache_hits_total";
+inline const std::string images_swept = "cutover_images_swept_total";
 
 /// Queue stages (label `stage` of queue_depth): waiting for the ledger's admission, in a batch window, and at the
 /// provider waiting for a limit or a retry. Together: items accepted and not yet submitted.

@@ -36,6 +36,12 @@ public:
   virtual std::vector<job_record> dead_letters(std::size_t limit, const std::string& tenant) = 0;
   /// Deletes dead-lettered jobs last updated before `before` (a transaction of its own); returns how many.
   virtual std::size_t sweep_dead_letters(instant before) = 0;
+  /// Forgets the stored images whose last referring job finished before `before` (a transaction of its own) and
+  /// returns their digests: the caller deletes the files. Stores without image rows (simulate's) have none.
+  virtual std::vector<std::string> expire_images(instant before) { (void)before; return {}; }
+  /// Erasure: drops the result images of `jobs` and returns the digests no other job refers to any more (the caller
+  /// deletes those files, e.g. with core::image_port::remove). Call it in the same flow that deletes the jobs.
+  virtual std::vector<std::string> forget_images_of_jobs(const std::vector<job_id>& jobs) { (void)jobs; return {}; }
 
   /// What an operator lists (`GET /v1/jobs`): jobs newest first, by id.
   struct job_query {
@@ -59,8 +65,28 @@ public:
   struct erase_result {
     std::size_t erased = 0;
     std::vector<job_id> open;
+    std::vector<std::string> images; ///< stored images no job names any more: the caller deletes their files
   };
   virtual erase_result erase_user_jobs(const std::string& user_id, const std::string& tenant) = 0;
+
+  /// The result cache: what a new job asks, and the newest earlier job of the same tenant that answered the same
+  /// prompt, tier and n at a provider (a cache hit is never a source: an answer is at most cache.ttl old).
+  struct cache_query {
+    job_id id; ///< the asking job (never its own answer)
+    std::string tenant;
+    std::string prompt;
+    tier tier_ = tier::sd;
+    int n = 1;
+  };
+  struct cache_answer {
+    job_id from{};                   ///< 0: no such job (a miss)
+    std::vector<std::string> images; ///< its result: stored images' digests (or the provider's values, with no image store)
+  };
+  /// For each query, the newest matching job that succeeded at or after `since`, in the order asked.
+  virtual std::vector<cache_answer> find_cached(const std::vector<cache_query>& qs, instant since) {
+    (void)since;
+    return std::vector<cache_answer>(qs.size());
+  }
 
   /// Where a page of finished attempts ends: attempts are ordered by (finished_at, job, no).
   struct attempt_cursor {
@@ -160,9 +186,13 @@ public:
   virtual std::vector<outbox_entry> pending(std::int64_t after_id, std::size_t limit) = 0;
   /// The job's `webhook_url` ("" when it has none or is unknown).
   virtual std::string webhook_url(job_id id) = 0;
-  /// Deletes at most `limit` stored events from before `before` that no outbox entry still waits to deliver;
-  /// returns how many went.
-  virtual std::size_t sweep_events(instant before, std::size_t limit) = 0;
+  /// Deletes up to `limit` notified events older than `before` whose deliveries are all done (none left in the
+  /// outbox), oldest first, in a transaction of its own; returns how many. The event log would grow forever else.
+  virtual std::size_t sweep_events(instant before, std::size_t limit) {
+    (void)before;
+    (void)limit;
+    return 0;
+  }
 };
 
 /// Everything one group commit writes, by role. Order within each list is the order of arrival.

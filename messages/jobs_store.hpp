@@ -43,6 +43,12 @@ struct erase_user_jobs {
   std::string tenant; ///< "": of every tenant
 };
 struct erased_jobs { core::job_store::erase_result result; };
+/// The result cache (cache.enabled): earlier answers to these jobs' requests, made at or after `since`.
+struct find_cached {
+  std::vector<core::job_store::cache_query> queries;
+  core::instant since{};
+};
+struct cached_results { std::vector<core::job_store::cache_answer> answers; };
 /// Attempts finished after a cursor and before `until`, oldest first, a page of at most `limit` (the rollout
 /// controller rebuilds its figures from them at start).
 struct load_finished_attempts {
@@ -75,6 +81,10 @@ template <class I> auto inspect(I& f, erase_user_jobs& x) {
   return f(caf::meta::type_name("erase_user_jobs"), x.user_id, x.tenant);
 }
 template <class I> auto inspect(I& f, erased_jobs& x) { return f(caf::meta::type_name("erased_jobs"), x.result); }
+template <class I> auto inspect(I& f, find_cached& x) {
+  return f(caf::meta::type_name("find_cached"), x.queries, x.since);
+}
+template <class I> auto inspect(I& f, cached_results& x) { return f(caf::meta::type_name("cached_results"), x.answers); }
 template <class I> auto inspect(I& f, load_finished_attempts& x) {
   return f(caf::meta::type_name("load_finished_attempts"), x.after, x.until, x.limit);
 }
@@ -100,6 +110,7 @@ using jobs_store = job_reads::extend<
   caf::replies_to<list_dead_letters>::with<job_list>,
   caf::replies_to<list_jobs>::with<job_list>,
   caf::replies_to<erase_user_jobs>::with<erased_jobs>,
+  caf::replies_to<find_cached>::with<cached_results>,
   caf::replies_to<load_call_starts>::with<call_starts>>;
 
 } // namespace cutover::msg

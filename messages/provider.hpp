@@ -3,6 +3,7 @@
 /// and outcomes back. A batch with a `remote_id` resumes polling a remote job instead of submitting again.
 
 #include "core/job.hpp"
+#include "core/images.hpp"
 #include "core/ports.hpp"
 #include "messages/config.hpp"
 
@@ -68,6 +69,19 @@ struct recall_items {
 /// A batcher's answer: the items it took out of its window (they never reached the provider).
 struct recalled_items { std::vector<core::work_item> items; };
 
+/// Internal to a worker: the images of item `index` of held outcomes `hold` are stored (or failed to be).
+struct images_stored {
+  std::uint64_t hold = 0;
+  std::size_t index = 0;
+  core::stored_images result;
+};
+/// Internal to a worker: held outcomes `hold` waited images.download_timeout for their images.
+struct images_due { std::uint64_t hold = 0; };
+/// Worker -> its supervisor: the outcomes of batch `batch_id` are held until their images are on disk. The provider
+/// has answered (and billed): a drain waits for them as for a call on the wire, so the outcome is reported and
+/// settled before the engine exits, and the next start does not call again for it.
+struct images_storing { std::uint64_t batch_id = 0; };
+
 /// Serve -> provider supervisor at shutdown: start no new calls; answered once no call is on the wire (a sync
 /// call, or an async submit whose remote id is not known yet). Remote jobs being polled need not end: their ids are
 /// on disk and the next start polls them again.
@@ -76,6 +90,14 @@ struct drained {
   std::size_t held = 0; ///< batches not started because of the drain (their jobs resume at the next start)
 };
 
+template <class I> auto inspect(I& f, images_stored& x) {
+  return f(caf::meta::type_name("images_stored"), x.hold, x.index, x.result.error, x.result.message,
+           x.result.digests);
+}
+template <class I> auto inspect(I& f, images_due& x) { return f(caf::meta::type_name("images_due"), x.hold); }
+template <class I> auto inspect(I& f, images_storing& x) {
+  return f(caf::meta::type_name("images_storing"), x.batch_id);
+}
 template <class I> auto inspect(I& f, drain_calls&) { return f(caf::meta::type_name("drain_calls")); }
 template <class I> auto inspect(I& f, drained& x) { return f(caf::meta::type_name("drained"), x.held); }
 template <class I> auto inspect(I& f, recall_items& x) {
@@ -109,6 +131,7 @@ using provider_actor = caf::typed_actor<
   caf::replies_to<drain_calls>::with<drained>,
   caf::reacts_to<remote_accepted>,
   caf::reacts_to<outcomes>,
+  caf::reacts_to<images_storing>,
   caf::reacts_to<recall_items>,
   caf::reacts_to<config_snapshot>>;
 
@@ -121,6 +144,8 @@ using provider_worker_actor = caf::typed_actor<
   caf::reacts_to<store_remote_id>,
   caf::reacts_to<breaker_due>,
   caf::reacts_to<recall_items>,
+  caf::reacts_to<images_stored>,
+  caf::reacts_to<images_due>,
   caf::reacts_to<config_snapshot>>;
 
 using batcher_actor = caf::typed_actor<

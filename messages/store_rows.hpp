@@ -45,7 +45,9 @@ template <class I> auto inspect(I& f, budget_store::budget_snapshot& x) { return
 template <class I> auto inspect(I& f, job_store::job_query& x) {
   return f(x.tenant, x.user_id, x.by_status, x.status, x.since, x.before, x.limit);
 }
-template <class I> auto inspect(I& f, job_store::erase_result& x) { return f(x.erased, x.open); }
+template <class I> auto inspect(I& f, job_store::erase_result& x) { return f(x.erased, x.open, x.images); }
+template <class I> auto inspect(I& f, job_store::cache_query& x) { return f(x.id, x.tenant, x.prompt, x.tier_, x.n); }
+template <class I> auto inspect(I& f, job_store::cache_answer& x) { return f(x.from, x.images); }
 template <class I> auto inspect(I& f, job_store::attempt_cursor& x) { return f(x.finished_at, x.job, x.no); }
 template <class I> auto inspect(I& f, job_store::finished_attempt& x) {
   return f(x.key, x.provider, x.tier_, x.started_at, x.error, x.cost, x.images, x.quality, x.job_created_at,

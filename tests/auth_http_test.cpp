@@ -80,6 +80,8 @@ const std::map<std::string, sample>& samples() {
     {"DELETE /v1/jobs/{id}", {"/v1/jobs/{id}", "", {409}}},
     {"DELETE /v1/users/{id}/jobs", {"/v1/users/nobody-here/jobs", "", {200}}},
     {"POST /v1/images/generations", {"/v1/images/generations", R"({"prompt":"a kite","user":"u2"})", {200}}},
+    // open: the signed URL is the credential; without a valid signature it is 403 whatever the key
+    {"GET /v1/images/{sha256}", {"/v1/images/" + std::string(64, 'a') + "?exp=1&sig=00", "", {403}}},
     {"GET /v1/rollout", {"/v1/rollout", "", {200}}},
     {"GET /v1/rollout/decisions", {"/v1/rollout/decisions", "", {200}}},
     {"POST /v1/rollout/hold", {"/v1/rollout/hold", "", {200}}},
@@ -113,6 +115,8 @@ const std::map<std::string, http::scope>& contract_scopes() {
     {"DELETE /v1/users/{id}/jobs", http::scope::admin},
     {"POST /v1/jobs/{id}/feedback", http::scope::submit},
     {"POST /v1/images/generations", http::scope::submit},
+    // the signed, expiring URL is the credential (OpenAI clients and browsers fetch it without a header)
+    {"GET /v1/images/{sha256}", http::scope::none},
     {"GET /v1/rollout", http::scope::read},
     {"GET /v1/rollout/decisions", http::scope::read},
     {"POST /v1/rollout/hold", http::scope::admin},

@@ -24,6 +24,7 @@ msg::provider_actor spawn_recorder(testing::virtual_time& vt, std::shared_ptr<st
       [](msg::drain_calls) { return msg::drained{}; },
       [](const msg::remote_accepted&) {},
       [](const msg::outcomes&) {},
+      [](const msg::images_storing&) {},
       [](const msg::recall_items&) {},
       [](const msg::config_snapshot&) {},
     };

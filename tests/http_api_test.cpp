@@ -93,7 +93,7 @@ TEST_CASE("a job's answer follows the contract's shape") {
   CHECK(json_field(job.body, "tier") == "hd");
   CHECK(json_field(json_field(job.body, "route"), "reason").find("bucket") == 0);
   CHECK(json_field(job.body, "metadata") == R"({"k":"v"})");
-  CHECK(json_field(job.body, "result").find("b64_json") != std::string::npos);
+  CHECK(json_field(job.body, "result").find("\"url\":\"/v1/images/") != std::string::npos); // signed URLs
   CHECK(json_field(job.body, "created_at").size() == 24); // RFC 3339 with milliseconds
   auto provider = json_field(job.body, "provider");
   CHECK((provider == "gemini" || provider == "photomaker"));

@@ -97,14 +97,14 @@ TEST_CASE("openai: the answer names the provider that served it, and images are 
   CHECK(r.body.find("\"b64_json\":\"") != std::string::npos);
   CHECK(r.body.find("\"url\"") == std::string::npos);
 
-  // url needs an image store this server does not have yet: a clear 400, nothing stored
+  // url: a signed URL of the image store (tests/image_store_http_test.cpp fetches it); another format: a clear 400
   auto url = e.http.post(path, R"({"prompt":"a kite","user":"u1","response_format":"url"})");
-  CHECK(url.status == 400);
-  CHECK(error_of(url.body, "param") == "response_format");
+  CHECK(url.status == 200);
+  CHECK(url.body.find("\"url\":\"/v1/images/") != std::string::npos);
   auto odd = e.http.post(path, R"({"prompt":"a kite","user":"u1","response_format":"png"})");
   CHECK(odd.status == 400);
   CHECK(error_of(odd.body, "param") == "response_format");
-  CHECK(e.jobs() == 1);
+  CHECK(e.jobs() == 2);
 }
 
 TEST_CASE("openai: without keys, each request without user is a user of its own") {

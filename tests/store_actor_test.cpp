@@ -348,21 +348,25 @@ TEST_CASE("final jobs past jobs.retention are swept on the actor clock, in slice
   vt.run();
 }
 
-TEST_CASE("stored notification events past jobs.retention are swept, except those an outbox entry still delivers") {
+TEST_CASE("notified events past jobs.retention are swept on the actor clock, unless a delivery of theirs still waits") {
   testing::virtual_time vt;
   testing::temp_dir dir;
   auto db = std::shared_ptr<core::store_db>(store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal));
   const auto t0 = vt.now();
-  const auto at = [&](core::duration ago) { return std::to_string((t0 - ago).time_since_epoch().count()); };
   {
-    SQLite::Database raw(dir.file("jobs.db"), SQLite::OPEN_READWRITE);
-    raw.exec("INSERT INTO notify_events(id,at,type,data) VALUES"
-             "(1," + at(5h) + ",'breaker.open','{}'),(2," + at(4h) + ",'breaker.closed','{}'),"
-             "(3," + at(3h) + ",'budget.stopped','{}'),(4," + at(1h) + ",'budget.resumed','{}')");
-    // event 3 is old but its delivery is still being tried
-    raw.exec("INSERT INTO outbox(event_id,type,url,secret_env,body,created_at) VALUES"
-             "(3,'budget.stopped','http://127.0.0.1:1/hook','S','{}'," + at(3h) + ")");
+    core::write_batch b;
+    for (int i = 0; i < 3; ++i)
+      b.derived.push_back(core::notice{"breaker.open", t0, "{}", true, {}});
+    b.derived.push_back(core::notice{"rollout.rollback", t0, "{}", true, {{"http://127.0.0.1:9/hook", "HOOK_SECRET"}}});
+    b.derived.push_back(core::notice{"breaker.closed", t0 + 90min, "{}", true, {}});
+    db->commit(b);
   }
+  auto count = [&](const char* table) {
+    SQLite::Database raw(dir.file("jobs.db"), SQLite::OPEN_READONLY);
+    return raw.execAndGet(std::string{"SELECT COUNT(*) FROM "} + table).getInt64();
+  };
+  REQUIRE(count("notify_events") == 5);
+  REQUIRE(count("outbox") == 1);
   auto metrics = std::make_shared<core::metrics_registry>();
   actors::store_options opts;
   opts.clock = vt.anchor();
@@ -370,14 +374,24 @@ TEST_CASE("stored notification events past jobs.retention are swept, except thos
   opts.jobs_retention = 2h;
   auto store = actors::spawn_store(*vt.sys, db, opts);
   vt.run();
-  std::vector<std::int64_t> left;
+  CHECK(count("notify_events") == 5); // at start: nothing is 2 h old
+  vt.advance(2h);
+  CHECK(count("notify_events") == 5); // at t0 + 2 h the events of t0 are not older than 2 h yet
+  vt.advance(1h);
+  // t0 + 3 h: the three breaker events of t0 go; the rollback's delivery still waits, so its event stays
+  CHECK(count("notify_events") == 2);
+  CHECK(metrics->get_counter("cutover_notify_events_swept_total", {}).value() == 3);
   {
+    // the delivery is done (answered 2xx, or past notify.max_age): the outbox entry goes
+    core::write_batch b;
     SQLite::Database raw(dir.file("jobs.db"), SQLite::OPEN_READONLY);
-    SQLite::Statement q(raw, "SELECT id FROM notify_events ORDER BY id");
-    while (q.executeStep())
-      left.push_back(q.getColumn(0).getInt64());
+    b.delivered.push_back(raw.execAndGet("SELECT id FROM outbox").getInt64());
+    db->commit(b);
   }
-  CHECK(left == std::vector<std::int64_t>{3, 4}); // 1 and 2 are past the retention; 3 waits for its delivery
+  vt.advance(1h); // t0 + 4 h: the rollback's event and the breaker.closed of t0 + 90 min
+  CHECK(count("notify_events") == 0);
+  CHECK(count("outbox") == 0);
+  CHECK(metrics->get_counter("cutover_notify_events_swept_total", {}).value() == 5);
   caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
   vt.run();
 }

@@ -576,3 +576,49 @@ TEST_CASE("the ledger is given back reservations of running attempts of open job
   REQUIRE(store->jobs().find(core::job_id{1})->attempts.size() == 1);
   CHECK(store->jobs().find(core::job_id{1})->attempts.front().outcome == job_status::running); // the premise
 }
+
+namespace {
+std::string digest_of_char(char c) { return std::string(64, c); }
+
+/// Job `id` finished at `at` with result images `images`.
+void finish_with(core::store_db& db, std::uint64_t id, core::instant at, std::vector<std::string> images) {
+  auto e = event(id, event_kind::finished, at, job_status::succeeded);
+  e.images = std::move(images);
+  db.write({job_of(id, "", at - 1s)}, {e});
+}
+} // namespace
+
+TEST_CASE("the image sweep expires only images whose last referring job finished before the cutoff", "[store][images]") {
+  temp_folder dir;
+  auto db = open_at(dir.file("jobs.db"));
+  const auto a = digest_of_char('a'), b = digest_of_char('b'), shared = digest_of_char('c');
+  finish_with(*db, 1, t0, {a, shared});
+  finish_with(*db, 2, t0 + 10 * 24h, {b});
+  finish_with(*db, 3, t0 + 20 * 24h, {shared}); // a later job with the same image: its retention starts again
+  finish_with(*db, 4, t0 + 20 * 24h, {"iVBORw0KGgo="}); // a provider's own value (no image store): never swept
+  // 30 days after job 1: only `a` has had no job since; `b` (day 10) and `shared` (day 20) stay
+  auto gone = db->jobs().expire_images(t0 + 5 * 24h);
+  REQUIRE(gone.size() == 1);
+  CHECK(gone.front() == a);
+  CHECK(db->jobs().expire_images(t0 + 5 * 24h).empty()); // forgotten once
+  gone = db->jobs().expire_images(t0 + 15 * 24h);
+  CHECK(gone == std::vector<std::string>{b});
+  gone = db->jobs().expire_images(t0 + 25 * 24h);
+  CHECK(gone == std::vector<std::string>{shared});
+  // the jobs still show what they named
+  CHECK(db->jobs().find(core::job_id{1})->images == std::vector<std::string>{a, shared});
+}
+
+TEST_CASE("forgetting a user's jobs' images gives back only the images no other job names", "[store][images]") {
+  temp_folder dir;
+  auto db = open_at(dir.file("jobs.db"));
+  const auto mine = digest_of_char('d'), shared = digest_of_char('e');
+  finish_with(*db, 1, t0, {mine, shared});
+  finish_with(*db, 2, t0, {shared});
+  auto unused = db->jobs().forget_images_of_jobs({core::job_id{1}});
+  CHECK(unused == std::vector<std::string>{mine});
+  CHECK(db->jobs().find(core::job_id{1})->images.empty()); // its result is gone
+  CHECK(db->jobs().find(core::job_id{2})->images == std::vector<std::string>{shared});
+  CHECK(db->jobs().forget_images_of_jobs({core::job_id{2}}) == std::vector<std::string>{shared});
+  CHECK(db->jobs().expire_images(t0 + 24h).empty()); // nothing left to sweep
+}

@@ -4,6 +4,7 @@
 #include "adapters/config/reader.hpp"
 #include "adapters/config/values.hpp"
 #include "core/api_keys.hpp"
+#include "core/images.hpp"
 
 #include <algorithm>
 
@@ -53,6 +54,8 @@ void check_poll_schedule(context& c, const std::string& path, const provider_con
 void check_provider(context& c, const provider_config& p) {
   std::string path = "providers." + p.name;
   auto at = [&](const char* key) { return path + "." + key; };
+  if (p.name == core::cache_provider)
+    c.error(path, "the provider name \"cache\" is reserved: jobs answered by the result cache show it");
   std::string kind(core::to_string(p.kind));
   if (c.has(at("kind")) && c.ok(at("kind")) && p.kind != core::provider_kind::simulated) {
     if (c.ok(at("base_url")) && p.base_url.empty())
@@ -219,10 +222,19 @@ void check_listen_needs_keys(context& c, const config& cfg) {
               "(127.0.0.0/8, ::1, localhost)");
 }
 
+/// A cached answer points at stored images: they must outlive the cache entry, or a hit would give URLs that 404.
+void check_cache(context& c, const config& cfg) {
+  if (cfg.cache.enabled && c.ok("cache.ttl") && c.ok("images.retention") && cfg.cache.ttl > cfg.images.retention)
+    c.error(c.has("cache.ttl") ? "cache.ttl" : "images.retention",
+            "cache.ttl (" + format_duration(cfg.cache.ttl) + ") must not exceed images.retention (" +
+              format_duration(cfg.images.retention) + "): a cached answer would name deleted images");
+}
+
 } // namespace
 
 void check_rules(context& c, config& cfg) {
   check_listen_needs_keys(c, cfg);
+  check_cache(c, cfg);
   check_notify(c, cfg.notify);
   for (const auto& p : cfg.providers)
     check_provider(c, p);

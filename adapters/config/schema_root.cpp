@@ -21,6 +21,40 @@ bool check_origin(std::string_view s, std::string& why) {
   return ok;
 }
 
+bool check_public_url(std::string_view s, std::string& why) {
+  const bool ok = (s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0) && s.find_first_of(" ?#") == s.npos &&
+                  s.size() > s.find("://") + 3 && s.back() != '/';
+  if (!ok)
+    why = "must be an absolute http(s) URL without a trailing slash, query or fragment, like https://img.example.com, "
+          "got \"" + std::string(s) + "\"";
+  return ok;
+}
+
+const fields<core::images_config>& images_fields() {
+  using i = core::images_config;
+  static const fields<i> f = {
+    text("dir", &i::dir, "folder of the result images; absent = `images` beside the store's database file",
+         check_not_empty),
+    duration("retention", &i::retention, 1s, 3650 * 24h,
+             "an image is deleted this long after the last job that refers to it finished"),
+    duration("url_ttl", &i::url_ttl, 1s, 7 * 24h, "how long a signed image URL given in a result stays valid"),
+    integer("max_download_bytes", &i::max_download_bytes, 1024, 1024 * 1024 * 1024,
+            "largest image downloaded from a provider's URL; a larger one fails the item"),
+    duration("download_timeout", &i::download_timeout, 100ms, 1h,
+             "the longest an item's images may take to download and store; longer fails the item (timeout)"),
+  };
+  return f;
+}
+
+const fields<core::cache_config>& cache_fields() {
+  using k = core::cache_config;
+  static const fields<k> f = {
+    boolean("enabled", &k::enabled, "answer a tenant's repeated request (prompt, tier, n) from the stored images"),
+    duration("ttl", &k::ttl, 1s, 3650 * 24h, "a result answers repeats this long after it was made (<= images.retention)"),
+  };
+  return f;
+}
+
 const fields<core::user_rate_config>& user_rate_fields() {
   using u = core::user_rate_config;
   static const fields<u> f = {
@@ -62,6 +96,9 @@ const fields<core::server_config>& server_fields() {
     integer("max_connections", &s::max_connections, 1, 1'000'000,
             "open connections at once; a connection beyond gets 503 and is closed (open-files limit raised to fit)"),
     section("tls", &s::tls, tls_fields, "HTTPS on the API's port; absent = plain HTTP"),
+    text("public_url", &s::public_url,
+         "the engine's address as clients reach it, http(s)://host[:port][/prefix]; prefixed to image URLs",
+         check_public_url),
   };
   return f;
 }
@@ -231,6 +268,8 @@ const fields<config>& root_fields() {
     section("cors", &config::cors, cors_fields, "browser access"),
     section("notify", &config::notify, notify_fields, "webhooks: rollout decisions, budget stops, breakers, jobs"),
     section("health", &config::health, health_fields, "readiness"),
+    section("images", &config::images, images_fields, "result images as files: where, how long, download bounds"),
+    section("cache", &config::cache, cache_fields, "the result cache per tenant"),
     section("jobs", &config::jobs, jobs_fields, "how long final jobs are kept"),
     section("log", &config::log, log_fields, "the engine's log lines"),
   };

@@ -21,6 +21,7 @@ struct request_error {
 struct parsed_job {
   core::job_spec spec;
   std::string body_hash; ///< of the parsed fields, so a repeat with other whitespace is still the same request
+  std::string response_format; ///< the OpenAI endpoint's: "b64_json" (its default) or "url"; empty elsewhere
 };
 
 namespace limits {

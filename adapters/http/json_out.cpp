@@ -1,5 +1,7 @@
 #include "adapters/http/json_out.hpp"
+#include "adapters/http/image_access.hpp"
 #include "adapters/http/json_fields.hpp"
+#include "core/images.hpp"
 
 #include <cstdio>
 
@@ -54,7 +56,7 @@ std::string accepted_json(job_id id, job_status status) {
   return out;
 }
 
-std::string job_json(const job_record& job) {
+std::string job_json(const job_record& job, const image_access* images, bool b64) {
   std::string out;
   out.reserve(512 + job.images.size() * 1200);
   out += '{';
@@ -72,6 +74,8 @@ std::string job_json(const job_record& job) {
   if (!job.spec.tenant.empty())
     field(out, "tenant", job.spec.tenant);
   field(out, "provider", job.provider);
+  // answered by the result cache: no provider was called for it and it cost nothing
+  field_raw(out, "cached", job.provider == core::cache_provider ? "true" : "false");
   key(out, "route");
   out += '{';
   field_raw(out, "bucket", std::to_string(job.bucket));
@@ -91,7 +95,10 @@ std::string job_json(const job_record& job) {
     for (std::size_t i = 0; i < job.images.size(); ++i) {
       if (i > 0)
         out += ',';
-      append_image_json(out, job.images[i]);
+      if (images != nullptr)
+        images->append_image(out, job.images[i], b64);
+      else
+        append_image_json(out, job.images[i]);
     }
     out += "]}";
   }

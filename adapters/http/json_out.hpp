@@ -14,6 +14,7 @@
 
 namespace cutover::http {
 
+struct image_access;
 using core::append_json_string; ///< appends `s` as a JSON string literal (quotes included)
 
 /// `{"error":{"code":..,"message":..,"field":..}}`; `field` omitted when empty.
@@ -27,7 +28,8 @@ void append_image_json(std::string& out, const std::string& image);
 std::string accepted_json(core::job_id id, core::job_status status);
 
 /// The contract's job shape.
-std::string job_json(const core::job_record& job);
+/// `images` null: a result's values as stored; else its stored images as signed URLs, or with `b64` as base64.
+std::string job_json(const core::job_record& job, const image_access* images = nullptr, bool b64 = false);
 
 /// GET /v1/rollout: `{name, enabled, percent, phase, state, since, config_hash}` and what an operator sees now:
 /// `phases:[{percent, min_duration_s, min_samples}]`, `actions:{hold|resume|promote|rollback: {allowed, refusal?}}`,

@@ -1,6 +1,8 @@
 #include "adapters/http/openai_compat.hpp"
 
 #include "adapters/http/json_out.hpp"
+#include "adapters/http/image_access.hpp"
+#include "core/images.hpp"
 
 #include <cpprest/json.h>
 #include <openssl/sha.h>
@@ -70,11 +72,7 @@ std::variant<parsed_job, request_error> parse_openai_request(const std::string& 
   }
   if (format->empty())
     *format = "b64_json";
-  if (*format == "url")
-    return request_error{400, "invalid_value",
-                         "response_format url is not available on this server yet; use b64_json (the default)",
-                         "response_format"};
-  if (*format != "b64_json")
+  if (*format != "b64_json" && *format != "url")
     return request_error{400, "invalid_value", "response_format must be b64_json or url", "response_format"};
   spec.tier_ = core::tier::sd;
   if (*quality == "high" || *quality == "hd")
@@ -84,6 +82,7 @@ std::variant<parsed_job, request_error> parse_openai_request(const std::string& 
     spec.tier_ = core::tier::k4;
   spec.user_id = (user->empty() ? user_when_absent : *user).substr(0, limits::user_id_max);
   spec.endpoint = "/v1/images/generations";
+  out.response_format = *format;
   out.body_hash = fingerprint({spec.prompt, std::to_string(spec.n), *size, *quality, *user, *model, *format});
   return out;
 }
@@ -108,17 +107,23 @@ std::string openai_error_json(const std::string& message, const std::string& typ
   return out;
 }
 
-std::string openai_images_json(const core::job_record& job) {
+std::string openai_images_json(const core::job_record& job, const image_access* images, bool b64) {
   std::string out = "{\"created\":" +
                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(job.updated_at.time_since_epoch()).count()) +
                     ",\"provider\":";
   append_json_string(out, job.provider);
+  if (job.provider == core::cache_provider)
+    out += ",\"cached\":true";
   out += ",\"data\":[";
   for (std::size_t i = 0; i < job.images.size(); ++i) {
     if (i > 0)
       out += ',';
     // b64_json is what the client asked for: a data: URL of base64 is that data
     const auto& image = job.images[i];
+    if (images != nullptr && core::is_image_digest(image)) {
+      images->append_image(out, image, b64);
+      continue;
+    }
     const auto comma = image.find(',');
     if (image.rfind("data:", 0) == 0 && comma != std::string::npos && image.rfind(";base64", comma) != std::string::npos) {
       out += "{\"b64_json\":";

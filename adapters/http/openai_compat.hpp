@@ -27,7 +27,10 @@ std::string openai_error_json(const std::string& message, const std::string& typ
                               const std::string& code);
 
 /// The finished job as OpenAI's 200 answer: `{created, provider, data:[{b64_json}|{url}]}`; `provider` names the
-/// provider that served it. A provider's URL stays a `url` (there is no image store to fetch it into yet).
-std::string openai_images_json(const core::job_record& job);
+/// provider that served it. Stored images come as `b64_json` read from their files (`b64`, OpenAI's default) or as
+/// signed URLs; values from before the image store as they are.
+struct image_access;
+std::string openai_images_json(const core::job_record& job, const image_access* images = nullptr,
+                               bool b64 = true);
 
 } // namespace cutover::http

@@ -26,6 +26,7 @@ void add_rollout_routes(route_table& t, api_context& c);    ///< /v1/rollout...
 void add_admin_routes(route_table& t, api_context& c);      ///< /v1/admin/...
 void add_openai_routes(route_table& t, api_context& c);     ///< /v1/images/generations
 void add_operations_routes(route_table& t, api_context& c); ///< health, readiness, metrics, budget, stats, dead letters
+void add_image_routes(route_table& t, api_context& c);      ///< /v1/images/{sha256} (signed URLs)
 void add_console_routes(route_table& t);                    ///< /console: the operator console's page and scripts
 
 // --- the engine's errors as HTTP statuses (only here)

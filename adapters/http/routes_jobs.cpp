@@ -59,13 +59,19 @@ void lookup(api_context& c, const request& req, const reply& rep) {
   const auto wait = req.query_param("wait", &has_wait);
   if (has_wait && !parse_wait(wait, query.wait))
     return rep.error(400, "invalid_parameter", "wait must be seconds, e.g. 30 or 30s or 500ms", "wait");
-  c.engine.lookup(query, [rep, id_text](const msg::job_lookup* r, const std::string& error) {
+  // result images as signed URLs (the default) or, with ?images=b64, as base64 data read from their files
+  const auto as = req.query_param("images");
+  if (!as.empty() && as != "b64" && as != "url")
+    return rep.error(400, "invalid_parameter", "images must be url or b64", "images");
+  const bool b64 = as == "b64";
+  auto images = c.opts.images;
+  c.engine.lookup(query, [rep, id_text, images, b64](const msg::job_lookup* r, const std::string& error) {
     if (r == nullptr)
       rep.unavailable(error);
     else if (!r->found)
       rep.error(404, "not_found", "no job " + id_text);
     else
-      rep.send(200, job_json(r->job));
+      rep.send(200, job_json(r->job, images.get(), b64));
   });
 }
 

@@ -38,9 +38,9 @@ std::string fresh_user_id() {
   return buf;
 }
 
-void answer(const reply& rep, const core::job_record& job) {
+void answer(const reply& rep, const core::job_record& job, const image_access* images, bool b64) {
   if (job.status == core::job_status::succeeded)
-    rep.send(200, openai_images_json(job));
+    rep.send(200, openai_images_json(job, images, b64));
   else if (!core::is_final(job.status))
     fail(rep, 504,
          "job " + core::to_string(job.id) + " is still running; GET /v1/jobs/" + core::to_string(job.id) +
@@ -71,9 +71,10 @@ void generate(api_context& c, const request& req, const reply& rep) {
   job.spec.tenant = req.tenant;
   key = scoped_idempotency_key("/v1/images/generations", req.tenant, key);
   // one request: the submission, and the answer when the job has ended (its end is not read back from the store)
+  const bool b64 = job.response_format != "url";
   c.engine.submit_and_wait(
     msg::submit_and_wait{msg::submit_job{std::move(job.spec), key, std::move(job.body_hash)}, answer_wait},
-    [rep](const msg::submit_outcome* o, const std::string& error) {
+    [rep, images = c.opts.images, b64](const msg::submit_outcome* o, const std::string& error) {
       if (o == nullptr)
         return fail(rep, 503, error, "server_error", "", "unavailable");
       const auto& r = o->accepted;
@@ -85,7 +86,7 @@ void generate(api_context& c, const request& req, const reply& rep) {
       }
       if (!o->job.found)
         return fail(rep, 503, "the job disappeared", "server_error", "", "unavailable");
-      answer(rep, o->job.job);
+      answer(rep, o->job.job, images.get(), b64);
     });
 }
 

@@ -60,6 +60,7 @@ struct server::impl {
     add_job_routes(table, ctx);
     add_job_management_routes(table, ctx);
     add_openai_routes(table, ctx);
+    add_image_routes(table, ctx);
     add_rollout_routes(table, ctx);
     add_admin_routes(table, ctx);
     add_console_routes(table);

@@ -3,6 +3,7 @@
 /// listener. Handlers never block: each hands its message to the engine bridge and replies from the callback.
 
 #include "adapters/http/auth.hpp"
+#include "adapters/http/image_access.hpp"
 #include "adapters/http/route_table.hpp"
 #include "adapters/http/tls.hpp"
 #include "core/metrics.hpp"
@@ -59,6 +60,9 @@ struct server_options {
   /// The API keys in force (a reload swaps them); null or without keys: no key is asked, admin calls only from
   /// loopback peers.
   std::shared_ptr<auth_gate> auth;
+  /// Result images: their files, how URLs are signed, and the clock; null: results show what the store holds and
+  /// GET /v1/images answers 404.
+  std::shared_ptr<const image_access> images;
   /// Browser origins allowed to call the API (`cors.allow_origins`; "*" = any); empty: no CORS headers.
   std::vector<std::string> cors_origins;
 };

@@ -88,6 +88,27 @@ std::string solid_png_base64(std::uint32_t seed) {
   return out;
 }
 
+std::string padded_png_base64(std::uint32_t seed, std::size_t bytes) {
+  auto png = solid_png(static_cast<std::uint8_t>(seed >> 16), static_cast<std::uint8_t>(seed >> 8),
+                       static_cast<std::uint8_t>(seed));
+  constexpr std::size_t iend = 12, chunk_overhead = 12;
+  if (bytes <= png.size() + chunk_overhead)
+    return base64_encode(png);
+  std::string noise(bytes - png.size() - chunk_overhead, '\0');
+  std::uint64_t x = 0x9E3779B97F4A7C15ull ^ seed; // xorshift64: cheap, and no two seeds share their noise
+  for (auto& c : noise) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x >> 56);
+  }
+  std::string tail = png.substr(png.size() - iend);
+  png.resize(png.size() - iend);
+  put_chunk(png, "cuTp", noise); // ancillary, private, safe to copy
+  png += tail;
+  return base64_encode(png);
+}
+
 std::string base64_encode(const std::string& bytes) {
   static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;

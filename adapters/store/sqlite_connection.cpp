@@ -33,6 +33,13 @@ CREATE INDEX IF NOT EXISTS jobs_open ON jobs(id)
 CREATE INDEX IF NOT EXISTS jobs_dead ON jobs(updated_at) WHERE status = 'dead_lettered';
 -- Images live apart from the job row, which is rewritten at every step of the job's life: they are written once.
 CREATE TABLE IF NOT EXISTS results(job_id INTEGER PRIMARY KEY, images TEXT NOT NULL);
+-- Result images kept as files, by SHA-256 (the results rows name them): when a job last referred to each (the
+-- retention sweep deletes a file images.retention after that), and which jobs refer to it (erasure keeps a file
+-- another job still names).
+CREATE TABLE IF NOT EXISTS images(digest TEXT PRIMARY KEY, last_used INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS images_last_used ON images(last_used);
+CREATE TABLE IF NOT EXISTS job_images(digest TEXT NOT NULL, job_id INTEGER NOT NULL,
+  PRIMARY KEY(digest, job_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS attempts(
   job_id INTEGER NOT NULL, no INTEGER NOT NULL, provider TEXT NOT NULL,
   started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL DEFAULT 0, outcome TEXT NOT NULL,
@@ -73,6 +80,8 @@ CREATE INDEX IF NOT EXISTS notify_events_at ON notify_events(at);
 CREATE TABLE IF NOT EXISTS outbox(
   id INTEGER PRIMARY KEY AUTOINCREMENT, event_id INTEGER NOT NULL, type TEXT NOT NULL, url TEXT NOT NULL,
   secret_env TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);
+-- The event sweep keeps an event while a delivery of it waits.
+CREATE INDEX IF NOT EXISTS outbox_event ON outbox(event_id);
 )sql";
 
 } // namespace

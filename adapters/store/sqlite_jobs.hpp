@@ -25,9 +25,12 @@ public:
   std::vector<key_entry> idempotency_keys(core::instant since) override;
   std::vector<core::job_record> dead_letters(std::size_t limit, const std::string& tenant) override;
   std::size_t sweep_dead_letters(core::instant before) override;
+  std::vector<std::string> expire_images(core::instant before) override;
+  std::vector<std::string> forget_images_of_jobs(const std::vector<core::job_id>& jobs) override;
   std::vector<core::job_record> list_jobs(const job_query& q) override;
   std::size_t sweep_final_jobs(core::instant before, std::size_t limit) override;
   erase_result erase_user_jobs(const std::string& user_id, const std::string& tenant) override;
+  std::vector<cache_answer> find_cached(const std::vector<cache_query>& qs, core::instant since) override;
   std::vector<finished_attempt> finished_attempts(const attempt_cursor& after, core::instant until,
                                                   std::size_t limit) override;
   std::vector<core::instant> call_starts(const std::string& provider, core::instant since) override;
@@ -61,17 +64,20 @@ private:
   /// `with_progress`: the row's provider, bucket, reason, cost, error and attempt base too (a job whose events are
   /// in the same commit); else those start at their defaults.
   void insert(const core::job_record& j, bool with_progress);
-  void put_result(std::uint64_t id, const std::string& images);
+  /// The job's result, and for each stored image (a digest) its use by the job at `at`.
+  void put_result(std::uint64_t id, const std::string& images, core::instant at);
   void fold(const std::vector<core::job_event>& events);
   attempt_delta& attempt(const core::job_event& e);
   void write_attempt(std::uint64_t job, const attempt_delta& d);
   void write_job(std::uint64_t id, const job_delta& d);
   /// Deletes the jobs `ids` and what hangs off them, inside the caller's transaction. `keep_money`: their attempt
-  /// rows stay (without remote ids), as the record of what was spent.
-  void delete_jobs(const std::vector<std::int64_t>& ids, bool keep_money);
-  /// Where a deleted job's result data goes away: today its `results` row (base64 images). The image store hooks
-  /// in here (its files and references of these jobs), so retention and erasure both reach it.
-  void forget_results(const std::vector<std::int64_t>& ids);
+  /// rows stay (without remote ids), as the record of what was spent. Returns what forget_results returns.
+  std::vector<std::string> delete_jobs(const std::vector<std::int64_t>& ids, bool keep_money, bool drop_unused);
+  /// Where a deleted job's result data goes away: its `results` row and its references to stored images, inside
+  /// the caller's transaction. `drop_unused` (erasure): the images no other job names lose their rows now and
+  /// their digests are returned for the caller to delete the files; otherwise (retention) they keep their rows
+  /// and go with the image sweep, images.retention after their last use.
+  std::vector<std::string> forget_results(const std::vector<std::int64_t>& ids, bool drop_unused);
   static core::job_record read_job(SQLite::Statement& q);
   void load_attempts(core::job_record& j);
 
@@ -83,7 +89,8 @@ private:
   connection& c_;
   SQLite::Database& db_;
   std::optional<SQLite::Statement> insert_, update_job_, put_result_, put_attempt_, update_attempt_, attempts_q_,
-    free_key_;
+    free_key_, put_image_, put_job_image_;
+  bool cache_index_ = false; ///< the result cache's index exists (made at the first lookup: only cache users pay for it)
   std::unordered_map<std::uint64_t, job_delta> jobs_;
   std::unordered_map<std::pair<std::uint64_t, int>, attempt_delta, pair_hash> attempts_;
 };

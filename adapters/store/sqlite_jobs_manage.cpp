@@ -2,6 +2,8 @@
 
 #include "adapters/store/sqlite_jobs.hpp"
 
+#include <algorithm>
+
 namespace cutover::store_adapter::detail {
 
 using namespace cutover::core;
@@ -29,17 +31,59 @@ std::vector<job_record> sqlite_jobs::list_jobs(const job_query& q) {
   });
 }
 
-void sqlite_jobs::forget_results(const std::vector<std::int64_t>& ids) {
-  SQLite::Statement del(db_, "DELETE FROM results WHERE job_id = ?");
+std::vector<std::string> sqlite_jobs::forget_results(const std::vector<std::int64_t>& ids, bool drop_unused) {
+  std::vector<std::string> digests;
+  SQLite::Statement refs(db_, "SELECT digest FROM job_images WHERE job_id = ?");
+  SQLite::Statement drop_refs(db_, "DELETE FROM job_images WHERE job_id = ?");
+  SQLite::Statement drop_result(db_, "DELETE FROM results WHERE job_id = ?");
   for (auto id : ids) {
-    del.bind(1, id);
-    del.exec();
-    del.reset();
+    refs.bind(1, id);
+    while (refs.executeStep())
+      digests.push_back(refs.getColumn(0).getString());
+    refs.reset();
+    for (auto* st : {&drop_refs, &drop_result}) {
+      st->bind(1, id);
+      st->exec();
+      st->reset();
+    }
   }
+  if (!drop_unused)
+    return {};
+  std::sort(digests.begin(), digests.end());
+  digests.erase(std::unique(digests.begin(), digests.end()), digests.end());
+  std::vector<std::string> unused;
+  SQLite::Statement still(db_, "SELECT EXISTS(SELECT 1 FROM job_images WHERE digest = ?)");
+  SQLite::Statement drop_image(db_, "DELETE FROM images WHERE digest = ?");
+  for (const auto& d : digests) {
+    still.bind(1, d);
+    still.executeStep();
+    const bool used = still.getColumn(0).getInt() != 0;
+    still.reset();
+    if (used)
+      continue;
+    drop_image.bind(1, d);
+    drop_image.exec();
+    drop_image.reset();
+    unused.push_back(d);
+  }
+  return unused;
 }
 
-void sqlite_jobs::delete_jobs(const std::vector<std::int64_t>& ids, bool keep_money) {
-  forget_results(ids);
+std::vector<std::string> sqlite_jobs::forget_images_of_jobs(const std::vector<job_id>& jobs) {
+  return c_.guarded("forget_images_of_jobs", [&] {
+    SQLite::Transaction tx(db_);
+    std::vector<std::int64_t> ids;
+    for (const auto& j : jobs)
+      ids.push_back(static_cast<std::int64_t>(j.value));
+    auto unused = forget_results(ids, true);
+    tx.commit();
+    return unused;
+  });
+}
+
+std::vector<std::string> sqlite_jobs::delete_jobs(const std::vector<std::int64_t>& ids, bool keep_money,
+                                                  bool drop_unused) {
+  auto unused = forget_results(ids, drop_unused);
   SQLite::Statement attempts(db_, keep_money ? "UPDATE attempts SET remote_id = '' WHERE job_id = ?"
                                              : "DELETE FROM attempts WHERE job_id = ?");
   SQLite::Statement feedback(db_, "DELETE FROM feedback WHERE job_id = ?");
@@ -50,6 +94,7 @@ void sqlite_jobs::delete_jobs(const std::vector<std::int64_t>& ids, bool keep_mo
       s->exec();
       s->reset();
     }
+  return unused;
 }
 
 std::size_t sqlite_jobs::sweep_final_jobs(instant before, std::size_t limit) {
@@ -64,7 +109,7 @@ std::size_t sqlite_jobs::sweep_final_jobs(instant before, std::size_t limit) {
       ids.push_back(q.getColumn(0).getInt64());
     q.reset();
     // past the retention the money is long settled: the attempts go too
-    delete_jobs(ids, false);
+    delete_jobs(ids, false, false); // their images go with the image sweep, from their last use
     tx.commit();
     return ids.size();
   });
@@ -87,7 +132,7 @@ sqlite_jobs::erase_result sqlite_jobs::erase_user_jobs(const std::string& user_i
         r.open.push_back(job_id{static_cast<std::uint64_t>(q.getColumn(0).getInt64())});
     }
     q.reset();
-    delete_jobs(ids, true);
+    r.images = delete_jobs(ids, true, true);
     tx.commit();
     r.erased = ids.size();
     return r;

@@ -201,4 +201,38 @@ void sqlite_jobs::load_attempts(job_record& j) {
   q.reset();
 }
 
+std::vector<job_store::cache_answer> sqlite_jobs::find_cached(const std::vector<cache_query>& qs, instant since) {
+  return c_.guarded("find_cached", [&] {
+    if (!cache_index_) {
+      // Made when the cache is first asked (an engine without the cache never writes it); it lists only jobs a
+      // provider answered, and SQLite keeps it from then on.
+      db_.exec("CREATE INDEX IF NOT EXISTS jobs_cache ON jobs(tenant, prompt, tier, n, updated_at)"
+               " WHERE status = 'succeeded' AND provider != 'cache'");
+      cache_index_ = true;
+    }
+    SQLite::Statement q(db_, "SELECT j.id, r.images FROM jobs j JOIN results r ON r.job_id = j.id"
+                             " WHERE j.tenant = ?1 AND j.prompt = ?2 AND j.tier = ?3 AND j.n = ?4"
+                             " AND j.status = 'succeeded' AND j.provider != 'cache' AND j.updated_at >= ?5"
+                             " AND j.id != ?6 ORDER BY j.updated_at DESC LIMIT 1");
+    std::vector<cache_answer> out(qs.size());
+    for (std::size_t i = 0; i < qs.size(); ++i) {
+      q.bind(1, qs[i].tenant);
+      q.bind(2, qs[i].prompt);
+      q.bind(3, std::string{to_string(qs[i].tier_)});
+      q.bind(4, qs[i].n);
+      q.bind(5, us(since));
+      q.bind(6, static_cast<std::int64_t>(qs[i].id.value));
+      if (q.executeStep()) {
+        auto images = split_images(q.getColumn(1).getString());
+        if (static_cast<int>(images.size()) == qs[i].n) { // a whole answer, or none
+          out[i].from = job_id{static_cast<std::uint64_t>(q.getColumn(0).getInt64())};
+          out[i].images = std::move(images);
+        }
+      }
+      q.reset();
+    }
+    return out;
+  });
+}
+
 } // namespace cutover::store_adapter::detail

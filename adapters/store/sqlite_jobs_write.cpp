@@ -1,4 +1,5 @@
 #include "adapters/store/sqlite_jobs.hpp"
+#include "core/images.hpp"
 
 #include <algorithm>
 
@@ -32,6 +33,10 @@ sqlite_jobs::sqlite_jobs(connection& c) : c_(c), db_(c.db()) {
                            " error=COALESCE(?6,error), updated_at=?7, attempt_base=COALESCE(?10,attempt_base)"
                            " WHERE id=?8");
   put_result_.emplace(db_, "INSERT OR REPLACE INTO results(job_id, images) VALUES(?,?)");
+  // an image's retention runs from the last job that refers to it
+  put_image_.emplace(db_, "INSERT INTO images(digest, last_used) VALUES(?1,?2) ON CONFLICT(digest) DO UPDATE"
+                          " SET last_used=max(last_used, excluded.last_used)");
+  put_job_image_.emplace(db_, "INSERT OR IGNORE INTO job_images(digest, job_id) VALUES(?,?)");
   free_key_.emplace(db_, "UPDATE jobs SET idempotency_key=NULL WHERE idempotency_key=?");
   put_attempt_.emplace(db_, "INSERT OR REPLACE INTO attempts(job_id,no,provider,started_at,finished_at,outcome,"
                             "error_class,remote_id,cost_micros,quality,reserved_micros) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
@@ -78,7 +83,7 @@ void sqlite_jobs::stage(const std::vector<job_record>& inserts, const std::vecto
     row.updated_at = d.updated_at;
     insert(row, true);
     if (d.images && !d.images->empty())
-      put_result(j.id.value, *d.images);
+      put_result(j.id.value, *d.images, d.updated_at);
     jobs_.erase(it);
   }
   for (auto& [key, d] : attempts_)
@@ -88,7 +93,8 @@ void sqlite_jobs::stage(const std::vector<job_record>& inserts, const std::vecto
 }
 
 void sqlite_jobs::reset_statements() {
-  for (auto* st : {&insert_, &update_job_, &put_result_, &put_attempt_, &update_attempt_, &free_key_, &attempts_q_})
+  for (auto* st : {&insert_, &update_job_, &put_result_, &put_attempt_, &update_attempt_, &free_key_, &attempts_q_,
+                   &put_image_, &put_job_image_})
     if (*st)
       (*st)->tryReset();
 }
@@ -149,12 +155,50 @@ void sqlite_jobs::insert(const job_record& j, bool with_progress) {
   s.reset();
 }
 
-void sqlite_jobs::put_result(std::uint64_t id, const std::string& images) {
+void sqlite_jobs::put_result(std::uint64_t id, const std::string& images, instant at) {
   auto& r = *put_result_;
   r.bind(1, static_cast<std::int64_t>(id));
   r.bind(2, images);
   r.exec();
   r.reset();
+  for (std::size_t from = 0; from <= images.size();) {
+    auto to = images.find('\n', from);
+    if (to == std::string::npos)
+      to = images.size();
+    const auto digest = images.substr(from, to - from);
+    from = to + 1;
+    if (!is_image_digest(digest))
+      continue; // a provider's own value (no image store): nothing on disk to keep
+    auto& img = *put_image_;
+    img.bind(1, digest);
+    img.bind(2, us(at));
+    img.exec();
+    img.reset();
+    auto& ref = *put_job_image_;
+    ref.bind(1, digest);
+    ref.bind(2, static_cast<std::int64_t>(id));
+    ref.exec();
+    ref.reset();
+  }
+}
+
+std::vector<std::string> sqlite_jobs::expire_images(instant before) {
+  return c_.guarded("expire_images", [&] {
+    SQLite::Transaction tx(db_);
+    std::vector<std::string> out;
+    SQLite::Statement q(db_, "SELECT digest FROM images WHERE last_used < ?");
+    q.bind(1, us(before));
+    while (q.executeStep())
+      out.push_back(q.getColumn(0).getString());
+    for (const char* sql : {"DELETE FROM job_images WHERE digest IN (SELECT digest FROM images WHERE last_used < ?)",
+                            "DELETE FROM images WHERE last_used < ?"}) {
+      SQLite::Statement del(db_, sql);
+      del.bind(1, us(before));
+      del.exec();
+    }
+    tx.commit();
+    return out;
+  });
 }
 
 void sqlite_jobs::fold(const std::vector<job_event>& events) {
@@ -282,7 +326,7 @@ void sqlite_jobs::write_job(std::uint64_t id, const job_delta& d) {
   s.exec();
   s.reset();
   if (d.images && !d.images->empty())
-    put_result(id, *d.images);
+    put_result(id, *d.images, d.updated_at);
 }
 
 } // namespace cutover::store_adapter::detail

@@ -77,11 +77,15 @@ std::string sqlite_outbox::webhook_url(job_id id) {
 
 std::size_t sqlite_outbox::sweep_events(instant before, std::size_t limit) {
   return c_.guarded("sweep_events", [&] {
-    SQLite::Statement q(db_, "DELETE FROM notify_events WHERE id IN (SELECT e.id FROM notify_events e WHERE e.at < ?"
-                             " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = e.id) ORDER BY e.at LIMIT ?)");
-    q.bind(1, us(before));
-    q.bind(2, static_cast<std::int64_t>(limit));
-    return static_cast<std::size_t>(q.exec());
+    SQLite::Transaction tx(db_);
+    // an event whose delivery is still tried keeps its row (its outbox entry names it) until the entry is done
+    SQLite::Statement del(db_, "DELETE FROM notify_events WHERE id IN (SELECT id FROM notify_events e WHERE e.at < ?1"
+                               " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = e.id) ORDER BY e.at LIMIT ?2)");
+    del.bind(1, us(before));
+    del.bind(2, static_cast<std::int64_t>(limit));
+    const auto n = del.exec();
+    tx.commit();
+    return static_cast<std::size_t>(n);
   });
 }
 

@@ -7,6 +7,7 @@
 
 #include <cpprest/json.h>
 
+#include <cstdio>
 #include <ctime>
 
 namespace cutover::fake {
@@ -40,10 +41,19 @@ answer provider_fake::openai_generate(const call& c, fault f) {
   const bool as_url = !gpt_image && body.has_string_field("response_format") &&
                       body.at("response_format").as_string() == "url";
   const auto prompt = body.at("prompt").as_string();
+  // --image-bytes: images of a realistic size, in proportion to the pixels asked for ("1536x1024": 1.5 times)
+  std::size_t bytes = 0;
+  if (image_bytes_ > 0) {
+    long w = 1024, h = 1024;
+    if (body.has_string_field("size"))
+      std::sscanf(body.at("size").as_string().c_str(), "%ldx%ld", &w, &h);
+    bytes = static_cast<std::size_t>(static_cast<double>(image_bytes_) * static_cast<double>(w * h) / (1024.0 * 1024.0));
+  }
   value data = value::array();
   if (f != fault::empty_data) {
     for (int i = 0; i < n; ++i) {
-      auto png = providers::solid_png_base64(prompt_seed(prompt) + static_cast<std::uint32_t>(i));
+      const auto seed = prompt_seed(prompt) + static_cast<std::uint32_t>(i);
+      auto png = bytes > 0 ? providers::padded_png_base64(seed, bytes) : providers::solid_png_base64(seed);
       value item = value::object();
       if (as_url)
         item["url"] = value::string("data:image/png;base64," + png);

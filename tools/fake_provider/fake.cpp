@@ -45,7 +45,9 @@ std::string bearer(const std::string& header, const char* scheme) {
 
 provider_fake::provider_fake(fake_options opts)
   : api_key_(std::move(opts.api_key)), default_seed_(opts.seed), faults_(std::move(opts.faults)),
-    rng_(faults_.seed.value_or(default_seed_)) {}
+    rng_(faults_.seed.value_or(default_seed_)) {
+  image_bytes_ = opts.image_bytes;
+}
 
 void provider_fake::set_base_url(std::string url) {
   std::lock_guard<std::mutex> lock{mu_};

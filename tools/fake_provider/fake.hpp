@@ -22,6 +22,9 @@ struct fake_options {
   std::string api_key = "test-key";
   std::uint64_t seed = 1; ///< used when the faults name no seed
   fault_config faults;
+  /// OpenAI images of about this many bytes each at 1024x1024, in proportion to the size asked (0: 64x64 PNGs of
+  /// about 100 bytes): a realistic result for benches of the image store.
+  std::size_t image_bytes = 0;
 };
 
 /// What to do with one call: send `reply` after `delay`, or hold it (hang) and send `on_release` when let go.
@@ -99,6 +102,7 @@ private:
     std::uint64_t calls = 0, images = 0, jobs_created = 0;
   };
 
+  std::size_t image_bytes_ = 0; ///< fake_options::image_bytes
   bool authorized(api_kind api, const call& c) const;
   answer run(const route& r, const call& c, fault f, const fault_settings& s);
   answer openai_generate(const call& c, fault f);

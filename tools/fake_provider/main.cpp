@@ -19,12 +19,13 @@
 namespace {
 
 constexpr const char* usage = R"(usage: cutover-fake-provider [--port N] [--faults JSON|@FILE] [--seed N] [--api-key K]
-                             [--threads N]
+                             [--threads N] [--image-bytes N]
   --port N      port on 127.0.0.1 (0 or absent: a free one)
   --faults J    fault settings (JSON text, or @path of a JSON file); also POST /_fake/faults
   --seed N      seed of the fault draws when the faults name none (default 1)
   --api-key K   the only key every api accepts (default test-key)
   --threads N   cpprestsdk worker threads (default 2)
+  --image-bytes N  OpenAI images of about N bytes at 1024x1024, more for larger sizes (default: 64x64 PNGs)
 faults: {"seed":N, FIELDS, "default":{FIELDS}, "openai"|"replicate"|"imagen"|"gemini_batch":{FIELDS}}
   FIELDS: latency_ms (N or {"p50":ms,"p95":ms}), error_rates ({"500":p,...}), retry_after_s, hang_rate, hang_ms,
           empty_data_rate, malformed_rate, content_policy_rate, quota_rate, async_polls_before_done,
@@ -48,7 +49,7 @@ int fail(const std::string& message) {
 } // namespace
 
 int main(int argc, char** argv) {
-  long long port = 0, threads = 2, seed = 1;
+  long long port = 0, threads = 2, seed = 1, image_bytes = 0;
   std::string faults_text, api_key = "test-key";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -69,6 +70,9 @@ int main(int argc, char** argv) {
     } else if (arg == "--threads") {
       if (!number_arg(next, 1, 64, threads))
         return fail("--threads must be 1..64");
+    } else if (arg == "--image-bytes") {
+      if (!number_arg(next, 0, 64LL * 1024 * 1024, image_bytes))
+        return fail("--image-bytes must be 0..67108864");
     } else if (arg == "--api-key") {
       api_key = next;
     } else if (arg == "--faults") {
@@ -89,6 +93,7 @@ int main(int argc, char** argv) {
   cutover::fake::fake_options opts;
   opts.api_key = api_key;
   opts.seed = static_cast<std::uint64_t>(seed);
+  opts.image_bytes = static_cast<std::size_t>(image_bytes);
   if (!faults_text.empty()) {
     auto err = cutover::fake::parse_faults(faults_text, opts.faults);
     if (!err.empty())

@@ -1,0 +1,289 @@
+#include "adapters/images/image_files.hpp"
+
+#include <cpprest/http_client.h>
+#include <cpprest/rawptrstream.h>
+#include <cpprest/containerstream.h>
+#include <openssl/sha.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace cutover::images {
+
+namespace fs = std::filesystem;
+using core::error_class;
+using core::stored_images;
+
+namespace {
+
+/// How long this process remembers writing an image (see image_files::recent_): far longer than a job takes from
+/// its images' write to the commit of its outcome.
+constexpr core::duration remember_writes = std::chrono::hours(1);
+
+void write_all(int fd, const std::string& bytes, const std::string& path) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      throw std::runtime_error("writing " + path + ": " + std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void fsync_path(const fs::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0)
+    throw std::runtime_error("opening " + p.string() + ": " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0)
+    throw std::runtime_error("fsync of " + p.string() + ": " + std::strerror(errno));
+}
+
+stored_images failed(error_class e, std::string message) {
+  stored_images r;
+  r.error = e;
+  r.message = std::move(message);
+  return r;
+}
+
+/// Reads the body up to `max` bytes; false once it grew past that (the rest is never read).
+struct capped_read {
+  concurrency::streams::istream in;
+  concurrency::streams::container_buffer<std::string> buf;
+  std::size_t max = 0;
+  std::size_t total = 0; ///< bytes read (the buffer's string may be allocated ahead of them)
+};
+pplx::task<bool> read_more(std::shared_ptr<capped_read> r) {
+  return r->in.read(r->buf, 64 * 1024).then([r](std::size_t n) -> pplx::task<bool> {
+    r->total += n;
+    if (r->total > r->max)
+      return pplx::task_from_result(false);
+    if (n == 0)
+      return pplx::task_from_result(true);
+    return read_more(r);
+  });
+}
+
+bool is_http_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
+
+} // namespace
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), d);
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : d) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+image_files::image_files(image_files_options opts) : opts_(std::move(opts)) {
+  std::error_code ec;
+  fs::create_directories(opts_.dir, ec);
+  if (ec)
+    throw std::runtime_error("cannot create the images folder " + opts_.dir + ": " + ec.message());
+}
+
+std::string image_files::decode(const std::string& image) {
+  std::string b64 = image;
+  if (image.rfind("data:", 0) == 0) {
+    const auto comma = image.find(',');
+    if (comma == std::string::npos || image.rfind(";base64", comma) == std::string::npos)
+      throw std::runtime_error("a data: URL that is not base64");
+    b64 = image.substr(comma + 1);
+  }
+  try {
+    const auto bytes = utility::conversions::from_base64(b64);
+    if (bytes.empty())
+      throw std::runtime_error("empty");
+    return std::string(bytes.begin(), bytes.end());
+  } catch (const std::exception&) {
+    throw std::runtime_error("image data that is not base64");
+  }
+}
+
+std::string image_files::put(const std::string& bytes, core::instant now) {
+  const auto digest = sha256_hex(bytes);
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    recent_[digest] = now; // before the file exists: a sweep from now on leaves it alone
+    recent_order_.emplace_back(now, digest);
+    while (!recent_order_.empty() && recent_order_.front().first < now - remember_writes) {
+      const auto& [at, old] = recent_order_.front();
+      if (auto it = recent_.find(old); it != recent_.end() && it->second == at) // not written again since
+        recent_.erase(it);
+      recent_order_.pop_front();
+    }
+  }
+  const fs::path final_path = fs::path(opts_.dir) / core::image_relative_path(digest);
+  const fs::path shard = final_path.parent_path();
+  std::error_code ec;
+  fs::create_directories(shard, ec);
+  if (ec)
+    throw std::runtime_error("cannot create " + shard.string() + ": " + ec.message());
+  static std::atomic<std::uint64_t> seq{0};
+  const fs::path tmp = shard / ("." + digest + "." + std::to_string(::getpid()) + "." + std::to_string(++seq) + ".tmp");
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw std::runtime_error("creating " + tmp.string() + ": " + std::strerror(errno));
+  try {
+    write_all(fd, bytes, tmp.string());
+    if (opts_.fsync && ::fsync(fd) != 0)
+      throw std::runtime_error("fsync of " + tmp.string() + ": " + std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    const auto why = std::string(std::strerror(errno));
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("renaming into " + final_path.string() + ": " + why);
+  }
+  if (opts_.fsync)
+    fsync_path(shard); // the rename itself survives a power loss
+  return digest;
+}
+
+std::optional<std::string> image_files::read(const std::string& digest) const {
+  if (!core::is_image_digest(digest))
+    return std::nullopt;
+  std::ifstream in(fs::path(opts_.dir) / core::image_relative_path(digest), std::ios::binary);
+  if (!in)
+    return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool image_files::remove(const std::string& digest, core::instant unless_stored_since) {
+  if (!core::is_image_digest(digest))
+    return false;
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (auto it = recent_.find(digest); it != recent_.end() && it->second >= unless_stored_since)
+    return false;
+  std::error_code ec;
+  return fs::remove(fs::path(opts_.dir) / core::image_relative_path(digest), ec);
+}
+
+void image_files::download(const std::string& url, std::function<void(stored_images)> done) {
+  const auto max = opts_.max_download_bytes;
+  web::http::client::http_client_config cfg;
+  cfg.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(opts_.download_timeout));
+  std::shared_ptr<web::http::client::http_client> client;
+  try {
+    client = std::make_shared<web::http::client::http_client>(url, cfg);
+  } catch (const std::exception& e) {
+    done(failed(error_class::bad_response, "the provider's image URL is not usable: " + std::string(e.what())));
+    return;
+  }
+  client->request(web::http::methods::GET)
+    .then([client, max, url](web::http::http_response resp) -> pplx::task<stored_images> {
+      if (resp.status_code() != 200)
+        return pplx::task_from_result(failed(error_class::bad_response, "downloading the image at " + url +
+                                                                          " answered HTTP " +
+                                                                          std::to_string(resp.status_code())));
+      if (resp.headers().content_length() > max)
+        return pplx::task_from_result(failed(error_class::bad_response, "the image at " + url + " is larger than " +
+                                                                          "images.max_download_bytes (" +
+                                                                          std::to_string(max) + " bytes)"));
+      auto r = std::make_shared<capped_read>();
+      r->in = resp.body();
+      r->max = max;
+      return read_more(r).then([r, url, max](bool complete) {
+        if (!complete)
+          return failed(error_class::bad_response, "the image at " + url + " is larger than " +
+                                                     "images.max_download_bytes (" + std::to_string(max) + " bytes)");
+        stored_images ok;
+        ok.digests.push_back(r->buf.collection().substr(0, r->total)); // the bytes, for now: the caller writes them
+        return ok;
+      });
+    })
+    .then([done, url](pplx::task<stored_images> t) {
+      try {
+        done(t.get());
+      } catch (const std::exception& e) {
+        const std::string what = e.what();
+        const bool timed_out = what.find("timed out") != std::string::npos;
+        done(failed(timed_out ? error_class::timeout : error_class::bad_response,
+                    "downloading the image at " + url + " failed: " + what));
+      }
+    });
+}
+
+void image_files::store(std::vector<std::string> images, core::instant now, callback done) {
+  // Every image of the item becomes bytes (decoded here, or downloaded), then all are written on a task thread:
+  // the fsyncs never run on an actor's thread.
+  if (images.empty())
+    return done(failed(error_class::bad_response, "no image to store"));
+  struct gather {
+    std::mutex m;
+    std::vector<std::string> bytes;
+    std::size_t left = 0;
+    stored_images failure;
+    callback done;
+  };
+  auto g = std::make_shared<gather>();
+  g->bytes.resize(images.size());
+  g->left = images.size();
+  g->done = std::move(done);
+  auto self = shared_from_this();
+  auto finish_one = [g, self, now](std::size_t i, stored_images r) {
+    bool last = false;
+    {
+      std::lock_guard<std::mutex> guard{g->m};
+      if (r.error != error_class::none && g->failure.error == error_class::none)
+        g->failure = std::move(r);
+      else if (r.error == error_class::none)
+        g->bytes[i] = std::move(r.digests.front());
+      last = --g->left == 0;
+    }
+    if (!last)
+      return;
+    if (g->failure.error != error_class::none)
+      return g->done(std::move(g->failure));
+    pplx::create_task([g, self, now] {
+      stored_images out;
+      try {
+        for (const auto& b : g->bytes)
+          out.digests.push_back(self->put(b, now));
+      } catch (const std::exception& e) {
+        out = failed(error_class::server, std::string{"storing the image failed: "} + e.what());
+      }
+      g->done(std::move(out));
+    });
+  };
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    if (is_http_url(images[i])) {
+      download(images[i], [finish_one, i](stored_images r) { finish_one(i, std::move(r)); });
+      continue;
+    }
+    stored_images r;
+    try {
+      r.digests.push_back(decode(images[i]));
+      if (r.digests.front().size() > opts_.max_download_bytes)
+        r = failed(error_class::bad_response, "an image larger than images.max_download_bytes (" +
+                                                std::to_string(opts_.max_download_bytes) + " bytes)");
+    } catch (const std::exception& e) {
+      r = failed(error_class::bad_response, std::string{"the provider's image: "} + e.what());
+    }
+    finish_one(i, std::move(r));
+  }
+}
+
+} // namespace cutover::images
