@@ -55,7 +55,6 @@ public:
   void reset_statements();
 
   std::vector<core::outbox_entry> pending(std::int64_t after_id, std::size_t limit) override;
-  std::size_t sweep_events(core::instant before, std::size_t limit) override;
   std::string webhook_url(core::job_id id) override;
   std::size_t sweep_events(core::instant before, std::size_t limit) override;
 
