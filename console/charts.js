@@ -36,7 +36,8 @@ function tickLabel(t, spanMs) {
 
 /// The decision's figures for the tooltip: one line per gate and trigger.
 export function decisionLines(d) {
-  const lines = [`${when(d.at)} · ${d.action} · ${d.percent}% · ${d.state}`];
+  const phase = d.phase >= 0 ? `phase ${d.phase + 1}` : 'before phase 1';
+  const lines = [`${when(d.at)} · ${phase} · ${d.action} · ${d.percent}% · ${d.state}`];
   if (d.reason) lines.push(d.reason);
   for (const e of d.evaluations || [])
     lines.push(`${e.kind} ${e.name}: ${e.verdict} (${figure(e.name, e.observed)} vs ${figure(e.name, e.threshold)}` +

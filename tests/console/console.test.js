@@ -331,7 +331,8 @@ const cases = {
     await page.hover('circle.mark[data-action="promote"]');
     await page.waitForSelector('#tip:not([hidden])', WAIT);
     const lines = await page.$$eval('#tip > *', (n) => n.map((x) => x.textContent));
-    assert.ok(lines[0].endsWith(` · promote · ${promote.percent}% · ${promote.state}`), lines[0]);
+    assert.ok(lines[0].endsWith(` · phase ${Number(promote.phase) + 1} · promote · ${promote.percent}% · ${promote.state}`),
+              lines[0]);
     assert.strictEqual(lines[1], promote.reason);
     for (const e of promote.evaluations) {
       const want = `${e.kind} ${e.name}: ${e.verdict} (${shown(e.name, e.observed)} vs ${shown(e.name, e.threshold)}, n=${e.samples})`;
