@@ -2,10 +2,10 @@
 
 #include "adapters/http/json_out.hpp"
 #include "adapters/http/image_access.hpp"
+#include "adapters/images/image_files.hpp"
 #include "core/images.hpp"
 
 #include <cpprest/json.h>
-#include <openssl/sha.h>
 
 #include <optional>
 #include <set>
@@ -20,15 +20,7 @@ std::string fingerprint(std::initializer_list<std::string_view> fields) {
   std::string canonical;
   for (const auto f : fields)
     canonical.append(std::to_string(f.size())).append(":").append(f);
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(), d);
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : d) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
+  return images::sha256_hex(canonical);
 }
 } // namespace
 
