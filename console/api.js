@@ -52,9 +52,9 @@ export function parseMetrics(text) {
 /// Everything one refresh of the live views needs, fetched side by side. `status` says how it went:
 /// 'ok', 'unreachable', 'unauthorized' (401/403 on the rollout), or 'error'.
 export async function loadLive() {
-  const [rollout, decisions, budget, stats, metrics, dead] = await Promise.all([
+  const [rollout, decisions, budget, metrics, dead] = await Promise.all([
     get('/v1/rollout'), get('/v1/rollout/decisions?limit=200'), get('/v1/budget?days=14'),
-    get('/v1/stats/daily?days=14'), get('/metrics'), get('/v1/dead-letters?limit=50')]);
+    get('/metrics'), get('/v1/dead-letters?limit=50')]);
   if (rollout.unreachable) return {status: 'unreachable'};
   if (rollout.status === 401 || rollout.status === 403) return {status: 'unauthorized', message: rollout.message};
   if (!rollout.ok) return {status: 'error', message: rollout.message || ('HTTP ' + rollout.status)};
@@ -63,7 +63,6 @@ export async function loadLive() {
     rollout: rollout.body,
     decisions: decisions.ok ? decisions.body.decisions : [],
     budget: budget.ok ? budget.body : null,
-    stats: stats.ok ? stats.body.days : [],
     metrics: metrics.ok ? parseMetrics(metrics.body) : [],
     dead: dead.ok ? dead.body.dead_letters : null,
     deadMessage: dead.ok ? '' : dead.message,
