@@ -406,6 +406,7 @@ void schedule_poll(self_ptr self, worker_state::batch& wb, outbox& out) {
 }
 
 void on_reply(self_ptr self, msg::call_done& m, outbox& out);
+void publish_gauges(self_ptr self);
 
 /// A remote call ended: its concurrency slot is free, and the longest-waiting call may go.
 void release_slot(self_ptr self) {
@@ -577,6 +578,7 @@ void store_remote(self_ptr self, std::uint64_t batch_id, int try_no) {
 void on_accepted(self_ptr self, worker_state::batch& wb, const std::string& remote_id) {
   wb.b.remote_id = remote_id;
   wb.b.submitted_at = now_of(self);
+  publish_gauges(self); // before the job can be seen running: whoever sees that sees the remote job counted
   store_remote(self, wb.b.batch_id, 1);
 }
 
@@ -786,9 +788,10 @@ void recall(self_ptr self, const msg::recall_items& m) {
     if (sink.items.size() > first)
       touched.push_back(batch_id);
   }
-  send_outbox(self, out);
   for (auto id : touched)
     forget_if_done(self, id);
+  publish_gauges(self); // before the outcomes go out: whoever sees a job cancelled sees its remote job let go
+  send_outbox(self, out);
 }
 
 /// The queue's waiting stage (calls not on the wire: parked for a concurrency slot, a limit window or a retry),
