@@ -50,6 +50,8 @@ async function refresh() {
                     ` — retrying every ${REFRESH_MS / 1000} s`);
     document.body.classList.add('stale');
   } else if (live.status === 'unauthorized') {
+    // the refused key is dropped, so closing the dialog (Escape) leaves the page as without a key, not waiting on it
+    forgetKey();
     setConn('down', 'the key was refused');
     askKey(`The engine refused the key: ${live.message}`);
     return;

@@ -21,7 +21,7 @@ function rolloutHead(m) {
   const r = m.rollout;
   $('percent').textContent = isNum(r.percent) ? r.percent + '%' : '–';
   const phases = r.phases || [];
-  $('phase').textContent = r.phase >= 0 ? `phase ${r.phase + 1} of ${phases.length || '?'}` : 'before the first phase';
+  $('phase').textContent = r.phase >= 0 ? (phases.length ? `phase ${r.phase + 1} of ${phases.length}` : `phase ${r.phase + 1}`) : 'before the first phase';
   const state = $('state');
   state.textContent = (r.state || '–').replace('_', ' ');
   state.className = 'badge state-' + (r.state || 'none');

@@ -227,6 +227,11 @@ const cases = {
     await page.type('#key-input', 'not-a-key-of-this-engine');
     await page.keyboard.press('Enter');
     await page.waitForFunction(() => /refused the key/.test(document.getElementById('key-message').textContent), WAIT);
+    // closing the dialog then leaves the page without a key (the refused one is not kept), and it can be asked again
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => document.getElementById('conn').textContent === 'no key: nothing shown', WAIT);
+    await page.click('#forget-key');
+    await page.waitForSelector('#key-dialog[open]', WAIT);
     // a read-only key shows the rollout, and its action is refused by the engine, as the page then says
     await page.$eval('#key-input', (i) => { i.value = ''; });
     await page.type('#key-input', keys.read);
@@ -302,6 +307,8 @@ const cases = {
     await page.waitForFunction(() => /^simulation/.test(document.getElementById('conn').textContent), WAIT);
     assert.strictEqual(await text(page, '#percent'), `${summary.final_percent}%`);
     assert.strictEqual(await text(page, '#state'), summary.final_state.replace('_', ' '));
+    // summary.json does not list the phases: the page names the phase without guessing their number
+    assert.match(await text(page, '#phase'), /^(phase \d+|before the first phase)$/);
     const marks = await page.$$eval('circle.mark', (m) => m.map((c) => c.getAttribute('data-action')));
     assert.ok(marks.includes('promote'), 'the promotions are marked: ' + marks.join(','));
     const gate = await row(page, '#gates', 'min_samples');
