@@ -1,5 +1,5 @@
 #pragma once
-/// A live rollback drill (the rollback plan's monthly drill): the rollout is rolled back for real, the engine times
+/// A live rollback drill (a monthly rollback drill): the rollout is rolled back for real, the engine times
 /// how long the router takes to send the candidate's users to the baseline and how long until no work of theirs is
 /// left at the candidate, then the rollout goes back to the phase, percent, state and phase start it had, with its
 /// phase figures untouched (no gate is re-run). These are the drill's plain values; the rules that move it live in

@@ -1,5 +1,5 @@
-// The Kontext plan's drill, end to end over real HTTP: "set an invalid model id on the candidate, verify automatic
-// fallback". The candidate speaks OpenAI's wire format to the fake provider, which answers 400 to a model it does
+// A fallback drill, end to end over real HTTP: the candidate is given a model id that does not exist, and the
+// jobs must fall back on their own. The candidate speaks OpenAI's wire format to the fake provider, which answers 400 to a model it does
 // not serve; the rollout's candidate falls back on bad_request, so every job is served by the baseline.
 
 #include "support/db_probe.hpp"

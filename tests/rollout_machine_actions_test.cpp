@@ -30,7 +30,7 @@ TEST_CASE("operator actions refuse what is not allowed now and say why") {
   CHECK(ops[2].reason == "promoted by an operator: 50% -> 100%");
 }
 
-// --- a verification phase at 0 % (issue 13 item 7)
+// --- a verification phase at 0 %
 
 namespace {
 /// The stories' rollout with a first phase at 0 % for a day (min_duration only).
@@ -108,7 +108,7 @@ TEST_CASE("a reload while rolled back keeps the rollout before its verification 
   CHECK(s.m.rolled_back());
 }
 
-// --- repeated breaker trips (issue 13 item 12)
+// --- repeated breaker trips
 
 TEST_CASE("more than N trips of the candidate's breaker within the window roll back, and N or older ones do not") {
   auto cfg = std::make_shared<config>(*make_config(50, 10s));
@@ -146,7 +146,7 @@ TEST_CASE("more than N trips of the candidate's breaker within the window roll b
   CHECK(t->reason == "candidate breaker trips 3 > 2 over 30m");
 }
 
-// --- stepping down by hand (issue 13 item 11)
+// --- stepping down by hand
 
 TEST_CASE("an operator steps the live percent down to a lower phase's percent and the rollout holds there") {
   driver s{make_config(100)};
