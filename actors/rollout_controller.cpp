@@ -274,6 +274,7 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
         },
         [](caf::error& err) { core::log_line{} << "event=rollout_load_failed error=" << to_string(err); });
     self->delayed_send(self, machine(self).cfg().rollout.tick, msg::rollout_tick{});
+    // CAF tries the handlers in order, comparing type names: the two of every job and every tick come first
     return {
       [self](msg::observe& m) {
         auto& mc = machine(self);
@@ -282,6 +283,12 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
           mc.observe(o);
         mc.dispatched(cohort::candidate, now, m.dispatched_candidate);
         mc.dispatched(cohort::baseline, now, m.dispatched_baseline);
+      },
+      [self](msg::rollout_tick) {
+        if (auto d = machine(self).tick(now_of(self)))
+          publish(self, std::move(d));
+        export_user_wait(self);
+        self->delayed_send(self, machine(self).cfg().rollout.tick, msg::rollout_tick{});
       },
       [self](const msg::breaker_trip& t) {
         machine(self).breaker_trip(machine(self).cohort_of(t.provider), t.at);
@@ -313,12 +320,6 @@ msg::rollout_actor spawn_rollout_controller(caf::actor_system& sys, config_ptr c
             },
             [rp](caf::error& err) mutable { rp.deliver(err); });
         return rp;
-      },
-      [self](msg::rollout_tick) {
-        if (auto d = machine(self).tick(now_of(self)))
-          publish(self, std::move(d));
-        export_user_wait(self);
-        self->delayed_send(self, machine(self).cfg().rollout.tick, msg::rollout_tick{});
       },
       [self](msg::get_rollout) { return view(self); },
       [self](const msg::operator_action& a) { return answer(self, machine(self).act(a.action, now_of(self))); },

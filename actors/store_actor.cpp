@@ -285,6 +285,8 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
       flush(self);
     self->quit(m.reason);
   });
+  // CAF tries the handlers in order, comparing type names: the ones of every job (inserts, events, budget rows,
+  // the flush per instant) come first, before the reads and the rare writes
   return {
     // jobs
     [self](msg::insert_job& m) -> promise {
@@ -296,6 +298,15 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     },
     [self](msg::record_events& m) { return buffer_events(self, m.events, true); },
     [self](msg::note_events& m) { buffer_events(self, m.events, false); },
+    [self](msg::note_budget& m) {
+      auto& rows = self->state.batch.budget_rows;
+      rows.insert(rows.end(), std::make_move_iterator(m.rows.begin()), std::make_move_iterator(m.rows.end()));
+      schedule_flush(self);
+    },
+    [self](msg::store_flush) {
+      if (self->state.flush_pending)
+        flush(self);
+    },
     [self](const msg::get_job& m) {
       return read<msg::job_lookup>(self, [&](core::store_db& db) {
         auto job = db.jobs().find(m.id);
@@ -346,11 +357,6 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
       });
     },
     // budget
-    [self](msg::note_budget& m) {
-      auto& rows = self->state.batch.budget_rows;
-      rows.insert(rows.end(), std::make_move_iterator(m.rows.begin()), std::make_move_iterator(m.rows.end()));
-      schedule_flush(self);
-    },
     [self](const msg::load_budget& m) {
       return read<msg::budget_state>(self, [&](core::store_db& db) {
         return msg::budget_state{db.budget().budget_state(m.day_start, m.day)};
@@ -420,10 +426,6 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     },
     [self](msg::watch_outbox& m) { self->state.outbox_watchers.push_back(std::move(m.sink)); },
     // the store's own
-    [self](msg::store_flush) {
-      if (self->state.flush_pending)
-        flush(self);
-    },
     [self](msg::store_retry) {
       self->state.retry_pending = false;
       flush(self);

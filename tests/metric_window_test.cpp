@@ -275,6 +275,11 @@ TEST_CASE("ten hours of data in a one hour window leave only the last hour in it
   CHECK(w.dispatches(cohort::candidate, t0, end) == 360);
   CHECK(w.bucket_count() == 360);
   CHECK(w.stats(cohort::candidate, end - 30min, end).samples == 180);
+  // a part of the ring after it wrapped, one reaching past the newest bucket, one wholly before the span
+  CHECK(w.dispatches(cohort::candidate, end - 30min, end) == 180);
+  CHECK(w.dispatches(cohort::candidate, end - 30min, end + 1h) == 180);
+  CHECK(w.dispatches(cohort::candidate, t0, end - 2h) == 0);
+  CHECK(w.dispatches(cohort::baseline, t0, end) == 0);
 }
 
 TEST_CASE("breakdown lists each provider tier and cohort") {

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace cutover::store_adapter {
 
@@ -47,7 +48,13 @@ private:
   class jobs_view;
   class budget_view;
   class audit_view;
-  void write(core::write_batch& batch); ///< to the inner store, then empties batch (also when it throws)
+  /// Batches committed since the last write, in order, and the rows they bring.
+  struct gathered {
+    std::vector<core::write_batch> batches;
+    std::size_t rows = 0;
+    bool empty() const { return rows == 0; }
+  };
+  void write(gathered& g); ///< joined into one transaction of the inner store, then emptied (also when it throws)
   /// pending_ to the writer thread (after the write under way), and a dead-letter sweep to run after it
   void hand_over(std::optional<core::instant> sweep_before = std::nullopt);
   void wait_idle();                     ///< until no background write is under way; throws its failure
@@ -55,13 +62,14 @@ private:
 
   std::unique_ptr<core::store_db> inner_;
   std::size_t max_rows_;
-  core::write_batch pending_;
+  gathered pending_;
+  core::write_batch joined_; ///< the batches of a write, joined (used by one write at a time)
   std::string failure_;
   std::size_t writes_ = 0;
   // the background writer: `writing_` belongs to it while `busy_`
   std::mutex mu_;
   std::condition_variable cv_;
-  core::write_batch writing_;
+  gathered writing_;
   std::optional<core::instant> sweep_before_;
   bool busy_ = false, stop_ = false;
   std::thread writer_;

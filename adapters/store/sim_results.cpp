@@ -15,8 +15,7 @@ public:
 
   std::vector<sim_job> jobs() override {
     std::vector<sim_job> out;
-    SQLite::Statement q(db_, "SELECT j.created_at, j.updated_at, j.status, a.provider,"
-                             " (SELECT COUNT(*) FROM attempts b WHERE b.job_id = j.id), j.n"
+    SQLite::Statement q(db_, "SELECT j.created_at, j.updated_at, j.status, a.provider, j.n"
                              " FROM jobs j LEFT JOIN attempts a ON a.job_id = j.id AND a.no = 1 ORDER BY j.id");
     while (q.executeStep()) {
       sim_job j;
@@ -24,8 +23,7 @@ public:
       j.updated_us = q.getColumn(1).getInt64();
       core::parse_job_status(q.getColumn(2).getString(), j.status);
       j.first_provider = index(q.getColumn(3).isNull() ? std::string{} : q.getColumn(3).getString());
-      j.attempts = q.getColumn(4).getInt();
-      j.n = q.getColumn(5).getInt();
+      j.n = q.getColumn(4).getInt();
       out.push_back(j);
     }
     return out;

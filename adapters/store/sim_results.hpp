@@ -15,7 +15,6 @@ struct sim_job {
   std::int64_t updated_us = 0;
   core::job_status status = core::job_status::accepted;
   int first_provider = -1; ///< index into the names given to the reader; -1: never attempted
-  int attempts = 0;
   int n = 1; ///< images asked
 };
 
