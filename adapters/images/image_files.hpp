@@ -26,9 +26,10 @@ struct image_files_options {
   /// commits do not survive a power loss either (two fsyncs per image cost more than the image's own commit).
   bool fsync = true;
   /// Threads that write and fsync images, apart from the HTTP clients' task threads (which carry the providers'
-  /// sockets). Several at once: fsyncs of different files share the filesystem's journal commits (measured on
-  /// ext4 here: 1 writer 1,056 images/s, 2 writers 1,343/s, 8 writers 2,711/s).
-  std::size_t writers = 8;
+  /// sockets). More writers store more images at once but take the disk from the store's commits: on this 2-core
+  /// machine (ext4, every fsync its own write) 8 writers took bench/http_bench.sh from about 3,000 to 1,500
+  /// accepted jobs/s; 4 kept it and still doubled bench/openai_path.sh over writes on the task threads.
+  std::size_t writers = 4;
 };
 
 class writer_pool;
