@@ -1,4 +1,5 @@
 #include "adapters/images/image_files.hpp"
+#include "adapters/images/writer_pool.hpp"
 
 #include <cpprest/http_client.h>
 #include <cpprest/rawptrstream.h>
@@ -91,12 +92,15 @@ std::string sha256_hex(const std::string& bytes) {
   return out;
 }
 
-image_files::image_files(image_files_options opts) : opts_(std::move(opts)) {
+image_files::image_files(image_files_options opts)
+    : opts_(std::move(opts)), writers_(std::make_shared<writer_pool>(opts_.writers)) {
   std::error_code ec;
   fs::create_directories(opts_.dir, ec);
   if (ec)
     throw std::runtime_error("cannot create the images folder " + opts_.dir + ": " + ec.message());
 }
+
+image_files::~image_files() = default;
 
 std::string image_files::decode(const std::string& image) {
   std::string b64 = image;
@@ -227,8 +231,9 @@ void image_files::download(const std::string& url, std::function<void(stored_ima
 }
 
 void image_files::store(std::vector<std::string> images, core::instant now, callback done) {
-  // Every image of the item becomes bytes (decoded here, or downloaded), then all are written on a task thread:
-  // the fsyncs never run on an actor's thread.
+  // Every image of the item becomes bytes (decoded here, or downloaded), then all are written by the writer pool:
+  // the fsyncs never run on an actor's thread, nor on the task threads that carry the providers' HTTP calls (two
+  // of them: an fsync there held every provider answer behind it and capped the whole path at 2 fsync pairs).
   if (images.empty())
     return done(failed(error_class::bad_response, "no image to store"));
   struct gather {
@@ -257,7 +262,7 @@ void image_files::store(std::vector<std::string> images, core::instant now, call
       return;
     if (g->failure.error != error_class::none)
       return g->done(std::move(g->failure));
-    pplx::create_task([g, self, now] {
+    self->writers_->post([g, self, now] {
       stored_images out;
       try {
         for (const auto& b : g->bytes)
