@@ -845,6 +845,7 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
       },
       [self](const msg::config_snapshot& c) {
         self->state.cfg = c.cfg;
+        declare_fallbacks(*self->state.metrics, *c.cfg); // a new chain's first fallback counts too
         if (recall_routed(self, false)) // the kill switch (enabled: false) reaches routed work as a rollback does
           self->delayed_send(self, c.cfg->rollback.cancel_in_flight_after, msg::recall_due{});
       },

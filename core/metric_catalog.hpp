@@ -50,7 +50,16 @@ inline const char* const stage_waiting = "waiting";
 
 namespace cutover::core {
 
-/// Declares every family, and creates the series of `providers` (and the rollout states) at 0.
+struct config;
+
+/// Declares every family, and creates at 0 the series of `providers`, the rollout states, every decision action
+/// and every final job status. A counter series that appeared only at its first event would lose that event to
+/// Prometheus' increase() and rate() (they need a sample before it), and an alert on it would miss it.
 void declare_engine_metrics(metrics_registry& m, const std::vector<std::string>& providers);
+
+/// Creates at 0 the fallback series {from, to, reason} that `cfg` makes possible: each step of each provider's
+/// fallback chain by each error class that takes it there and each budget refusal, and the last provider of a chain
+/// to "none" by budget refusal. Called at start and on every reload (a new chain gets its series; old ones stay).
+void declare_fallbacks(metrics_registry& m, const config& cfg);
 
 } // namespace cutover::core

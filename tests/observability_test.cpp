@@ -91,6 +91,59 @@ TEST_CASE("an idle engine exports every metric family with HELP and TYPE, and pr
   CHECK(lint.output.empty());
 }
 
+TEST_CASE("counter series that appear only at their first event are exported at 0 from the start, and a reload's "
+          "new fallback pairs too") {
+  // increase() and rate() need a sample before an event: a series born at its first event loses that event, and
+  // an alert on it (a rollback's decision, a first fallback) would miss it
+  temp_dir dir;
+  engine_process engine{dir.path.string(), fast_config(100)};
+  http_client http{engine.base_url()};
+  const auto scrape = http.get("/metrics").body;
+  const std::vector<std::string> actions{"promote",         "complete",          "hold",   "rollback",
+                                         "step_down",       "operator_promote",  "operator_hold",
+                                         "operator_resume", "operator_rollback", "reload", "drill_rollback",
+                                         "drill_restore"};
+  for (const auto& a : actions) {
+    INFO(a);
+    CHECK(has_line(scrape, "cutover_rollout_decisions_total{action=\"" + a + "\"} 0"));
+  }
+  for (const char* s : {"succeeded", "failed", "dead_lettered", "cancelled"}) {
+    INFO(s);
+    CHECK(has_line(scrape, std::string{"cutover_jobs_finished_total{status=\""} + s + "\"} 0"));
+  }
+  // fallback: {gemini: [photomaker, sdxl], photomaker: [sdxl]}: each step by each reason that takes it, and the
+  // end of a chain for a budget refusal
+  for (const char* line : {"cutover_fallbacks_total{from=\"gemini\",to=\"photomaker\",reason=\"server\"} 0",
+                           "cutover_fallbacks_total{from=\"gemini\",to=\"photomaker\",reason=\"breaker_open\"} 0",
+                           "cutover_fallbacks_total{from=\"gemini\",to=\"photomaker\",reason=\"over_provider_budget\"} 0",
+                           "cutover_fallbacks_total{from=\"photomaker\",to=\"sdxl\",reason=\"timeout\"} 0",
+                           "cutover_fallbacks_total{from=\"sdxl\",to=\"none\",reason=\"over_global_budget\"} 0"}) {
+    INFO(line);
+    CHECK(has_line(scrape, line));
+  }
+  // the baseline's own faults never take it further (bad_request fails the job there)
+  CHECK(scrape.find("cutover_fallbacks_total{from=\"photomaker\",to=\"sdxl\",reason=\"bad_request\"}") ==
+        std::string::npos);
+  const auto lint = promtool_check_metrics(dir, scrape);
+  INFO(lint.output);
+  CHECK(lint.status == 0);
+  CHECK(lint.output.empty());
+
+  // a reload with another chain: its pairs are there at 0 once the router has the new snapshot (the job routed
+  // after the reload comes behind it)
+  auto other = fast_config(100);
+  other.replace(other.find("fallback: {gemini: [photomaker, sdxl], photomaker: [sdxl]}"), 58,
+                "fallback: {gemini: [sdxl, photomaker]}");
+  engine.write_config(other);
+  REQUIRE(http.post("/v1/admin/reload", "").status == 200);
+  run_jobs(http, 1);
+  const auto after = http.get("/metrics").body;
+  CHECK(has_line(after, "cutover_fallbacks_total{from=\"gemini\",to=\"sdxl\",reason=\"server\"} 0"));
+  CHECK(has_line(after, "cutover_fallbacks_total{from=\"sdxl\",to=\"photomaker\",reason=\"timeout\"} 0"));
+  CHECK(has_line(after, "cutover_rollout_decisions_total{action=\"reload\"} 1"));
+  CHECK(has_line(after, "cutover_jobs_finished_total{status=\"succeeded\"} 1"));
+}
+
 TEST_CASE("after traffic, /metrics has user-wait and call-time histograms and HTTP answers by route pattern") {
   temp_dir dir;
   engine_process engine{dir.path.string(), fast_config(100)};
