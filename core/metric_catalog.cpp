@@ -47,7 +47,8 @@ const family_decl families[] = {
    "limit or a retry)."},
   // providers
   {"cutover_provider_calls_total", metric_type::counter,
-   "Provider calls (submits and polls) by outcome; none = answered."},
+   "Provider answers by call (create: a submit; poll: a poll of a running remote job, or a failed poll; result: the "
+   "poll that brought a remote job's end) and outcome (none = answered, else the error class)."},
   {"cutover_provider_call_duration_seconds", metric_type::histogram,
    "Time from an item's call to its provider outcome (remote polling included)."},
   {"cutover_provider_calls_in_flight", metric_type::gauge, "Calls holding a concurrency slot of the provider."},

@@ -155,6 +155,10 @@ TEST_CASE("after traffic, /metrics has user-wait and call-time histograms and HT
   CHECK(has_line(text, "cutover_job_user_wait_seconds_bucket{provider=\"gemini\",tier=\"sd\",cohort=\"candidate\","
                        "le=\"+Inf\"} 3"));
   CHECK(has_line(text, "cutover_provider_call_duration_seconds_count{provider=\"gemini\"} 3"));
+  // gemini is asynchronous: each job one create (accepted) and one poll that brought its end; an alert counts
+  // failures per create, never per poll
+  CHECK(has_line(text, "cutover_provider_calls_total{provider=\"gemini\",call=\"create\",outcome=\"none\"} 3"));
+  CHECK(has_line(text, "cutover_provider_calls_total{provider=\"gemini\",call=\"result\",outcome=\"none\"} 3"));
   CHECK(has_line(text, "cutover_http_responses_total{route=\"/v1/jobs\",method=\"POST\",code=\"202\"} 3"));
   CHECK(has_line(text, "cutover_http_responses_total{route=\"/v1/jobs/{id}\",method=\"GET\",code=\"200\"} 3"));
   CHECK(has_line(text, "cutover_http_responses_total{route=\"unmatched\",method=\"any\",code=\"404\"} 1"));
