@@ -74,6 +74,8 @@ const family_decl families[] = {
   {"cutover_rollout_phase", metric_type::gauge, "Index of the rollout phase (-1 before the first)."},
   {"cutover_rollout_state", metric_type::gauge, "1 for the rollout's current state, 0 for the others."},
   {"cutover_rollout_decisions_total", metric_type::counter, "Rollout decisions by action."},
+  {"cutover_rollout_drill_active", metric_type::gauge,
+   "1 while a live rollback drill runs (cutover_rollout_state reads rolled_back meanwhile), 0 otherwise."},
   {"cutover_user_wait_seconds", metric_type::summary,
    "User wait (job created -> final) of the succeeded jobs routed to the cohort, since the rollout phase began.",
    seconds},

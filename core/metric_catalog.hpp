@@ -33,6 +33,7 @@ inline const std::string rollout_percent = "cutover_rollout_percent";
 inline const std::string rollout_phase = "cutover_rollout_phase";
 inline const std::string rollout_state = "cutover_rollout_state";              ///< {state}: 1 for the current one
 inline const std::string rollout_decisions = "cutover_rollout_decisions_total"; ///< {action}
+inline const std::string rollout_drill_active = "cutover_rollout_drill_active"; ///< 1 while a drill runs
 // store (readiness reads these two)
 inline const std::string store_last_commit = "cutover_store_last_commit_timestamp_seconds";
 inline const std::string store_failing = "cutover_store_commit_failing";
