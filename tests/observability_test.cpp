@@ -242,3 +242,36 @@ TEST_CASE("readyz says degraded when fallbacks over 5 minutes pass health.degrad
     }
   }
 }
+
+TEST_CASE("readyz answers 503 unavailable when no provider is admissible: every breaker open") {
+  // every call fails at once (sync, one try each): a job goes gemini -> photomaker -> sdxl and each breaker opens
+  // at its first failure, for 10 minutes
+  auto config = fast_config(100, "100%");
+  const auto mode_at = config.find("mode: async");
+  REQUIRE(mode_at != std::string::npos);
+  config.replace(mode_at, 11, "mode: sync");
+  const auto polling_at = config.find("    polling:");
+  REQUIRE(polling_at != std::string::npos);
+  config.erase(polling_at, config.find('\n', polling_at) + 1 - polling_at);
+  const std::string guard = "    retry: {max_attempts: 1}\n    breaker: {failure_rate: 50%, min_requests: 1, window: 60s, "
+                            "open_for: 10m, half_open_probes: 1}\n";
+  for (const char* next : {"  photomaker:\n", "  sdxl:\n", "tiers:\n"})
+    config.insert(config.find(next), guard);
+  temp_dir dir;
+  engine_process engine{dir.path.string(), config};
+  http_client http{engine.base_url()};
+  REQUIRE(http.get("/readyz").status == 200);
+  auto r = http.post("/v1/jobs", job_body("u1"));
+  REQUIRE(r.status == 202);
+  REQUIRE(json_field(http.get("/v1/jobs/" + json_field(r.body, "id") + "?wait=20s").body, "status") ==
+          "dead_lettered");
+  const auto ready = http.get("/readyz");
+  CHECK(ready.status == 503);
+  CHECK(json_field(ready.body, "status") == "unavailable");
+  for (const auto& p : providers) {
+    INFO(p << ": " << ready.body);
+    CHECK(check_of(ready.body, p) == "breaker_open");
+  }
+  // and intake refuses new work the same way
+  CHECK(http.post("/v1/jobs", job_body("u2")).status == 503);
+}
