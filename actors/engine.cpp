@@ -24,6 +24,7 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
     for (const auto& p : cfg->providers)
       names.push_back(p.name);
     core::declare_engine_metrics(*e.metrics, names); // before any owner: an idle engine shows every family
+    core::declare_fallbacks(*e.metrics, *cfg);
   }
   e.store = spawn_store(sys, std::move(db),
                         store_options{opts.detached_store, clock, cfg->dead_letter.retention, std::chrono::hours(1),

@@ -67,7 +67,7 @@ struct worker_state {
   core::counter* retries = nullptr;
   core::counter* cancels = nullptr;
   core::counter* trips = nullptr;
-  std::array<core::counter*, 16> answers{}; ///< cutover_provider_calls_total by error_class
+  std::array<std::array<core::counter*, 16>, 3> answers{}; ///< cutover_provider_calls_total by call and error_class
   core::histogram* call_time = nullptr;
   core::gauge* waiting_items = nullptr; ///< the queue's "waiting" stage: calls parked for a limit or a retry
   core::gauge* in_flight = nullptr;
@@ -173,12 +173,22 @@ void log_breaker(self_ptr self) {
   report_breaker(self);
 }
 
-/// Counts an answer of the provider (a submit or a poll) in the calls metric.
-void count_answer(self_ptr self, error_class outcome) {
-  auto& c = self->state.answers[static_cast<std::size_t>(outcome)]; // looked up once: no registry lock per call
+/// What an answer of the provider was to (label `call` of the calls metric): a submit, a poll that found the remote
+/// job still running or could not tell, or the poll that brought the remote job's end (its outcome is the job's).
+/// An alert on provider failures counts creates and results against creates: polls, one every few seconds while a
+/// remote job runs, would otherwise dilute the rate.
+enum class call_kind : std::uint8_t { create, poll, result };
+constexpr const char* call_names[] = {"create", "poll", "result"};
+
+/// Counts an answer of the provider in the calls metric.
+void count_answer(self_ptr self, call_kind call, error_class outcome) {
+  // looked up once: no registry lock per call
+  auto& c = self->state.answers[static_cast<std::size_t>(call)][static_cast<std::size_t>(outcome)];
   if (c == nullptr)
-    c = &self->state.metrics->get_counter(
-      "cutover_provider_calls_total", {{"provider", provider_name(self)}, {"outcome", std::string{to_string(outcome)}}});
+    c = &self->state.metrics->get_counter("cutover_provider_calls_total",
+                                          {{"provider", provider_name(self)},
+                                           {"call", call_names[static_cast<std::size_t>(call)]},
+                                           {"outcome", std::string{to_string(outcome)}}});
   c->add();
 }
 
@@ -187,7 +197,7 @@ void count_answer(self_ptr self, error_class outcome) {
 /// Polls are not calls for the breaker: their `pending` would dilute its window (and close a half-open breaker
 /// before its probe answered), so they go through count_answer only.
 void record_call(self_ptr self, worker_state::batch& wb, std::uint64_t call_id, error_class outcome) {
-  count_answer(self, outcome);
+  count_answer(self, call_kind::create, outcome);
   auto c = wb.calls.find(call_id);
   if (c == wb.calls.end() || !c->second.ticket)
     return;
@@ -661,7 +671,7 @@ void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
       on_accepted(self, wb, reply.remote_id);
       return;
     case provider_reply::kind::pending:
-      count_answer(self, error_class::none);
+      count_answer(self, polling ? call_kind::poll : call_kind::create, error_class::none);
       // a remote job still running: the provider is alive, though nothing ended (the silence trigger's liveness)
       if (polling && self->state.env->trips)
         self->send(self->state.env->trips, msg::poll_answered{provider_name(self), now_of(self)});
@@ -670,8 +680,9 @@ void on_reply(self_ptr self, msg::call_done& m, outbox& out) {
       break;
     case provider_reply::kind::done: {
       if (polling) {
-        count_answer(self, reply.error);
-        if (reply.error != error_class::none && reply.poll_failed) {
+        const bool poll_failed = reply.error != error_class::none && reply.poll_failed;
+        count_answer(self, poll_failed ? call_kind::poll : call_kind::result, reply.error);
+        if (poll_failed) {
           schedule_poll(self, wb, out); // the poll failed, not the remote job: poll again on schedule
           break;
         }

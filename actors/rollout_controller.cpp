@@ -75,10 +75,18 @@ void publish(self_ptr self, std::optional<decision_record> decision,
   st.metrics->get_gauge("cutover_rollout_percent", {}, "Share of users routed to the candidate.").set(status.percent);
   st.metrics->get_gauge("cutover_rollout_phase", {}, "Index of the rollout phase (-1 before the first).")
     .set(status.phase);
+  // a scrape between the two updates must never see a drill's rolled_back without its flag (the rollback alert
+  // would page): the flag rises before the state changes and falls after it is restored
+  auto& drill = st.metrics->get_gauge(core::metric::rollout_drill_active, {});
+  const bool drilling = machine(self).drilling();
+  if (drilling)
+    drill.set(1);
   for (auto s : {rollout_phase_state::running, rollout_phase_state::holding, rollout_phase_state::rolling_back,
                  rollout_phase_state::rolled_back, rollout_phase_state::completed})
     st.metrics->get_gauge(core::metric::rollout_state, {{"state", std::string{to_string(s)}}})
       .set(s == status.state ? 1 : 0);
+  if (!drilling)
+    drill.set(0);
   msg::record_rollout rec;
   rec.status.push_back(machine(self).resting_status()); // a drill's rollback is never where a restart comes back to
   if (decision) {

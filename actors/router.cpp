@@ -732,9 +732,17 @@ void route_or_answer(self_ptr self, effects& fx, std::vector<job_record> jobs) {
       const bool cancelled = it != st.cache_lookups.end() && it->second;
       if (it != st.cache_lookups.end())
         st.cache_lookups.erase(it);
-      if (cancelled)
+      if (cancelled) {
+        // never routed: no flight for finish() to describe, so its final line is written here
+        if (log_jobs())
+          log_line{log_line::buffered} << "event=job_final job=" << to_string(job.id) << " status=cancelled provider="
+                                       << " cost_usd=0.000000 wait_ms="
+                                       << std::chrono::duration_cast<std::chrono::milliseconds>(now - job.created_at)
+                                            .count()
+                                       << " attempts=0 at=" << format_rfc3339(now)
+                                       << " error=" << quoted{cancelled_text};
         finish(self, fx, job.id, job_status::cancelled, now, {}, cancelled_text);
-      else if (answers[i].from.value != 0)
+      } else if (answers[i].from.value != 0)
         answer_from_cache(self, fx, job, answers[i], now);
       else
         route_new(self, fx, job);
@@ -845,6 +853,7 @@ msg::router_actor spawn_router(caf::actor_system& sys, config_ptr cfg, msg::jobs
       },
       [self](const msg::config_snapshot& c) {
         self->state.cfg = c.cfg;
+        declare_fallbacks(*self->state.metrics, *c.cfg); // a new chain's first fallback counts too
         if (recall_routed(self, false)) // the kill switch (enabled: false) reaches routed work as a rollback does
           self->delayed_send(self, c.cfg->rollback.cancel_in_flight_after, msg::recall_due{});
       },

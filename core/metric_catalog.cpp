@@ -1,5 +1,8 @@
 #include "core/metric_catalog.hpp"
 
+#include "core/config.hpp"
+#include "core/ledger.hpp"
+#include "core/lifecycle.hpp"
 #include "core/rollout.hpp"
 
 namespace cutover::core {
@@ -44,7 +47,8 @@ const family_decl families[] = {
    "limit or a retry)."},
   // providers
   {"cutover_provider_calls_total", metric_type::counter,
-   "Provider calls (submits and polls) by outcome; none = answered."},
+   "Provider answers by call (create: a submit; poll: a poll of a running remote job, or a failed poll; result: the "
+   "poll that brought a remote job's end) and outcome (none = answered, else the error class)."},
   {"cutover_provider_call_duration_seconds", metric_type::histogram,
    "Time from an item's call to its provider outcome (remote polling included)."},
   {"cutover_provider_calls_in_flight", metric_type::gauge, "Calls holding a concurrency slot of the provider."},
@@ -70,6 +74,8 @@ const family_decl families[] = {
   {"cutover_rollout_phase", metric_type::gauge, "Index of the rollout phase (-1 before the first)."},
   {"cutover_rollout_state", metric_type::gauge, "1 for the rollout's current state, 0 for the others."},
   {"cutover_rollout_decisions_total", metric_type::counter, "Rollout decisions by action."},
+  {"cutover_rollout_drill_active", metric_type::gauge,
+   "1 while a live rollback drill runs (cutover_rollout_state reads rolled_back meanwhile), 0 otherwise."},
   {"cutover_user_wait_seconds", metric_type::summary,
    "User wait (job created -> final) of the succeeded jobs routed to the cohort, since the rollout phase began.",
    seconds},
@@ -115,11 +121,35 @@ void declare_engine_metrics(metrics_registry& m, const std::vector<std::string>&
   for (auto s : {rollout_phase_state::running, rollout_phase_state::holding, rollout_phase_state::rolling_back,
                  rollout_phase_state::rolled_back, rollout_phase_state::completed})
     m.get_gauge(metric::rollout_state, {{"state", std::string{to_string(s)}}});
+  for (std::size_t a = 0; a < decision_action_count; ++a)
+    m.get_counter(metric::rollout_decisions, {{"action", std::string{to_string(static_cast<decision_action>(a))}}});
+  for (auto s : {job_status::succeeded, job_status::failed, job_status::dead_lettered, job_status::cancelled})
+    m.get_counter(metric::jobs_finished, {{"status", std::string{to_string(s)}}});
+  m.get_gauge(metric::rollout_drill_active, {});
   m.get_gauge(metric::fallback_ratio, {});
   m.get_counter(metric::image_cache_hits, {});
   m.get_counter(metric::images_swept, {});
   m.get_gauge(metric::store_failing, {});
   m.get_gauge(metric::store_last_commit, {});
+}
+
+void declare_fallbacks(metrics_registry& m, const config& cfg) {
+  const admit_verdict refusals[] = {admit_verdict::over_provider_budget, admit_verdict::over_global_budget};
+  auto declare = [&m](const std::string& from, const std::string& to, std::string_view reason) {
+    m.get_counter(metric::fallbacks, {{"from", from}, {"to", to}, {"reason", std::string{reason}}});
+  };
+  for (const auto& p : cfg.providers) {
+    const auto chain = provider_chain(cfg, p.name);
+    for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
+      for (auto e = static_cast<int>(error_class::none) + 1; e <= static_cast<int>(error_class::unknown); ++e)
+        if (takes_fallback(cfg, chain[i], static_cast<error_class>(e)))
+          declare(chain[i], chain[i + 1], to_string(static_cast<error_class>(e)));
+      for (auto r : refusals)
+        declare(chain[i], chain[i + 1], to_string(r));
+    }
+    for (auto r : refusals)
+      declare(chain.back(), "none", to_string(r));
+  }
 }
 
 } // namespace cutover::core

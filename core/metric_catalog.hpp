@@ -33,6 +33,7 @@ inline const std::string rollout_percent = "cutover_rollout_percent";
 inline const std::string rollout_phase = "cutover_rollout_phase";
 inline const std::string rollout_state = "cutover_rollout_state";              ///< {state}: 1 for the current one
 inline const std::string rollout_decisions = "cutover_rollout_decisions_total"; ///< {action}
+inline const std::string rollout_drill_active = "cutover_rollout_drill_active"; ///< 1 while a drill runs
 // store (readiness reads these two)
 inline const std::string store_last_commit = "cutover_store_last_commit_timestamp_seconds";
 inline const std::string store_failing = "cutover_store_commit_failing";
@@ -50,7 +51,16 @@ inline const char* const stage_waiting = "waiting";
 
 namespace cutover::core {
 
-/// Declares every family, and creates the series of `providers` (and the rollout states) at 0.
+struct config;
+
+/// Declares every family, and creates at 0 the series of `providers`, the rollout states, every decision action
+/// and every final job status. A counter series that appeared only at its first event would lose that event to
+/// Prometheus' increase() and rate() (they need a sample before it), and an alert on it would miss it.
 void declare_engine_metrics(metrics_registry& m, const std::vector<std::string>& providers);
+
+/// Creates at 0 the fallback series {from, to, reason} that `cfg` makes possible: each step of each provider's
+/// fallback chain by each error class that takes it there and each budget refusal, and the last provider of a chain
+/// to "none" by budget refusal. Called at start and on every reload (a new chain gets its series; old ones stay).
+void declare_fallbacks(metrics_registry& m, const config& cfg);
 
 } // namespace cutover::core

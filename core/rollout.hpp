@@ -15,6 +15,16 @@ enum class rollout_phase_state : std::uint8_t { running, holding, rolling_back, 
 std::string_view to_string(rollout_phase_state s);
 bool parse_rollout_phase_state(std::string_view text, rollout_phase_state& out);
 
+/// What a decision did: the controller's own verdicts (promote, complete, hold, rollback, step_down), an operator's
+/// actions, a reload, and a drill's two steps. Its name is the audit row's `action` and the label of
+/// cutover_rollout_decisions_total (every one is exported at 0 from the start, so the first of each counts).
+enum class decision_action : std::uint8_t {
+  promote, complete, hold, rollback, step_down, operator_promote, operator_hold, operator_resume,
+  operator_rollback, reload, drill_rollback, drill_restore
+};
+inline constexpr std::size_t decision_action_count = 12;
+std::string_view to_string(decision_action a);
+
 struct rollout_status {
   int phase = -1;   ///< index into rollout.phases of the phase the rollout is in; -1: before the first
   int percent = 0;  ///< the share of users on the candidate now
@@ -45,7 +55,7 @@ struct decision_record {
   int percent = 0;
   std::string state;
   std::string config_hash;
-  std::string action; ///< promote | hold | rollback | step_down | resume | operator_* | reload
+  std::string action; ///< to_string(decision_action)
   std::string reason;
   std::vector<decision_item> items;
   /// A hold written again with the verdicts of the last one (hourly): audited, but nobody is notified. Not stored.

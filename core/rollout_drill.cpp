@@ -77,8 +77,8 @@ operator_result rollout_machine::drill_start(instant now, duration max_wait) {
   status_.state = rollout_phase_state::rolled_back;
   status_.since = now;
   return {operator_outcome::done, "",
-          decide(now, "drill_rollback", "rollback drill: everyone to the baseline (from " + where(drill_.before) + ")",
-                 true)};
+          decide(now, decision_action::drill_rollback,
+                 "rollback drill: everyone to the baseline (from " + where(drill_.before) + ")", true)};
 }
 
 void rollout_machine::drill_routed(instant at, std::int64_t at_candidate) {
@@ -121,7 +121,7 @@ std::optional<decision_record> rollout_machine::drill_finish(instant now, std::i
                   " (max_wait " + ms_text(drill_.max_wait) + ")";
   else
     drained_why = "unknown how many jobs were left at the candidate after " + ms_text(waited);
-  auto d = decide(now, "drill_restore",
+  auto d = decide(now, decision_action::drill_restore,
                   "rollback drill " + verdict + ": back to " + where(status_) + "; " + routed_why + "; " + drained_why,
                   false);
   d.items.push_back(decision_item{"drill", "routed_to_baseline", drill_.routed ? "pass" : "fail",

@@ -223,14 +223,14 @@ void rollout_machine::evaluate(instant now, bool with_reasons) {
     sequential_.reset();
 }
 
-decision_record rollout_machine::decide(instant now, std::string action, std::string reason, bool with_figures) {
+decision_record rollout_machine::decide(instant now, decision_action action, std::string reason, bool with_figures) {
   decision_record d;
   d.at = now;
   d.phase = status_.phase;
   d.percent = status_.percent;
   d.state = std::string{to_string(status_.state)};
   d.config_hash = cfg_->hash;
-  d.action = std::move(action);
+  d.action = std::string{to_string(action)};
   d.reason = std::move(reason);
   if (!with_figures)
     return d;
@@ -253,7 +253,7 @@ decision_record rollout_machine::rollback(instant now, std::string why) {
     status_.state = rollout_phase_state::rolling_back;
     status_.next_step = now + cfg_->rollout.gradual_dwell;
   }
-  return decide(now, "rollback", std::move(why), true);
+  return decide(now, decision_action::rollback, std::move(why), true);
 }
 
 bool rollout_machine::same_as_last_hold() const {
@@ -286,11 +286,11 @@ std::optional<decision_record> rollout_machine::tick(instant now) {
         const int next = status_.phase + 1;
         if (static_cast<std::size_t>(next) >= r.phases.size()) {
           status_.state = rollout_phase_state::completed;
-          return decide(now, "complete", "the last phase is reached", true);
+          return decide(now, decision_action::complete, "the last phase is reached", true);
         }
         const int from = status_.percent;
         enter_phase(next, now);
-        return decide(now, "promote", "every gate passed: " + percent_step(from, status_.percent), true);
+        return decide(now, decision_action::promote, "every gate passed: " + percent_step(from, status_.percent), true);
       }
       break;
     case rollout_phase_state::rolling_back: {
@@ -306,7 +306,7 @@ std::optional<decision_record> rollout_machine::tick(instant now) {
         enter_phase(lower, now);
         status_.next_step = now + r.gradual_dwell;
       }
-      return decide(now, "step_down", "gradual rollback: " + percent_step(from, status_.percent), true);
+      return decide(now, decision_action::step_down, "gradual rollback: " + percent_step(from, status_.percent), true);
     }
     case rollout_phase_state::holding:
       break;
@@ -332,7 +332,7 @@ std::optional<decision_record> rollout_machine::tick(instant now) {
   for (const auto& g : gates_)
     last_verdicts_.emplace_back(g.name, g.v);
   last_written_ = now;
-  auto d = decide(now, "hold", std::move(reason), true);
+  auto d = decide(now, decision_action::hold, std::move(reason), true);
   d.repeat = repeat;
   return d;
 }

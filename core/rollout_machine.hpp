@@ -151,7 +151,7 @@ private:
   void clamp_phase();
   int lower_phase(int index) const;
   std::string align_phase();
-  decision_record decide(instant now, std::string action, std::string reason, bool with_figures);
+  decision_record decide(instant now, decision_action action, std::string reason, bool with_figures);
   decision_record rollback(instant now, std::string why);
   bool same_as_last_hold() const;
   /// Takes back the job's earlier rating from the figures it still counts in; forgets ratings nothing counts.

@@ -43,24 +43,25 @@ operator_result rollout_machine::act(std::string_view action, instant now) {
     const int from = status_.percent;
     enter_phase(status_.phase + 1, now);
     status_.state = rollout_phase_state::running;
-    return done(decide(now, "operator_promote", "promoted by an operator: " + percent_step(from, status_.percent),
-                       false));
+    return done(decide(now, decision_action::operator_promote,
+                       "promoted by an operator: " + percent_step(from, status_.percent), false));
   }
   if (action == "hold") {
     status_.state = rollout_phase_state::holding;
-    return done(decide(now, "operator_hold", "held by an operator", false));
+    return done(decide(now, decision_action::operator_hold, "held by an operator", false));
   }
   if (action == "resume") {
     status_.state = rollout_phase_state::running;
     triggers_.reset();
     sequential_.reset();
-    return done(decide(now, "operator_resume", "resumed by an operator", false));
+    return done(decide(now, decision_action::operator_resume, "resumed by an operator", false));
   }
   enter_phase(-1, now); // rollback
   status_.state = rollout_phase_state::rolled_back;
   triggers_.reset();
   sequential_.reset();
-  return done(decide(now, "operator_rollback", "rolled back by an operator: everyone to the baseline", false));
+  return done(
+    decide(now, decision_action::operator_rollback, "rolled back by an operator: everyone to the baseline", false));
 }
 
 operator_result rollout_machine::step_down(int percent, instant now) {
@@ -92,8 +93,8 @@ operator_result rollout_machine::step_down(int percent, instant now) {
   enter_phase(index, now);
   status_.state = rollout_phase_state::holding;
   return {operator_outcome::done, "",
-          decide(now, "step_down", "stepped down by an operator: " + percent_step(live, percent) + "; holding",
-                 false)};
+          decide(now, decision_action::step_down,
+                 "stepped down by an operator: " + percent_step(live, percent) + "; holding", false)};
 }
 
 decision_record rollout_machine::reload(config_ptr cfg, instant now) {
@@ -128,7 +129,7 @@ decision_record rollout_machine::reload(config_ptr cfg, instant now) {
   out += align_phase();
   if (status_.phase != phase_before)
     out += "; phase " + std::to_string(phase_before) + " -> " + std::to_string(status_.phase);
-  return decide(now, "reload", std::move(out), false);
+  return decide(now, decision_action::reload, std::move(out), false);
 }
 
 } // namespace cutover::core

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -116,4 +118,36 @@ TEST_CASE("cutover backup never overwrites a file, and needs --to") {
                                           other.file("x.db"));
   CHECK(missing == 1);
   CHECK(why.find("no store at") != std::string::npos);
+}
+
+TEST_CASE("cutover backup --config F finds the store at the file's store.path, and refuses an invalid file") {
+  temp_dir dir, other;
+  engine_process engine{dir.path.string(), fast_config(50)};
+  http_client http{engine.base_url()};
+  REQUIRE(http.post("/v1/jobs", job(1)).status == 202);
+  REQUIRE(http.post("/v1/jobs", job(2)).status == 202);
+  // the engine runs with --data; an operator's config names the same store by store.path instead
+  auto config = fast_config(50);
+  const auto store_at = config.find("store: {path: data/cutover.db");
+  REQUIRE(store_at != std::string::npos);
+  config.replace(store_at, 29, "store: {path: " + dir.file("cutover.db"));
+  const auto config_file = other.file("ops.yaml");
+  std::ofstream(config_file) << config;
+  const auto copy = other.file("copy.db");
+  const auto [status, out] = run_cutover("backup --config " + config_file + " --to " + copy);
+  INFO(out);
+  REQUIRE(status == 0);
+  CHECK(out.rfind("ok " + copy + " bytes=", 0) == 0);
+  CHECK(out.find(" jobs=2") != std::string::npos);
+  CHECK(count_rows(copy, "SELECT COUNT(*) FROM jobs") == 2);
+
+  // an invalid configuration: its error with file and line, exit 2, no copy written
+  std::ofstream(other.file("bad.yaml")) << "tiers:\n  sd: {batch: {max_items: 0}}\n";
+  const auto bad_copy = other.file("bad-copy.db");
+  const auto [bad, why] = run_cutover("backup --config " + other.file("bad.yaml") + " --to " + bad_copy);
+  CHECK(bad == 2);
+  CHECK(why.find("bad.yaml:") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(bad_copy));
+  // an unreadable one: exit 1
+  CHECK(run_cutover("backup --config " + other.file("missing.yaml") + " --to " + bad_copy).first == 1);
 }

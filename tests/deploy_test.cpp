@@ -3,6 +3,8 @@
 // would otherwise leave an alert that never fires and a panel that stays empty.
 #include "core/metric_catalog.hpp"
 
+#include <cpprest/json.h>
+
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -69,6 +71,31 @@ void check_names_declared(const std::string& file, std::size_t at_least) {
 
 TEST_CASE("every metric the Grafana dashboard queries is one the engine exports") {
   check_names_declared("deploy/dashboard.json", 12);
+}
+
+TEST_CASE("deploy/dashboard.json is JSON that Grafana can import: an object with titled panels and their queries") {
+  const auto text = read_file(std::string(CUTOVER_SOURCE_DIR) + "/deploy/dashboard.json");
+  std::error_code err;
+  const auto dashboard = web::json::value::parse(text, err);
+  INFO(err.message());
+  REQUIRE(!err);
+  REQUIRE(dashboard.is_object());
+  REQUIRE(dashboard.has_string_field("title"));
+  REQUIRE(dashboard.has_array_field("panels"));
+  const auto& panels = dashboard.at("panels").as_array();
+  REQUIRE(panels.size() > 0);
+  std::size_t queries = 0;
+  for (const auto& p : panels) {
+    REQUIRE(p.is_object());
+    CHECK(p.has_string_field("title"));
+    if (p.has_array_field("targets"))
+      for (const auto& t : p.at("targets").as_array())
+        queries += t.has_string_field("expr");
+  }
+  CHECK(queries >= 12);
+  // the same check refuses a dashboard cut short (a bad merge, a truncated copy)
+  web::json::value::parse(text.substr(0, text.size() / 2), err);
+  CHECK(err);
 }
 
 TEST_CASE("every metric the alert rules query is one the engine exports") {

@@ -147,6 +147,31 @@ TEST_CASE("images: a finished job's image is an fsynced file named by its SHA-25
   CHECK((perms & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
 }
 
+TEST_CASE("images: an image answer may be cached privately no longer than its URL stays valid") {
+  image_engine e{"images: {url_ttl: 60s}\n"};
+  const auto url = string_after(e.finished_job("a blue kite"), "url");
+  REQUIRE(!url.empty());
+  auto max_age_of = [](const std::string& cache_control) {
+    INFO(cache_control);
+    REQUIRE(cache_control.find("private") != std::string::npos);
+    const auto at = cache_control.find("max-age=");
+    REQUIRE(at != std::string::npos);
+    return std::stoll(cache_control.substr(at + 8));
+  };
+  // a URL given now is valid for url_ttl (60 s): a cache keeps the answer no longer than that
+  auto served = e.http.get(path_of(url));
+  REQUIRE(served.status == 200);
+  const auto given = max_age_of(served.headers["Cache-Control"]);
+  CHECK(given <= 60);
+  CHECK(given >= 50);
+  // a URL with 10 s left: at most 10 s
+  auto soon = e.http.get(e.signed_path(digest_of(url), unix_now() + 10));
+  REQUIRE(soon.status == 200);
+  const auto left = max_age_of(soon.headers["Cache-Control"]);
+  CHECK(left <= 10);
+  CHECK(left >= 0);
+}
+
 TEST_CASE("images: a tampered or expired signature is 403, an unknown image with a valid one 404") {
   image_engine e;
   const auto job = e.finished_job("a blue kite");

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -249,5 +250,56 @@ TEST_CASE("a candidate's breaker that opens and a provider's budget that stops r
     INFO(d.body);
     CHECK((d.body.find("\"type\":\"breaker.") != std::string::npos ||
            d.body.find("\"type\":\"budget.") != std::string::npos));
+  }
+}
+
+TEST_CASE("the controller's promote and complete, an operator's promote, step down and resume, and a reload reach a "
+          "rollout.* target, signed",
+          "[notify][system]") {
+  webhook_receiver receiver{secret};
+  temp_dir dir;
+  // two phases; the first tick (1 s) enters phase 0 by itself (rollout.promote); the second phase is the last
+  auto config = config_with(R"(  backoff: 50ms
+  max_backoff: 200ms
+  targets: [{url: ")" + receiver.url("/ops") + R"(", events: [rollout.*], secret_env: CUTOVER_TEST_HOOK_SECRET}]
+)");
+  const auto phases_at = config.find("  phases: [{percent: 100}]");
+  REQUIRE(phases_at != std::string::npos);
+  config.replace(phases_at, 26, "  phases: [{percent: 50, min_duration: 7d}, {percent: 100}]");
+  engine_process engine(dir.path.string(), config);
+  http_client api(engine.base_url());
+
+  auto delivered = [&](const std::string& type) {
+    return receiver.wait_for(
+      [&](const auto& all) {
+        for (const auto& d : all)
+          if (d.body.find("\"type\":\"" + type + "\"") != std::string::npos)
+            return d.signature_ok && d.answered == 200 && d.path == "/ops";
+        return false;
+      },
+      20s);
+  };
+  CHECK(delivered("rollout.promote")); // the controller's own, at its first tick
+  REQUIRE(json_field(api.get("/v1/rollout").body, "percent") == "50");
+  REQUIRE(api.post("/v1/rollout/promote", "").status == 200); // to the last phase: the next tick completes it
+  CHECK(delivered("rollout.operator_promote"));
+  CHECK(delivered("rollout.complete"));
+  REQUIRE(api.post("/v1/rollout/percent", R"({"percent": 50})").status == 200);
+  CHECK(delivered("rollout.step_down"));
+  REQUIRE(api.post("/v1/rollout/resume", "").status == 200);
+  CHECK(delivered("rollout.operator_resume"));
+  auto reloaded = config;
+  reloaded.replace(reloaded.find("max_body_bytes: 4096"), 20, "max_body_bytes: 8192");
+  engine.write_config(reloaded);
+  REQUIRE(api.post("/v1/admin/reload", "").status == 200);
+  CHECK(delivered("rollout.reload"));
+  // each decision is one event, delivered once (the receiver answered 2xx at once)
+  std::map<std::string, int> ids;
+  for (const auto& d : receiver.deliveries())
+    ++ids[d.event_id];
+  REQUIRE(!ids.empty());
+  for (const auto& [id, n] : ids) {
+    INFO(id);
+    CHECK(n == 1);
   }
 }

@@ -91,6 +91,59 @@ TEST_CASE("an idle engine exports every metric family with HELP and TYPE, and pr
   CHECK(lint.output.empty());
 }
 
+TEST_CASE("counter series that appear only at their first event are exported at 0 from the start, and a reload's "
+          "new fallback pairs too") {
+  // increase() and rate() need a sample before an event: a series born at its first event loses that event, and
+  // an alert on it (a rollback's decision, a first fallback) would miss it
+  temp_dir dir;
+  engine_process engine{dir.path.string(), fast_config(100)};
+  http_client http{engine.base_url()};
+  const auto scrape = http.get("/metrics").body;
+  const std::vector<std::string> actions{"promote",         "complete",          "hold",   "rollback",
+                                         "step_down",       "operator_promote",  "operator_hold",
+                                         "operator_resume", "operator_rollback", "reload", "drill_rollback",
+                                         "drill_restore"};
+  for (const auto& a : actions) {
+    INFO(a);
+    CHECK(has_line(scrape, "cutover_rollout_decisions_total{action=\"" + a + "\"} 0"));
+  }
+  for (const char* s : {"succeeded", "failed", "dead_lettered", "cancelled"}) {
+    INFO(s);
+    CHECK(has_line(scrape, std::string{"cutover_jobs_finished_total{status=\""} + s + "\"} 0"));
+  }
+  // fallback: {gemini: [photomaker, sdxl], photomaker: [sdxl]}: each step by each reason that takes it, and the
+  // end of a chain for a budget refusal
+  for (const char* line : {"cutover_fallbacks_total{from=\"gemini\",to=\"photomaker\",reason=\"server\"} 0",
+                           "cutover_fallbacks_total{from=\"gemini\",to=\"photomaker\",reason=\"breaker_open\"} 0",
+                           "cutover_fallbacks_total{from=\"gemini\",to=\"photomaker\",reason=\"over_provider_budget\"} 0",
+                           "cutover_fallbacks_total{from=\"photomaker\",to=\"sdxl\",reason=\"timeout\"} 0",
+                           "cutover_fallbacks_total{from=\"sdxl\",to=\"none\",reason=\"over_global_budget\"} 0"}) {
+    INFO(line);
+    CHECK(has_line(scrape, line));
+  }
+  // the baseline's own faults never take it further (bad_request fails the job there)
+  CHECK(scrape.find("cutover_fallbacks_total{from=\"photomaker\",to=\"sdxl\",reason=\"bad_request\"}") ==
+        std::string::npos);
+  const auto lint = promtool_check_metrics(dir, scrape);
+  INFO(lint.output);
+  CHECK(lint.status == 0);
+  CHECK(lint.output.empty());
+
+  // a reload with another chain: its pairs are there at 0 once the router has the new snapshot (the job routed
+  // after the reload comes behind it)
+  auto other = fast_config(100);
+  other.replace(other.find("fallback: {gemini: [photomaker, sdxl], photomaker: [sdxl]}"), 58,
+                "fallback: {gemini: [sdxl, photomaker]}");
+  engine.write_config(other);
+  REQUIRE(http.post("/v1/admin/reload", "").status == 200);
+  run_jobs(http, 1);
+  const auto after = http.get("/metrics").body;
+  CHECK(has_line(after, "cutover_fallbacks_total{from=\"gemini\",to=\"sdxl\",reason=\"server\"} 0"));
+  CHECK(has_line(after, "cutover_fallbacks_total{from=\"sdxl\",to=\"photomaker\",reason=\"timeout\"} 0"));
+  CHECK(has_line(after, "cutover_rollout_decisions_total{action=\"reload\"} 1"));
+  CHECK(has_line(after, "cutover_jobs_finished_total{status=\"succeeded\"} 1"));
+}
+
 TEST_CASE("after traffic, /metrics has user-wait and call-time histograms and HTTP answers by route pattern") {
   temp_dir dir;
   engine_process engine{dir.path.string(), fast_config(100)};
@@ -102,6 +155,10 @@ TEST_CASE("after traffic, /metrics has user-wait and call-time histograms and HT
   CHECK(has_line(text, "cutover_job_user_wait_seconds_bucket{provider=\"gemini\",tier=\"sd\",cohort=\"candidate\","
                        "le=\"+Inf\"} 3"));
   CHECK(has_line(text, "cutover_provider_call_duration_seconds_count{provider=\"gemini\"} 3"));
+  // gemini is asynchronous: each job one create (accepted) and one poll that brought its end; an alert counts
+  // failures per create, never per poll
+  CHECK(has_line(text, "cutover_provider_calls_total{provider=\"gemini\",call=\"create\",outcome=\"none\"} 3"));
+  CHECK(has_line(text, "cutover_provider_calls_total{provider=\"gemini\",call=\"result\",outcome=\"none\"} 3"));
   CHECK(has_line(text, "cutover_http_responses_total{route=\"/v1/jobs\",method=\"POST\",code=\"202\"} 3"));
   CHECK(has_line(text, "cutover_http_responses_total{route=\"/v1/jobs/{id}\",method=\"GET\",code=\"200\"} 3"));
   CHECK(has_line(text, "cutover_http_responses_total{route=\"unmatched\",method=\"any\",code=\"404\"} 1"));
@@ -184,4 +241,37 @@ TEST_CASE("readyz says degraded when fallbacks over 5 minutes pass health.degrad
                      "cutover_fallbacks_total{from=\"gemini\",to=\"photomaker\",reason=\"server\"} 3"));
     }
   }
+}
+
+TEST_CASE("readyz answers 503 unavailable when no provider is admissible: every breaker open") {
+  // every call fails at once (sync, one try each): a job goes gemini -> photomaker -> sdxl and each breaker opens
+  // at its first failure, for 10 minutes
+  auto config = fast_config(100, "100%");
+  const auto mode_at = config.find("mode: async");
+  REQUIRE(mode_at != std::string::npos);
+  config.replace(mode_at, 11, "mode: sync");
+  const auto polling_at = config.find("    polling:");
+  REQUIRE(polling_at != std::string::npos);
+  config.erase(polling_at, config.find('\n', polling_at) + 1 - polling_at);
+  const std::string guard = "    retry: {max_attempts: 1}\n    breaker: {failure_rate: 50%, min_requests: 1, window: 60s, "
+                            "open_for: 10m, half_open_probes: 1}\n";
+  for (const char* next : {"  photomaker:\n", "  sdxl:\n", "tiers:\n"})
+    config.insert(config.find(next), guard);
+  temp_dir dir;
+  engine_process engine{dir.path.string(), config};
+  http_client http{engine.base_url()};
+  REQUIRE(http.get("/readyz").status == 200);
+  auto r = http.post("/v1/jobs", job_body("u1"));
+  REQUIRE(r.status == 202);
+  REQUIRE(json_field(http.get("/v1/jobs/" + json_field(r.body, "id") + "?wait=20s").body, "status") ==
+          "dead_lettered");
+  const auto ready = http.get("/readyz");
+  CHECK(ready.status == 503);
+  CHECK(json_field(ready.body, "status") == "unavailable");
+  for (const auto& p : providers) {
+    INFO(p << ": " << ready.body);
+    CHECK(check_of(ready.body, p) == "breaker_open");
+  }
+  // and intake refuses new work the same way
+  CHECK(http.post("/v1/jobs", job_body("u2")).status == 503);
 }

@@ -3,6 +3,7 @@
 // the last of them has come back, and the rollout returns to its phase, percent and phase start. Virtual time, so
 // the timings are exact.
 
+#include "core/metric_catalog.hpp"
 #include "support/engine_story.hpp"
 
 #include <caf/after.hpp>
@@ -179,4 +180,30 @@ TEST_CASE("a drill is refused while the rollout is rolled back, with why") {
   CHECK(r.error == msg::operator_error::not_allowed);
   CHECK(r.message.find("already rolled back") != std::string::npos);
   CHECK(r.view.state == "rolled_back");
+}
+
+TEST_CASE("while a drill runs cutover_rollout_drill_active is 1 beside the rolled_back state, and 0 once restored") {
+  // the rollback alert excludes a drill by this gauge: it must be up whenever the drill's rolled_back is visible
+  testing::temp_dir dir;
+  drill_story s{dir};
+  auto& m = *s.engine.metrics;
+  auto& drill = m.get_gauge(core::metric::rollout_drill_active, {});
+  auto& rolled_back = m.get_gauge(core::metric::rollout_state, {{"state", "rolled_back"}});
+  auto& running = m.get_gauge(core::metric::rollout_state, {{"state", "running"}});
+  s.submit(20, "first");
+  s.advance_to(5s); // calls of 30 s at the candidate: the drill waits for them
+  CHECK(drill.value() == 0);
+  CHECK(running.value() == 1);
+  s.start();
+  CHECK(drill.value() == 1);
+  CHECK(rolled_back.value() == 1);
+  s.advance_to(40s);
+  REQUIRE(s.answer());
+  CHECK(drill.value() == 0);
+  CHECK(rolled_back.value() == 0);
+  CHECK(running.value() == 1);
+  // a real rollback is not a drill
+  s.operate("rollback");
+  CHECK(rolled_back.value() == 1);
+  CHECK(drill.value() == 0);
 }

@@ -11,6 +11,9 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace cutover::http {
 
 namespace {
@@ -40,7 +43,13 @@ void serve_image(const api_context& c, const request& req, const reply& rep) {
   auto bytes = images->files->read(digest);
   if (!bytes)
     return rep.error(404, "not_found", "image " + digest + " is not stored (it may have passed images.retention)");
-  rep.send(200, std::move(*bytes), "image/png", {{"Cache-Control", "private, max-age=3600, immutable"}});
+  // a cache may keep the image as long as its URL is valid, never longer: past `exp` the URL answers 403, and a
+  // cached copy would outlive the expiry (and a user's erasure) that the signature promises
+  const long long now_s =
+    std::chrono::duration_cast<std::chrono::seconds>(images->now().time_since_epoch()).count();
+  const long long left = std::max(0LL, std::stoll(req.query_param("exp")) - now_s); // checked digits above
+  rep.send(200, std::move(*bytes), "image/png",
+           {{"Cache-Control", "private, max-age=" + std::to_string(left) + ", immutable"}});
 }
 
 } // namespace
