@@ -9,6 +9,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
+#include <map>
 
 namespace cutover::actors {
 
@@ -16,18 +17,25 @@ namespace {
 
 using core::instant;
 
-core::delivery_policy policy_of(const core::notify_config& n, std::size_t max_in_flight) {
-  return core::delivery_policy{n.backoff, n.max_backoff, n.max_age, max_in_flight};
+core::delivery_policy policy_of(const core::notify_config& n, const notifier_options& o) {
+  return core::delivery_policy{n.backoff, n.max_backoff, n.max_age, o.max_in_flight, o.per_receiver};
 }
+
+/// Reading one lane of the outbox (operator targets, or jobs' own webhooks) in id order.
+struct lane_cursor {
+  std::int64_t last_id = 0; ///< the highest outbox id read
+  bool loading = false;
+  bool more = true;         ///< entries may wait on disk beyond what was read
+};
 
 struct notifier_state {
   msg::outbox_store store;
   std::shared_ptr<core::webhook_port> port;
   notifier_options opts;
   std::unique_ptr<core::delivery_schedule> schedule;
-  std::int64_t last_id = 0; ///< the highest outbox id read
-  bool loading = false;
-  bool more = true;         ///< entries may wait on disk beyond what was read
+  lane_cursor lanes[2];      ///< [0] operator targets, [1] jobs' webhooks
+  /// Jobs' receivers over receiver_cap: the lowest id of theirs read but not held, and whether a read is under way.
+  std::map<std::string, std::pair<std::int64_t, bool>> deferred;
   std::optional<instant> timer_at;
   std::uint64_t generation = 0;
   core::counter* delivered = nullptr;
@@ -40,7 +48,13 @@ using self_ptr = msg::notifier_actor::stateful_pointer<notifier_state>;
 
 instant now_of(self_ptr self) { return self->state.opts.clock.now(self->clock()); }
 
-void load(self_ptr self);
+void load(self_ptr self, bool job_hooks);
+void load_all(self_ptr self) {
+  for (bool lane : {false, true})
+    if (self->state.lanes[lane].more)
+      load(self, lane);
+}
+void reload_deferred(self_ptr self);
 
 /// Sets the timer for the next due (or expiring) delivery, unless an earlier one is set.
 void arm(self_ptr self, instant now) {
@@ -48,8 +62,6 @@ void arm(self_ptr self, instant now) {
   const auto next = st.schedule->next_due();
   if (!next)
     return;
-  if (*next <= now && st.schedule->in_flight() >= st.schedule->policy().max_in_flight)
-    return; // the next answer starts it
   if (st.timer_at && *st.timer_at <= *next)
     return;
   st.timer_at = *next;
@@ -79,37 +91,92 @@ void pump(self_ptr self) {
     });
   }
   arm(self, now);
-  if (st.more && !round.expired.empty())
-    load(self);
+  if (!round.expired.empty()) {
+    load_all(self);
+    reload_deferred(self);
+  }
 }
 
-/// Reads the next outbox entries while there is room in memory.
-void load(self_ptr self) {
+/// Holds `e` unless it is a job's delivery whose receiver already has receiver_cap held: then it waits on disk.
+void hold(self_ptr self, core::outbox_entry&& e) {
   auto& st = self->state;
-  if (st.loading || st.schedule->held() >= st.opts.memory_cap)
+  if (e.job_hook) {
+    auto receiver = core::receiver_of(e.url);
+    if (st.schedule->held_for(receiver) >= st.opts.receiver_cap) {
+      auto [it, added] = st.deferred.emplace(std::move(receiver), std::make_pair(e.id, false));
+      if (!added)
+        it->second.first = std::min(it->second.first, e.id);
+      return;
+    }
+  }
+  st.schedule->add(std::move(e));
+}
+
+/// Reads the next entries of a lane while it has room in memory.
+void load(self_ptr self, bool job_hooks) {
+  auto& st = self->state;
+  auto& lane = st.lanes[job_hooks];
+  if (lane.loading || st.schedule->held(job_hooks) >= st.opts.memory_cap)
     return;
-  st.loading = true;
-  st.more = false;
-  const auto limit = st.opts.memory_cap - st.schedule->held();
-  self->request(st.store, caf::infinite, msg::load_outbox{st.last_id, limit})
+  lane.loading = true;
+  lane.more = false;
+  const auto limit = st.opts.memory_cap - st.schedule->held(job_hooks);
+  self->request(st.store, caf::infinite, msg::load_outbox{lane.last_id, limit, job_hooks, {}, 0})
     .then(
-      [self, limit](msg::outbox_page& page) {
+      [self, limit, job_hooks](msg::outbox_page& page) {
         auto& st = self->state;
-        st.loading = false;
+        auto& lane = st.lanes[job_hooks];
+        lane.loading = false;
         for (auto& e : page.entries) {
-          st.last_id = std::max(st.last_id, e.id);
-          st.schedule->add(std::move(e));
+          lane.last_id = std::max(lane.last_id, e.id);
+          hold(self, std::move(e));
         }
-        st.more = st.more || page.entries.size() >= limit;
+        lane.more = lane.more || page.entries.size() >= limit;
         pump(self);
-        if (st.more)
-          load(self);
+        if (lane.more)
+          load(self, job_hooks);
       },
-      [self](caf::error& err) {
-        self->state.loading = false;
-        self->state.more = true; // the next answer or timer tries again
+      [self, job_hooks](caf::error& err) {
+        self->state.lanes[job_hooks].loading = false;
+        self->state.lanes[job_hooks].more = true; // the next answer or timer tries again
         core::log_line{} << "event=notify_outbox_read_failed error=\"" << to_string(err) << "\"";
       });
+}
+
+/// Reads again the waiting entries of jobs' receivers that have room in memory again (up to what the lane read).
+void reload_deferred(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [receiver, d] : st.deferred) {
+    const auto held = st.schedule->held_for(receiver);
+    if (d.second || held >= st.opts.receiver_cap)
+      continue;
+    d.second = true;
+    const auto limit = st.opts.receiver_cap - held;
+    const msg::load_outbox q{d.first - 1, limit, true, receiver, st.lanes[1].last_id};
+    self->request(st.store, caf::infinite, q)
+      .then(
+        [self, receiver = receiver, limit](msg::outbox_page& page) {
+          auto& st = self->state;
+          auto it = st.deferred.find(receiver);
+          if (it == st.deferred.end())
+            return;
+          std::int64_t last = 0;
+          for (auto& e : page.entries) {
+            last = std::max(last, e.id);
+            st.schedule->add(std::move(e));
+          }
+          if (page.entries.size() < limit)
+            st.deferred.erase(it); // all of it is held now; what the lane reads later is judged then
+          else
+            it->second = {last + 1, false};
+          pump(self);
+        },
+        [self, receiver = receiver](caf::error& err) {
+          if (auto it = self->state.deferred.find(receiver); it != self->state.deferred.end())
+            it->second.second = false; // the next answer tries again
+          core::log_line{} << "event=notify_outbox_read_failed error=\"" << to_string(err) << "\"";
+        });
+  }
 }
 
 } // namespace
@@ -124,7 +191,7 @@ msg::notifier_actor spawn_notifier(caf::actor_system& sys, msg::outbox_store sto
     st.opts = std::move(opts);
     if (!st.opts.metrics)
       st.opts.metrics = std::make_shared<core::metrics_registry>();
-    st.schedule = std::make_unique<core::delivery_schedule>(policy_of(st.opts.notify, st.opts.max_in_flight));
+    st.schedule = std::make_unique<core::delivery_schedule>(policy_of(st.opts.notify, st.opts));
     auto& m = *st.opts.metrics;
     st.delivered = &m.get_counter("cutover_notifications_delivered_total", {},
                                   "Webhook deliveries answered 2xx.");
@@ -133,11 +200,12 @@ msg::notifier_actor spawn_notifier(caf::actor_system& sys, msg::outbox_store sto
     st.expired = &m.get_counter("cutover_notifications_expired_total", {},
                                 "Webhook deliveries dropped unanswered after notify.max_age.");
     self->send(st.store, msg::watch_outbox{caf::actor_cast<msg::outbox_sink>(self)});
-    load(self);
+    load_all(self);
     return {
       [self](msg::outbox_grew) {
-        self->state.more = true;
-        load(self);
+        for (auto& lane : self->state.lanes)
+          lane.more = true;
+        load_all(self);
       },
       [self](msg::delivery_answered& a) {
         auto& st = self->state;
@@ -155,8 +223,8 @@ msg::notifier_actor spawn_notifier(caf::actor_system& sys, msg::outbox_store sto
                            << " next_try=" << core::format_rfc3339(next) << " error=\"" << a.error << "\"";
         }
         pump(self);
-        if (st.more)
-          load(self);
+        load_all(self);
+        reload_deferred(self);
       },
       [self](const msg::notify_due& d) {
         auto& st = self->state;
@@ -164,12 +232,11 @@ msg::notifier_actor spawn_notifier(caf::actor_system& sys, msg::outbox_store sto
           return; // replaced by an earlier timer
         st.timer_at.reset();
         pump(self);
-        if (st.more)
-          load(self);
+        load_all(self);
       },
       [self](const msg::config_snapshot& c) {
         auto& st = self->state;
-        st.schedule->set_policy(policy_of(c.cfg->notify, st.opts.max_in_flight));
+        st.schedule->set_policy(policy_of(c.cfg->notify, st.opts));
         pump(self);
       },
     };

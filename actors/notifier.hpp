@@ -4,6 +4,9 @@
 /// webhook port and retries on the schedule of core::delivery_schedule until a 2xx or notify.max_age; then tells
 /// the store to delete the entry (at least once: a crash between a 2xx and that delete sends it again, with the
 /// same Cutover-Event-Id). Counts delivered, failed (tries) and expired deliveries.
+/// Operator targets and jobs' own webhooks are read and tried as two lanes, each with its own room in memory and
+/// its own tries; in the jobs' lane one receiver holds at most receiver_cap entries in memory (the rest of its
+/// wait on disk and are read again as its entries end), so one submitter's failing receiver delays only itself.
 
 #include "actors/clock.hpp"
 #include "core/config.hpp"
@@ -21,8 +24,10 @@ struct notifier_options {
   clock_anchor clock;
   core::notify_config notify;
   core::metrics_ptr metrics;         ///< null: a private registry
-  std::size_t memory_cap = 1000;     ///< entries held in memory; the rest wait on disk
-  std::size_t max_in_flight = 4;     ///< tries at once
+  std::size_t memory_cap = 1000;     ///< entries held in memory, in each lane; the rest wait on disk
+  std::size_t receiver_cap = 100;    ///< entries of one receiver held in memory, in the jobs' lane
+  std::size_t max_in_flight = 4;     ///< tries at once, in each lane
+  std::size_t per_receiver = 2;      ///< tries at once to one receiver
 };
 
 msg::notifier_actor spawn_notifier(caf::actor_system& sys, msg::outbox_store store,

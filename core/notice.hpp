@@ -15,6 +15,9 @@ namespace cutover::core {
 struct notice_target {
   std::string url;
   std::string secret_env;
+  /// A job's own `webhook_url` (not an operator target): its deliveries queue apart, so a submitter's receiver
+  /// that fails cannot hold back the operator's.
+  bool job_hook = false;
 };
 
 /// One event: `type` like `rollout.rollback`, `budget.stopped`, `breaker.open`, `job.dead_lettered`.
@@ -37,6 +40,7 @@ struct outbox_entry {
   std::string secret_env;
   std::string body;      ///< the JSON sent, exactly as signed
   instant created_at{};  ///< when its event was committed: notify.max_age counts from here
+  bool job_hook = false; ///< to a job's own webhook_url (see notice_target)
 };
 
 /// The edge that sends one delivery: over HTTP in adapters/notify, scripted in tests.
@@ -52,10 +56,10 @@ public:
   virtual void deliver(const outbox_entry& e, instant now, std::function<void(answer)> done) = 0;
 };
 
-template <class I> auto inspect(I& f, notice_target& x) { return f(x.url, x.secret_env); }
+template <class I> auto inspect(I& f, notice_target& x) { return f(x.url, x.secret_env, x.job_hook); }
 template <class I> auto inspect(I& f, notice& x) { return f(x.type, x.at, x.data, x.keep, x.to); }
 template <class I> auto inspect(I& f, outbox_entry& x) {
-  return f(x.id, x.event_id, x.type, x.url, x.secret_env, x.body, x.created_at);
+  return f(x.id, x.event_id, x.type, x.url, x.secret_env, x.body, x.created_at, x.job_hook);
 }
 
 } // namespace cutover::core

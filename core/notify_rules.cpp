@@ -146,7 +146,7 @@ std::vector<notice> derive_notices(const write_batch& b, const notify_config& cf
     auto n = job_notice(e);
     if (!cfg.job_secret_env.empty() && webhook_of)
       if (auto url = webhook_of(e.id); !url.empty())
-        n.to.push_back({std::move(url), cfg.job_secret_env});
+        n.to.push_back({std::move(url), cfg.job_secret_env, true});
     add(std::move(n));
   }
   return out;

@@ -182,8 +182,16 @@ public:
 class outbox_store {
 public:
   virtual ~outbox_store() = default;
-  /// Outbox entries with id > `after_id`, lowest id first, at most `limit`.
-  virtual std::vector<outbox_entry> pending(std::int64_t after_id, std::size_t limit) = 0;
+  /// Which outbox entries to read: of one lane, id > after_id (and <= upto unless 0), of one receiver unless empty
+  /// (see core::receiver_of), lowest id first, at most limit.
+  struct query {
+    std::int64_t after_id = 0;
+    std::size_t limit = 0;
+    bool job_hooks = false;
+    std::string receiver;
+    std::int64_t upto = 0;
+  };
+  virtual std::vector<outbox_entry> pending(const query& q) = 0;
   /// The job's `webhook_url` ("" when it has none or is unknown).
   virtual std::string webhook_url(job_id id) = 0;
   /// Deletes up to `limit` notified events older than `before` whose deliveries are all done (none left in the

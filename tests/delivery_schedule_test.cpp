@@ -86,3 +86,45 @@ TEST_CASE("no more than max_in_flight tries run at once, lowest id first", "[not
   REQUIRE(r.send.size() == 1);
   CHECK(r.send[0].id == 3);
 }
+
+TEST_CASE("operator targets and jobs' webhooks are two lanes, and one receiver takes at most per_receiver tries",
+          "[notify]") {
+  core::delivery_schedule s{core::delivery_policy{1s, 8s, 1h, 2, 1}};
+  auto job = [](std::int64_t id, std::string url) {
+    auto e = entry(id, t0);
+    e.url = std::move(url);
+    e.job_hook = true;
+    return e;
+  };
+  s.add(job(1, "https://a.example/x"));
+  s.add(job(2, "https://A.example/y")); // the same receiver
+  s.add(job(3, "https://a.example:8443/x"));
+  s.add(job(4, "https://b.example/x"));
+  s.add(entry(5, t0)); // an operator target
+  auto r = s.take(t0);
+  std::vector<std::int64_t> sent;
+  for (const auto& e : r.send)
+    sent.push_back(e.id);
+  CHECK(sent == std::vector<std::int64_t>{1, 3, 5}); // 2 waits for a.example, 4 for the jobs' lane
+  CHECK(s.in_flight(true) == 2);
+  CHECK(s.in_flight(false) == 1);
+  CHECK(s.held(true) == 4);
+  CHECK(s.held_for("https://a.example") == 2);
+  REQUIRE(s.next_due());
+  CHECK(*s.next_due() == t0 + 1h); // they wait for a free try, not for a time: only their expiry is timed
+  s.failed(1, t0);
+  r = s.take(t0);
+  REQUIRE(r.send.size() == 1);
+  CHECK(r.send[0].id == 2); // a.example's try ended: its next one starts
+  s.delivered(3);
+  r = s.take(t0);
+  REQUIRE(r.send.size() == 1);
+  CHECK(r.send[0].id == 4);
+}
+
+TEST_CASE("a receiver is the URL's scheme, host and port, in lower case", "[notify]") {
+  CHECK(core::receiver_of("HTTPS://Hooks.Example.com:8443/a/b?c=d") == "https://hooks.example.com:8443");
+  CHECK(core::receiver_of("https://x.example?y=1") == "https://x.example");
+  CHECK(core::receiver_of("http://x.example") == "http://x.example");
+  CHECK(core::receiver_of("https://x.example.evil.org/") != core::receiver_of("https://x.example/"));
+}

@@ -3,6 +3,7 @@
 // back from disk by a notifier that starts later (a restart). The receiver is scripted (a remote party).
 #include "actors/notifier.hpp"
 #include "actors/store_actor.hpp"
+#include "core/delivery_schedule.hpp"
 #include "adapters/store/sqlite_store.hpp"
 #include "core/notify_rules.hpp"
 #include "support/db_probe.hpp"
@@ -14,7 +15,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <deque>
+#include <set>
 
 using namespace cutover;
 using namespace std::chrono_literals;
@@ -25,13 +28,16 @@ namespace {
 struct scripted_receiver : core::webhook_port {
   std::deque<int> script;
   int then = 200;
+  std::set<std::string> down; ///< receivers (scheme://host) that answer 503 to every try, whatever the script says
   std::vector<core::outbox_entry> tries;
   std::vector<core::instant> at;
   void deliver(const core::outbox_entry& e, core::instant now, std::function<void(answer)> done) override {
     tries.push_back(e);
     at.push_back(now);
     int status = then;
-    if (!script.empty()) {
+    if (down.count(core::receiver_of(e.url))) {
+      status = 503;
+    } else if (!script.empty()) {
       status = script.front();
       script.pop_front();
     }
@@ -57,6 +63,7 @@ struct rig {
   msg::store_actor store;
   msg::notifier_actor notifier;
   std::shared_ptr<scripted_receiver> receiver = std::make_shared<scripted_receiver>();
+  std::size_t memory_cap = 1000, receiver_cap = 100;
 
   rig() {
     notify.targets.push_back({"https://ops.example.com/hook", {"rollout.*"}, "OPS_SECRET"});
@@ -82,6 +89,8 @@ struct rig {
     opts.clock = vt.anchor();
     opts.notify = notify;
     opts.metrics = metrics;
+    opts.memory_cap = memory_cap;
+    opts.receiver_cap = receiver_cap;
     notifier = actors::spawn_notifier(*vt.sys, store, receiver, opts);
     vt.run();
   }
@@ -91,6 +100,24 @@ struct rig {
       self->request(to, caf::infinite, msg::record_rollout{{}, {d}}).then([self](msg::stored) { self->quit(); });
     });
     vt.run();
+  }
+  /// An outbox row as a commit (of an earlier run) left it: to a job's own webhook or to an operator target.
+  void left_on_disk(const std::string& url, bool job_hook) {
+    SQLite::Database db(dir.file("jobs.db"), SQLite::OPEN_READWRITE);
+    db.exec("PRAGMA busy_timeout=5000");
+    SQLite::Statement q(db, "INSERT INTO outbox(event_id,type,url,secret_env,body,created_at,job_hook)"
+                            " VALUES(0,?,?,'S','{}',?,?)");
+    q.bind(1, job_hook ? "job.failed" : "rollout.rollback");
+    q.bind(2, url);
+    q.bind(3, static_cast<std::int64_t>(
+                std::chrono::duration_cast<std::chrono::microseconds>(vt.now().time_since_epoch()).count()));
+    q.bind(4, job_hook ? 1 : 0);
+    q.exec();
+  }
+  std::size_t tries_to(const std::string& to) const {
+    return static_cast<std::size_t>(std::count_if(receiver->tries.begin(), receiver->tries.end(), [&](const auto& e) {
+      return core::receiver_of(e.url) == to;
+    }));
   }
   long long rows(const std::string& table) { return testing::count_rows(dir.file("jobs.db"), "SELECT COUNT(*) FROM " + table); }
   std::int64_t count(const std::string& name) { return metrics->get_counter(name, {}, "").value(); }
@@ -186,4 +213,39 @@ TEST_CASE("breaker and budget changes sent to the store become stored events", "
   CHECK(r.rows("notify_events") == 2);
   CHECK(r.rows("outbox") == 0); // the only target wants rollout.* alone
   CHECK(r.receiver->tries.empty());
+}
+
+TEST_CASE("an operator's notice is delivered at once while jobs' webhooks that fail fill the memory", "[notify]") {
+  rig r;
+  r.memory_cap = 3;
+  r.receiver->down = {"https://down.example"};
+  for (int i = 0; i < 10; ++i)
+    r.left_on_disk("https://down.example/hook?job=" + std::to_string(i), true);
+  r.left_on_disk("https://ops.example.com/hook", false); // written after them
+  r.start_notifier();
+  CHECK(r.tries_to("https://ops.example.com") == 1);
+  CHECK(r.count("cutover_notifications_delivered_total") == 1);
+  CHECK(r.rows("outbox") == 10);
+  CHECK(r.tries_to("https://down.example") > 0);
+}
+
+TEST_CASE("one job receiver that fails holds at most its share of memory and tries; the others are delivered",
+          "[notify]") {
+  rig r;
+  r.memory_cap = 5;
+  r.receiver_cap = 2;
+  r.receiver->down = {"https://down.example"};
+  for (int i = 0; i < 8; ++i)
+    r.left_on_disk("https://down.example/hook?job=" + std::to_string(i), true);
+  r.left_on_disk("https://up.example/hook", true);
+  r.left_on_disk("HTTPS://Up.Example/other", true); // the same receiver, other spelling
+  r.start_notifier();
+  CHECK(r.tries_to("https://up.example") == 2);
+  CHECK(r.count("cutover_notifications_delivered_total") == 2);
+  CHECK(r.tries_to("https://down.example") == 2); // per_receiver: two tries at once, of the two it holds
+  // the receiver comes back: every delivery of it waiting on disk is read again and delivered
+  r.receiver->down.clear();
+  r.vt.advance(1min);
+  CHECK(r.count("cutover_notifications_delivered_total") == 10);
+  CHECK(r.rows("outbox") == 0);
 }

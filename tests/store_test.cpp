@@ -622,3 +622,25 @@ TEST_CASE("forgetting a user's jobs' images gives back only the images no other 
   CHECK(db->jobs().forget_images_of_jobs({core::job_id{2}}) == std::vector<std::string>{shared});
   CHECK(db->jobs().expire_images(t0 + 24h).empty()); // nothing left to sweep
 }
+
+TEST_CASE("an outbox written before jobs' webhooks queued apart is read as the operator's lane", "[store]") {
+  temp_folder tmp;
+  const auto path = tmp.file("jobs.db");
+  {
+    SQLite::Database old(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    old.exec("CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, event_id INTEGER NOT NULL, type TEXT NOT NULL,"
+             " url TEXT NOT NULL, secret_env TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL)");
+    old.exec("INSERT INTO outbox(event_id,type,url,secret_env,body,created_at)"
+             " VALUES(7,'rollout.rollback','https://ops.example/h','S','{}',0)");
+  }
+  auto store = open_at(path);
+  REQUIRE(store->outbox());
+  const auto jobs_lane = store->outbox()->pending({0, 10, true, "", 0});
+  CHECK(jobs_lane.empty());
+  const auto operators = store->outbox()->pending({0, 10, false, "", 0});
+  REQUIRE(operators.size() == 1);
+  CHECK(operators[0].event_id == "evt_7");
+  CHECK_FALSE(operators[0].job_hook);
+  CHECK(store->outbox()->pending({0, 10, false, "https://ops.example", 0}).size() == 1);
+  CHECK(store->outbox()->pending({0, 10, false, "https://ops.example.org", 0}).empty());
+}

@@ -79,7 +79,7 @@ CREATE INDEX IF NOT EXISTS notify_events_at ON notify_events(at);
 -- Deliveries not yet answered 2xx (nor expired), written in the commit of their event: they survive a crash.
 CREATE TABLE IF NOT EXISTS outbox(
   id INTEGER PRIMARY KEY AUTOINCREMENT, event_id INTEGER NOT NULL, type TEXT NOT NULL, url TEXT NOT NULL,
-  secret_env TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);
+  secret_env TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL, job_hook INTEGER NOT NULL DEFAULT 0);
 -- The event sweep keeps an event while a delivery of it waits.
 CREATE INDEX IF NOT EXISTS outbox_event ON outbox(event_id);
 )sql";
@@ -196,6 +196,12 @@ void connection::migrate() {
   // ... and before a job could name a webhook
   if (!has("jobs", "webhook_url"))
     db_.exec("ALTER TABLE jobs ADD COLUMN webhook_url TEXT NOT NULL DEFAULT ''");
+  // ... and before jobs' own webhooks queued apart from the operator's targets: what waits then is read as the
+  // operator's (once, until delivered)
+  if (!has("outbox", "job_hook"))
+    db_.exec("ALTER TABLE outbox ADD COLUMN job_hook INTEGER NOT NULL DEFAULT 0");
+  // the notifier reads each lane on its own, in id order
+  db_.exec("CREATE INDEX IF NOT EXISTS outbox_lane ON outbox(job_hook, id)");
 }
 
 } // namespace cutover::store_adapter::detail

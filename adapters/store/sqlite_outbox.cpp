@@ -8,7 +8,8 @@ using namespace cutover::core;
 
 sqlite_outbox::sqlite_outbox(connection& c) : c_(c), db_(c.db()) {
   put_event_.emplace(db_, "INSERT INTO notify_events(at,type,data) VALUES(?,?,?)");
-  put_entry_.emplace(db_, "INSERT INTO outbox(event_id,type,url,secret_env,body,created_at) VALUES(?,?,?,?,?,?)");
+  put_entry_.emplace(db_, "INSERT INTO outbox(event_id,type,url,secret_env,body,created_at,job_hook)"
+                          " VALUES(?,?,?,?,?,?,?)");
   drop_entry_.emplace(db_, "DELETE FROM outbox WHERE id=?");
   webhook_.emplace(db_, "SELECT webhook_url FROM jobs WHERE id=?");
 }
@@ -37,6 +38,7 @@ void sqlite_outbox::stage(const std::vector<notice>& notices, const std::vector<
       o.bind(4, t.secret_env);
       o.bind(5, body);
       o.bind(6, us(n.at));
+      o.bind(7, t.job_hook ? 1 : 0);
       o.exec();
       o.reset();
     }
@@ -49,17 +51,24 @@ void sqlite_outbox::stage(const std::vector<notice>& notices, const std::vector<
   }
 }
 
-std::vector<outbox_entry> sqlite_outbox::pending(std::int64_t after_id, std::size_t limit) {
+std::vector<outbox_entry> sqlite_outbox::pending(const query& w) {
   return c_.guarded("outbox", [&] {
-    SQLite::Statement q(db_, "SELECT id,event_id,type,url,secret_env,body,created_at FROM outbox WHERE id>?"
-                             " ORDER BY id LIMIT ?");
-    q.bind(1, after_id);
-    q.bind(2, static_cast<std::int64_t>(limit));
+    // a receiver is scheme://host:port in lower case: the URL starts with it and goes on with a path, query or nothing
+    SQLite::Statement q(db_, "SELECT id,event_id,type,url,secret_env,body,created_at,job_hook FROM outbox"
+                             " WHERE job_hook=?1 AND id>?2 AND (?3=0 OR id<=?3) AND (?4='' OR"
+                             " (lower(substr(url,1,length(?4)))=?4 AND substr(url,length(?4)+1,1) IN ('','/','?','#')))"
+                             " ORDER BY id LIMIT ?5");
+    q.bind(1, w.job_hooks ? 1 : 0);
+    q.bind(2, w.after_id);
+    q.bind(3, w.upto);
+    q.bind(4, w.receiver);
+    q.bind(5, static_cast<std::int64_t>(w.limit));
     std::vector<outbox_entry> out;
     while (q.executeStep())
       out.push_back(outbox_entry{q.getColumn(0).getInt64(), "evt_" + std::to_string(q.getColumn(1).getInt64()),
                                  q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).getString(),
-                                 q.getColumn(5).getString(), at_us(q.getColumn(6).getInt64())});
+                                 q.getColumn(5).getString(), at_us(q.getColumn(6).getInt64()),
+                                 q.getColumn(7).getInt() != 0});
     return out;
   });
 }

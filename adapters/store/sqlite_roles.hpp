@@ -54,7 +54,7 @@ public:
   void stage(const std::vector<core::notice>& notices, const std::vector<std::int64_t>& delivered);
   void reset_statements();
 
-  std::vector<core::outbox_entry> pending(std::int64_t after_id, std::size_t limit) override;
+  std::vector<core::outbox_entry> pending(const query& q) override;
   std::string webhook_url(core::job_id id) override;
   std::size_t sweep_events(core::instant before, std::size_t limit) override;
 
