@@ -7,6 +7,7 @@
 #include "adapters/http/server.hpp"
 #include "adapters/images/image_files.hpp"
 #include "adapters/images/url_signer.hpp"
+#include "adapters/notify/resolver.hpp"
 #include "adapters/notify/webhook_client.hpp"
 #include "adapters/providers/real.hpp"
 #include "adapters/store/sqlite_store.hpp"
@@ -239,10 +240,11 @@ int serve(const serve_flags& flags) {
   const actors::clock_anchor clock{
     std::chrono::time_point_cast<core::duration>(std::chrono::system_clock::now()), sys.clock().now()};
   core::config_ptr snapshot = cfg;
+  const auto resolver = notify_adapter::make_system_resolver(); // job webhook hosts: at submission and delivery
   auto engine = actors::start_engine(
     sys, snapshot, db, [](const core::provider_config& p) { return providers::make_provider(p); }, clock,
-    actors::engine_options{true, {}, nullptr, notify_adapter::make_webhook_client(cfg->notify.timeout),
-                           store_probe_every, image_files});
+    actors::engine_options{true, {}, nullptr, notify_adapter::make_webhook_client(cfg->notify.timeout, resolver),
+                           store_probe_every, image_files, resolver});
   auto root = watch_tree(sys, engine);
   auto stop_all = [&] {
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
