@@ -34,6 +34,7 @@ public:
 
   void store(std::vector<std::string> images, core::instant now, callback done) override;
   bool remove(const std::string& digest, core::instant unless_stored_since) override;
+  void committed(const std::vector<std::string>& digests) override;
 
   /// Writes `bytes` durably and returns their digest (blocking: the caller's thread does the fsyncs).
   std::string put(const std::string& bytes, core::instant now);
@@ -56,6 +57,9 @@ private:
   /// recent_ at every write cost O(writes per hour) each, quadratic over a busy hour (seconds of CPU under the
   /// lock at 25,000 images, past images.download_timeout on a loaded machine).
   std::deque<std::pair<core::instant, std::string>> recent_order_;
+  /// Writes not yet named by a committed row, per digest (a guard against remove()): how many, and the last one.
+  /// One whose row never comes (an item that failed after storing an image) is let go with recent_, after the hour.
+  std::map<std::string, std::pair<int, core::instant>> uncommitted_;
 };
 
 /// SHA-256 of `bytes` as 64 lower-case hex digits.
