@@ -216,7 +216,7 @@ int serve(const serve_flags& flags) {
     io.dir = cfg->images.dir.empty() ? (std::filesystem::path(data_dir) / "images").string() : cfg->images.dir;
     io.max_download_bytes = cfg->images.max_download_bytes;
     io.download_timeout = cfg->images.download_timeout;
-    io.fsync = cfg->store.synchronous == core::sync_mode::full;
+    io.fsync = images::fsyncs_images(cfg->store.synchronous);
     image_files = std::make_shared<images::image_files>(io);
     auto secret = images::load_url_secret(data_dir.empty() ? "." : data_dir);
     if (!secret.error.empty())
