@@ -58,7 +58,7 @@ engine start_engine(caf::actor_system& sys, core::config_ptr cfg, std::shared_pt
       e.batchers.push_back(b);
     }
   }
-  e.intake = spawn_intake(sys, e.store, e.router, clock, e.metrics, cfg->server.user_rate, cfg);
+  e.intake = spawn_intake(sys, e.store, e.router, clock, e.metrics, cfg->server.user_rate, cfg, opts.resolver);
   // intake refuses a job no provider of its chain can take: it hears every change of the ledger's view
   caf::anon_send(e.ledger, msg::watch_admissibility{caf::actor_cast<msg::admissibility_sink>(e.intake)});
   wiring.finals = e.intake;

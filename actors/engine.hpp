@@ -38,6 +38,9 @@ struct engine_options {
   /// serve: the image store (files) that workers write results into and the store's sweep deletes from. Null
   /// (simulate, most tests): results keep the providers' own values and no image file is written.
   std::shared_ptr<core::image_port> images{};
+  /// serve: resolves the host names of jobs' webhook_url at submission (a name that leads inside is refused).
+  /// Null: names are checked only at delivery, by the webhook port.
+  std::shared_ptr<core::name_resolver> resolver{};
 };
 
 /// What a drain did: providers whose calls outlasted the timeout, batches left for the next start.

@@ -8,6 +8,7 @@
 #include "core/routing.hpp"
 
 #include <caf/actor_clock.hpp>
+#include <caf/send.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -77,6 +78,13 @@ struct intake_state {
   core::admissibility admissible; ///< the ledger's view, pushed at every change
   core::counter* unadmissible = nullptr;
   core::counter* cancel_requests = nullptr;
+  std::shared_ptr<core::name_resolver> resolver; ///< null: webhook hosts given by name are not resolved
+  struct pending_check {
+    msg::submit_job job;
+    std::function<void(msg::submit_reply, bool)> done;
+  };
+  std::unordered_map<std::uint64_t, pending_check> checks; ///< submissions whose webhook host is being resolved
+  std::uint64_t next_check = 1;
   static inline const char* name = "intake";
 };
 
@@ -114,7 +122,30 @@ msg::submit_reply refuse(msg::submit_error why, std::string message) {
 /// the job's end).
 using submitted = std::function<void(msg::submit_reply, bool fresh)>;
 
-void submit(self_ptr self, msg::submit_job& m, submitted done) {
+void submit(self_ptr self, msg::submit_job& m, submitted done, bool host_checked = false);
+
+/// Resolves the host of `m`'s webhook_url when it is a name, then submits it (or refuses it) on the intake actor;
+/// false when there is nothing to resolve (allowed private hosts, no resolver, an address literal).
+bool check_webhook_host(self_ptr self, msg::submit_job& m, submitted& done) {
+  auto& st = self->state;
+  if (!st.resolver || st.cfg->notify.allow_private)
+    return false;
+  auto host = webhook_host(m.spec.webhook_url);
+  if (host.empty() || is_address_literal(host))
+    return false;
+  const auto token = st.next_check++;
+  st.checks.emplace(token, intake_state::pending_check{std::move(m), std::move(done)});
+  const auto me = caf::actor_cast<msg::intake_actor>(self);
+  st.resolver->resolve(host, [me, token, host](name_resolver::answer a) {
+    auto why = resolved_host_problem(host, a.addresses);
+    if (!why.empty() && !a.error.empty())
+      why += ": " + a.error;
+    caf::anon_send(me, msg::webhook_checked{token, std::move(why)});
+  });
+  return true;
+}
+
+void submit(self_ptr self, msg::submit_job& m, submitted done, bool host_checked) {
   auto& st = self->state;
   if (st.draining)
     return done(refuse(msg::submit_error::draining, "the engine is shutting down; retry on another instance or later"),
@@ -126,6 +157,8 @@ void submit(self_ptr self, msg::submit_job& m, submitted done) {
                   false);
     if (auto why = core::webhook_url_problem(m.spec.webhook_url, st.cfg->notify.allow_private); !why.empty())
       return done(refuse(msg::submit_error::invalid_webhook_url, why), false);
+    if (!host_checked && check_webhook_host(self, m, done))
+      return; // continues at webhook_checked
   }
   const auto now = now_of(self);
   if (!m.idempotency_key.empty()) {
@@ -499,12 +532,13 @@ void forget_old_keys(self_ptr self) {
 
 msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, msg::router_actor router,
                                clock_anchor clock, core::metrics_ptr metrics, core::user_rate_config user_rate,
-                               core::config_ptr cfg) {
+                               core::config_ptr cfg, std::shared_ptr<core::name_resolver> resolver) {
   auto fn = [](self_ptr self, msg::jobs_store store, msg::router_actor router, clock_anchor clock,
-               core::metrics_ptr metrics, core::user_rate_config user_rate,
-               core::config_ptr cfg) -> msg::intake_actor::behavior_type {
+               core::metrics_ptr metrics, core::user_rate_config user_rate, core::config_ptr cfg,
+               std::shared_ptr<core::name_resolver> resolver) -> msg::intake_actor::behavior_type {
     auto& st = self->state;
     st.cfg = std::move(cfg);
+    st.resolver = std::move(resolver);
     if (user_rate.per_minute > 0)
       st.users = std::make_unique<core::user_rate_limiter>(user_rate.per_minute, user_rate.burst);
     if (!metrics)
@@ -538,6 +572,16 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, ms
       },
       // second: a flush follows every burst of submissions, and CAF tries the handlers in order
       [self](msg::flush_routes) { hand_to_router(self); },
+      [self](msg::webhook_checked& c) {
+        auto it = self->state.checks.find(c.token);
+        if (it == self->state.checks.end())
+          return;
+        auto pending = std::move(it->second);
+        self->state.checks.erase(it);
+        if (!c.problem.empty())
+          return pending.done(refuse(msg::submit_error::invalid_webhook_url, c.problem), false);
+        submit(self, pending.job, std::move(pending.done), true);
+      },
       [self](const msg::await_job& m) { return await(self, m); },
       [self](msg::submit_and_wait& m) { return submit_and_wait(self, m); },
       [self](const msg::jobs_final& m) {
@@ -568,7 +612,8 @@ msg::intake_actor spawn_intake(caf::actor_system& sys, msg::jobs_store store, ms
       [self](const msg::erase_user& m) { return erase(self, m); },
     };
   };
-  return sys.spawn(fn, std::move(store), std::move(router), clock, std::move(metrics), user_rate, std::move(cfg));
+  return sys.spawn(fn, std::move(store), std::move(router), clock, std::move(metrics), user_rate, std::move(cfg),
+                   std::move(resolver));
 }
 
 } // namespace cutover::actors

@@ -41,12 +41,24 @@ struct notifier_state {
   core::counter* delivered = nullptr;
   core::counter* failed = nullptr;
   core::counter* expired = nullptr;
+  core::counter* refused = nullptr;
   static inline const char* name = "notifier";
 };
 
 using self_ptr = msg::notifier_actor::stateful_pointer<notifier_state>;
 
 instant now_of(self_ptr self) { return self->state.opts.clock.now(self->clock()); }
+
+/// Whether `e` goes to a job's own webhook_url (a submitter chose it) rather than to an operator's target: a job
+/// event to a URL no configured target names. Only those are held to public hosts at delivery; a name that was
+/// public when the job was accepted may point inside by now (DNS rebinding).
+bool job_hook(const core::notify_config& n, const core::outbox_entry& e) {
+  if (e.job_hook)
+    return true; // marked when written; the rest of this judges entries written before the mark existed
+  if (e.type.rfind("job.", 0) != 0)
+    return false;
+  return std::none_of(n.targets.begin(), n.targets.end(), [&](const auto& t) { return t.url == e.url; });
+}
 
 void load(self_ptr self, bool job_hooks);
 void load_all(self_ptr self) {
@@ -86,8 +98,9 @@ void pump(self_ptr self) {
   const auto me = caf::actor_cast<msg::notifier_actor>(self);
   for (const auto& e : round.send) {
     const auto id = e.id;
-    st.port->deliver(e, now, [me, id](core::webhook_port::answer a) {
-      caf::anon_send(me, msg::delivery_answered{id, a.status, std::move(a.error)});
+    const bool public_only = !st.opts.notify.allow_private && job_hook(st.opts.notify, e);
+    st.port->deliver(e, now, public_only, [me, id](core::webhook_port::answer a) {
+      caf::anon_send(me, msg::delivery_answered{id, a.status, std::move(a.error), a.refused});
     });
   }
   arm(self, now);
@@ -199,6 +212,9 @@ msg::notifier_actor spawn_notifier(caf::actor_system& sys, msg::outbox_store sto
                                "Webhook tries that failed (no answer or not 2xx); each is retried until max_age.");
     st.expired = &m.get_counter("cutover_notifications_expired_total", {},
                                 "Webhook deliveries dropped unanswered after notify.max_age.");
+    st.refused = &m.get_counter("cutover_notifications_refused_total", {},
+                                "Job webhook deliveries dropped unsent: the host resolved to a loopback or private "
+                                "address at delivery.");
     self->send(st.store, msg::watch_outbox{caf::actor_cast<msg::outbox_sink>(self)});
     load_all(self);
     return {
@@ -210,7 +226,12 @@ msg::notifier_actor spawn_notifier(caf::actor_system& sys, msg::outbox_store sto
       [self](msg::delivery_answered& a) {
         auto& st = self->state;
         const auto now = now_of(self);
-        if (a.status >= 200 && a.status < 300) {
+        if (a.refused) { // permanent: the receiver is inside; no later try would be any safer
+          st.schedule->delivered(a.id);
+          st.refused->add();
+          core::log_line{} << "event=notify_refused outbox_id=" << a.id << " error=\"" << a.error << "\"";
+          self->send(st.store, msg::outbox_done{{a.id}});
+        } else if (a.status >= 200 && a.status < 300) {
           st.schedule->delivered(a.id);
           st.delivered->add();
           core::log_line{} << "event=notify_delivered outbox_id=" << a.id << " status=" << a.status;
@@ -236,6 +257,7 @@ msg::notifier_actor spawn_notifier(caf::actor_system& sys, msg::outbox_store sto
       },
       [self](const msg::config_snapshot& c) {
         auto& st = self->state;
+        st.opts.notify = c.cfg->notify; // targets and allow_private decide which deliveries are held to public hosts
         st.schedule->set_policy(policy_of(c.cfg->notify, st.opts));
         pump(self);
       },

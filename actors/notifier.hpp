@@ -3,7 +3,9 @@
 /// start, so deliveries survive a restart; more when the store says a commit added some), sends each through the
 /// webhook port and retries on the schedule of core::delivery_schedule until a 2xx or notify.max_age; then tells
 /// the store to delete the entry (at least once: a crash between a 2xx and that delete sends it again, with the
-/// same Cutover-Event-Id). Counts delivered, failed (tries) and expired deliveries.
+/// same Cutover-Event-Id). Counts delivered, failed (tries) and expired deliveries. A job's own webhook (not an
+/// operator's target) is sent only to a host that resolves to public addresses unless notify.allow_private; one
+/// that resolves inside is dropped at once, logged and counted (refused).
 /// Operator targets and jobs' own webhooks are read and tried as two lanes, each with its own room in memory and
 /// its own tries; in the jobs' lane one receiver holds at most receiver_cap entries in memory (the rest of its
 /// wait on disk and are read again as its entries end), so one submitter's failing receiver delays only itself.

@@ -128,6 +128,16 @@ void flush(self_ptr self) {
   st.held->set(0);
   st.commits->add();
   st.rows->add(static_cast<std::int64_t>(rows));
+  if (st.opts.images) { // the files these rows name are theirs now: an erasure may judge them by the rows
+    std::vector<std::string> named;
+    for (const auto& e : st.batch.events)
+      if (e.kind == core::event_kind::finished)
+        for (const auto& d : e.images)
+          if (std::find(named.begin(), named.end(), d) == named.end())
+            named.push_back(d);
+    if (!named.empty())
+      st.opts.images->committed(named);
+  }
   st.batch = {};
   auto inserts = std::move(st.insert_waits);
   auto waiting = std::move(st.waiting);

@@ -7,6 +7,7 @@
 #include "adapters/http/server.hpp"
 #include "adapters/images/image_files.hpp"
 #include "adapters/images/url_signer.hpp"
+#include "adapters/notify/resolver.hpp"
 #include "adapters/notify/webhook_client.hpp"
 #include "adapters/providers/real.hpp"
 #include "adapters/store/sqlite_store.hpp"
@@ -215,7 +216,7 @@ int serve(const serve_flags& flags) {
     io.dir = cfg->images.dir.empty() ? (std::filesystem::path(data_dir) / "images").string() : cfg->images.dir;
     io.max_download_bytes = cfg->images.max_download_bytes;
     io.download_timeout = cfg->images.download_timeout;
-    io.fsync = cfg->store.synchronous == core::sync_mode::full;
+    io.fsync = images::fsyncs_images(cfg->store.synchronous);
     image_files = std::make_shared<images::image_files>(io);
     auto secret = images::load_url_secret(data_dir.empty() ? "." : data_dir);
     if (!secret.error.empty())
@@ -239,10 +240,11 @@ int serve(const serve_flags& flags) {
   const actors::clock_anchor clock{
     std::chrono::time_point_cast<core::duration>(std::chrono::system_clock::now()), sys.clock().now()};
   core::config_ptr snapshot = cfg;
+  const auto resolver = notify_adapter::make_system_resolver(); // job webhook hosts: at submission and delivery
   auto engine = actors::start_engine(
     sys, snapshot, db, [](const core::provider_config& p) { return providers::make_provider(p); }, clock,
-    actors::engine_options{true, {}, nullptr, notify_adapter::make_webhook_client(cfg->notify.timeout),
-                           store_probe_every, image_files});
+    actors::engine_options{true, {}, nullptr, notify_adapter::make_webhook_client(cfg->notify.timeout, resolver),
+                           store_probe_every, image_files, resolver});
   auto root = watch_tree(sys, engine);
   auto stop_all = [&] {
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);

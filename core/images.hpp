@@ -44,6 +44,10 @@ public:
   /// Removes image `digest` unless it was stored at or after `unless_stored_since` by this process (a job that
   /// produced the same bytes again while the sweep ran). Whether it is gone.
   virtual bool remove(const std::string& digest, instant unless_stored_since) = 0;
+  /// The store committed rows that name `digests`: files stored for them are no longer held back from remove().
+  /// Until then a stored file no committed row names yet (its job's outcome is on its way to the store) is kept
+  /// whatever the cutoff, so erasing another user's job with the same bytes cannot delete it.
+  virtual void committed(const std::vector<std::string>& digests) { (void)digests; }
 };
 
 } // namespace cutover::core

@@ -50,10 +50,26 @@ public:
   struct answer {
     int status = 0;    ///< the receiver's HTTP status; 0: no answer (refused, timed out, no secret)
     std::string error; ///< why, when there was no 2xx
+    /// Not sent, and never will be: the host resolved to a loopback or private address (see public_only).
+    bool refused = false;
   };
   /// POSTs `e.body` to `e.url`, signed at `now` with the secret in the environment variable `e.secret_env`; calls
-  /// `done` exactly once, from any thread (possibly before deliver returns).
-  virtual void deliver(const outbox_entry& e, instant now, std::function<void(answer)> done) = 0;
+  /// `done` exactly once, from any thread (possibly before deliver returns). With `public_only` (a job's own
+  /// webhook, notify.allow_private off) the host's addresses are resolved and checked first, and the answer is
+  /// `refused` when any is internal.
+  virtual void deliver(const outbox_entry& e, instant now, bool public_only, std::function<void(answer)> done) = 0;
+};
+
+/// Name resolution (DNS, /etc/hosts): getaddrinfo in adapters/notify, scripted in tests.
+class name_resolver {
+public:
+  virtual ~name_resolver() = default;
+  struct answer {
+    std::vector<std::string> addresses; ///< textual IPv4/IPv6 addresses; empty when the name did not resolve
+    std::string error;                  ///< why there are none
+  };
+  /// Resolves `host`; calls `done` exactly once, from any thread (possibly before resolve returns).
+  virtual void resolve(const std::string& host, std::function<void(answer)> done) = 0;
 };
 
 template <class I> auto inspect(I& f, notice_target& x) { return f(x.url, x.secret_env, x.job_hook); }

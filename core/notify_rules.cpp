@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 namespace cutover::core {
 
@@ -190,11 +191,19 @@ notice budget_notice(const std::string& provider, bool stopped, instant at, micr
   return n;
 }
 
-std::string webhook_url_problem(std::string_view url, bool allow_private) {
+namespace {
+
+/// The parts of an http(s) URL a webhook check needs; `problem` says why there are none.
+struct url_parts {
+  std::string host;
+  std::string problem;
+};
+
+url_parts parse_webhook_url(std::string_view url) {
   if (url.size() > 2048)
-    return "webhook_url is longer than 2048 bytes";
+    return {{}, "webhook_url is longer than 2048 bytes"};
   if (std::any_of(url.begin(), url.end(), [](unsigned char c) { return c <= 0x20 || c == 0x7f; }))
-    return "webhook_url must not contain spaces or control characters";
+    return {{}, "webhook_url must not contain spaces or control characters"};
   std::string lower(url);
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   std::size_t start = 0;
@@ -203,16 +212,16 @@ std::string webhook_url_problem(std::string_view url, bool allow_private) {
   else if (lower.rfind("https://", 0) == 0)
     start = 8;
   else
-    return "webhook_url must be an http:// or https:// URL";
+    return {{}, "webhook_url must be an http:// or https:// URL"};
   const auto end = lower.find_first_of("/?#", start);
   const auto authority = lower.substr(start, end == std::string::npos ? std::string::npos : end - start);
   if (authority.find('@') != std::string::npos)
-    return "webhook_url must not carry credentials";
+    return {{}, "webhook_url must not carry credentials"};
   std::string host;
   if (!authority.empty() && authority.front() == '[') {
     const auto close = authority.find(']');
     if (close == std::string::npos)
-      return "webhook_url has an unterminated IPv6 address";
+      return {{}, "webhook_url has an unterminated IPv6 address"};
     host = authority.substr(1, close - 1);
   } else {
     host = authority.substr(0, authority.find(':'));
@@ -220,21 +229,64 @@ std::string webhook_url_problem(std::string_view url, bool allow_private) {
   while (!host.empty() && host.back() == '.')
     host.pop_back();
   if (host.empty())
-    return "webhook_url has no host";
+    return {{}, "webhook_url has no host"};
+  return {host, {}};
+}
+
+/// Whether one textual address is internal; nullopt when it does not parse.
+std::optional<bool> address_private(const std::string& text) {
+  in_addr v4{};
+  if (text.find(':') == std::string::npos) {
+    if (inet_aton(text.c_str(), &v4) == 0) // also 127.1, 0x7f000001, 2130706433
+      return std::nullopt;
+    return private_v4(ntohl(v4.s_addr));
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.substr(0, text.find('%')).c_str(), &v6) != 1)
+    return std::nullopt;
+  return private_v6(v6.s6_addr) || text.find('%') != std::string::npos; // a zone: link-scoped
+}
+
+std::string refusal_for(const std::string& host) {
+  return "webhook_url names a loopback or private host (" + host + "); only public hosts unless notify.allow_private";
+}
+
+} // namespace
+
+std::string webhook_url_problem(std::string_view url, bool allow_private) {
+  auto parts = parse_webhook_url(url);
+  if (!parts.problem.empty())
+    return parts.problem;
   if (allow_private)
     return {};
-  const std::string refusal =
-    "webhook_url names a loopback or private host (" + host + "); only public hosts unless notify.allow_private";
+  const auto& host = parts.host;
   if (host == "localhost" || (host.size() > 10 && host.substr(host.size() - 10) == ".localhost"))
-    return refusal;
-  in_addr v4{};
-  if (host.find(':') == std::string::npos && inet_aton(host.c_str(), &v4) != 0) // also 127.1, 0x7f000001, 2130706433
-    return private_v4(ntohl(v4.s_addr)) ? refusal : std::string{};
-  in6_addr v6{};
+    return refusal_for(host);
   if (host.find(':') != std::string::npos) {
-    if (inet_pton(AF_INET6, host.substr(0, host.find('%')).c_str(), &v6) != 1)
+    const auto internal = address_private(host);
+    if (!internal)
       return "webhook_url has a malformed IPv6 address";
-    return private_v6(v6.s6_addr) || host.find('%') != std::string::npos ? refusal : std::string{};
+    return *internal ? refusal_for(host) : std::string{};
+  }
+  if (const auto internal = address_private(host))
+    return *internal ? refusal_for(host) : std::string{};
+  return {}; // a name: resolved_host_problem judges what it resolves to
+}
+
+std::string webhook_host(std::string_view url) { return parse_webhook_url(url).host; }
+
+bool is_address_literal(const std::string& host) { return address_private(host).has_value(); }
+
+std::string resolved_host_problem(const std::string& host, const std::vector<std::string>& addresses) {
+  if (addresses.empty())
+    return "webhook_url's host " + host + " resolves to no address";
+  for (const auto& a : addresses) {
+    const auto internal = address_private(a);
+    if (!internal)
+      return "webhook_url's host " + host + " resolved to an address that does not parse (" + a + ")";
+    if (*internal)
+      return "webhook_url's host " + host + " resolves to a loopback or private address (" + a +
+             "); only public hosts unless notify.allow_private";
   }
   return {};
 }

@@ -44,5 +44,18 @@ notice budget_notice(const std::string& provider, bool stopped, instant at, micr
 /// literal address or `localhost` is what a submitter can aim at the engine's own host with).
 std::string webhook_url_problem(std::string_view url, bool allow_private);
 
+/// The host of an http(s) `url` as a resolver takes it: lower case, without brackets, port or trailing dots
+/// ("" when the URL has none).
+std::string webhook_host(std::string_view url);
+
+/// Whether `host` is an address literal (IPv4 in any inet_aton form, or IPv6): nothing to resolve.
+bool is_address_literal(const std::string& host);
+
+/// Why a webhook may not go to `host` whose name resolved to `addresses` (textual IPv4/IPv6) — "" when it may:
+/// every address must be public (not loopback, private, link-local, unspecified, ULA, CGNAT, multicast, nor an
+/// IPv4-mapped/compatible/NAT64 form of one). No address, or one that does not parse, refuses: a name that
+/// resolves to nothing gives the engine nowhere it knows to be safe.
+std::string resolved_host_problem(const std::string& host, const std::vector<std::string>& addresses);
+
 
 } // namespace cutover::core

@@ -86,6 +86,11 @@ struct await_expired {};
 struct start_drain {};
 /// Internal: hand the jobs stored since the last flush to the router, in one message.
 struct flush_routes {};
+/// Internal to intake: what a job's webhook host resolved to was judged (problem "" when every address is public).
+struct webhook_checked {
+  std::uint64_t token = 0;
+  std::string problem;
+};
 /// Send a dead-lettered job round again.
 struct replay_dead_letter {
   core::job_id id;
@@ -176,6 +181,9 @@ template <class I> auto inspect(I& f, submit_outcome& x) {
 template <class I> auto inspect(I& f, await_expired&) { return f(caf::meta::type_name("await_expired")); }
 template <class I> auto inspect(I& f, start_drain&) { return f(caf::meta::type_name("start_drain")); }
 template <class I> auto inspect(I& f, flush_routes&) { return f(caf::meta::type_name("flush_routes")); }
+template <class I> auto inspect(I& f, webhook_checked& x) {
+  return f(caf::meta::type_name("webhook_checked"), x.token, x.problem);
+}
 template <class I> auto inspect(I& f, replay_dead_letter& x) {
   return f(caf::meta::type_name("replay_dead_letter"), x.id, x.tenant);
 }
@@ -191,6 +199,7 @@ using intake_actor = caf::typed_actor<
   caf::reacts_to<await_expired>,
   caf::reacts_to<start_drain>,
   caf::reacts_to<flush_routes>,
+  caf::reacts_to<webhook_checked>,
   caf::replies_to<replay_dead_letter>::with<replay_reply>,
   caf::replies_to<cancel_job>::with<cancel_reply>,
   caf::replies_to<erase_user>::with<erase_reply>,

@@ -34,6 +34,7 @@ struct delivery_answered {
   std::int64_t id = 0;
   int status = 0;
   std::string error;
+  bool refused = false; ///< not sent: a job's webhook host resolved to an internal address (never retried)
 };
 struct notify_due { std::uint64_t generation = 0; };
 
@@ -45,7 +46,7 @@ template <class I> auto inspect(I& f, outbox_page& x) { return f(caf::meta::type
 template <class I> auto inspect(I& f, outbox_done& x) { return f(caf::meta::type_name("outbox_done"), x.ids); }
 template <class I> auto inspect(I& f, outbox_grew&) { return f(caf::meta::type_name("outbox_grew")); }
 template <class I> auto inspect(I& f, delivery_answered& x) {
-  return f(caf::meta::type_name("delivery_answered"), x.id, x.status, x.error);
+  return f(caf::meta::type_name("delivery_answered"), x.id, x.status, x.error, x.refused);
 }
 template <class I> auto inspect(I& f, notify_due& x) { return f(caf::meta::type_name("notify_due"), x.generation); }
 

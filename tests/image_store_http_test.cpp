@@ -103,8 +103,8 @@ struct image_engine {
     return "/v1/images/" + digest + "?exp=" + std::to_string(exp) + "&sig=" + hex(mac, len);
   }
   /// Submits a job and returns its body once final.
-  std::string finished_job(const std::string& prompt, const std::string& query = "") {
-    auto made = http.post("/v1/jobs", R"({"user_id":"u1","prompt":")" + prompt + R"(","tier":"sd"})");
+  std::string finished_job(const std::string& prompt, const std::string& query = "", const std::string& user = "u1") {
+    auto made = http.post("/v1/jobs", R"({"user_id":")" + user + R"(","prompt":")" + prompt + R"(","tier":"sd"})");
     REQUIRE(made.status == 202);
     const auto id = json_field(made.body, "id");
     auto got = http.get("/v1/jobs/" + id + "?wait=20" + query);
@@ -341,4 +341,41 @@ TEST_CASE("images: a provider's image URL is downloaded into the store, one past
                           "than images.max_download_bytes") != std::string::npos);
   CHECK(failed.body.find("\"cost_usd\":0.020000") != std::string::npos); // made and billed by the provider
   CHECK(http.get("/healthz").status == 200); // no crash
+}
+
+TEST_CASE("images: DELETE /v1/users/{id}/jobs removes that user's image files, and another user's file stays") {
+  image_engine e;
+  const auto gone_job = e.finished_job("erase this kite", "", "erase-me");
+  const auto kept_job = e.finished_job("keep this boat", "", "keep-me");
+  const auto gone = e.image_file(digest_of(string_after(gone_job, "url")));
+  const auto kept = e.image_file(digest_of(string_after(kept_job, "url")));
+  REQUIRE(gone != kept); // they share nothing
+  REQUIRE(fs::exists(gone));
+  REQUIRE(fs::exists(kept));
+  const auto r = e.http.send("DELETE", "/v1/users/erase-me/jobs");
+  REQUIRE(r.status == 200);
+  CHECK(json_field(r.body, "erased") == "1");
+  CHECK_FALSE(fs::exists(gone));
+  CHECK(fs::exists(kept));
+  CHECK(e.http.get(path_of(string_after(kept_job, "url"))).status == 200);
+}
+
+TEST_CASE("images: with images.dir the files land in that folder, and none under the data dir") {
+  temp_dir elsewhere;
+  const auto folder = elsewhere.path / "results";
+  image_engine e("images:\n  dir: " + folder.string() + "\n");
+  const auto job = e.finished_job("a kite kept elsewhere");
+  REQUIRE(json_field(job, "status") == "succeeded");
+  const auto url = string_after(job, "url");
+  const auto digest = digest_of(url);
+  REQUIRE(digest.size() == 64);
+  const auto file = folder / digest.substr(0, 2) / digest.substr(2, 2) / (digest + ".png");
+  CHECK(fs::exists(file));
+  CHECK(sha256_of(read_file(file)) == digest);
+  CHECK_FALSE(fs::exists(e.image_file(digest)));
+  std::size_t under_data = 0; // no image file anywhere under the data dir
+  for (const auto& entry : fs::recursive_directory_iterator(e.dir.path))
+    under_data += entry.path().extension() == ".png" ? 1 : 0;
+  CHECK(under_data == 0);
+  CHECK(e.http.get(path_of(url)).status == 200); // served from there
 }

@@ -2,6 +2,7 @@
 // images.retention, and every mistake reported with its line and key path.
 
 #include "adapters/config/loader.hpp"
+#include "adapters/images/image_files.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -91,4 +92,16 @@ TEST_CASE("an enabled cache may not outlive the images it names: cache.ttl <= im
   CHECK(errors_of("images: {retention: 7d}\ncache: {enabled: true, ttl: 7d}\n").empty());
   // a disabled cache names no images: its default ttl does not bind a short retention
   CHECK(errors_of("images: {retention: 2s}\n").empty());
+}
+
+TEST_CASE("image files are fsynced unless store.synchronous is off, normal included", "[images][config]") {
+  const auto sync_of = [](const std::string& extra) {
+    auto loaded = load_config_text(minimal + extra, "c.yaml");
+    REQUIRE(loaded.errors.empty());
+    return loaded.config->store.synchronous;
+  };
+  CHECK(images::fsyncs_images(sync_of(""))); // the default, full
+  CHECK(images::fsyncs_images(sync_of("store: {synchronous: full}\n")));
+  CHECK(images::fsyncs_images(sync_of("store: {synchronous: normal}\n")));
+  CHECK_FALSE(images::fsyncs_images(sync_of("store: {synchronous: off}\n")));
 }

@@ -31,7 +31,7 @@ struct scripted_receiver : core::webhook_port {
   std::set<std::string> down; ///< receivers (scheme://host) that answer 503 to every try, whatever the script says
   std::vector<core::outbox_entry> tries;
   std::vector<core::instant> at;
-  void deliver(const core::outbox_entry& e, core::instant now, std::function<void(answer)> done) override {
+  void deliver(const core::outbox_entry& e, core::instant now, bool, std::function<void(answer)> done) override {
     tries.push_back(e);
     at.push_back(now);
     int status = then;

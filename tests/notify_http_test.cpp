@@ -1,6 +1,7 @@
 // Webhooks from the real `cutover serve` binary to a receiver on loopback: signed deliveries retried after failed
 // tries, a delivery that survives kill -9 between its event and its delivery, and job webhooks refused at
-// submission when they name a loopback or private host. The engine's clock is the wall clock: waits are on
+// submission when they name a loopback or private host, and a breaker that closes again and a budget that has room
+// again (after a reload) notified. The engine's clock is the wall clock: waits are on
 // conditions, never sleeps.
 #include "support/db_probe.hpp"
 #include "support/engine_process.hpp"
@@ -302,4 +303,74 @@ TEST_CASE("the controller's promote and complete, an operator's promote, step do
     INFO(id);
     CHECK(n == 1);
   }
+}
+
+TEST_CASE("a breaker that closes again and a budget that has room again after a reload reach the targets, signed",
+          "[notify][system]") {
+  webhook_receiver receiver{secret};
+  temp_dir dir;
+  // gemini fails 70 % of its sync calls (seeded): its breaker opens, and after open_for a probe that succeeds closes
+  // it. Photomaker's stop line (90 % of 0.6 USD) stops it after two jobs of 4 sd images; a reload that raises its
+  // budget gives it room again.
+  auto base = fast_config(100);
+  const auto sim_at = base.find("failure_rate: 0%");
+  REQUIRE(sim_at != std::string::npos);
+  base.replace(sim_at, 16, "failure_rate: 70%");
+  const auto mode_at = base.find("mode: async");
+  REQUIRE(mode_at != std::string::npos);
+  base.replace(mode_at, 11, "mode: sync");
+  const auto polling_at = base.find("    polling:");
+  REQUIRE(polling_at != std::string::npos);
+  base.erase(polling_at, base.find('\n', polling_at) + 1 - polling_at);
+  const auto photomaker_at = base.find("  photomaker:");
+  REQUIRE(photomaker_at != std::string::npos);
+  base.insert(photomaker_at, "    retry: {max_attempts: 1}\n"
+                             "    breaker: {failure_rate: 50%, min_requests: 4, window: 60s, open_for: 1s, "
+                             "half_open_probes: 1}\n");
+  const auto notify = "notify:\n  backoff: 50ms\n  max_backoff: 100ms\n  targets: [{url: \"" + receiver.url("/ops") +
+                      "\", events: [breaker.*, budget.*], secret_env: CUTOVER_TEST_HOOK_SECRET}]\n";
+  const auto day = day_starts_far_from_now();
+  auto with_budget = [&](const std::string& usd) {
+    return base + "budget: {stop_at: 90%, day_starts: \"" + day + "\", providers: {photomaker: " + usd + "}}\n" + notify;
+  };
+  ::setenv("CUTOVER_TEST_HOOK_SECRET", secret.c_str(), 1);
+  engine_process engine(dir.path.string(), with_budget("0.6"));
+  http_client api(engine.base_url());
+  auto find = [](const std::vector<webhook_receiver::delivery>& all, const std::string& type) {
+    for (const auto& d : all)
+      if (d.body.find("\"type\":\"" + type + "\"") != std::string::npos)
+        return d;
+    return webhook_receiver::delivery{};
+  };
+  auto has = [&](const std::string& type) { return !find(receiver.deliveries(), type).body.empty(); };
+  auto one_job = [&](int i) { // one at a time: each job is a call of its own
+    const auto r = api.post("/v1/jobs", R"({"user_id": "u)" + std::to_string(i) + R"(", "prompt": "p", "tier": "sd", "n": 4})");
+    REQUIRE(r.status == 202);
+    api.get("/v1/jobs/" + json_field(r.body, "id") + "?wait=20");
+  };
+  int i = 0;
+  for (; i < 40 && !(has("breaker.open") && has("budget.stopped")); ++i)
+    one_job(i);
+  REQUIRE(receiver.wait_for(
+    [&](const auto& all) { return !find(all, "breaker.open").body.empty() && !find(all, "budget.stopped").body.empty(); },
+    20s));
+
+  engine.write_config(with_budget("100"));
+  REQUIRE(api.post("/v1/admin/reload", "").status == 200);
+  REQUIRE(receiver.wait_for([&](const auto& all) { return !find(all, "budget.resumed").body.empty(); }, 20s));
+  // jobs keep coming; once open_for has passed, a probe that succeeds closes the breaker
+  for (int more = 0; more < 200 && !has("breaker.closed"); ++more)
+    one_job(++i);
+  REQUIRE(receiver.wait_for([&](const auto& all) { return !find(all, "breaker.closed").body.empty(); }, 20s));
+  const auto all = receiver.deliveries();
+  const auto closed = find(all, "breaker.closed");
+  CHECK(closed.signature_ok);
+  CHECK(closed.path == "/ops");
+  CHECK(closed.body.find("\"provider\":\"gemini\"") != std::string::npos);
+  CHECK(closed.body.find("\"state\":\"closed\"") != std::string::npos);
+  const auto resumed = find(all, "budget.resumed");
+  CHECK(resumed.signature_ok);
+  CHECK(resumed.body.find("\"provider\":\"photomaker\"") != std::string::npos);
+  CHECK(resumed.body.find("\"stop_line_usd\":90.000000") != std::string::npos);
+  CHECK(resumed.event_id != closed.event_id);
 }

@@ -168,3 +168,36 @@ TEST_CASE("a job's webhook_url must be http(s) to a public host unless private h
   CHECK(core::webhook_url_problem("https:///path", true).find("no host") != std::string::npos);
   CHECK(core::webhook_url_problem("https://exa mple.com/", true).find("spaces") != std::string::npos);
 }
+
+TEST_CASE("a webhook host that resolves is allowed only when every address it resolves to is public", "[notify]") {
+  using list = std::vector<std::string>;
+  CHECK(core::resolved_host_problem("hooks.example.com", list{"93.184.216.34"}).empty());
+  CHECK(core::resolved_host_problem("hooks.example.com", list{"93.184.216.34", "2606:2800:220:1::1"}).empty());
+  for (const char* inside : {"127.0.0.1", "127.9.9.9", "10.0.0.1", "172.31.255.255", "192.168.0.10", "169.254.169.254",
+                             "0.0.0.0", "100.64.0.1", "100.127.255.254", "::1", "::", "fd12:3456::1", "fc00::1",
+                             "fe80::1", "fe80::1%eth0", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",
+                             "64:ff9b::7f00:1", "224.0.0.1"}) {
+    INFO(inside);
+    const auto alone = core::resolved_host_problem("hooks.example.com", list{inside});
+    CHECK(alone.find("loopback or private address") != std::string::npos);
+    CHECK(alone.find(inside) != std::string::npos);
+    // one internal address among public ones is enough: a client may connect to any of them
+    CHECK_FALSE(core::resolved_host_problem("hooks.example.com", list{"93.184.216.34", inside}).empty());
+  }
+  CHECK(core::resolved_host_problem("nowhere.example", list{}).find("resolves to no address") != std::string::npos);
+  CHECK(core::resolved_host_problem("odd.example", list{"not-an-address"}).find("does not parse") != std::string::npos);
+  CHECK(core::resolved_host_problem("hooks.example.com", list{"100.128.0.1"}).empty()); // just past CGNAT
+}
+
+TEST_CASE("a webhook URL's host is what a resolver is asked, literals need no resolving", "[notify]") {
+  CHECK(core::webhook_host("https://Hooks.Example.COM./x?y=1") == "hooks.example.com");
+  CHECK(core::webhook_host("http://hooks.example.com:8080") == "hooks.example.com");
+  CHECK(core::webhook_host("http://[::1]:8080/x") == "::1");
+  CHECK(core::webhook_host("ftp://example.com/").empty());
+  CHECK(core::is_address_literal("93.184.216.34"));
+  CHECK(core::is_address_literal("2130706433"));
+  CHECK(core::is_address_literal("::1"));
+  CHECK_FALSE(core::is_address_literal("hooks.example.com"));
+  // a name passes the literal check: what it resolves to is judged at submission and at delivery
+  CHECK(core::webhook_url_problem("http://internal.example/x", false).empty());
+}

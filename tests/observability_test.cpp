@@ -85,6 +85,14 @@ TEST_CASE("an idle engine exports every metric family with HELP and TYPE, and pr
     CHECK(has_line(scrape.body, "cutover_provider_calls_in_flight{provider=\"" + p + "\"} 0"));
   }
   CHECK(has_line(scrape.body, "cutover_image_cache_hits_total 0"));
+  // the notifier's own families (it registers them as it starts) are in the same scrape promtool lints
+  for (const std::string n : {"cutover_notifications_delivered_total", "cutover_notifications_failed_total",
+                              "cutover_notifications_expired_total", "cutover_notifications_refused_total"}) {
+    INFO(n);
+    CHECK(scrape.body.find("# HELP " + n + " ") != std::string::npos);
+    CHECK(scrape.body.find("# TYPE " + n + " counter\n") != std::string::npos);
+    CHECK(has_line(scrape.body, n + " 0"));
+  }
   const auto lint = promtool_check_metrics(dir, scrape.body);
   INFO(lint.output);
   CHECK(lint.status == 0);

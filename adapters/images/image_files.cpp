@@ -125,11 +125,16 @@ std::string image_files::put(const std::string& bytes, core::instant now) {
   {
     std::lock_guard<std::mutex> guard{mutex_};
     recent_[digest] = now; // before the file exists: a sweep from now on leaves it alone
+    auto& held = uncommitted_[digest]; // and so does an erasure, until a committed row names it
+    held.first += 1;
+    held.second = now;
     recent_order_.emplace_back(now, digest);
     while (!recent_order_.empty() && recent_order_.front().first < now - remember_writes) {
       const auto& [at, old] = recent_order_.front();
       if (auto it = recent_.find(old); it != recent_.end() && it->second == at) // not written again since
         recent_.erase(it);
+      if (auto it = uncommitted_.find(old); it != uncommitted_.end() && it->second.second == at)
+        uncommitted_.erase(it);
       recent_order_.pop_front();
     }
   }
@@ -181,8 +186,17 @@ bool image_files::remove(const std::string& digest, core::instant unless_stored_
   std::lock_guard<std::mutex> guard{mutex_};
   if (auto it = recent_.find(digest); it != recent_.end() && it->second >= unless_stored_since)
     return false;
+  if (uncommitted_.count(digest) != 0) // a job's outcome that names it is not on disk yet
+    return false;
   std::error_code ec;
   return fs::remove(fs::path(opts_.dir) / core::image_relative_path(digest), ec);
+}
+
+void image_files::committed(const std::vector<std::string>& digests) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  for (const auto& d : digests)
+    if (auto it = uncommitted_.find(d); it != uncommitted_.end() && --it->second.first <= 0)
+      uncommitted_.erase(it);
 }
 
 void image_files::download(const std::string& url, std::function<void(stored_images)> done) {

@@ -6,6 +6,7 @@
 /// read; the worker bounds the whole item on the actor clock). Thread-safe: workers store, the store actor sweeps,
 /// the HTTP edge reads.
 
+#include "core/config.hpp"
 #include "core/images.hpp"
 
 #include <cstddef>
@@ -22,8 +23,8 @@ struct image_files_options {
   std::string dir;
   std::size_t max_download_bytes = 32 * 1024 * 1024;
   core::duration download_timeout = std::chrono::seconds(60);
-  /// fsync each file and its folder: as durable as the store (store.synchronous: full); off for normal/off, whose
-  /// commits do not survive a power loss either (two fsyncs per image cost more than the image's own commit).
+  /// fsync each file and its folder (fsyncs_images below: unless store.synchronous is off), so a job row that
+  /// survives a power loss never names a file that did not.
   bool fsync = true;
   /// Threads that write and fsync images, apart from the HTTP clients' task threads (which carry the providers'
   /// sockets). More writers store more images at once but take the disk from the store's commits: on this 2-core
@@ -42,6 +43,7 @@ public:
 
   void store(std::vector<std::string> images, core::instant now, callback done) override;
   bool remove(const std::string& digest, core::instant unless_stored_since) override;
+  void committed(const std::vector<std::string>& digests) override;
 
   /// Writes `bytes` durably and returns their digest (blocking: the caller's thread does the fsyncs).
   std::string put(const std::string& bytes, core::instant now);
@@ -65,7 +67,15 @@ private:
   /// recent_ at every write cost O(writes per hour) each, quadratic over a busy hour (seconds of CPU under the
   /// lock at 25,000 images, past images.download_timeout on a loaded machine).
   std::deque<std::pair<core::instant, std::string>> recent_order_;
+  /// Writes not yet named by a committed row, per digest (a guard against remove()): how many, and the last one.
+  /// One whose row never comes (an item that failed after storing an image) is let go with recent_, after the hour.
+  std::map<std::string, std::pair<int, core::instant>> uncommitted_;
 };
+
+/// Whether result image files and their folders are fsynced before the worker reports the outcome: unless the
+/// store itself is `off`. With `normal` the job's row may lose its last commits in a power loss, but a row that
+/// survives must not name a file that did not (a file is written once, and rows point at it for its retention).
+constexpr bool fsyncs_images(core::sync_mode m) { return m != core::sync_mode::off; }
 
 /// SHA-256 of `bytes` as 64 lower-case hex digits.
 std::string sha256_hex(const std::string& bytes);

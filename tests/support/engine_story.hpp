@@ -34,6 +34,7 @@ struct story_options {
   core::duration starts_at; ///< virtual time since the epoch at which this engine starts (a later process)
   bool settle;              ///< let the start (and resume) finish first; without it, submissions race the start
   port_factory ports;       ///< empty: every provider is its config's simulated provider
+  actors::engine_options engine{}; ///< webhooks, resolver, ...: what a story adds to the tree
   story_options(core::duration starts = core::duration{0}, bool settle_first = true, port_factory p = {})
       : starts_at(starts), settle(settle_first), ports(std::move(p)) {}
 };
@@ -52,7 +53,7 @@ struct engine_story {
       o.ports = [](const core::provider_config& p) { return providers::make_simulated_provider(p); };
     engine = actors::start_engine(*vt.sys, cfg,
                                   store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal),
-                                  std::move(o.ports), vt.anchor());
+                                  std::move(o.ports), vt.anchor(), o.engine);
     if (o.settle)
       vt.run();
     reader = store_adapter::open_sqlite_store(dir.file("jobs.db"), core::sync_mode::normal);
