@@ -229,7 +229,7 @@ TEST_CASE("an operator's notice is delivered at once while jobs' webhooks that f
   CHECK(r.tries_to("https://down.example") > 0);
 }
 
-TEST_CASE("one job receiver that fails holds at most its share of memory and tries; the others are delivered",
+TEST_CASE("one job receiver that fails holds at most its share of memory and tries, and the others are delivered",
           "[notify]") {
   rig r;
   r.memory_cap = 5;
