@@ -134,7 +134,7 @@ void load(self_ptr self, bool job_hooks) {
   lane.loading = true;
   lane.more = false;
   const auto limit = st.opts.memory_cap - st.schedule->held(job_hooks);
-  self->request(st.store, caf::infinite, msg::load_outbox{lane.last_id, limit, job_hooks, {}, 0})
+  self->request(st.store, caf::infinite, msg::load_outbox{{lane.last_id, limit, job_hooks, {}, 0}})
     .then(
       [self, limit, job_hooks](msg::outbox_page& page) {
         auto& st = self->state;
@@ -165,7 +165,7 @@ void reload_deferred(self_ptr self) {
       continue;
     d.second = true;
     const auto limit = st.opts.receiver_cap - held;
-    const msg::load_outbox q{d.first - 1, limit, true, receiver, st.lanes[1].last_id};
+    const msg::load_outbox q{{d.first - 1, limit, true, receiver, st.lanes[1].last_id}};
     self->request(st.store, caf::infinite, q)
       .then(
         [self, receiver = receiver, limit](msg::outbox_page& page) {

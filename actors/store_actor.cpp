@@ -426,7 +426,7 @@ msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::st
     [self](const msg::load_outbox& m) {
       return read<msg::outbox_page>(self, [&](core::store_db& db) {
         auto* o = db.outbox();
-        return msg::outbox_page{o ? o->pending({m.after_id, m.limit, m.job_hooks, m.receiver, m.upto})
+        return msg::outbox_page{o ? o->pending(m.q)
                                   : std::vector<core::outbox_entry>{}};
       });
     },

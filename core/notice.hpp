@@ -43,6 +43,16 @@ struct outbox_entry {
   bool job_hook = false; ///< to a job's own webhook_url (see notice_target)
 };
 
+/// Which outbox entries to read: of one lane, id > after_id (and <= upto unless 0), of one receiver unless empty
+/// (see core::receiver_of), lowest id first, at most limit.
+struct outbox_query {
+  std::int64_t after_id = 0;
+  std::size_t limit = 0;
+  bool job_hooks = false; ///< the lane of jobs' own webhooks, else the operator targets'
+  std::string receiver;
+  std::int64_t upto = 0;
+};
+
 /// The edge that sends one delivery: over HTTP in adapters/notify, scripted in tests.
 class webhook_port {
 public:
@@ -74,6 +84,9 @@ public:
 
 template <class I> auto inspect(I& f, notice_target& x) { return f(x.url, x.secret_env, x.job_hook); }
 template <class I> auto inspect(I& f, notice& x) { return f(x.type, x.at, x.data, x.keep, x.to); }
+template <class I> auto inspect(I& f, outbox_query& x) {
+  return f(x.after_id, x.limit, x.job_hooks, x.receiver, x.upto);
+}
 template <class I> auto inspect(I& f, outbox_entry& x) {
   return f(x.id, x.event_id, x.type, x.url, x.secret_env, x.body, x.created_at, x.job_hook);
 }

@@ -182,15 +182,7 @@ public:
 class outbox_store {
 public:
   virtual ~outbox_store() = default;
-  /// Which outbox entries to read: of one lane, id > after_id (and <= upto unless 0), of one receiver unless empty
-  /// (see core::receiver_of), lowest id first, at most limit.
-  struct query {
-    std::int64_t after_id = 0;
-    std::size_t limit = 0;
-    bool job_hooks = false;
-    std::string receiver;
-    std::int64_t upto = 0;
-  };
+  using query = outbox_query;
   virtual std::vector<outbox_entry> pending(const query& q) = 0;
   /// The job's `webhook_url` ("" when it has none or is unknown).
   virtual std::string webhook_url(job_id id) = 0;

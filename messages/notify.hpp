@@ -15,14 +15,8 @@ namespace cutover::msg {
 /// A breaker or budget change, kept as an event and notified to whom the config says (no answer: like a log line
 /// that is durable; a crash before the next commit loses it).
 struct record_notice { core::notice n; };
-/// Outbox entries as core::outbox_store::query says.
-struct load_outbox {
-  std::int64_t after_id = 0;
-  std::size_t limit = 0;
-  bool job_hooks = false;
-  std::string receiver;
-  std::int64_t upto = 0;
-};
+/// Outbox entries as the query says.
+struct load_outbox { core::outbox_query q; };
 struct outbox_page { std::vector<core::outbox_entry> entries; };
 /// Entries done with (answered 2xx, or expired): deleted in the store's next commit.
 struct outbox_done { std::vector<std::int64_t> ids; };
@@ -40,7 +34,7 @@ struct notify_due { std::uint64_t generation = 0; };
 
 template <class I> auto inspect(I& f, record_notice& x) { return f(caf::meta::type_name("record_notice"), x.n); }
 template <class I> auto inspect(I& f, load_outbox& x) {
-  return f(caf::meta::type_name("load_outbox"), x.after_id, x.limit, x.job_hooks, x.receiver, x.upto);
+  return f(caf::meta::type_name("load_outbox"), x.q);
 }
 template <class I> auto inspect(I& f, outbox_page& x) { return f(caf::meta::type_name("outbox_page"), x.entries); }
 template <class I> auto inspect(I& f, outbox_done& x) { return f(caf::meta::type_name("outbox_done"), x.ids); }
