@@ -34,8 +34,15 @@ struct notifier_state {
   notifier_options opts;
   std::unique_ptr<core::delivery_schedule> schedule;
   lane_cursor lanes[2];      ///< [0] operator targets, [1] jobs' webhooks
-  /// Jobs' receivers over receiver_cap: the lowest id of theirs read but not held, and whether a read is under way.
-  std::map<std::string, std::pair<std::int64_t, bool>> deferred;
+  /// Jobs' receivers that went over receiver_cap: their entries from `from` on wait on disk, read again by
+  /// reload_deferred; every later entry of theirs the lane reads waits too, so none is held twice.
+  struct waiting {
+    std::int64_t from = 0;
+    bool reading = false;     ///< a read of theirs is under way, up to `upto`
+    std::int64_t upto = 0;
+    bool more_since = false;  ///< the lane passed more of theirs (above `upto`) during that read
+  };
+  std::map<std::string, waiting> deferred;
   std::optional<instant> timer_at;
   std::uint64_t generation = 0;
   core::counter* delivered = nullptr;
@@ -115,10 +122,16 @@ void hold(self_ptr self, core::outbox_entry&& e) {
   auto& st = self->state;
   if (e.job_hook) {
     auto receiver = core::receiver_of(e.url);
+    if (auto it = st.deferred.find(receiver); it != st.deferred.end()) {
+      auto& w = it->second;
+      if (w.reading)
+        w.more_since = true; // above the read's bound: read after it
+      else
+        w.from = std::min(w.from, e.id);
+      return;
+    }
     if (st.schedule->held_for(receiver) >= st.opts.receiver_cap) {
-      auto [it, added] = st.deferred.emplace(std::move(receiver), std::make_pair(e.id, false));
-      if (!added)
-        it->second.first = std::min(it->second.first, e.id);
+      st.deferred.emplace(std::move(receiver), notifier_state::waiting{e.id});
       return;
     }
   }
@@ -159,13 +172,15 @@ void load(self_ptr self, bool job_hooks) {
 /// Reads again the waiting entries of jobs' receivers that have room in memory again (up to what the lane read).
 void reload_deferred(self_ptr self) {
   auto& st = self->state;
-  for (auto& [receiver, d] : st.deferred) {
+  for (auto& [receiver, w] : st.deferred) {
     const auto held = st.schedule->held_for(receiver);
-    if (d.second || held >= st.opts.receiver_cap)
+    if (w.reading || held >= st.opts.receiver_cap)
       continue;
-    d.second = true;
+    w.reading = true;
+    w.upto = st.lanes[1].last_id;
+    w.more_since = false;
     const auto limit = st.opts.receiver_cap - held;
-    const msg::load_outbox q{{d.first - 1, limit, true, receiver, st.lanes[1].last_id}};
+    const msg::load_outbox q{{w.from - 1, limit, true, receiver, w.upto}};
     self->request(st.store, caf::infinite, q)
       .then(
         [self, receiver = receiver, limit](msg::outbox_page& page) {
@@ -173,20 +188,25 @@ void reload_deferred(self_ptr self) {
           auto it = st.deferred.find(receiver);
           if (it == st.deferred.end())
             return;
+          auto& w = it->second;
           std::int64_t last = 0;
           for (auto& e : page.entries) {
             last = std::max(last, e.id);
             st.schedule->add(std::move(e));
           }
-          if (page.entries.size() < limit)
-            st.deferred.erase(it); // all of it is held now; what the lane reads later is judged then
+          w.reading = false;
+          if (page.entries.size() >= limit)
+            w.from = last + 1; // more up to `upto`, and perhaps above it
+          else if (w.more_since)
+            w.from = w.upto + 1; // all up to `upto` is held; what the lane passed meanwhile is next
           else
-            it->second = {last + 1, false};
+            st.deferred.erase(it); // all of it is held; what the lane reads later is judged then
           pump(self);
+          reload_deferred(self);
         },
         [self, receiver = receiver](caf::error& err) {
           if (auto it = self->state.deferred.find(receiver); it != self->state.deferred.end())
-            it->second.second = false; // the next answer tries again
+            it->second.reading = false; // the next answer tries again
           core::log_line{} << "event=notify_outbox_read_failed error=\"" << to_string(err) << "\"";
         });
   }

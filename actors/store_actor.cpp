@@ -1,5 +1,6 @@
 #include "actors/store_actor.hpp"
 #include "core/metric_catalog.hpp"
+#include "core/images.hpp"
 #include "core/log_line.hpp"
 #include "core/notify_rules.hpp"
 
@@ -129,12 +130,17 @@ void flush(self_ptr self) {
   st.commits->add();
   st.rows->add(static_cast<std::int64_t>(rows));
   if (st.opts.images) { // the files these rows name are theirs now: an erasure may judge them by the rows
+    // one name per write: each image a provider's answer put (n copies of the same bytes are n writes, two jobs'
+    // same bytes two); a cached answer wrote nothing, so it releases no other job's write
+    std::vector<std::uint64_t> cached; // routed to the cache and finished in this same commit
+    for (const auto& e : st.batch.events)
+      if (e.kind == core::event_kind::routed && e.provider == core::cache_provider)
+        cached.push_back(e.id.value);
     std::vector<std::string> named;
     for (const auto& e : st.batch.events)
-      if (e.kind == core::event_kind::finished)
-        for (const auto& d : e.images)
-          if (std::find(named.begin(), named.end(), d) == named.end())
-            named.push_back(d);
+      if (e.kind == core::event_kind::finished &&
+          std::find(cached.begin(), cached.end(), e.id.value) == cached.end())
+        named.insert(named.end(), e.images.begin(), e.images.end());
     if (!named.empty())
       st.opts.images->committed(named);
   }

@@ -106,3 +106,49 @@ TEST_CASE("erasing a user removes their image file at once when no other job wro
   r.ask(msg::erase_user_jobs{"gone", ""});
   CHECK_FALSE(r.on_disk(digest));
 }
+
+TEST_CASE("a job's images of the same bytes, committed in one row, leave no guard behind", "[images]") {
+  rig r;
+  const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + "n=2, twice the same";
+  r.insert(1, "gone");
+  const auto digest = r.files->put(png, r.vt.now());
+  REQUIRE(r.files->put(png, r.vt.now()) == digest); // the second image of the same answer
+  core::job_event e;
+  e.id = core::job_id{1};
+  e.kind = core::event_kind::finished;
+  e.at = r.vt.now();
+  e.status = core::job_status::succeeded;
+  e.images = {digest, digest};
+  r.ask(msg::record_events{{e}});
+  r.vt.advance(1s);
+  r.ask(msg::erase_user_jobs{"gone", ""});
+  CHECK_FALSE(r.on_disk(digest));
+}
+
+TEST_CASE("an answer from the result cache does not release the guard of another job's uncommitted write",
+          "[images]") {
+  rig r;
+  const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + "cached and written again";
+  r.insert(1, "gone");
+  const auto digest = r.files->put(png, r.vt.now());
+  r.finish(1, digest);
+  r.insert(2, "stays");
+  r.vt.advance(1s);
+  REQUIRE(r.files->put(png, r.vt.now()) == digest); // job 2's write; its outcome is on its way
+  r.insert(3, "gone");
+  core::job_event routed;
+  routed.id = core::job_id{3};
+  routed.kind = core::event_kind::routed;
+  routed.at = r.vt.now();
+  routed.status = core::job_status::queued;
+  routed.provider = std::string{core::cache_provider};
+  auto fin = routed;
+  fin.kind = core::event_kind::finished;
+  fin.status = core::job_status::succeeded;
+  fin.provider.clear();
+  fin.images = {digest};
+  r.ask(msg::record_events{{routed, fin}}); // job 3 answered from the cache: it wrote nothing
+  r.vt.advance(1s);
+  r.ask(msg::erase_user_jobs{"gone", ""});
+  CHECK(r.on_disk(digest));
+}
