@@ -59,17 +59,17 @@ struct rig {
     j.created_at = j.updated_at = vt.now();
     ask(msg::insert_job{j});
   }
-  /// The job's outcome naming `digest` reaches the disk.
-  void finish(std::uint64_t id, const std::string& digest) {
+  core::job_event succeeded(std::uint64_t id, std::vector<std::string> images) const {
     core::job_event e;
     e.id = core::job_id{id};
     e.kind = core::event_kind::finished;
     e.at = vt.now();
     e.status = core::job_status::succeeded;
-    e.provider = "gemini";
-    e.images = {digest};
-    ask(msg::record_events{{e}});
+    e.images = std::move(images);
+    return e;
   }
+  /// The job's outcome naming `digest` reaches the disk.
+  void finish(std::uint64_t id, const std::string& digest) { ask(msg::record_events{{succeeded(id, {digest})}}); }
   bool on_disk(const std::string& digest) const { return fs::exists(fs::path(files->dir()) / core::image_relative_path(digest)); }
 };
 
@@ -113,13 +113,7 @@ TEST_CASE("a job's images of the same bytes, committed in one row, leave no guar
   r.insert(1, "gone");
   const auto digest = r.files->put(png, r.vt.now());
   REQUIRE(r.files->put(png, r.vt.now()) == digest); // the second image of the same answer
-  core::job_event e;
-  e.id = core::job_id{1};
-  e.kind = core::event_kind::finished;
-  e.at = r.vt.now();
-  e.status = core::job_status::succeeded;
-  e.images = {digest, digest};
-  r.ask(msg::record_events{{e}});
+  r.ask(msg::record_events{{r.succeeded(1, {digest, digest})}});
   r.vt.advance(1s);
   r.ask(msg::erase_user_jobs{"gone", ""});
   CHECK_FALSE(r.on_disk(digest));
@@ -136,18 +130,11 @@ TEST_CASE("an answer from the result cache does not release the guard of another
   r.vt.advance(1s);
   REQUIRE(r.files->put(png, r.vt.now()) == digest); // job 2's write; its outcome is on its way
   r.insert(3, "gone");
-  core::job_event routed;
-  routed.id = core::job_id{3};
+  auto routed = r.succeeded(3, {});
   routed.kind = core::event_kind::routed;
-  routed.at = r.vt.now();
   routed.status = core::job_status::queued;
   routed.provider = std::string{core::cache_provider};
-  auto fin = routed;
-  fin.kind = core::event_kind::finished;
-  fin.status = core::job_status::succeeded;
-  fin.provider.clear();
-  fin.images = {digest};
-  r.ask(msg::record_events{{routed, fin}}); // job 3 answered from the cache: it wrote nothing
+  r.ask(msg::record_events{{routed, r.succeeded(3, {digest})}}); // job 3 answered from the cache: it wrote nothing
   r.vt.advance(1s);
   r.ask(msg::erase_user_jobs{"gone", ""});
   CHECK(r.on_disk(digest));
