@@ -55,22 +55,30 @@ void latency_histogram::merge(const latency_histogram& o) {
     *this = o;
     return;
   }
-  std::vector<bin> out;
-  out.reserve(bins_.size() + o.bins_.size());
-  auto a = bins_.begin();
-  auto b = o.bins_.begin();
-  while (a != bins_.end() || b != o.bins_.end()) {
-    if (b == o.bins_.end() || (a != bins_.end() && a->index < b->index))
-      out.push_back(*a++);
-    else if (a == bins_.end() || b->index < a->index)
-      out.push_back(*b++);
-    else {
-      out.push_back(bin{a->index, a->count + b->count});
-      ++a;
-      ++b;
+  // In place, no new vector: this runs several times per rollout tick. Count o's indices we lack, grow by that
+  // many, then merge from the back so nothing is overwritten before it is read.
+  std::size_t missing = 0;
+  auto at = bins_.cbegin();
+  for (const auto& theirs : o.bins_) {
+    at = std::lower_bound(at, bins_.cend(), theirs.index, [](const bin& x, std::uint16_t i) { return x.index < i; });
+    if (at == bins_.cend() || at->index != theirs.index)
+      ++missing;
+  }
+  auto a = bins_.size();
+  auto b = o.bins_.size();
+  bins_.resize(a + missing);
+  for (auto out = bins_.size(); b > 0;) {
+    const auto& theirs = o.bins_[b - 1];
+    if (a > 0 && bins_[a - 1].index > theirs.index) {
+      bins_[--out] = bins_[--a];
+    } else if (a > 0 && bins_[a - 1].index == theirs.index) {
+      bins_[--out] = bin{theirs.index, bins_[--a].count + theirs.count};
+      --b;
+    } else {
+      bins_[--out] = theirs;
+      --b;
     }
   }
-  bins_ = std::move(out);
   min_ = std::min(min_, o.min_);
   max_ = std::max(max_, o.max_);
   count_ += o.count_;

@@ -315,9 +315,10 @@ cohort_stats metric_window::figures(cohort c, std::int64_t lo, std::int64_t hi) 
   }
   if (k.hi == hi)
     return k.sum.stats();
-  cohort_totals sum = k.sum;
-  merge_buckets(c, k.hi + 1, hi, sum);
-  return sum.stats();
+  // into a kept scratch total: assigning reuses its histograms' storage, where a new copy allocated every tick
+  scratch_ = k.sum;
+  merge_buckets(c, k.hi + 1, hi, scratch_);
+  return scratch_.stats();
 }
 
 std::int64_t metric_window::dispatches(cohort c, instant from, instant to) const {

@@ -213,6 +213,7 @@ private:
   std::int64_t late_adds_ = 0; ///< observations and events that landed in a bucket older than the newest
   mutable std::array<kept_sum, kept_sums> kept_{};
   mutable std::uint64_t uses_ = 0;
+  mutable cohort_totals scratch_; ///< figures() of a span with an open bucket: the kept sum plus that bucket
 
   /// The last stats() of a cohort: valid while nothing changed (changes_ counts every add and removal).
   struct last_stats {

@@ -105,6 +105,40 @@ TEST_CASE("histogram merge equals adding every value to one histogram") {
   CHECK(empty.quantile(0.95) == all.quantile(0.95));
 }
 
+TEST_CASE("histogram merge keeps every rank, whether the other's values lie below, among or above ours") {
+  using namespace std::chrono;
+  auto fill = [](latency_histogram& h, microseconds from, microseconds step, int n) {
+    for (int i = 0; i < n; ++i)
+      h.add(from + step * i);
+  };
+  struct shape {
+    microseconds from, step;
+    int n;
+  };
+  const std::vector<std::pair<shape, shape>> cases{
+      {{20ms, 1ms, 40}, {1ms, 500us, 30}},   // theirs wholly below ours
+      {{1ms, 500us, 30}, {20ms, 1ms, 40}},   // wholly above
+      {{1ms, 3ms, 50}, {2ms, 7ms, 25}},      // interleaved, some bins shared
+      {{5ms, 2ms, 10}, {5ms, 2ms, 10}},      // the same bins
+      {{5ms, 2ms, 1}, {1ms, 100ms, 60}},     // one bin against many
+  };
+  REQUIRE_FALSE(cases.empty());
+  for (const auto& [ours, theirs] : cases) {
+    latency_histogram a, b, all;
+    fill(a, ours.from, ours.step, ours.n);
+    fill(all, ours.from, ours.step, ours.n);
+    fill(b, theirs.from, theirs.step, theirs.n);
+    fill(all, theirs.from, theirs.step, theirs.n);
+    a.merge(b);
+    REQUIRE(a.count() == all.count());
+    for (std::int64_t rank = 1; rank <= all.count(); ++rank) {
+      const double q = static_cast<double>(rank) / static_cast<double>(all.count());
+      INFO("rank " << rank << " of " << all.count());
+      CHECK(a.quantile(q) == all.quantile(q));
+    }
+  }
+}
+
 TEST_CASE("empty histogram answers zero for every quantile") {
   latency_histogram h;
   CHECK(h.count() == 0);
