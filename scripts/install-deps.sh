@@ -10,6 +10,8 @@ packages=(
   libboost1.74-dev libboost-system1.74-dev
   libcaf-dev libcpprest-dev libsqlitecpp-dev libsqlite3-dev libyaml-cpp-dev libssl-dev zlib1g-dev catch2
   sqlite3
+  # jemalloc: the engine's allocator (threads free what others allocated; glibc's arenas make them wait)
+  libjemalloc-dev
 )
 # test and benchmark tools: the load generator, /usr/bin/time, xmllint (simulate's SVG plots are parsed), promtool
 # from prometheus (lints /metrics, checks and tests deploy/alerts.yml; the engine never needs it to run), chromium
