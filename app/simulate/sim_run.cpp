@@ -29,6 +29,38 @@ using namespace std::chrono_literals;
 
 namespace {
 
+/// Runs every actor with mail until none has any, as the test scheduler's run() does, but resumes an actor once for
+/// all of its mail. The test scheduler resumes an actor for one message and puts it back at the front of the queue,
+/// so it runs next anyway: the order is the same. Each resume costs a lookup under a lock in CAF's logger (6 % of
+/// the simulation thread's samples on a 2-day load run), now paid once per actor turn instead of per message.
+class drain_unit : public caf::execution_unit {
+public:
+  explicit drain_unit(caf::scheduler::test_coordinator& sched) : caf::execution_unit(&sched.system()), sched_(sched) {}
+  void exec_later(caf::resumable* job) override { sched_.jobs.push_back(job); } // as the test scheduler's own unit
+
+  void drain() {
+    constexpr std::size_t all_mail = 1u << 20; // any bound would do; this one keeps CAF's quantum sums far from overflow
+    while (!sched_.jobs.empty()) {
+      auto* job = sched_.jobs.front();
+      sched_.jobs.pop_front();
+      switch (job->resume(this, all_mail)) {
+        case caf::resumable::resume_later:
+          sched_.jobs.push_front(job);
+          break;
+        case caf::resumable::done:
+        case caf::resumable::awaiting_message:
+          intrusive_ptr_release(job);
+          break;
+        case caf::resumable::shutdown_execution_unit:
+          break;
+      }
+    }
+  }
+
+private:
+  caf::scheduler::test_coordinator& sched_;
+};
+
 /// What the driver heard back from intake and the rollout controller.
 struct driver_log {
   std::int64_t accepted = 0, refused = 0;
@@ -253,6 +285,7 @@ run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, cons
     caf::actor_system sys{sys_cfg};
     auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
     auto& clock = sched.clock();
+    drain_unit run{sched};
     const auto t0 = clock.now();
     const actors::clock_anchor anchor{sc->start, t0};
     auto to_clock = [&](instant t) { return t0 + (t - sc->start); };
@@ -267,7 +300,7 @@ run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, cons
       anchor, actors::engine_options{false, {}, nullptr, nullptr}); // no webhooks: simulate notifies nobody
     auto log = std::make_shared<driver_log>();
     auto drive = sys.spawn(driver, engine.intake, engine.rollout, log, anchor);
-    sched.run();
+    run.drain();
 
     traffic_generator traffic(*sc, seed);
     auto next = traffic.next();
@@ -287,7 +320,7 @@ run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, cons
         if (timers.begin()->first > horizon)
           break;
         clock.trigger_timeout(); // moves virtual time to the timer's instant
-        sched.run();
+        run.drain();
         continue;
       }
       if (t_next > horizon)
@@ -309,7 +342,7 @@ run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, cons
         if (a.action == "reload")
           log->ops.push_back({a.at, "reload", "none", a.patch_text});
       }
-      sched.run();
+      run.drain();
       if (opts.progress) {
         const auto d = (anchor.now(clock) - sc->start) / day;
         if (d != shown_day) {
@@ -327,9 +360,9 @@ run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, cons
     r.operator_actions = log->ops;
     caf::anon_send_exit(drive, caf::exit_reason::user_shutdown);
     engine.stop();
-    sched.run();
+    run.drain();
     while (clock.trigger_timeout()) // let the actors see their exits (timers left are dropped)
-      sched.run();
+      run.drain();
   }
   // the actors are gone: what they committed last reaches the file, and the file is closed before gather reads it
   try {
