@@ -1,4 +1,5 @@
 #include "adapters/images/image_files.hpp"
+#include "adapters/images/group_flush.hpp"
 #include "adapters/images/writer_pool.hpp"
 
 #include <cpprest/http_client.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <stdexcept>
 
@@ -39,16 +41,6 @@ void write_all(int fd, const std::string& bytes, const std::string& path) {
       throw std::runtime_error("writing " + path + ": " + std::strerror(errno));
     done += static_cast<std::size_t>(n);
   }
-}
-
-void fsync_path(const fs::path& p) {
-  const int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0)
-    throw std::runtime_error("opening " + p.string() + ": " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0)
-    throw std::runtime_error("fsync of " + p.string() + ": " + std::strerror(errno));
 }
 
 stored_images failed(error_class e, std::string message) {
@@ -98,9 +90,13 @@ image_files::image_files(image_files_options opts)
   fs::create_directories(opts_.dir, ec);
   if (ec)
     throw std::runtime_error("cannot create the images folder " + opts_.dir + ": " + ec.message());
+  if (opts_.fsync)
+    flush_ = std::make_unique<group_flush>(opts_.flush ? opts_.flush : syncfs_of(opts_.dir));
 }
 
 image_files::~image_files() = default;
+
+std::size_t image_files::awaiting_flush() const { return flush_ ? flush_->waiting() : 0; }
 
 std::string image_files::decode(const std::string& image) {
   std::string b64 = image;
@@ -121,6 +117,18 @@ std::string image_files::decode(const std::string& image) {
 }
 
 std::string image_files::put(const std::string& bytes, core::instant now) {
+  const auto digest = write(bytes, now);
+  if (!flush_)
+    return digest;
+  std::promise<std::string> flushed;
+  auto error = flushed.get_future();
+  flush_->after_next_flush([&flushed](const std::string& e) { flushed.set_value(e); });
+  if (const auto e = error.get(); !e.empty())
+    throw std::runtime_error(e);
+  return digest;
+}
+
+std::string image_files::write(const std::string& bytes, core::instant now) {
   const auto digest = sha256_hex(bytes);
   {
     std::lock_guard<std::mutex> guard{mutex_};
@@ -151,8 +159,6 @@ std::string image_files::put(const std::string& bytes, core::instant now) {
     throw std::runtime_error("creating " + tmp.string() + ": " + std::strerror(errno));
   try {
     write_all(fd, bytes, tmp.string());
-    if (opts_.fsync && ::fsync(fd) != 0)
-      throw std::runtime_error("fsync of " + tmp.string() + ": " + std::strerror(errno));
   } catch (...) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -164,9 +170,8 @@ std::string image_files::put(const std::string& bytes, core::instant now) {
     ::unlink(tmp.c_str());
     throw std::runtime_error("renaming into " + final_path.string() + ": " + why);
   }
-  if (opts_.fsync)
-    fsync_path(shard); // the rename itself survives a power loss
-  return digest;
+  return digest; // durable after the next flush: it writes the file, the rename and any new shard folder
+
 }
 
 std::optional<std::string> image_files::read(const std::string& digest) const {
@@ -245,9 +250,10 @@ void image_files::download(const std::string& url, std::function<void(stored_ima
 }
 
 void image_files::store(std::vector<std::string> images, core::instant now, callback done) {
-  // Every image of the item becomes bytes (decoded here, or downloaded), then all are written by the writer pool:
-  // the fsyncs never run on an actor's thread, nor on the task threads that carry the providers' HTTP calls (two
-  // of them: an fsync there held every provider answer behind it and capped the whole path at 2 fsync pairs).
+  // Every image of the item becomes bytes (decoded here, or downloaded), then all are written by the writer pool
+  // and made durable by the next group flush: neither runs on an actor's thread, nor on the task threads that carry
+  // the providers' HTTP calls (two of them: an fsync there held every provider answer behind it and capped the
+  // whole path at 2 fsync pairs). `done` hears of the item only once its files are durable.
   if (images.empty())
     return done(failed(error_class::bad_response, "no image to store"));
   struct gather {
@@ -280,11 +286,17 @@ void image_files::store(std::vector<std::string> images, core::instant now, call
       stored_images out;
       try {
         for (const auto& b : g->bytes)
-          out.digests.push_back(self->put(b, now));
+          out.digests.push_back(self->write(b, now));
       } catch (const std::exception& e) {
-        out = failed(error_class::server, std::string{"storing the image failed: "} + e.what());
+        return g->done(failed(error_class::server, std::string{"storing the image failed: "} + e.what()));
       }
-      g->done(std::move(out));
+      if (!self->flush_)
+        return g->done(std::move(out));
+      self->flush_->after_next_flush([g, out = std::move(out)](const std::string& error) mutable {
+        if (!error.empty())
+          return g->done(failed(error_class::server, "storing the image failed: " + error));
+        g->done(std::move(out));
+      });
     });
   };
   for (std::size_t i = 0; i < images.size(); ++i) {

@@ -1,7 +1,8 @@
 #pragma once
 /// The image store on disk: one file per image, named by the SHA-256 of its bytes and sharded two levels deep
-/// (`<dir>/ab/cd/<sha256>.png`), each written to a temporary file, fsynced, renamed into place and its folder
-/// fsynced, so an image a job names survives a crash or a power loss once its job's outcome is reported.
+/// (`<dir>/ab/cd/<sha256>.png`), each written to a temporary file and renamed into place; then one flush makes every
+/// write finished so far durable together (group_flush), and only then does each write's caller hear of it, so an
+/// image a job names survives a crash or a power loss once its job's outcome is reported.
 /// Images a provider gives as URLs are downloaded first, within a size bound (the HTTP client's timeout bounds each
 /// read; the worker bounds the whole item on the actor clock). Thread-safe: workers store, the store actor sweeps,
 /// the HTTP edge reads.
@@ -11,6 +12,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,17 +25,20 @@ struct image_files_options {
   std::string dir;
   std::size_t max_download_bytes = 32 * 1024 * 1024;
   core::duration download_timeout = std::chrono::seconds(60);
-  /// fsync each file and its folder (fsyncs_images below: unless store.synchronous is off), so a job row that
-  /// survives a power loss never names a file that did not.
+  /// Flush the files and their folders before a write is reported (fsyncs_images below: unless store.synchronous
+  /// is off), so a job row that survives a power loss never names a file that did not.
   bool fsync = true;
-  /// Threads that write and fsync images, apart from the HTTP clients' task threads (which carry the providers'
-  /// sockets). More writers store more images at once but take the disk from the store's commits: on this 2-core
-  /// machine (ext4, every fsync its own write) 8 writers took bench/http_bench.sh from about 3,000 to 1,500
-  /// accepted jobs/s; 4 kept it and still doubled bench/openai_path.sh over writes on the task threads.
+  /// How writes are made durable together when `fsync` is on; empty: syncfs_of(dir) (group_flush.hpp). Tests
+  /// inject their own to see when, and how often, it runs.
+  std::function<void()> flush;
+  /// Threads that write images, apart from the HTTP clients' task threads (which carry the providers' sockets).
+  /// While each writer fsynced its own files, 8 writers took bench/http_bench.sh from about 3,000 to 1,500
+  /// accepted jobs/s on this 2-core machine, and 4 kept it; writers no longer flush, but 4 stayed.
   std::size_t writers = 4;
 };
 
 class writer_pool;
+class group_flush;
 
 class image_files final : public core::image_port, public std::enable_shared_from_this<image_files> {
 public:
@@ -45,8 +50,11 @@ public:
   bool remove(const std::string& digest, core::instant unless_stored_since) override;
   void committed(const std::vector<std::string>& digests) override;
 
-  /// Writes `bytes` durably and returns their digest (blocking: the caller's thread does the fsyncs).
+  /// Writes `bytes` durably and returns their digest (blocking: waits for the flush that covers the write, so never
+  /// call it from a store() completion, which runs on the flushing thread).
   std::string put(const std::string& bytes, core::instant now);
+  /// Writes finished and waiting for a flush that has not begun yet.
+  std::size_t awaiting_flush() const;
   /// The bytes of image `digest`; none when it is not stored (or `digest` is not a digest).
   std::optional<std::string> read(const std::string& digest) const;
   const std::string& dir() const { return opts_.dir; }
@@ -56,9 +64,12 @@ private:
   /// not handled here. Throws std::runtime_error for data that is not base64.
   static std::string decode(const std::string& image);
   void download(const std::string& url, std::function<void(core::stored_images)> done);
+  /// Writes `bytes` as a file in place (not yet durable) and returns their digest.
+  std::string write(const std::string& bytes, core::instant now);
 
   image_files_options opts_;
   std::shared_ptr<writer_pool> writers_; ///< runs store()'s writes; its threads end once it is dropped and drained
+  std::unique_ptr<group_flush> flush_;   ///< none when `fsync` is off; its thread ends once dropped and drained
   std::mutex mutex_;
   /// Images written by this process within the last hour, and when: the sweep leaves them alone, since a job that
   /// produced the same bytes again has not yet committed the row that would keep them.
