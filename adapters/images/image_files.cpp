@@ -171,7 +171,6 @@ std::string image_files::write(const std::string& bytes, core::instant now) {
     throw std::runtime_error("renaming into " + final_path.string() + ": " + why);
   }
   return digest; // durable after the next flush: it writes the file, the rename and any new shard folder
-
 }
 
 std::optional<std::string> image_files::read(const std::string& digest) const {
