@@ -149,6 +149,8 @@ log_sink& log_sink::instance() {
 }
 
 void log_sink::write(std::string_view line, bool urgent) {
+  if (muted_.load(std::memory_order_relaxed))
+    return;
   std::string text = format() == log_format::json ? text_line_to_json(line) : std::string{line};
   text += '\n';
   std::lock_guard<std::mutex> guard{mutex_};

@@ -35,6 +35,9 @@ public:
   /// Off in `cutover simulate`: days of virtual traffic would print millions of job lines.
   void set_job_events(bool on) { job_events_.store(on, std::memory_order_relaxed); }
   bool job_events() const { return job_events_.load(std::memory_order_relaxed); }
+  /// While muted, lines are dropped: `cutover simulate` runs whole engines whose decision and ledger lines would
+  /// break up its progress line and its own report on stderr.
+  void set_muted(bool on) { muted_.store(on, std::memory_order_relaxed); }
 
   /// Takes one whole line (without its newline). `urgent`: written now, after whatever was buffered before it.
   void write(std::string_view line, bool urgent);
@@ -48,6 +51,7 @@ private:
   std::string buffer_;
   std::atomic<log_format> format_{log_format::text};
   std::atomic<bool> job_events_{true};
+  std::atomic<bool> muted_{false};
 };
 
 /// Whether job event lines are wanted (checked before building one: simulate builds none).

@@ -166,7 +166,7 @@ TEST_CASE("serve refuses an unknown --log-format") {
   CHECK(s.str().find("--log-format") != std::string::npos);
 }
 
-TEST_CASE("cutover simulate writes no per-job log lines") {
+TEST_CASE("cutover simulate writes no per-job log lines and none of the engine's event lines") {
   temp_dir dir;
   const std::string sim = std::string{CUTOVER_SOURCE_DIR} + "/tests/sim/";
   const auto err = dir.file("err.txt");
@@ -179,4 +179,9 @@ TEST_CASE("cutover simulate writes no per-job log lines") {
   const auto text = s.str();
   REQUIRE(text.find("simulate:") != std::string::npos); // its own summary line came through stderr
   CHECK(text.find("event=job_") == std::string::npos);
+  CHECK(text.find("event=") == std::string::npos); // e.g. the rollout's decisions: they are in decisions.csv
+  std::ifstream decisions{dir.file("out") + "/decisions.csv"};
+  std::string header, first;
+  REQUIRE(std::getline(decisions, header));
+  CHECK(std::getline(decisions, first)); // the run decided something, so the engine had lines to log
 }

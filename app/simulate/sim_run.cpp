@@ -261,6 +261,10 @@ void gather(run_result& r, const scenario& sc, const std::string& path) {
 run_result run_once(std::shared_ptr<const scenario> sc, std::uint64_t seed, const run_options& opts) {
   const auto wall_start = std::chrono::steady_clock::now(); // stderr and bench figures only
   core::log_sink::instance().set_job_events(false); // no line per simulated job (millions over days)
+  struct mute { // nor the engine's event lines: the run reports through its files and its own stderr lines
+    mute() { core::log_sink::instance().set_muted(true); }
+    ~mute() { core::log_sink::instance().set_muted(false); }
+  } muted;
   run_result r;
   r.seed = seed;
   r.start = sc->start;
