@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 using namespace cutover;
@@ -131,8 +132,13 @@ TEST_CASE("a candidate that starts failing is rolled back the trigger's for wind
   const auto first_failure = field("first_candidate_failure_at");
   const auto rollback = field("rollback_at");
   CHECK(onset == testing::virtual_epoch + 3h);
+  // the engine sees the onset only through the candidate's first failed item: the first batch sent after it fails,
+  // and a batch waits at most its 30 s window (tests/sim/config.yaml) plus the call and the first 5 s poll
+  CHECK(first_failure >= onset);
+  CHECK(first_failure <= onset + 1min);
   // the error_rate trigger's window is 5 m: the breach starts at the first tick after the first failure is seen
   CHECK(rollback >= onset + 5min);
+  CHECK(rollback <= onset + 1min + 5min + 1s);
   CHECK(rollback >= first_failure + 5min);
   CHECK(rollback <= first_failure + 5min + 1s);
   CHECK(summary.find("\"kind\": \"rolled_back\", \"detail\": \"error_rate") != std::string::npos);
@@ -167,6 +173,25 @@ TEST_CASE("a sweep over a tier's max_wait gives larger batches and longer waits 
     CHECK(std::stoll(rows[i].at("batches")) < std::stoll(rows[i - 1].at("batches")));
   }
   CHECK(!slurp(dir.file("out/sweep.svg")).empty());
+}
+
+TEST_CASE("a sweep over two keys runs every combination once, and its plot is well-formed SVG") {
+  testing::temp_dir dir;
+  REQUIRE(run("sweep.config.yaml", "sweep.yaml", dir.file("out"),
+              {"tiers.sd.batch.max_wait=5s,2m", "tiers.sd.batch.max_items=10,200"}) == 0);
+  const auto rows = read_csv(dir.file("out/sweep.csv"));
+  REQUIRE(rows.size() == 4);
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& r : rows) {
+    seen.insert({r.at("tiers.sd.batch.max_wait"), r.at("tiers.sd.batch.max_items")});
+    if (r.at("tiers.sd.batch.max_items") == "10")
+      CHECK(std::stod(r.at("avg_batch_items")) <= 10.0); // the second key took effect in its runs
+  }
+  const std::set<std::pair<std::string, std::string>> all{{"5s", "10"}, {"5s", "200"}, {"2m", "10"}, {"2m", "200"}};
+  CHECK(seen == all);
+  const auto svg = dir.file("out/sweep.svg");
+  REQUIRE(slurp(svg).find("<svg") != std::string::npos);
+  CHECK(std::system(("xmllint --noout '" + svg + "'").c_str()) == 0);
 }
 
 TEST_CASE("every plot is well-formed SVG (xmllint parses it)") {
