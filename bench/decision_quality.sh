@@ -2,7 +2,7 @@
 # Decision quality of a rollout configuration, by sensitivity runs of `cutover simulate` at a typical production volume
 # (about 6,000 images a day): how often a healthy but noisy candidate is rolled back or held
 # (bench/scenarios/dq-healthy.yaml, 14 days, K runs), and how long each regression takes to be rolled back
-# (bench/scenarios/dq-p95x*.yaml, dq-err*.yaml: onset at 5d12h, K runs each). Prints one markdown table; the
+# (bench/scenarios/dq-p95x*.yaml, dq-err*.yaml: at 50 % from their first minute, onset at 1d15h, K runs each). Prints one markdown table; the
 # simulate outputs (runs.csv, summary.json, the first seed's decisions.csv) stay in the output directory.
 # See docs/decision-quality.md.
 #

@@ -195,7 +195,7 @@ TEST_CASE("tenants: every route of the whole engine is 403 to a tenant's key, an
       CHECK(status != 403);
     }
   }
-  // the routes of the whole engine and those of a tenant, as the issue names them
+  // the routes of the whole engine and those of a tenant, as docs/configuration.md lists them
   CHECK(global >= 10);
   // jobs (submit, read, list, cancel, feedback), dead letters (list, replay), OpenAI images, a user's erasure
   CHECK(own == 9);
