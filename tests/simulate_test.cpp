@@ -186,6 +186,10 @@ TEST_CASE("a sweep over two keys runs every combination once, and its plot is we
     seen.insert({r.at("tiers.sd.batch.max_wait"), r.at("tiers.sd.batch.max_items")});
     if (r.at("tiers.sd.batch.max_items") == "10")
       CHECK(std::stod(r.at("avg_batch_items")) <= 10.0); // the second key took effect in its runs
+    // the row names the folder with that combination's full files
+    const auto summary = slurp(dir.file("out/" + r.at("files") + "/summary.json"));
+    REQUIRE(!summary.empty());
+    CHECK(summary.find("\"jobs\"") != std::string::npos);
   }
   const std::set<std::pair<std::string, std::string>> all{{"5s", "10"}, {"5s", "200"}, {"2m", "10"}, {"2m", "200"}};
   CHECK(seen == all);

@@ -433,7 +433,7 @@ void write_sweep(const std::string& dir, const std::vector<sweep_key>& keys, con
   for (const auto& k : keys)
     out += csv(k.key) + ",";
   out += "seed,wait_p50_s,wait_p95_s,cost_per_image_usd,batches,avg_batch_items,provider_calls,outcome,detail,"
-         "final_percent\n";
+         "final_percent,files\n";
   svg::line_chart c{"Trade-off: user wait against cost per image", "user wait p95 (s)", "USD per image", 0, 1, 0, 1,
                     {}, {}};
   svg::series pts{"combinations", svg::colour(0), {}, false};
@@ -447,7 +447,7 @@ void write_sweep(const std::string& dir, const std::vector<sweep_key>& keys, con
            std::to_string(r.batches) + "," +
            (r.batches > 0 ? fixed(static_cast<double>(r.batch_items) / static_cast<double>(r.batches), 2) : "") + "," +
            std::to_string(r.calls) + "," + r.outcome + "," + csv(r.detail) + "," + std::to_string(r.final_percent) +
-           "\n";
+           ",sweep-" + std::to_string(r.combo + 1) + "\n"; // the folder with that combination's first run
     pts.points.push_back({r.wait_p95_s, cpi});
     std::string label;
     for (std::size_t k = 0; k < keys.size(); ++k)
