@@ -207,7 +207,7 @@ TEST_CASE("auth.metrics_open opens /metrics alone, health and readiness are alwa
   http_client http{engine.base_url()};
   CHECK(http.get("/metrics").status == 200);
   CHECK(http.get("/healthz").status == 200);
-  CHECK(http.get("/readyz").status == 200);
+  CHECK(wait_ready(http, std::chrono::seconds(20)).status == 200);
   CHECK(http.get("/v1/budget").status == 401);
   CHECK(http.get("/v1/rollout").status == 401);
 }

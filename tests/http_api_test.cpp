@@ -200,7 +200,8 @@ TEST_CASE("1,000 jobs submitted concurrently over HTTP all succeed, each exactly
 
 TEST_CASE("readiness names every provider and says ok while no breaker is open") {
   live_engine e;
-  auto r = e.http.get("/readyz");
+  auto r = wait_ready(e.http, std::chrono::seconds(20));
+  INFO(r.body);
   CHECK(r.status == 200);
   CHECK(json_field(r.body, "status") == "ok");
   CHECK(json_field(json_field(r.body, "checks"), "gemini") == "ok");

@@ -187,7 +187,7 @@ TEST_CASE("readyz of an idle engine checks the store's probe commit, the configu
   temp_dir dir;
   engine_process engine{dir.path.string(), fast_config()};
   http_client http{engine.base_url()};
-  const auto r = http.get("/readyz");
+  const auto r = wait_ready(http, std::chrono::seconds(20));
   CHECK(r.status == 200);
   CHECK(json_field(r.body, "status") == "ok");
   CHECK(check_of(r.body, "store") == "ok");
@@ -202,7 +202,7 @@ TEST_CASE("readyz is unavailable while the store cannot commit, and ready again 
   temp_dir dir;
   engine_process engine{dir.path.string(), fast_config()};
   http_client http{engine.base_url()};
-  REQUIRE(http.get("/readyz").status == 200);
+  REQUIRE(wait_ready(http, std::chrono::seconds(20)).status == 200);
   const auto from = engine.log_size();
   {
     // another writer holds the database's write lock: the engine's next commit (its probe, every 10 s, on an idle
@@ -268,7 +268,7 @@ TEST_CASE("readyz answers 503 unavailable when no provider is admissible: every 
   temp_dir dir;
   engine_process engine{dir.path.string(), config};
   http_client http{engine.base_url()};
-  REQUIRE(http.get("/readyz").status == 200);
+  REQUIRE(wait_ready(http, std::chrono::seconds(20)).status == 200);
   auto r = http.post("/v1/jobs", job_body("u1"));
   REQUIRE(r.status == 202);
   REQUIRE(json_field(http.get("/v1/jobs/" + json_field(r.body, "id") + "?wait=20s").body, "status") ==

@@ -78,7 +78,20 @@ engine_process::engine_process(const std::string& dir, const std::string& config
                                std::vector<std::string> extra_args)
   : dir_(dir), host_(std::move(host)), extra_args_(std::move(extra_args)), port_(port == 0 ? free_port() : port) {
   std::ofstream(dir_ + "/config.yaml") << config_text;
-  start();
+  // A port free_port() found may be taken by another test's engine before this one binds it (ctest -j2): then the
+  // engine exits with "Address already in use", and a fresh port is tried. A chosen port, or any other failure, stays.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      start();
+      return;
+    } catch (const std::runtime_error& e) {
+      if (port != 0 || attempt == 5 || std::string{e.what()}.find("Address already in use") == std::string::npos)
+        throw;
+      port_ = free_port();
+      std::lock_guard<std::mutex> guard{log_mutex_};
+      log_.clear();
+    }
+  }
 }
 
 engine_process::~engine_process() {
@@ -130,6 +143,7 @@ void engine_process::start() {
   if (!up) {
     ::waitpid(pid_, nullptr, 0);
     pid_ = -1;
+    ::close(err_fd_);
     throw std::runtime_error("cutover serve did not start:\n" + log());
   }
   reader_ = std::thread([this] {
@@ -300,6 +314,14 @@ std::string json_field(const std::string& body, const std::string& name) {
   if (f.is_string())
     return f.as_string();
   return f.serialize();
+}
+
+http_answer wait_ready(http_client& http, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  auto r = http.get("/readyz");
+  while (r.status != 200 && std::chrono::steady_clock::now() < until)
+    r = http.get("/readyz");
+  return r;
 }
 
 } // namespace cutover::testing

@@ -95,6 +95,10 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
+/// GET /readyz until it answers 200 or `limit` passes; the last answer. Right after "listening" the engine may
+/// not have made its first store commit yet (readiness then says "not committed yet"), most of all on a busy disk.
+http_answer wait_ready(http_client& http, std::chrono::milliseconds limit);
+
 /// A JSON string's field value from a flat answer, e.g. json_field(body, "id"); empty when absent.
 std::string json_field(const std::string& body, const std::string& name);
 
