@@ -11,7 +11,9 @@ bool is_image_digest(std::string_view s) {
   return true;
 }
 
-std::string image_relative_path(const std::string& digest) {
+std::string image_relative_path(const std::string& digest) { return digest.substr(0, 2) + "/" + digest + ".png"; }
+
+std::string legacy_image_relative_path(const std::string& digest) {
   return digest.substr(0, 2) + "/" + digest.substr(2, 2) + "/" + digest + ".png";
 }
 

@@ -16,9 +16,13 @@ namespace cutover::core {
 /// value (base64 data or a URL, from stores written before the image store).
 bool is_image_digest(std::string_view s);
 
-/// Where image `digest` lives under the images directory: "ab/cd/<digest>.png" (two levels of 256 folders, so no
-/// folder grows past a few thousand files at millions of images).
+/// Where image `digest` lives under the images directory: "ab/<digest>.png", one level of 256 folders made once.
+/// Two levels (65,536 folders) kept each folder small, but nearly every image then made a folder of its own, and
+/// making a folder cost as much as writing the image.
 std::string image_relative_path(const std::string& digest);
+
+/// Where earlier versions put image `digest`: "ab/cd/<digest>.png". Reads and removals look there too.
+std::string legacy_image_relative_path(const std::string& digest);
 
 /// The provider a job answered by the result cache shows (`provider: "cache"`, `cached: true`): no provider may
 /// take this name. The cache's key is the tenant, prompt, tier and n (everything a provider is given), compared in

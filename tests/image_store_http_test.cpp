@@ -1,5 +1,5 @@
 // The image store over real HTTP on loopback against the real binary, with real files: results are files named by
-// their SHA-256 under images/ab/cd/, on disk once the job is final; signed URLs serve them without a key and refuse
+// their SHA-256 under images/ab/, on disk once the job is final; signed URLs serve them without a key and refuse
 // a tampered or expired signature; ?images=b64 and the OpenAI endpoint give the bytes; a provider's image URL is
 // downloaded within images.max_download_bytes; the sweep deletes a file images.retention after its last job.
 
@@ -85,7 +85,7 @@ struct image_engine {
   http_client http{engine.base_url()};
   explicit image_engine(const std::string& extra = "") : engine{dir.path.string(), fast_config(0) + extra} {}
   fs::path image_file(const std::string& digest) const {
-    return dir.path / "images" / digest.substr(0, 2) / digest.substr(2, 2) / (digest + ".png");
+    return dir.path / "images" / digest.substr(0, 2) / (digest + ".png");
   }
   std::string secret() const {
     auto s = read_file(dir.path / "image-url.secret");
@@ -134,7 +134,7 @@ TEST_CASE("images: a finished job's image is an fsynced file named by its SHA-25
   const auto bytes = read_file(file);
   CHECK(bytes.rfind("\x89PNG", 0) == 0);
   CHECK(sha256_of(bytes) == digest);
-  CHECK(fs::is_empty(e.dir.path / "images" / digest.substr(0, 2) / digest.substr(2, 2)) == false);
+  CHECK(file.parent_path() == e.dir.path / "images" / digest.substr(0, 2)); // one folder level
   for (const auto& entry : fs::directory_iterator(file.parent_path())) // no temporary file left behind
     CHECK(entry.path().extension() == ".png");
   // the URL itself, no header
@@ -327,7 +327,7 @@ TEST_CASE("images: a provider's image URL is downloaded into the store, one past
   CHECK(url.find(provider.base) == std::string::npos); // not the provider's URL: ours
   const auto digest = digest_of(url);
   CHECK(digest == sha256_of(provider.small_png));
-  CHECK(read_file(dir.path / "images" / digest.substr(0, 2) / digest.substr(2, 2) / (digest + ".png")) ==
+  CHECK(read_file(dir.path / "images" / digest.substr(0, 2) / (digest + ".png")) ==
         provider.small_png);
   CHECK(http.get(path_of(url)).body == provider.small_png);
 
@@ -369,7 +369,7 @@ TEST_CASE("images: with images.dir the files land in that folder, and none under
   const auto url = string_after(job, "url");
   const auto digest = digest_of(url);
   REQUIRE(digest.size() == 64);
-  const auto file = folder / digest.substr(0, 2) / digest.substr(2, 2) / (digest + ".png");
+  const auto file = folder / digest.substr(0, 2) / (digest + ".png");
   CHECK(fs::exists(file));
   CHECK(sha256_of(read_file(file)) == digest);
   CHECK_FALSE(fs::exists(e.image_file(digest)));

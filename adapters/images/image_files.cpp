@@ -90,6 +90,15 @@ image_files::image_files(image_files_options opts)
   fs::create_directories(opts_.dir, ec);
   if (ec)
     throw std::runtime_error("cannot create the images folder " + opts_.dir + ": " + ec.message());
+  // the 256 shard folders, once: a write then only makes its file (the first flush makes new folders durable)
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 0; i < 256; ++i) {
+    const char name[] = {hex[i >> 4], hex[i & 15], '\0'};
+    fs::create_directory(fs::path(opts_.dir) / name, ec);
+    if (ec)
+      throw std::runtime_error("cannot create the images folder " + (fs::path(opts_.dir) / name).string() + ": " +
+                               ec.message());
+  }
   if (opts_.fsync)
     flush_ = std::make_unique<group_flush>(opts_.flush ? opts_.flush : syncfs_of(opts_.dir));
 }
@@ -148,13 +157,16 @@ std::string image_files::write(const std::string& bytes, core::instant now) {
   }
   const fs::path final_path = fs::path(opts_.dir) / core::image_relative_path(digest);
   const fs::path shard = final_path.parent_path();
-  std::error_code ec;
-  fs::create_directories(shard, ec);
-  if (ec)
-    throw std::runtime_error("cannot create " + shard.string() + ": " + ec.message());
   static std::atomic<std::uint64_t> seq{0};
   const fs::path tmp = shard / ("." + digest + "." + std::to_string(::getpid()) + "." + std::to_string(++seq) + ".tmp");
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT) { // the shard folder made at start is gone (removed by hand): made again
+    std::error_code ec;
+    fs::create_directories(shard, ec);
+    if (ec)
+      throw std::runtime_error("cannot create " + shard.string() + ": " + ec.message());
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
   if (fd < 0)
     throw std::runtime_error("creating " + tmp.string() + ": " + std::strerror(errno));
   try {
@@ -170,18 +182,21 @@ std::string image_files::write(const std::string& bytes, core::instant now) {
     ::unlink(tmp.c_str());
     throw std::runtime_error("renaming into " + final_path.string() + ": " + why);
   }
-  return digest; // durable after the next flush: it writes the file, the rename and any new shard folder
+  return digest; // durable after the next flush: it writes the file, the rename and any folder made again
 }
 
 std::optional<std::string> image_files::read(const std::string& digest) const {
   if (!core::is_image_digest(digest))
     return std::nullopt;
-  std::ifstream in(fs::path(opts_.dir) / core::image_relative_path(digest), std::ios::binary);
-  if (!in)
-    return std::nullopt;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  for (const auto& relative : {core::image_relative_path(digest), core::legacy_image_relative_path(digest)}) {
+    std::ifstream in(fs::path(opts_.dir) / relative, std::ios::binary);
+    if (!in)
+      continue;
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  return std::nullopt;
 }
 
 bool image_files::remove(const std::string& digest, core::instant unless_stored_since) {
@@ -193,7 +208,8 @@ bool image_files::remove(const std::string& digest, core::instant unless_stored_
   if (uncommitted_.count(digest) != 0) // a job's outcome that names it is not on disk yet
     return false;
   std::error_code ec;
-  return fs::remove(fs::path(opts_.dir) / core::image_relative_path(digest), ec);
+  const bool removed = fs::remove(fs::path(opts_.dir) / core::image_relative_path(digest), ec);
+  return fs::remove(fs::path(opts_.dir) / core::legacy_image_relative_path(digest), ec) || removed;
 }
 
 void image_files::committed(const std::vector<std::string>& digests) {

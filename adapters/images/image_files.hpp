@@ -1,8 +1,9 @@
 #pragma once
-/// The image store on disk: one file per image, named by the SHA-256 of its bytes and sharded two levels deep
-/// (`<dir>/ab/cd/<sha256>.png`), each written to a temporary file and renamed into place; then one flush makes every
-/// write finished so far durable together (group_flush), and only then does each write's caller hear of it, so an
-/// image a job names survives a crash or a power loss once its job's outcome is reported.
+/// The image store on disk: one file per image, named by the SHA-256 of its bytes, in one of 256 folders made at
+/// start (`<dir>/ab/<sha256>.png`; files an earlier version left at `<dir>/ab/cd/<sha256>.png` are read and removed
+/// too). Each is written to a temporary file and renamed into place; then one flush makes every write finished so
+/// far durable together (group_flush), and only then does each write's caller hear of it, so an image a job names
+/// survives a crash or a power loss once its job's outcome is reported.
 /// Images a provider gives as URLs are downloaded first, within a size bound (the HTTP client's timeout bounds each
 /// read; the worker bounds the whole item on the actor clock). Thread-safe: workers store, the store actor sweeps,
 /// the HTTP edge reads.
