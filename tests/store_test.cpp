@@ -2,6 +2,7 @@
 /// open jobs, idempotency keys, persistence across reopen, one transaction per write, images in order.
 
 #include "adapters/config/loader.hpp"
+#include "adapters/store/sqlite_connection.hpp"
 #include "adapters/store/sqlite_store.hpp"
 #include "support/virtual_time.hpp"
 
@@ -643,4 +644,60 @@ TEST_CASE("an outbox written before jobs' webhooks queued apart is read as the o
   CHECK_FALSE(operators[0].job_hook);
   CHECK(store->outbox()->pending({0, 10, false, "https://ops.example", 0}).size() == 1);
   CHECK(store->outbox()->pending({0, 10, false, "https://ops.example.org", 0}).empty());
+}
+
+TEST_CASE("a store whose status indexes were written with IN lists gets them rewritten, and the start and the "
+          "retention sweep read through them",
+          "[store]") {
+  temp_folder tmp;
+  const auto path = tmp.file("jobs.db");
+  {
+    auto store = open_at(path);
+    store->write({job_of(1), job_of(2), job_of(3)}, {});
+    store->write({}, {finished(2, t0 + 1s, job_status::succeeded, {}, 0)});
+  }
+  {
+    // the two partial indexes as earlier versions made them (SQLite evaluated their lists through a temporary table
+    // at every update of a job row)
+    SQLite::Database old(path, SQLite::OPEN_READWRITE);
+    old.exec("DROP INDEX jobs_open");
+    old.exec("DROP INDEX jobs_final");
+    old.exec("CREATE INDEX jobs_open ON jobs(id) WHERE status NOT IN ('succeeded','failed','dead_lettered','cancelled')");
+    old.exec("CREATE INDEX jobs_final ON jobs(updated_at) WHERE status IN ('succeeded','failed','cancelled')");
+  }
+  auto store = open_at(path);
+  {
+    SQLite::Database db(path, SQLite::OPEN_READONLY);
+    auto definition = [&](const char* name) {
+      SQLite::Statement q(db, "SELECT sql FROM sqlite_master WHERE type='index' AND name=?");
+      q.bind(1, name);
+      return q.executeStep() ? q.getColumn(0).getString() : std::string{"(missing)"};
+    };
+    CHECK(definition("jobs_open") == std::string{"CREATE INDEX jobs_open ON jobs(id) WHERE "} +
+                                       store_adapter::detail::sql_job_open);
+    CHECK(definition("jobs_final") == std::string{"CREATE INDEX jobs_final ON jobs(updated_at) WHERE "} +
+                                        store_adapter::detail::sql_job_ended);
+    // the queries name the statuses as the indexes do, so SQLite uses them
+    auto plan = [&](const std::string& query) {
+      SQLite::Statement q(db, "EXPLAIN QUERY PLAN " + query);
+      std::string out;
+      while (q.executeStep())
+        out += q.getColumn(3).getString() + "; ";
+      return out;
+    };
+    CHECK_THAT(plan(std::string{"SELECT id FROM jobs WHERE "} + store_adapter::detail::sql_job_open + " ORDER BY id"),
+               Catch::Contains("USING INDEX jobs_open"));
+    CHECK_THAT(plan(std::string{"SELECT id FROM jobs WHERE "} + store_adapter::detail::sql_job_ended +
+                    " AND updated_at < 5 ORDER BY updated_at LIMIT 10"),
+               Catch::Contains("USING INDEX jobs_final"));
+  }
+  // and what they serve still holds: open jobs at start, a final job's sweep, a late event not undoing an end
+  const auto open = store->jobs().open_jobs();
+  REQUIRE(open.size() == 2);
+  CHECK(open[0].id == core::job_id{1});
+  CHECK(open[1].id == core::job_id{3});
+  store->write({}, {routed(2, t0 + 2s, "gemini", 12, "late")});
+  CHECK(store->jobs().find(core::job_id{2})->status == job_status::succeeded);
+  CHECK(store->jobs().sweep_final_jobs(t0 + 1h, 10) == 1);
+  CHECK_FALSE(store->jobs().find(core::job_id{2}).has_value());
 }

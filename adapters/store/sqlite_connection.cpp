@@ -1,5 +1,7 @@
 #include "adapters/store/sqlite_connection.hpp"
 
+#include <sqlite3.h>
+
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -8,11 +10,9 @@ namespace cutover::store_adapter::detail {
 
 namespace {
 
-/// For operators of a serving engine only (simulate runs no such query): jobs.retention's sweep takes final jobs by
-/// when they ended (a job enters it once, when it ends); GET /v1/jobs?user_id= and a user's erasure take a user's
-/// jobs. The second is filled in random order: over millions of simulated jobs its pages overflow the cache.
+/// For operators of a serving engine only (simulate runs no such query): GET /v1/jobs?user_id= and a user's erasure
+/// take a user's jobs. It is filled in random order: over millions of simulated jobs its pages overflow the cache.
 constexpr const char* operator_indexes = R"sql(
-CREATE INDEX IF NOT EXISTS jobs_final ON jobs(updated_at) WHERE status IN ('succeeded','failed','cancelled');
 CREATE INDEX IF NOT EXISTS jobs_user ON jobs(user_id, id);
 )sql";
 
@@ -28,8 +28,6 @@ CREATE TABLE IF NOT EXISTS jobs(
   error TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
   tenant TEXT NOT NULL DEFAULT '', webhook_url TEXT NOT NULL DEFAULT '');
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idempotency ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS jobs_open ON jobs(id)
-  WHERE status NOT IN ('succeeded','failed','dead_lettered','cancelled');
 CREATE INDEX IF NOT EXISTS jobs_dead ON jobs(updated_at) WHERE status = 'dead_lettered';
 -- Images live apart from the job row, which is rewritten at every step of the job's life: they are written once.
 CREATE TABLE IF NOT EXISTS results(job_id INTEGER PRIMARY KEY, images TEXT NOT NULL);
@@ -138,8 +136,19 @@ int pragma_level(core::sync_mode m) {
 }
 } // namespace
 
+namespace {
+/// SQLite's count of the memory it holds takes a process-wide lock at every allocation; nothing here reads it. Set
+/// before SQLite's first use in the process (later, SQLite refuses the setting and keeps counting: harmless).
+const bool memory_not_counted = [] {
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  return true;
+}();
+} // namespace
+
+// NOMUTEX: one thread at a time uses a connection (the store's owner: the store actor, or simulate's writer, which
+// hands it over under a lock), so SQLite's lock around every call on it guards nothing.
 connection::connection(const std::string& path, core::sync_mode sync, bool with_checkpointer, bool with_operator_indexes)
-  : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
+  : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX) {
   using core::sync_mode;
   db_.exec("PRAGMA journal_mode=WAL");
   db_.exec(std::string{"PRAGMA synchronous="} +
@@ -158,8 +167,13 @@ connection::connection(const std::string& path, core::sync_mode sync, bool with_
     db_.exec("PRAGMA locking_mode=EXCLUSIVE");
   db_.exec("PRAGMA journal_size_limit=67108864");
   db_.exec(schema);
-  if (with_operator_indexes)
+  // the jobs not ended yet, read back at start; and (for operators only, like jobs_user) final jobs by when they
+  // ended, for jobs.retention's sweep (a job enters it once, when it ends)
+  ensure_index("jobs_open", std::string{"CREATE INDEX jobs_open ON jobs(id) WHERE "} + sql_job_open);
+  if (with_operator_indexes) {
     db_.exec(operator_indexes);
+    ensure_index("jobs_final", std::string{"CREATE INDEX jobs_final ON jobs(updated_at) WHERE "} + sql_job_ended);
+  }
   migrate();
   if (with_checkpointer)
     checkpoints_ = std::make_unique<checkpointer>(path);
@@ -168,6 +182,18 @@ connection::connection(const std::string& path, core::sync_mode sync, bool with_
 connection::~connection() = default;
 
 int connection::synchronous() { return db_.execAndGet("PRAGMA synchronous").getInt(); }
+
+void connection::ensure_index(const std::string& name, const std::string& create) {
+  SQLite::Statement q(db_, "SELECT sql FROM sqlite_master WHERE type='index' AND name=?");
+  q.bind(1, name);
+  if (q.executeStep()) {
+    if (q.getColumn(0).getString() == create)
+      return;
+    q.reset();
+    db_.exec("DROP INDEX " + name); // an older definition (stores written with IN lists)
+  }
+  db_.exec(create);
+}
 
 /// Columns added after the first schema: added to older files in place.
 void connection::migrate() {

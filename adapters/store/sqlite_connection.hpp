@@ -16,6 +16,14 @@ inline core::instant at_us(std::int64_t v) { return core::instant{core::duration
 
 class checkpointer;
 
+/// The statuses that end a job, as SQL over `status`: comparisons joined by AND / OR, never an `IN (...)` list, for
+/// which SQLite builds a temporary table at each run of a statement (five per UPDATE of a job row, counting the
+/// partial indexes below; about a tenth of the store's time under load). The partial indexes are declared with
+/// these texts, and a query that should use one must say the same (SQLite matches its WHERE term by term).
+inline constexpr const char* sql_job_open =
+  "status<>'succeeded' AND status<>'failed' AND status<>'dead_lettered' AND status<>'cancelled'";
+inline constexpr const char* sql_job_ended = "(status='succeeded' OR status='failed' OR status='cancelled')";
+
 class connection {
 public:
   /// `with_checkpointer` false (simulate): no checkpoint thread, SQLite checkpoints in the commits, and the connection
@@ -42,6 +50,8 @@ public:
 
 private:
   void migrate();
+  /// Makes index `name` as `create` (a CREATE INDEX statement) says, replacing an older definition of it.
+  void ensure_index(const std::string& name, const std::string& create);
   SQLite::Database db_;
   std::unique_ptr<checkpointer> checkpoints_; ///< declared after db_: stopped before the connection closes
 };

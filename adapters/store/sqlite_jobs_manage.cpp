@@ -100,7 +100,7 @@ std::vector<std::string> sqlite_jobs::delete_jobs(const std::vector<std::int64_t
 std::size_t sqlite_jobs::sweep_final_jobs(instant before, std::size_t limit) {
   return c_.guarded("sweep_final_jobs", [&] {
     SQLite::Transaction tx(db_);
-    SQLite::Statement q(db_, "SELECT id FROM jobs WHERE status IN ('succeeded','failed','cancelled')"
+    SQLite::Statement q(db_, std::string{"SELECT id FROM jobs WHERE "} + sql_job_ended +
                              " AND updated_at < ? ORDER BY updated_at LIMIT ?");
     q.bind(1, us(before));
     q.bind(2, static_cast<std::int64_t>(limit));

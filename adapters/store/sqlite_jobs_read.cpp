@@ -130,8 +130,7 @@ std::optional<job_record> sqlite_jobs::find_job(job_id id) {
 }
 
 std::vector<job_record> sqlite_jobs::read_open_jobs() {
-  SQLite::Statement q(db_, std::string{select_job} +
-                             " WHERE status NOT IN ('succeeded','failed','dead_lettered','cancelled') ORDER BY id");
+  SQLite::Statement q(db_, std::string{select_job} + " WHERE " + sql_job_open + " ORDER BY id");
   std::vector<job_record> out;
   while (q.executeStep())
     out.push_back(read_job(q));

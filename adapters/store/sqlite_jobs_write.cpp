@@ -26,8 +26,8 @@ sqlite_jobs::sqlite_jobs(connection& c) : c_(c), db_(c.db()) {
                        "body_hash,status,created_at,updated_at,provider,bucket,route_reason,cost_micros,"
                        "attempt_base,error,tenant,webhook_url) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
   // A final status is never replaced by a late progress event of another commit.
-  update_job_.emplace(db_, "UPDATE jobs SET status=CASE WHEN ?9=0 AND status IN ('succeeded','failed',"
-                           "'dead_lettered','cancelled') THEN status ELSE COALESCE(?1,status) END,"
+  update_job_.emplace(db_, "UPDATE jobs SET status=CASE WHEN ?9=0 AND NOT (" + std::string{sql_job_open} +
+                           ") THEN status ELSE COALESCE(?1,status) END,"
                            " provider=COALESCE(?2,provider), bucket=COALESCE(?3,bucket),"
                            " route_reason=COALESCE(?4,route_reason), cost_micros=COALESCE(?5,cost_micros),"
                            " error=COALESCE(?6,error), updated_at=?7, attempt_base=COALESCE(?10,attempt_base)"
