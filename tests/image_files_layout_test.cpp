@@ -89,3 +89,25 @@ TEST_CASE("a folder of the image store removed by hand is made again by the next
   CHECK(fs::exists(d.dir / digest.substr(0, 2) / (digest + ".png")));
   CHECK(files->read(digest) == png);
 }
+
+TEST_CASE("the same bytes stored twice leave one file, and other bytes left under their name are replaced",
+          "[images]") {
+  image_dir d;
+  auto files = d.open();
+  const auto digest = images::sha256_hex(png);
+  const auto file = d.dir / digest.substr(0, 2) / (digest + ".png");
+  CHECK(files->put(png, t0) == digest);
+  CHECK(files->put(png, t0) == digest);
+  CHECK(count(d.dir, false) == 1);
+  CHECK(files->read(digest) == png);
+
+  // a crash before the flush can leave the name with bytes that never reached the disk: the next store of those
+  // bytes writes them again
+  for (const std::string& left : {std::string{}, std::string(png.size(), '\0')}) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << left;
+    REQUIRE(fs::file_size(file) == left.size());
+    CHECK(files->put(png, t0) == digest);
+    CHECK(files->read(digest) == png);
+    CHECK(count(d.dir, false) == 1);
+  }
+}

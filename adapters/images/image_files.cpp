@@ -68,6 +68,16 @@ pplx::task<bool> read_more(std::shared_ptr<capped_read> r) {
   });
 }
 
+/// Whether the file at `path` holds exactly `bytes`.
+bool holds(const fs::path& path, const std::string& bytes) {
+  std::error_code ec;
+  if (fs::file_size(path, ec) != bytes.size() || ec)
+    return false;
+  std::ifstream in(path, std::ios::binary);
+  std::string there(bytes.size(), '\0');
+  return in.read(there.data(), static_cast<std::streamsize>(there.size())) && there == bytes;
+}
+
 bool is_http_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
 
 } // namespace
@@ -157,16 +167,44 @@ std::string image_files::write(const std::string& bytes, core::instant now) {
   }
   const fs::path final_path = fs::path(opts_.dir) / core::image_relative_path(digest);
   const fs::path shard = final_path.parent_path();
-  static std::atomic<std::uint64_t> seq{0};
-  const fs::path tmp = shard / ("." + digest + "." + std::to_string(::getpid()) + "." + std::to_string(++seq) + ".tmp");
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(shard.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
   if (fd < 0 && errno == ENOENT) { // the shard folder made at start is gone (removed by hand): made again
     std::error_code ec;
     fs::create_directories(shard, ec);
     if (ec)
       throw std::runtime_error("cannot create " + shard.string() + ": " + ec.message());
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fd = ::open(shard.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
   }
+  if (fd < 0) { // a filesystem without unnamed files
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+      throw std::runtime_error("creating a file in " + shard.string() + ": " + std::strerror(errno));
+    write_named(bytes, final_path, digest);
+    return digest;
+  }
+  // An unnamed file, given its name once whole: no temporary name to add to the folder and rename away.
+  try {
+    write_all(fd, bytes, final_path.string());
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  const auto self = "/proc/self/fd/" + std::to_string(fd);
+  const int linked = ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, final_path.c_str(), AT_SYMLINK_FOLLOW);
+  const int why = errno;
+  ::close(fd);
+  if (linked == 0 || (why == EEXIST && holds(final_path, bytes)))
+    return digest; // durable after the next flush: it writes the file, its name and any folder made again
+  if (why != EEXIST && why != ENOENT) // ENOENT: no /proc to name the file by
+    throw std::runtime_error("naming " + final_path.string() + ": " + std::strerror(why));
+  write_named(bytes, final_path, digest); // other bytes under that name (a crash before their flush): replaced
+  return digest;
+}
+
+void image_files::write_named(const std::string& bytes, const fs::path& final_path, const std::string& digest) {
+  static std::atomic<std::uint64_t> seq{0};
+  const fs::path tmp = final_path.parent_path() / ("." + digest + "." + std::to_string(::getpid()) + "." +
+                                                   std::to_string(++seq) + ".tmp");
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0)
     throw std::runtime_error("creating " + tmp.string() + ": " + std::strerror(errno));
   try {
@@ -182,7 +220,6 @@ std::string image_files::write(const std::string& bytes, core::instant now) {
     ::unlink(tmp.c_str());
     throw std::runtime_error("renaming into " + final_path.string() + ": " + why);
   }
-  return digest; // durable after the next flush: it writes the file, the rename and any folder made again
 }
 
 std::optional<std::string> image_files::read(const std::string& digest) const {

@@ -1,9 +1,10 @@
 #pragma once
 /// The image store on disk: one file per image, named by the SHA-256 of its bytes, in one of 256 folders made at
 /// start (`<dir>/ab/<sha256>.png`; files an earlier version left at `<dir>/ab/cd/<sha256>.png` are read and removed
-/// too). Each is written to a temporary file and renamed into place; then one flush makes every write finished so
-/// far durable together (group_flush), and only then does each write's caller hear of it, so an image a job names
-/// survives a crash or a power loss once its job's outcome is reported.
+/// too). Each is written as an unnamed file and named once whole (where the filesystem has no unnamed files: to a
+/// temporary name, renamed into place); then one flush makes every write finished so far durable together
+/// (group_flush), and only then does each write's caller hear of it, so an image a job names survives a crash or a
+/// power loss once its job's outcome is reported.
 /// Images a provider gives as URLs are downloaded first, within a size bound (the HTTP client's timeout bounds each
 /// read; the worker bounds the whole item on the actor clock). Thread-safe: workers store, the store actor sweeps,
 /// the HTTP edge reads.
@@ -13,6 +14,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -67,6 +69,8 @@ private:
   void download(const std::string& url, std::function<void(core::stored_images)> done);
   /// Writes `bytes` as a file in place (not yet durable) and returns their digest.
   std::string write(const std::string& bytes, core::instant now);
+  /// Writes `bytes` to a temporary name beside `final_path` and renames it into place.
+  void write_named(const std::string& bytes, const std::filesystem::path& final_path, const std::string& digest);
 
   image_files_options opts_;
   std::shared_ptr<writer_pool> writers_; ///< runs store()'s writes; its threads end once it is dropped and drained
