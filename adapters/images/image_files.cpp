@@ -13,10 +13,10 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <sstream>
 #include <stdexcept>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace cutover::images {
@@ -76,6 +76,36 @@ bool holds(const fs::path& path, const std::string& bytes) {
   std::ifstream in(path, std::ios::binary);
   std::string there(bytes.size(), '\0');
   return in.read(there.data(), static_cast<std::streamsize>(there.size())) && there == bytes;
+}
+
+/// The whole of the file at `path` (files are named only once written whole, so its size at open is its size); none
+/// when it cannot be opened or read.
+std::optional<std::string> read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::string out(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const auto n = ::read(fd, out.data() + done, out.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0)
+      break;
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  out.resize(done);
+  return out;
 }
 
 bool is_http_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
@@ -225,15 +255,9 @@ void image_files::write_named(const std::string& bytes, const fs::path& final_pa
 std::optional<std::string> image_files::read(const std::string& digest) const {
   if (!core::is_image_digest(digest))
     return std::nullopt;
-  for (const auto& relative : {core::image_relative_path(digest), core::legacy_image_relative_path(digest)}) {
-    std::ifstream in(fs::path(opts_.dir) / relative, std::ios::binary);
-    if (!in)
-      continue;
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-  return std::nullopt;
+  if (auto bytes = read_file(opts_.dir + "/" + core::image_relative_path(digest)))
+    return bytes;
+  return read_file(opts_.dir + "/" + core::legacy_image_relative_path(digest));
 }
 
 bool image_files::remove(const std::string& digest, core::instant unless_stored_since) {
