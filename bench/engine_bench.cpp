@@ -5,6 +5,7 @@
 #include "actors/engine.hpp"
 #include "adapters/config/loader.hpp"
 #include "adapters/providers/simulated.hpp"
+#include "adapters/store/sqlite_connection.hpp"
 #include "adapters/store/sqlite_store.hpp"
 #include "app/process_tuning.hpp"
 
@@ -71,7 +72,7 @@ void driver(caf::event_based_actor* self, msg::intake_actor intake, long total, 
 }
 
 long open_jobs(SQLite::Database& db) {
-  SQLite::Statement q(db, "SELECT COUNT(*) FROM jobs WHERE status NOT IN ('succeeded','failed','dead_lettered')");
+  SQLite::Statement q(db, std::string{"SELECT COUNT(*) FROM jobs WHERE "} + store_adapter::detail::sql_job_open);
   q.executeStep();
   return q.getColumn(0).getInt64();
 }

@@ -111,3 +111,20 @@ TEST_CASE("the same bytes stored twice leave one file, and other bytes left unde
     CHECK(count(d.dir, false) == 1);
   }
 }
+
+TEST_CASE("an image in both layouts is read from the current one, and its removal takes both files", "[images]") {
+  image_dir d;
+  auto files = d.open();
+  const auto digest = files->put(png, t0);
+  const auto current = d.dir / digest.substr(0, 2) / (digest + ".png");
+  const auto legacy = d.dir / digest.substr(0, 2) / digest.substr(2, 2) / (digest + ".png");
+  fs::create_directories(legacy.parent_path());
+  std::ofstream(legacy, std::ios::binary) << "the bytes an older version kept";
+
+  CHECK(files->read(digest) == png);
+  files->committed({digest}); // a committed row named it, and it was stored before the sweep's cutoff
+  CHECK(files->remove(digest, t0 + std::chrono::hours(2)));
+  CHECK_FALSE(fs::exists(current));
+  CHECK_FALSE(fs::exists(legacy));
+  CHECK_FALSE(files->read(digest).has_value());
+}

@@ -1,5 +1,5 @@
-// Group durability for result image files (adapters/images): writers write and rename without flushing, and one
-// flush covers every write finished before it began, so a burst of images costs one device flush instead of two
+// Group durability for result image files (adapters/images): writers write and name files without flushing, and
+// one flush covers every write finished before it began, so a burst of images costs one device flush instead of two
 // fsyncs each. No writer's caller hears of its image before the flush that covers it has ended: the job's outcome
 // is committed, and its HTTP answer sent, only after that.
 

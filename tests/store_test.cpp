@@ -646,8 +646,8 @@ TEST_CASE("an outbox written before jobs' webhooks queued apart is read as the o
   CHECK(store->outbox()->pending({0, 10, false, "https://ops.example.org", 0}).empty());
 }
 
-TEST_CASE("a store whose status indexes were written with IN lists gets them rewritten, and the start and the "
-          "retention sweep read through them",
+TEST_CASE("a store whose status indexes were written with IN lists gets them rewritten, and queries naming the "
+          "statuses as they do read through them",
           "[store]") {
   temp_folder tmp;
   const auto path = tmp.file("jobs.db");

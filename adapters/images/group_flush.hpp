@@ -1,8 +1,8 @@
 #pragma once
-/// Durability shared by many image writes (private to adapters/images): writers write and rename without flushing,
-/// then ask for the next flush; one thread runs a flush for every request waiting when it starts and completes all
-/// of them together, so one flush covers as many writes as arrived during the previous one (group commit, as the
-/// store does for its rows). A completion never fires before a flush that began after its request.
+/// Durability shared by many image writes (private to adapters/images): writers write and name files without
+/// flushing, then ask for the next flush; one thread runs a flush for every request waiting when it starts and
+/// completes all of them together, so one flush covers as many writes as arrived during the previous one (group
+/// commit, as the store does for its rows). A completion never fires before a flush that began after its request.
 
 #include <cstddef>
 #include <functional>

@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <stdexcept>
 
@@ -68,42 +67,42 @@ pplx::task<bool> read_more(std::shared_ptr<capped_read> r) {
   });
 }
 
-/// Whether the file at `path` holds exactly `bytes`.
-bool holds(const fs::path& path, const std::string& bytes) {
+/// Closes a file descriptor when it goes out of scope.
+struct fd_closer {
+  int fd;
+  ~fd_closer() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+/// Makes a shard folder again (one made at start and since removed by hand); throws when it cannot.
+void make_shard(const fs::path& shard) {
   std::error_code ec;
-  if (fs::file_size(path, ec) != bytes.size() || ec)
-    return false;
-  std::ifstream in(path, std::ios::binary);
-  std::string there(bytes.size(), '\0');
-  return in.read(there.data(), static_cast<std::streamsize>(there.size())) && there == bytes;
+  fs::create_directories(shard, ec);
+  if (ec)
+    throw std::runtime_error("cannot create " + shard.string() + ": " + ec.message());
 }
 
 /// The whole of the file at `path` (files are named only once written whole, so its size at open is its size); none
 /// when it cannot be opened or read.
 std::optional<std::string> read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return std::nullopt;
+  const fd_closer f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
+  if (f.fd < 0 || ::fstat(f.fd, &st) != 0)
     return std::nullopt;
-  }
   std::string out(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t done = 0;
   while (done < out.size()) {
-    const auto n = ::read(fd, out.data() + done, out.size() - done);
+    const auto n = ::read(f.fd, out.data() + done, out.size() - done);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0) {
-      ::close(fd);
+    if (n < 0)
       return std::nullopt;
-    }
     if (n == 0)
       break;
     done += static_cast<std::size_t>(n);
   }
-  ::close(fd);
   out.resize(done);
   return out;
 }
@@ -197,36 +196,30 @@ std::string image_files::write(const std::string& bytes, core::instant now) {
   }
   const fs::path final_path = fs::path(opts_.dir) / core::image_relative_path(digest);
   const fs::path shard = final_path.parent_path();
-  int fd = ::open(shard.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == ENOENT) { // the shard folder made at start is gone (removed by hand): made again
-    std::error_code ec;
-    fs::create_directories(shard, ec);
-    if (ec)
-      throw std::runtime_error("cannot create " + shard.string() + ": " + ec.message());
-    fd = ::open(shard.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-  }
-  if (fd < 0) { // a filesystem without unnamed files
-    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-      throw std::runtime_error("creating a file in " + shard.string() + ": " + std::strerror(errno));
-    write_named(bytes, final_path, digest);
-    return digest;
-  }
   // An unnamed file, given its name once whole: no temporary name to add to the folder and rename away.
-  try {
-    write_all(fd, bytes, final_path.string());
-  } catch (...) {
-    ::close(fd);
-    throw;
+  if (unnamed_files_.load(std::memory_order_relaxed)) {
+    fd_closer f{::open(shard.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644)};
+    if (f.fd < 0 && errno == ENOENT) {
+      make_shard(shard);
+      f.fd = ::open(shard.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    }
+    if (f.fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+      throw std::runtime_error("creating a file in " + shard.string() + ": " + std::strerror(errno));
+    if (f.fd >= 0) {
+      write_all(f.fd, bytes, final_path.string());
+      const auto self = "/proc/self/fd/" + std::to_string(f.fd);
+      if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, final_path.c_str(), AT_SYMLINK_FOLLOW) == 0)
+        return digest; // durable after the next flush: it writes the file, its name and any folder made again
+      // EEXIST: the name holds a file from before (these bytes, or what a crash or a failed flush left of them),
+      // replaced below by a new one. Anything else (no /proc to name the file by, a policy that refuses): files
+      // are named the other way from now on.
+      if (errno != EEXIST)
+        unnamed_files_.store(false, std::memory_order_relaxed);
+    } else {
+      unnamed_files_.store(false, std::memory_order_relaxed); // a filesystem without unnamed files
+    }
   }
-  const auto self = "/proc/self/fd/" + std::to_string(fd);
-  const int linked = ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, final_path.c_str(), AT_SYMLINK_FOLLOW);
-  const int why = errno;
-  ::close(fd);
-  if (linked == 0 || (why == EEXIST && holds(final_path, bytes)))
-    return digest; // durable after the next flush: it writes the file, its name and any folder made again
-  if (why != EEXIST && why != ENOENT) // ENOENT: no /proc to name the file by
-    throw std::runtime_error("naming " + final_path.string() + ": " + std::strerror(why));
-  write_named(bytes, final_path, digest); // other bytes under that name (a crash before their flush): replaced
+  write_named(bytes, final_path, digest);
   return digest;
 }
 
@@ -234,7 +227,11 @@ void image_files::write_named(const std::string& bytes, const fs::path& final_pa
   static std::atomic<std::uint64_t> seq{0};
   const fs::path tmp = final_path.parent_path() / ("." + digest + "." + std::to_string(::getpid()) + "." +
                                                    std::to_string(++seq) + ".tmp");
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT) {
+    make_shard(final_path.parent_path());
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
   if (fd < 0)
     throw std::runtime_error("creating " + tmp.string() + ": " + std::strerror(errno));
   try {

@@ -12,6 +12,7 @@
 #include "core/config.hpp"
 #include "core/images.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <deque>
 #include <filesystem>
@@ -75,6 +76,9 @@ private:
   image_files_options opts_;
   std::shared_ptr<writer_pool> writers_; ///< runs store()'s writes; its threads end once it is dropped and drained
   std::unique_ptr<group_flush> flush_;   ///< none when `fsync` is off; its thread ends once dropped and drained
+  /// Whether images are written as unnamed files (O_TMPFILE) and then named; false once the filesystem or the
+  /// process could not (no O_TMPFILE, no /proc): then each is written to a temporary name and renamed.
+  std::atomic<bool> unnamed_files_{true};
   std::mutex mutex_;
   /// Images written by this process within the last hour, and when: the sweep leaves them alone, since a job that
   /// produced the same bytes again has not yet committed the row that would keep them.

@@ -1,5 +1,5 @@
 #pragma once
-/// The threads that write result images (private to adapters/images): blocking writes and renames run here, never on
+/// The threads that write result images (private to adapters/images): blocking file writes run here, never on
 /// an actor's thread nor on the HTTP clients' task threads, and several run at once.
 
 #include <cstddef>

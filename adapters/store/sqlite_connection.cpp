@@ -145,8 +145,9 @@ const bool memory_not_counted = [] {
 }();
 } // namespace
 
-// NOMUTEX: one thread at a time uses a connection (the store's owner: the store actor, or simulate's writer, which
-// hands it over under a lock), so SQLite's lock around every call on it guards nothing.
+// NOMUTEX: one thread at a time uses a connection (the store's owner: the store actor; in simulate the writer thread,
+// handed the store under a lock, and after the run the one thread reading the daily figures while the other reads
+// through a connection of its own), so SQLite's lock around every call on it guards nothing.
 connection::connection(const std::string& path, core::sync_mode sync, bool with_checkpointer, bool with_operator_indexes)
   : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX) {
   using core::sync_mode;
