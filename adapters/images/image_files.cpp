@@ -76,6 +76,22 @@ struct fd_closer {
   }
 };
 
+/// A name beside `final_path` that no other write uses, hidden from listings.
+fs::path temporary_name(const fs::path& final_path, const std::string& digest) {
+  static std::atomic<std::uint64_t> seq{0};
+  return final_path.parent_path() /
+         ("." + digest + "." + std::to_string(::getpid()) + "." + std::to_string(++seq) + ".tmp");
+}
+
+/// Renames `tmp` over `final_path`; on failure removes `tmp` and throws.
+void rename_into(const fs::path& tmp, const fs::path& final_path) {
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    const auto why = std::string(std::strerror(errno));
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("renaming into " + final_path.string() + ": " + why);
+  }
+}
+
 /// Makes a shard folder again (one made at start and since removed by hand); throws when it cannot.
 void make_shard(const fs::path& shard) {
   std::error_code ec;
@@ -210,11 +226,17 @@ std::string image_files::write(const std::string& bytes, core::instant now) {
       const auto self = "/proc/self/fd/" + std::to_string(f.fd);
       if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, final_path.c_str(), AT_SYMLINK_FOLLOW) == 0)
         return digest; // durable after the next flush: it writes the file, its name and any folder made again
-      // EEXIST: the name holds a file from before (these bytes, or what a crash or a failed flush left of them),
-      // replaced below by a new one. Anything else (no /proc to name the file by, a policy that refuses): files
-      // are named the other way from now on.
-      if (errno != EEXIST)
-        unnamed_files_.store(false, std::memory_order_relaxed);
+      if (errno == EEXIST) {
+        // the name holds a file from before (these bytes, or what a crash or a failed flush left of them, which the
+        // page cache may show though the disk never got them): this file takes its place, never the old one reused
+        const auto tmp = temporary_name(final_path, digest);
+        if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, tmp.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+          rename_into(tmp, final_path);
+          return digest;
+        }
+      }
+      // anything else (no /proc to name the file by, a policy that refuses): named the other way from now on
+      unnamed_files_.store(false, std::memory_order_relaxed);
     } else {
       unnamed_files_.store(false, std::memory_order_relaxed); // a filesystem without unnamed files
     }
@@ -224,9 +246,7 @@ std::string image_files::write(const std::string& bytes, core::instant now) {
 }
 
 void image_files::write_named(const std::string& bytes, const fs::path& final_path, const std::string& digest) {
-  static std::atomic<std::uint64_t> seq{0};
-  const fs::path tmp = final_path.parent_path() / ("." + digest + "." + std::to_string(::getpid()) + "." +
-                                                   std::to_string(++seq) + ".tmp");
+  const auto tmp = temporary_name(final_path, digest);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0 && errno == ENOENT) {
     make_shard(final_path.parent_path());
@@ -242,11 +262,7 @@ void image_files::write_named(const std::string& bytes, const fs::path& final_pa
     throw;
   }
   ::close(fd);
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    const auto why = std::string(std::strerror(errno));
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("renaming into " + final_path.string() + ": " + why);
-  }
+  rename_into(tmp, final_path);
 }
 
 std::optional<std::string> image_files::read(const std::string& digest) const {
