@@ -2,7 +2,9 @@
 # The whole path as a client of the OpenAI-compatible endpoint sees it, closed loop: wrk keeps CONNECTIONS requests
 # in flight, once straight to the fake provider (OpenAI wire format, 0 ms) and once through cutover (job stored,
 # routed, no batch wait, the fake called, the outcome stored, the image answered). Prints both rates and the ratio.
-#   bench/openai_path.sh [SECONDS] [CONNECTIONS]
+#   [ROUNDS=N] bench/openai_path.sh [SECONDS] [CONNECTIONS]
+# With ROUNDS, the two are measured in turn N times on the same processes (the direct rate of this 2-core machine
+# swings by half between runs a minute apart): each round's figures, then the median of the rounds' ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
@@ -20,10 +22,19 @@ run() { # name url auth
   awk -v name="$1" '/^Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} /Non-2xx/ {bad=$5}
     END {printf "%s requests_per_s=%s p50=%s p99=%s non_2xx=%s\n", name, rps, p50, p99, bad+0}' "$work/$1.txt"
 }
-direct=$(run direct "$fake_url" bench-key)
-through=$(run through "http://127.0.0.1:$port" "")
-echo "$direct"
-echo "$through"
-d=$(echo "$direct" | sed 's/.*requests_per_s=\([0-9.]*\).*/\1/')
-t=$(echo "$through" | sed 's/.*requests_per_s=\([0-9.]*\).*/\1/')
-echo "openai_path connections=$conns seconds=$seconds direct_per_s=$d through_per_s=$t ratio=$(awk -v d="$d" -v t="$t" 'BEGIN {printf "%.3f", (d > 0 ? t / d : 0)}')"
+rounds="${ROUNDS:-1}"
+ratios=()
+for round in $(seq 1 "$rounds"); do
+  direct=$(run direct "$fake_url" bench-key)
+  through=$(run through "http://127.0.0.1:$port" "")
+  echo "$direct"
+  echo "$through"
+  d=$(echo "$direct" | sed 's/.*requests_per_s=\([0-9.]*\).*/\1/')
+  t=$(echo "$through" | sed 's/.*requests_per_s=\([0-9.]*\).*/\1/')
+  ratio=$(awk -v d="$d" -v t="$t" 'BEGIN {printf "%.3f", (d > 0 ? t / d : 0)}')
+  ratios+=("$ratio")
+  echo "openai_path connections=$conns seconds=$seconds direct_per_s=$d through_per_s=$t ratio=$ratio"
+done
+if [ "$rounds" -gt 1 ]; then
+  echo "openai_path rounds=$rounds median_ratio=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{v[NR]=$1} END {print (NR % 2 ? v[(NR+1)/2] : sprintf("%.3f", (v[NR/2]+v[NR/2+1])/2))}')"
+fi

@@ -701,3 +701,31 @@ TEST_CASE("a store whose status indexes were written with IN lists gets them rew
   CHECK(store->jobs().sweep_final_jobs(t0 + 1h, 10) == 1);
   CHECK_FALSE(store->jobs().find(core::job_id{2}).has_value());
 }
+
+TEST_CASE("under commits that never pause the WAL is started again from its beginning, so it stays bounded",
+          "[store]") {
+  temp_folder tmp;
+  const auto path = tmp.file("jobs.db");
+  // as serve opens it by default: checkpoints from a thread of their own, and an fsync at every commit
+  auto store = store_adapter::open_sqlite_store(path, core::sync_mode::full);
+  // far more than the 16 MiB of pages at which the WAL is restarted: over 120 MiB of frames if it never were
+  std::uintmax_t largest = 0;
+  std::uint64_t id = 1;
+  for (int commit = 0; commit < 1500; ++commit) {
+    std::vector<job_record> jobs;
+    std::vector<job_event> events;
+    for (int k = 0; k < 20; ++k, ++id) {
+      jobs.push_back(job_of(id, "", t0 + std::chrono::microseconds(id)));
+      auto life = life_of(id);
+      events.insert(events.end(), life.begin(), life.end());
+    }
+    store->write(jobs, events);
+    std::error_code ec;
+    largest = std::max(largest, std::filesystem::file_size(path + "-wal", ec));
+  }
+  INFO("largest WAL file: " << largest << " bytes");
+  CHECK(largest > 0);
+  // 16 MiB, when the writer restarts it (32 when that found the checkpointer's copy under way), and one commit
+  CHECK(largest < 40u * 1024 * 1024);
+  CHECK(store->jobs().max_job_id() == id - 1);
+}

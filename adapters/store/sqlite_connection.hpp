@@ -54,6 +54,7 @@ private:
   void ensure_index(const std::string& name, const std::string& create);
   SQLite::Database db_;
   std::unique_ptr<checkpointer> checkpoints_; ///< declared after db_: stopped before the connection closes
+  int restart_at_ = 0; ///< WAL frames at which the writer next tries to start the WAL again (sqlite_connection.cpp)
 };
 
 } // namespace cutover::store_adapter::detail
