@@ -708,10 +708,10 @@ TEST_CASE("under commits that never pause the WAL is started again from its begi
   const auto path = tmp.file("jobs.db");
   // as serve opens it by default: checkpoints from a thread of their own, and an fsync at every commit
   auto store = store_adapter::open_sqlite_store(path, core::sync_mode::full);
-  // far more than the 16 MiB of pages at which the WAL is restarted: over 120 MiB of frames if it never were
+  // far more than the 16 MiB of pages at which the WAL is restarted: over 250 MiB of frames if it never were
   std::uintmax_t largest = 0;
   std::uint64_t id = 1;
-  for (int commit = 0; commit < 1500; ++commit) {
+  for (int commit = 0; commit < 3000; ++commit) {
     std::vector<job_record> jobs;
     std::vector<job_event> events;
     for (int k = 0; k < 20; ++k, ++id) {
@@ -725,7 +725,7 @@ TEST_CASE("under commits that never pause the WAL is started again from its begi
   }
   INFO("largest WAL file: " << largest << " bytes");
   CHECK(largest > 0);
-  // 16 MiB, when the writer restarts it (32 when that found the checkpointer's copy under way), and one commit
-  CHECK(largest < 40u * 1024 * 1024);
+  // 16 MiB when the checkpointer restarts it; 64 (80 when its first try has to give up) when the writer has to
+  CHECK(largest < 96u * 1024 * 1024);
   CHECK(store->jobs().max_job_id() == id - 1);
 }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <tuple>
+#include <utility>
 #include <mutex>
 #include <thread>
 
@@ -85,12 +87,38 @@ CREATE INDEX IF NOT EXISTS outbox_event ON outbox(event_id);
 
 } // namespace
 
+namespace {
+/// Passive checkpoints never hold the writer back, but under commits that never pause they never catch up with them
+/// either, and SQLite starts the WAL again from its beginning only after a checkpoint that copied all of it: the WAL
+/// grew without end (700 MB in 24 s of closed-loop load) and every page the store looked for searched an ever longer
+/// WAL index. So once the WAL holds `restart_frames` frames, the checkpointer copies until little is left and then
+/// runs a RESTART checkpoint, which holds the writer back only while it copies that little and syncs the database
+/// file, and lets the next commit start the WAL again. Should that keep failing (it waits at most `restart_wait_ms`
+/// for a commit or a reader, such as a backup), the writer itself restarts the WAL after a commit that leaves it at
+/// four times that, trying again only after another `restart_frames` when it too has to give up.
+constexpr int restart_frames = 4096; // 16 MiB of 4 KiB pages
+constexpr int catch_up_frames = 256;
+constexpr int restart_wait_ms = 100;
+constexpr int busy_timeout_ms = 5000;
+
+int restart_long_wal(void* next_try, sqlite3* db, const char* name, int frames) {
+  auto& at = *static_cast<int*>(next_try); // frames in the WAL at which to try next
+  if (frames >= std::max(at, 4 * restart_frames)) {
+    sqlite3_busy_timeout(db, restart_wait_ms);
+    const int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+    sqlite3_busy_timeout(db, busy_timeout_ms);
+    at = rc == SQLITE_OK ? 0 : frames + restart_frames;
+  }
+  return SQLITE_OK;
+}
+} // namespace
+
 /// Copies the WAL back into the database file from a thread of its own, on its own connection. A checkpoint ends
 /// in an fsync; done inside a commit it stalled the commit (and every answer waiting on it) for 10-30 ms.
 class checkpointer {
 public:
   explicit checkpointer(const std::string& path) : db_(path, SQLite::OPEN_READWRITE) {
-    db_.exec("PRAGMA busy_timeout=5000");
+    db_.exec("PRAGMA busy_timeout=" + std::to_string(restart_wait_ms)); // only RESTART waits
     thread_ = std::thread([this] { run(); });
   }
   ~checkpointer() {
@@ -109,11 +137,21 @@ private:
     while (!stop_) {
       wake_.wait_for(guard, every, [this] { return stop_; });
       try {
-        db_.exec("PRAGMA wal_checkpoint(PASSIVE)"); // never blocks the writer
+        auto [frames, copied] = passive();
+        for (int round = 0; frames >= restart_frames && frames - copied > catch_up_frames && round < 8; ++round)
+          std::tie(frames, copied) = passive();
+        if (frames >= restart_frames)
+          db_.exec("PRAGMA wal_checkpoint(RESTART)");
       } catch (const std::exception&) {
         // busy or failed: the next round tries again; the WAL just grows meanwhile
       }
     }
+  }
+  /// One passive checkpoint (never blocks the writer): the frames in the WAL, and how many of them are copied.
+  std::pair<int, int> passive() {
+    SQLite::Statement q(db_, "PRAGMA wal_checkpoint(PASSIVE)");
+    q.executeStep();
+    return {q.getColumn(1).getInt(), q.getColumn(2).getInt()};
   }
   SQLite::Database db_;
   std::mutex mutex_;
@@ -123,29 +161,6 @@ private:
 };
 
 namespace {
-/// The checkpointer's passive checkpoints never hold the writer back, but under commits that never pause they never
-/// catch up with them either, and the WAL starts again from its beginning only once a checkpoint has copied all of
-/// it: it grew without end (700 MB in 24 s of closed-loop load), every page the store looked for searched an ever
-/// longer WAL index, and throughput fell by two fifths within half a minute. So after a commit that leaves the WAL
-/// at `restart_frames` frames or more, the writer itself runs a RESTART checkpoint: it copies what the passive ones
-/// have not yet (what arrived since the last one) and lets the next commit start the WAL again. It waits for a
-/// checkpoint under way or a reader (a backup) at most `restart_wait_ms`; when that is not enough it tries again
-/// only once the WAL has grown by another `restart_frames`, so a long backup costs one such wait per 16 MiB.
-constexpr int restart_frames = 4096; // 16 MiB of 4 KiB pages
-constexpr int restart_wait_ms = 100;
-constexpr int busy_timeout_ms = 5000;
-
-int restart_long_wal(void* next_try, sqlite3* db, const char* name, int frames) {
-  auto& at = *static_cast<int*>(next_try); // frames in the WAL at which to try next
-  if (frames >= std::max(at, restart_frames)) {
-    sqlite3_busy_timeout(db, restart_wait_ms);
-    const int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
-    sqlite3_busy_timeout(db, busy_timeout_ms);
-    at = rc == SQLITE_OK ? 0 : frames + restart_frames;
-  }
-  return SQLITE_OK;
-}
-
 /// SQLite's numbers for the levels of `PRAGMA synchronous`.
 int pragma_level(core::sync_mode m) {
   switch (m) {
