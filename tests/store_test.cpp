@@ -721,11 +721,13 @@ TEST_CASE("under commits that never pause the WAL is started again from its begi
     }
     store->write(jobs, events);
     std::error_code ec;
-    largest = std::max(largest, std::filesystem::file_size(path + "-wal", ec));
+    const auto size = std::filesystem::file_size(path + "-wal", ec);
+    if (!ec)
+      largest = std::max(largest, size);
   }
   INFO("largest WAL file: " << largest << " bytes");
   CHECK(largest > 0);
-  // 16 MiB when the checkpointer restarts it; 64 (80 when its first try has to give up) when the writer has to
-  CHECK(largest < 96u * 1024 * 1024);
+  // the writer restarts it at 16 MiB, after waiting for the checkpointer's round under way; 32 had that failed once
+  CHECK(largest < 40u * 1024 * 1024);
   CHECK(store->jobs().max_job_id() == id - 1);
 }

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <tuple>
-#include <utility>
 #include <mutex>
 #include <thread>
 
@@ -91,23 +89,25 @@ namespace {
 /// Passive checkpoints never hold the writer back, but under commits that never pause they never catch up with them
 /// either, and SQLite starts the WAL again from its beginning only after a checkpoint that copied all of it: the WAL
 /// grew without end (700 MB in 24 s of closed-loop load) and every page the store looked for searched an ever longer
-/// WAL index. So once the WAL holds `restart_frames` frames, the checkpointer copies until little is left and then
-/// runs a RESTART checkpoint, which holds the writer back only while it copies that little and syncs the database
-/// file, and lets the next commit start the WAL again. Should that keep failing (it waits at most `restart_wait_ms`
-/// for a commit or a reader, such as a backup), the writer itself restarts the WAL after a commit that leaves it at
-/// four times that, trying again only after another `restart_frames` when it too has to give up.
+/// WAL index. So after a commit that leaves the WAL at `restart_frames` frames or more, the writer itself runs a
+/// RESTART checkpoint: it copies what the passive ones have not yet and lets the next commit start the WAL again.
+/// Only the writer's own connection ever takes the write lock (the checkpointer's rounds are passive), so no
+/// transaction of the store meets another writer. The writer first waits for the checkpointer's round under way
+/// (both hold `wal_restart::lock` while checkpointing), then at most `restart_wait_ms` for a reader (a backup);
+/// when that is not enough it tries again only after another `restart_frames`, so a long backup costs one such wait
+/// per 16 MiB of commits.
 constexpr int restart_frames = 4096; // 16 MiB of 4 KiB pages
-constexpr int catch_up_frames = 256;
 constexpr int restart_wait_ms = 100;
 constexpr int busy_timeout_ms = 5000;
 
-int restart_long_wal(void* next_try, sqlite3* db, const char* name, int frames) {
-  auto& at = *static_cast<int*>(next_try); // frames in the WAL at which to try next
-  if (frames >= std::max(at, 4 * restart_frames)) {
+int restart_long_wal(void* state, sqlite3* db, const char* name, int frames) {
+  auto& r = *static_cast<wal_restart*>(state);
+  if (frames >= std::max(r.next_try, restart_frames)) {
+    std::lock_guard<std::mutex> guard{r.lock};
     sqlite3_busy_timeout(db, restart_wait_ms);
     const int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
     sqlite3_busy_timeout(db, busy_timeout_ms);
-    at = rc == SQLITE_OK ? 0 : frames + restart_frames;
+    r.next_try = rc == SQLITE_OK ? 0 : frames + restart_frames;
   }
   return SQLITE_OK;
 }
@@ -117,8 +117,8 @@ int restart_long_wal(void* next_try, sqlite3* db, const char* name, int frames) 
 /// in an fsync; done inside a commit it stalled the commit (and every answer waiting on it) for 10-30 ms.
 class checkpointer {
 public:
-  explicit checkpointer(const std::string& path) : db_(path, SQLite::OPEN_READWRITE) {
-    db_.exec("PRAGMA busy_timeout=" + std::to_string(restart_wait_ms)); // only RESTART waits
+  checkpointer(const std::string& path, std::mutex& checkpointing) : db_(path, SQLite::OPEN_READWRITE), checkpointing_(checkpointing) {
+    db_.exec("PRAGMA busy_timeout=" + std::to_string(busy_timeout_ms));
     thread_ = std::thread([this] { run(); });
   }
   ~checkpointer() {
@@ -137,23 +137,15 @@ private:
     while (!stop_) {
       wake_.wait_for(guard, every, [this] { return stop_; });
       try {
-        auto [frames, copied] = passive();
-        for (int round = 0; frames >= restart_frames && frames - copied > catch_up_frames && round < 8; ++round)
-          std::tie(frames, copied) = passive();
-        if (frames >= restart_frames)
-          db_.exec("PRAGMA wal_checkpoint(RESTART)");
+        std::lock_guard<std::mutex> checkpointing{checkpointing_}; // the writer's restart waits for this round
+        db_.exec("PRAGMA wal_checkpoint(PASSIVE)"); // never blocks the writer
       } catch (const std::exception&) {
         // busy or failed: the next round tries again; the WAL just grows meanwhile
       }
     }
   }
-  /// One passive checkpoint (never blocks the writer): the frames in the WAL, and how many of them are copied.
-  std::pair<int, int> passive() {
-    SQLite::Statement q(db_, "PRAGMA wal_checkpoint(PASSIVE)");
-    q.executeStep();
-    return {q.getColumn(1).getInt(), q.getColumn(2).getInt()};
-  }
   SQLite::Database db_;
+  std::mutex& checkpointing_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
@@ -202,7 +194,7 @@ connection::connection(const std::string& path, core::sync_mode sync, bool with_
   // the checkpointer does it, off the commit path
   db_.exec(with_checkpointer ? "PRAGMA wal_autocheckpoint=0" : "PRAGMA wal_autocheckpoint=1000");
   if (with_checkpointer) // (after the pragma above: SQLite's automatic checkpoints use the same hook)
-    sqlite3_wal_hook(db_.getHandle(), restart_long_wal, &restart_at_);
+    sqlite3_wal_hook(db_.getHandle(), restart_long_wal, &restart_);
   // simulate: one connection for the whole run, so the file lock is taken once, not twice per commit (fcntl was
   // about a tenth of a simulated job's cost in perf)
   if (!with_checkpointer)
@@ -218,7 +210,7 @@ connection::connection(const std::string& path, core::sync_mode sync, bool with_
   }
   migrate();
   if (with_checkpointer)
-    checkpoints_ = std::make_unique<checkpointer>(path);
+    checkpoints_ = std::make_unique<checkpointer>(path, restart_.lock);
 }
 
 connection::~connection() = default;

@@ -7,6 +7,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace cutover::store_adapter::detail {
@@ -23,6 +24,13 @@ class checkpointer;
 inline constexpr const char* sql_job_open =
   "status<>'succeeded' AND status<>'failed' AND status<>'dead_lettered' AND status<>'cancelled'";
 inline constexpr const char* sql_job_ended = "(status='succeeded' OR status='failed' OR status='cancelled')";
+
+/// The writer's restarts of a long WAL (sqlite_connection.cpp): when to try next, and the lock the checkpointer
+/// holds while it checkpoints.
+struct wal_restart {
+  int next_try = 0; ///< frames in the WAL at which to try next
+  std::mutex lock;
+};
 
 class connection {
 public:
@@ -52,9 +60,9 @@ private:
   void migrate();
   /// Makes index `name` as `create` (a CREATE INDEX statement) says, replacing an older definition of it.
   void ensure_index(const std::string& name, const std::string& create);
+  wal_restart restart_; ///< declared before db_ and the checkpointer: outlives both
   SQLite::Database db_;
   std::unique_ptr<checkpointer> checkpoints_; ///< declared after db_: stopped before the connection closes
-  int restart_at_ = 0; ///< WAL frames at which the writer next tries to start the WAL again (sqlite_connection.cpp)
 };
 
 } // namespace cutover::store_adapter::detail
