@@ -40,7 +40,8 @@ backup_result backup_sqlite(const std::string& from, const std::string& to) {
   fs::remove(partial, ec); // left by a backup that was stopped half way
   try {
     {
-      // read only: VACUUM INTO reads the source in one transaction; in WAL mode it never blocks the writer
+      // read only: VACUUM INTO reads the source in one transaction; in WAL mode it never blocks the writer's commits
+      // (only the writer's restart of a long WAL waits for it, 100 ms at most per 16 MiB of commits)
       SQLite::Database source(from, SQLite::OPEN_READONLY);
       source.setBusyTimeout(10'000);
       SQLite::Statement q(source, "VACUUM INTO ?1");
