@@ -92,12 +92,17 @@ void rename_into(const fs::path& tmp, const fs::path& final_path) {
   }
 }
 
-/// Makes a shard folder again (one made at start and since removed by hand); throws when it cannot.
-void make_shard(const fs::path& shard) {
+/// ::open(path, flags, 0644) for a file in `shard`, making the shard folder again when it is gone (one made at start
+/// and since removed by hand): -1 with errno set when the open fails; throws when the folder cannot be made.
+int open_in_shard(const fs::path& path, int flags, const fs::path& shard) {
+  const int fd = ::open(path.c_str(), flags, 0644);
+  if (fd >= 0 || errno != ENOENT)
+    return fd;
   std::error_code ec;
   fs::create_directories(shard, ec);
   if (ec)
     throw std::runtime_error("cannot create " + shard.string() + ": " + ec.message());
+  return ::open(path.c_str(), flags, 0644);
 }
 
 /// The whole of the file at `path` (files are named only once written whole, so its size at open is its size); none
@@ -214,11 +219,7 @@ std::string image_files::write(const std::string& bytes, core::instant now) {
   const fs::path shard = final_path.parent_path();
   // An unnamed file, given its name once whole: no temporary name to add to the folder and rename away.
   if (unnamed_files_.load(std::memory_order_relaxed)) {
-    fd_closer f{::open(shard.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644)};
-    if (f.fd < 0 && errno == ENOENT) {
-      make_shard(shard);
-      f.fd = ::open(shard.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    }
+    const fd_closer f{open_in_shard(shard, O_TMPFILE | O_WRONLY | O_CLOEXEC, shard)};
     if (f.fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
       throw std::runtime_error("creating a file in " + shard.string() + ": " + std::strerror(errno));
     if (f.fd >= 0) {
@@ -247,11 +248,7 @@ std::string image_files::write(const std::string& bytes, core::instant now) {
 
 void image_files::write_named(const std::string& bytes, const fs::path& final_path, const std::string& digest) {
   const auto tmp = temporary_name(final_path, digest);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == ENOENT) {
-    make_shard(final_path.parent_path());
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  }
+  const int fd = open_in_shard(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, final_path.parent_path());
   if (fd < 0)
     throw std::runtime_error("creating " + tmp.string() + ": " + std::strerror(errno));
   try {

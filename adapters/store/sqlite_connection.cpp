@@ -83,9 +83,13 @@ CREATE TABLE IF NOT EXISTS outbox(
 CREATE INDEX IF NOT EXISTS outbox_event ON outbox(event_id);
 )sql";
 
-} // namespace
+/// SQLite's count of the memory it holds takes a process-wide lock at every allocation; nothing here reads it. Set
+/// before SQLite's first use in the process (later, SQLite refuses the setting and keeps counting: harmless).
+const bool memory_not_counted = [] {
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  return true;
+}();
 
-namespace {
 /// Passive checkpoints never hold the writer back, but under commits that never pause they never catch up with them
 /// either, and SQLite starts the WAL again from its beginning only after a checkpoint that copied all of it: the WAL
 /// grew without end (700 MB in 24 s of closed-loop load) and every page the store looked for searched an ever longer
@@ -117,7 +121,8 @@ int restart_long_wal(void* state, sqlite3* db, const char* name, int frames) {
 /// in an fsync; done inside a commit it stalled the commit (and every answer waiting on it) for 10-30 ms.
 class checkpointer {
 public:
-  checkpointer(const std::string& path, std::mutex& checkpointing) : db_(path, SQLite::OPEN_READWRITE), checkpointing_(checkpointing) {
+  checkpointer(const std::string& path, std::mutex& checkpointing)
+    : db_(path, SQLite::OPEN_READWRITE), checkpointing_(checkpointing) {
     db_.exec("PRAGMA busy_timeout=" + std::to_string(busy_timeout_ms));
     thread_ = std::thread([this] { run(); });
   }
@@ -165,15 +170,6 @@ int pragma_level(core::sync_mode m) {
   }
   return -1;
 }
-} // namespace
-
-namespace {
-/// SQLite's count of the memory it holds takes a process-wide lock at every allocation; nothing here reads it. Set
-/// before SQLite's first use in the process (later, SQLite refuses the setting and keeps counting: harmless).
-const bool memory_not_counted = [] {
-  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-  return true;
-}();
 } // namespace
 
 // NOMUTEX: one thread at a time uses a connection (the store's owner: the store actor; in simulate the writer thread,
