@@ -505,6 +505,18 @@ TEST_CASE("a real provider kind in the config needs base_url and api_key_env and
   CHECK(error_at(errors, "providers.a.api_key_env").message == "api_key_env is required when kind is openai");
 }
 
+TEST_CASE("a provider's base_url that no client could call is a config error, and one with credentials is not echoed") {
+  const std::string real = "a: {kind: openai, api_key_env: A_KEY, base_url: ";
+  auto e = only_error(with(minimal, "a: {kind: simulated", real + "\"https://api.example.com:99999/v1\""));
+  CHECK(e.path == "providers.a.base_url");
+  CHECK(e.message == "has a port outside 1..65535, got \"https://api.example.com:99999/v1\"");
+  e = only_error(with(minimal, "a: {kind: simulated", real + "\"https://api.example.com/v1?key=1\""));
+  CHECK(e.message == "must not have a query or fragment, got \"https://api.example.com/v1?key=1\"");
+  e = only_error(with(minimal, "a: {kind: simulated", real + "\"https://user:sk-secret123@api.example.com/v1\""));
+  CHECK(e.message == "must not carry credentials (a key comes from api_key_env)");
+  CHECK(errors_of(with(minimal, "a: {kind: simulated", real + "\"http://[::1]:8080/v1/\"")).empty());
+}
+
 TEST_CASE("secrets are refused by the config loader and never echoed") {
   auto e = only_error(with(minimal, "a: {kind: simulated", "a: {kind: simulated, api_key: sk-secret123"));
   CHECK(e.path == "providers.a.api_key");

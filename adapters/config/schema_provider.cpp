@@ -1,6 +1,7 @@
 // The `providers` section: one table per block of a provider, each field declared once.
 
 #include "adapters/config/reader.hpp"
+#include "core/http_url.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -10,13 +11,19 @@ namespace cutover::config_adapter::detail {
 namespace {
 
 using namespace std::chrono_literals;
+using core::parse_http_url;
 using core::provider_config;
 using cost_table = std::array<core::micros, core::tier_count>;
 
 bool check_url(std::string_view s, std::string& why) {
-  if (s.empty() || s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0)
+  if (s.empty())
     return true;
-  why = "must start with http:// or https://, got \"" + std::string(s) + "\"";
+  const auto url = parse_http_url(s);
+  if (url.problem.empty())
+    return true;
+  why = url.problem; // the text itself is not repeated when it may hold credentials
+  if (s.find('@') == std::string_view::npos)
+    why += ", got \"" + std::string(s) + "\"";
   return false;
 }
 

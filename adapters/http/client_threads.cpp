@@ -1,4 +1,5 @@
-// cpprestsdk's task pool, which the provider clients use (the API itself is served by the listener's threads).
+// cpprestsdk's task pool, which the webhook and image-download clients use (the API itself is served by the
+// listener's threads, provider calls by their own client's thread).
 
 #include "adapters/http/server.hpp"
 

@@ -67,8 +67,8 @@ struct server_options {
   std::vector<std::string> cors_origins;
 };
 
-/// Call once, first thing in main, before any provider client exists: sizes cpprestsdk's task pool (the provider
-/// calls still go through cpprestsdk's client).
+/// Call once, first thing in main, before any webhook or image-download client exists: sizes cpprestsdk's task
+/// pool (those two still go through cpprestsdk's client; provider calls have a Beast client of their own).
 void init_http_threads(std::size_t threads);
 
 class server {

@@ -1,5 +1,5 @@
 #pragma once
-/// Webhook deliveries over HTTP (cpprestsdk's client, as the provider adapters call providers): each POST carries
+/// Webhook deliveries over HTTP (cpprestsdk's client): each POST carries
 /// `Cutover-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` and `Cutover-Event-Id`. The
 /// secret is read from the environment variable the entry names, at each try (a delivery waiting from before a
 /// restart is signed with the new process's value), and is never logged.

@@ -106,8 +106,8 @@ public:
       done(detail::failure(error_class::auth, "the environment variable " + cfg_.api_key_env + " holding the API key is not set"));
       return;
     }
-    web::http::http_request req(web::http::methods::POST);
-    req.headers().add("x-goog-api-key", key_);
+    detail::http_request req("POST", "");
+    req.header("x-goog-api-key", key_);
     if (cfg_.mode == provider_mode::sync) {
       const auto item = items.at(0);
       value instance;
@@ -118,9 +118,9 @@ public:
       value body;
       body["instances"] = value::array({instance});
       body["parameters"] = params;
-      req.set_request_uri("/models/" + cfg_.model + ":predict");
-      req.set_body(body);
-      detail::send(*client_, req, [item, done](http_result r) { done(predicted(item, r)); });
+      req.path = "/models/" + cfg_.model + ":predict";
+      req.json(body);
+      detail::send(*client_, std::move(req), [item, done](http_result r) { done(predicted(item, r)); });
       return;
     }
     // A GenerateContentRequest asks for one image and the batch API documents no count per request, so an
@@ -150,9 +150,9 @@ public:
     batch["inputConfig"] = input;
     value body;
     body["batch"] = batch;
-    req.set_request_uri("/models/" + cfg_.model + ":batchGenerateContent");
-    req.set_body(body);
-    detail::send(*client_, req, [items, done](http_result r) { done(operation(items, r, true)); });
+    req.path = "/models/" + cfg_.model + ":batchGenerateContent";
+    req.json(body);
+    detail::send(*client_, std::move(req), [items, done](http_result r) { done(operation(items, r, true)); });
   }
 
   void poll(const std::string& remote_id, const std::vector<work_item>& items, instant, callback done) override {
@@ -160,10 +160,9 @@ public:
       done(detail::failure(error_class::auth, "the environment variable " + cfg_.api_key_env + " holding the API key is not set"));
       return;
     }
-    web::http::http_request req(web::http::methods::GET);
-    req.headers().add("x-goog-api-key", key_);
-    req.set_request_uri("/" + remote_id);
-    detail::send(*client_, req, [items, done](http_result r) {
+    detail::http_request req("GET", "/" + remote_id);
+    req.header("x-goog-api-key", key_);
+    detail::send(*client_, std::move(req), [items, done](http_result r) {
       auto reply = operation(items, r, false);
       // the GET failed, or answered no JSON at all: either way the batch itself may be fine
       reply.poll_failed = r.status != 200 ||
@@ -182,10 +181,9 @@ public:
       done(detail::failure(error_class::auth, "the environment variable " + cfg_.api_key_env + " holding the API key is not set"));
       return;
     }
-    web::http::http_request req(web::http::methods::POST);
-    req.headers().add("x-goog-api-key", key_);
-    req.set_request_uri("/" + remote_id + ":cancel");
-    detail::send(*client_, req, [remote_id, done](http_result r) {
+    detail::http_request req("POST", "/" + remote_id + ":cancel");
+    req.header("x-goog-api-key", key_);
+    detail::send(*client_, std::move(req), [remote_id, done](http_result r) {
       if (r.status == 0) {
         done(detail::transport_failure(r));
         return;
@@ -341,7 +339,7 @@ private:
 
   provider_config cfg_;
   std::string key_;
-  std::unique_ptr<web::http::client::http_client> client_;
+  std::unique_ptr<detail::http_client> client_;
 };
 
 } // namespace

@@ -1,8 +1,26 @@
 #include "adapters/providers/http_call.hpp"
 
+#include "core/http_url.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/err.h>
+
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <limits>
+#include <optional>
+#include <thread>
 
 namespace cutover::providers::detail {
 
@@ -11,53 +29,283 @@ std::string http_result::header(const std::string& lower_name) const {
   return it == headers.end() ? std::string{} : it->second;
 }
 
-void send(web::http::client::http_client& client, web::http::http_request req,
-          std::function<void(http_result)> done) {
-  auto shared_done = std::make_shared<std::function<void(http_result)>>(std::move(done));
-  client.request(req)
-    .then([](web::http::http_response resp) {
-      http_result r;
-      r.status = resp.status_code();
-      for (const auto& h : resp.headers()) {
-        std::string name = h.first;
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-        r.headers[name] = h.second;
-      }
-      return resp.extract_string(true).then([r](pplx::task<std::string> t) mutable {
-        try {
-          r.body = t.get();
-        } catch (const std::exception& e) {
-          r.status = 0;
-          r.transport_error = core::error_class::server;
-          r.transport_message = std::string{"reading the answer failed: "} + e.what();
-        }
-        return r;
-      });
-    })
-    .then([shared_done](pplx::task<http_result> t) {
-      http_result r;
-      try {
-        r = t.get();
-      } catch (const web::http::http_exception& e) {
-        r.status = 0;
-        const auto code = e.error_code();
-        const bool timed_out = code == std::errc::timed_out || code.value() == ETIMEDOUT ||
-                               std::string{e.what()}.find("timed out") != std::string::npos;
-        r.transport_error = timed_out ? core::error_class::timeout : core::error_class::server;
-        r.transport_message = e.what();
-      } catch (const std::exception& e) {
-        r.status = 0;
-        r.transport_error = core::error_class::server;
-        r.transport_message = e.what();
-      }
-      (*shared_done)(std::move(r));
-    });
+http_request& http_request::header(std::string name, std::string value) {
+  headers.emplace_back(std::move(name), std::move(value));
+  return *this;
 }
 
-std::unique_ptr<web::http::client::http_client> make_client(const std::string& base_url, core::duration timeout) {
-  web::http::client::http_client_config cfg;
-  cfg.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
-  return std::make_unique<web::http::client::http_client>(base_url, cfg);
+http_request& http_request::json(const web::json::value& v) {
+  body = v.serialize();
+  return *this;
+}
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = net::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+constexpr std::uint32_t max_header_bytes = 64u << 10;
+constexpr std::size_t max_idle_connections = 256;        ///< per client; more are closed when their call ends
+
+/// The one thread every provider client's connections run on, made at the first client and stopped at exit.
+/// One thread: a call costs tens of microseconds of it, and the pools need no lock.
+class client_io {
+public:
+  client_io() : work_(net::make_work_guard(ioc_)), thread_([this] { ioc_.run(); }) {}
+  ~client_io() {
+    work_.reset();
+    ioc_.stop();
+    thread_.join();
+  }
+  net::io_context& ioc() { return ioc_; }
+  static client_io& get() {
+    static client_io io;
+    return io;
+  }
+
+private:
+  net::io_context ioc_{1};
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  std::thread thread_;
+};
+
+/// One connection to the host, plain or TLS.
+struct connection {
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  template <class F> void with_stream(F&& f) {
+    if (tls)
+      f(*tls);
+    else
+      f(*plain);
+  }
+  /// Whether a connection that waited in the pool may carry another call: the server neither closed it nor sent
+  /// anything unasked (a close_notify, an error page), as one look at the socket without reading tells.
+  bool reusable() {
+    if (buffer.size() > 0 || !lowest().socket().is_open())
+      return false;
+    char byte = 0;
+    const auto n = ::recv(lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+};
+
+} // namespace
+
+struct http_client::state {
+  net::io_context& ioc;
+  core::http_url url;
+  std::string host_header;
+  steady::duration timeout;
+  std::unique_ptr<net::ssl::context> ssl;            ///< https only
+  std::vector<std::unique_ptr<connection>> idle;     ///< touched on the I/O thread only
+};
+
+namespace {
+
+/// One call: a pooled or new connection, the request written, the answer read, `done` called once.
+class call : public std::enable_shared_from_this<call> {
+public:
+  call(std::shared_ptr<http_client::state> client, http_request r, std::function<void(http_result)> done)
+    : client_(std::move(client)), resolver_(client_->ioc), timer_(client_->ioc), done_(std::move(done)),
+      deadline_(steady::now() + client_->timeout) {
+    req_.method_string(r.method);
+    req_.target(core::request_target(client_->url.path, r.path));
+    req_.version(11);
+    req_.set(bhttp::field::host, client_->host_header);
+    req_.set(bhttp::field::user_agent, "cutover");
+    for (auto& [name, value] : r.headers)
+      req_.set(name, value);
+    if (!r.body.empty()) {
+      req_.set(bhttp::field::content_type, "application/json");
+      req_.body() = std::move(r.body);
+    }
+    req_.keep_alive(true);
+    req_.prepare_payload();
+  }
+
+  void start() {
+    auto& idle = client_->idle;
+    while (!idle.empty()) {
+      conn_ = std::move(idle.back());
+      idle.pop_back();
+      if (conn_->reusable()) {
+        reused_ = true;
+        write();
+        return;
+      }
+    }
+    open();
+  }
+
+private:
+  void open() {
+    reused_ = false;
+    conn_ = std::make_unique<connection>();
+    if (client_->ssl)
+      conn_->tls.emplace(client_->ioc, *client_->ssl);
+    else
+      conn_->plain.emplace(client_->ioc);
+    // name resolution has no timeout of its own: the call's deadline cancels it
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec)
+        self->resolver_.cancel();
+    });
+    resolver_.async_resolve(client_->url.host, client_->url.port,
+                            [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type found) {
+                              self->timer_.cancel();
+                              if (ec)
+                                return self->fail(ec == net::error::operation_aborted ? beast::error::timeout : ec,
+                                                  "resolving " + self->client_->url.host);
+                              self->connect(found);
+                            });
+  }
+
+  void connect(const tcp::resolver::results_type& found) {
+    conn_->lowest().expires_at(deadline_);
+    conn_->lowest().async_connect(found, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+      if (ec)
+        return self->fail(ec, "connecting to " + self->client_->host_header);
+      self->conn_->lowest().socket().set_option(tcp::no_delay(true), ec);
+      if (!self->conn_->tls)
+        return self->write();
+      const auto& host = self->client_->url.host;
+      beast::error_code not_address;
+      net::ip::make_address(host, not_address);
+      if (not_address && !SSL_set_tlsext_host_name(self->conn_->tls->native_handle(), const_cast<char*>(host.c_str())))
+        return self->fail(beast::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()),
+                          "naming the server for TLS");
+      self->conn_->tls->set_verify_callback(net::ssl::host_name_verification(host));
+      self->conn_->tls->async_handshake(net::ssl::stream_base::client, [self](beast::error_code hec) {
+        if (hec)
+          return self->fail(hec, "TLS with " + self->client_->host_header);
+        self->write();
+      });
+    });
+  }
+
+  void write() {
+    conn_->lowest().expires_at(deadline_);
+    conn_->with_stream([this](auto& stream) {
+      bhttp::async_write(stream, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec)
+          return self->stale_or_fail(ec, "sending the request");
+        self->read();
+      });
+    });
+  }
+
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max()); // n large images in base64, as before
+    parser_->header_limit(max_header_bytes);
+    conn_->with_stream([this](auto& stream) {
+      bhttp::async_read(stream, conn_->buffer, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec)
+          return self->stale_or_fail(ec, "reading the answer");
+        self->finish();
+      });
+    });
+  }
+
+  /// A pooled connection the server closed just as it was taken: the request went nowhere (no byte of an answer
+  /// came back), so it goes once more on a new connection, as a kept-alive client must.
+  void stale_or_fail(beast::error_code ec, const std::string& what) {
+    const bool closed = ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+                        ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+                        ec == net::ssl::error::stream_truncated;
+    if (reused_ && closed && !(parser_ && parser_->got_some()) && steady::now() < deadline_) {
+      conn_.reset();
+      return open();
+    }
+    fail(ec, what);
+  }
+
+  void finish() {
+    http_result r;
+    auto answer = parser_->release();
+    r.status = static_cast<int>(answer.result_int());
+    for (const auto& h : answer) {
+      std::string name(h.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      auto& slot = r.headers[name];
+      slot = slot.empty() ? std::string(h.value()) : slot + ", " + std::string(h.value());
+    }
+    r.body = std::move(answer.body());
+    if (answer.keep_alive() && client_->idle.size() < max_idle_connections) {
+      conn_->lowest().expires_never();
+      client_->idle.push_back(std::move(conn_));
+    }
+    conn_.reset();
+    answer_with(std::move(r));
+  }
+
+  void fail(beast::error_code ec, const std::string& what) {
+    http_result r;
+    r.transport_error = ec == beast::error::timeout || ec == net::error::timed_out ? core::error_class::timeout
+                                                                                     : core::error_class::server;
+    r.transport_message = what + ": " + (ec == beast::error::timeout ? std::string{"timed out"} : ec.message());
+    conn_.reset();
+    answer_with(std::move(r));
+  }
+
+  void answer_with(http_result r) {
+    auto done = std::move(done_);
+    done_ = nullptr;
+    if (done)
+      done(std::move(r));
+  }
+
+  std::shared_ptr<http_client::state> client_;
+  bhttp::request<bhttp::string_body> req_;
+  std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
+  std::unique_ptr<connection> conn_;
+  tcp::resolver resolver_;
+  net::steady_timer timer_;
+  std::function<void(http_result)> done_;
+  steady::time_point deadline_;
+  bool reused_ = false;
+};
+
+} // namespace
+
+http_client::http_client(const std::string& base_url, core::duration timeout) {
+  auto& ioc = client_io::get().ioc();
+  auto url = core::parse_http_url(base_url);
+  state_ = std::make_shared<state>(state{ioc, url, url.host_header(), timeout, nullptr, {}});
+  if (url.tls) {
+    state_->ssl = std::make_unique<net::ssl::context>(net::ssl::context::tls_client);
+    state_->ssl->set_default_verify_paths();
+    state_->ssl->set_verify_mode(net::ssl::verify_peer);
+  }
+}
+
+http_client::~http_client() {
+  // the pool belongs to the I/O thread: it closes the idle connections; calls in flight keep the state alive
+  net::post(state_->ioc, [s = state_] { s->idle.clear(); });
+}
+
+void http_client::send(http_request req, std::function<void(http_result)> done) {
+  if (!state_->url.problem.empty()) {
+    http_result r;
+    r.transport_error = core::error_class::server;
+    r.transport_message = "base_url " + state_->url.problem;
+    done(std::move(r));
+    return;
+  }
+  auto c = std::make_shared<call>(state_, std::move(req), std::move(done));
+  net::post(state_->ioc, [c] { c->start(); });
+}
+
+std::unique_ptr<http_client> make_client(const std::string& base_url, core::duration timeout) {
+  return std::make_unique<http_client>(base_url, timeout);
 }
 
 std::string api_key_from_env(const std::string& env_name) {

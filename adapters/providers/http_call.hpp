@@ -1,17 +1,19 @@
 #pragma once
-/// Plumbing shared by the real provider adapters (private to adapters/providers): one HTTP exchange over
-/// cpprestsdk's client, answered on a task thread, never blocking; transport failures become values.
+/// Plumbing shared by the real provider adapters (private to adapters/providers): one HTTP/1.1 exchange over a
+/// Boost.Beast client with kept-alive connections, answered on the provider clients' I/O thread, never blocking;
+/// transport failures become values. cpprestsdk is left for building and parsing JSON.
 
 #include "core/config.hpp"
 #include "core/ports.hpp"
 
-#include <cpprest/http_client.h>
 #include <cpprest/json.h>
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace cutover::providers::detail {
 
@@ -24,12 +26,44 @@ struct http_result {
   std::string header(const std::string& lower_name) const;
 };
 
+/// One call, relative to the client's base_url.
+struct http_request {
+  std::string method = "GET";
+  std::string path; ///< "images/generations" or "/predictions/{id}": appended to base_url's path, percent-encoded
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body; ///< sent as application/json when not empty
+
+  http_request(std::string m, std::string p) : method(std::move(m)), path(std::move(p)) {}
+  http_request& header(std::string name, std::string value);
+  http_request& json(const web::json::value& v); ///< the body, serialised
+};
+
+/// A provider's HTTP client: connections to base_url's host, kept open between calls, each call given up after
+/// `timeout` (connecting, TLS, sending and the whole answer together). https verifies the server's certificate
+/// against the system's authorities and its name. Calls in flight when it is destroyed still finish and answer.
+class http_client {
+public:
+  http_client(const std::string& base_url, core::duration timeout);
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  /// Sends `req` and calls `done` exactly once, on the clients' I/O thread, with the answer or the failure.
+  void send(http_request req, std::function<void(http_result)> done);
+
+  struct state;
+
+private:
+  std::shared_ptr<state> state_;
+};
+
 /// Sends `req` and calls `done` exactly once with the answer or the transport failure.
-void send(web::http::client::http_client& client, web::http::http_request req,
-          std::function<void(http_result)> done);
+inline void send(http_client& client, http_request req, std::function<void(http_result)> done) {
+  client.send(std::move(req), std::move(done));
+}
 
 /// A client for `base_url` whose requests give up after `timeout`.
-std::unique_ptr<web::http::client::http_client> make_client(const std::string& base_url, core::duration timeout);
+std::unique_ptr<http_client> make_client(const std::string& base_url, core::duration timeout);
 
 /// The API key from the environment variable named `env_name` (empty when unset). Never logged.
 std::string api_key_from_env(const std::string& env_name);

@@ -38,11 +38,10 @@ public:
       body["quality"] = web::json::value::string(item.tier_ == tier::sd ? "low" : "high");
     }
     body["user"] = web::json::value::string(item.user_id);
-    web::http::http_request req(web::http::methods::POST);
-    req.set_request_uri("images/generations");
-    req.headers().add("Authorization", "Bearer " + key_);
-    req.set_body(body);
-    detail::send(*client_, req, [item, now, done](http_result r) { done(answer(item, r, now)); });
+    detail::http_request req("POST", "images/generations");
+    req.header("Authorization", "Bearer " + key_);
+    req.json(body);
+    detail::send(*client_, std::move(req), [item, now, done](http_result r) { done(answer(item, r, now)); });
   }
 
   void poll(const std::string&, const std::vector<work_item>&, instant, callback done) override {
@@ -128,7 +127,7 @@ private:
 
   provider_config cfg_;
   std::string key_;
-  std::unique_ptr<web::http::client::http_client> client_;
+  std::unique_ptr<detail::http_client> client_;
 };
 
 } // namespace

@@ -1,6 +1,7 @@
 #pragma once
-/// Adapters for the real provider APIs (docs/providers.md says what each expects), each a core::provider_port over cpprestsdk's
-/// HTTP client: they map the wire format to provider replies and every error to the engine's error classes.
+/// Adapters for the real provider APIs (docs/providers.md says what each expects), each a core::provider_port over
+/// a Boost.Beast HTTP client (http_call.hpp): they map the wire format to provider replies and every error to the
+/// engine's error classes.
 /// Keys come from the environment variable named by `api_key_env`, never from config or logs.
 
 #include "core/config.hpp"

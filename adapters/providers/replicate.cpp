@@ -32,16 +32,16 @@ public:
     input["num_outputs"] = web::json::value::number(item.n);
     web::json::value body;
     body["input"] = input;
-    web::http::http_request req(web::http::methods::POST);
+    detail::http_request req("POST", "");
     if (cfg_.model.find('/') != std::string::npos) {
-      req.set_request_uri("/models/" + cfg_.model + "/predictions");
+      req.path = "/models/" + cfg_.model + "/predictions";
     } else {
       body["version"] = web::json::value::string(cfg_.model);
-      req.set_request_uri("/predictions");
+      req.path = "/predictions";
     }
-    req.headers().add("Authorization", "Bearer " + key_);
-    req.set_body(body);
-    detail::send(*client_, req, [item, now, done](http_result r) { done(answer(item, r, now)); });
+    req.header("Authorization", "Bearer " + key_);
+    req.json(body);
+    detail::send(*client_, std::move(req), [item, now, done](http_result r) { done(answer(item, r, now)); });
   }
 
   void poll(const std::string& remote_id, const std::vector<work_item>& items, instant now, callback done) override {
@@ -50,10 +50,9 @@ public:
       return;
     }
     const auto item = items.at(0);
-    web::http::http_request req(web::http::methods::GET);
-    req.set_request_uri("/predictions/" + remote_id);
-    req.headers().add("Authorization", "Bearer " + key_);
-    detail::send(*client_, req, [item, now, done](http_result r) {
+    detail::http_request req("GET", "/predictions/" + remote_id);
+    req.header("Authorization", "Bearer " + key_);
+    detail::send(*client_, std::move(req), [item, now, done](http_result r) {
       auto reply = answer(item, r, now);
       // the GET failed, or answered no JSON at all: either way the prediction itself may be fine
       reply.poll_failed = r.status != 200 ||
@@ -68,10 +67,9 @@ public:
       done(detail::failure(error_class::auth, "the environment variable " + cfg_.api_key_env + " holding the API key is not set"));
       return;
     }
-    web::http::http_request req(web::http::methods::POST);
-    req.set_request_uri("/predictions/" + remote_id + "/cancel");
-    req.headers().add("Authorization", "Bearer " + key_);
-    detail::send(*client_, req, [remote_id, now, done](http_result r) {
+    detail::http_request req("POST", "/predictions/" + remote_id + "/cancel");
+    req.header("Authorization", "Bearer " + key_);
+    detail::send(*client_, std::move(req), [remote_id, now, done](http_result r) {
       if (r.status == 0) {
         done(detail::transport_failure(r));
         return;
@@ -183,7 +181,7 @@ private:
 
   provider_config cfg_;
   std::string key_;
-  std::unique_ptr<web::http::client::http_client> client_;
+  std::unique_ptr<detail::http_client> client_;
 };
 
 } // namespace
