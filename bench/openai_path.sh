@@ -2,9 +2,12 @@
 # The whole path as a client of the OpenAI-compatible endpoint sees it, closed loop: wrk keeps CONNECTIONS requests
 # in flight, once straight to the fake provider (OpenAI wire format, 0 ms) and once through cutover (job stored,
 # routed, no batch wait, the fake called, the outcome stored, the image answered). Prints both rates and the ratio.
-#   [ROUNDS=N] bench/openai_path.sh [SECONDS] [CONNECTIONS]
+#   [ROUNDS=N] [KEEP=1] bench/openai_path.sh [SECONDS] [CONNECTIONS]
 # With ROUNDS, the two are measured in turn N times on the same processes (the direct rate of this 2-core machine
 # swings by half between runs a minute apart): each round's figures, then the median of the rounds' ratios.
+# With KEEP=1 the temporary folder (store and image files) is left in place and named at the end: on ext4 without
+# a journal, deleting tens of thousands of files slows the next minutes' file creations (bench/README.md), so
+# runs compared one after the other should keep theirs and remove them all afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
@@ -13,7 +16,7 @@ b="${BUILD_DIR:-build}"
 [ -x "$b/app/cutover" ] && [ -x "$b/tools/fake_provider/cutover-fake-provider" ] || { echo "build first: ./scripts/build.sh" >&2; exit 1; }
 command -v wrk >/dev/null || ./scripts/install-deps.sh --test
 work=$(mktemp -d)
-trap 'kill $fake_pid $engine_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $fake_pid $engine_pid 2>/dev/null; wait 2>/dev/null; if [ "${KEEP:-}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi' EXIT
 
 . bench/fake_and_engine.sh
 
