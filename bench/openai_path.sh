@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole path as a client of the OpenAI-compatible endpoint sees it, closed loop: wrk keeps CONNECTIONS requests
 # in flight, once straight to the fake provider (OpenAI wire format, 0 ms) and once through cutover (job stored,
-# routed, no batch wait, the fake called, the outcome stored, the image answered). Prints both rates and the ratio.
+# routed, no batch wait, the fake called, the outcome stored, the image answered). Prints both rates and the ratio,
+# and the CPU time per request of the fake (direct) and of the engine (through).
 #   [ROUNDS=N] [KEEP=1] bench/openai_path.sh [SECONDS] [CONNECTIONS]
 # With ROUNDS, the two are measured in turn N times on the same processes (the direct rate of this 2-core machine
 # swings by half between runs a minute apart): each round's figures, then the median of the rounds' ratios.
@@ -20,16 +21,22 @@ trap 'kill $fake_pid $engine_pid 2>/dev/null; wait 2>/dev/null; if [ "${KEEP:-}"
 
 . bench/fake_and_engine.sh
 
-run() { # name url auth
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
+run() { # name url auth pid: that process's CPU time per request is printed too
+  local before after
+  before=$(cpu_ticks "$4")
   AUTH="$3" wrk -t2 -c"$conns" -d"${seconds}s" --latency -s bench/openai_request.lua "$2" > "$work/$1.txt"
-  awk -v name="$1" '/^Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} /Non-2xx/ {bad=$5}
-    END {printf "%s requests_per_s=%s p50=%s p99=%s non_2xx=%s\n", name, rps, p50, p99, bad+0}' "$work/$1.txt"
+  after=$(cpu_ticks "$4")
+  awk -v name="$1" -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v who="$5" \
+    '/^Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} /Non-2xx/ {bad=$5} / requests in / {n=$1}
+    END {printf "%s requests_per_s=%s p50=%s p99=%s non_2xx=%s %s_cpu_ms_per_request=%.3f\n", name, rps, p50, p99,
+         bad+0, who, (n > 0 ? ticks * 1000 / hz / n : 0)}' "$work/$1.txt"
 }
 rounds="${ROUNDS:-1}"
 ratios=()
 for round in $(seq 1 "$rounds"); do
-  direct=$(run direct "$fake_url" bench-key)
-  through=$(run through "http://127.0.0.1:$port" "")
+  direct=$(run direct "$fake_url" bench-key "$fake_pid" fake)
+  through=$(run through "http://127.0.0.1:$port" "" "$engine_pid" engine)
   echo "$direct"
   echo "$through"
   d=$(echo "$direct" | sed 's/.*requests_per_s=\([0-9.]*\).*/\1/')
