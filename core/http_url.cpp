@@ -79,16 +79,27 @@ std::string request_target(const std::string& base_path, std::string_view relati
   std::string out = base_path;
   if (relative.empty() || relative.front() != '/')
     out += '/';
-  for (unsigned char c : relative) {
-    const bool plain = std::isalnum(c) || std::string_view{"-._~!$&'()*+,;=:@/%?"}.find(static_cast<char>(c)) !=
-                                              std::string_view::npos;
-    if (plain) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
+  std::size_t start = 0;
+  while (start <= relative.size()) {
+    auto end = relative.find('/', start);
+    if (end == std::string_view::npos)
+      end = relative.size();
+    const auto segment = relative.substr(start, end - start);
+    const bool dots = segment == "." || segment == ".."; // kept as names, never as steps up the path
+    for (unsigned char c : segment) {
+      const bool plain = !dots && (std::isalnum(c) || std::string_view{"-._~!$&'()*+,;=:@"}.find(static_cast<char>(c)) !=
+                                                        std::string_view::npos);
+      if (plain) {
+        out += static_cast<char>(c);
+      } else {
+        out += '%';
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      }
     }
+    if (end < relative.size())
+      out += '/';
+    start = end + 1;
   }
   return out;
 }

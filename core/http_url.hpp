@@ -22,8 +22,10 @@ struct http_url {
 http_url parse_http_url(std::string_view url);
 
 /// The request target of `relative` under `base_path`: "images/generations" and "/images/generations" under "/v1"
-/// both give "/v1/images/generations". Bytes that may not stand in a path (controls, spaces, quotes, non-ASCII)
-/// are percent-encoded, so an identifier from a remote answer can never break the request line.
+/// both give "/v1/images/generations". Each segment is percent-encoded but for the characters a path segment may
+/// hold as they are (so `?`, `#`, `%`, spaces, controls and non-ASCII bytes are encoded), and a segment "." or ".."
+/// is encoded whole: an identifier from a remote answer can neither break the request line nor add a query or climb
+/// out of the API's path.
 std::string request_target(const std::string& base_path, std::string_view relative);
 
 } // namespace cutover::core

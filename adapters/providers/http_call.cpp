@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -49,6 +50,12 @@ using steady = std::chrono::steady_clock;
 
 constexpr std::uint32_t max_header_bytes = 64u << 10;
 constexpr std::size_t max_idle_connections = 256;        ///< per client; more are closed when their call ends
+/// A connection idle longer is closed rather than reused: a NAT or firewall on the way may have forgotten it
+/// without telling either end, and a call on it would wait out its whole timeout.
+constexpr std::chrono::seconds max_idle_for{30};
+/// Answers up to this size are parsed on the I/O thread; larger ones (images in base64) on the parse pool, so one
+/// answer's parsing holds no other call's reads and timers back.
+constexpr std::size_t parse_inline_below = 64u << 10;
 
 /// The one thread every provider client's connections run on, made at the first client and stopped at exit.
 /// One thread: a call costs tens of microseconds of it, and the pools need no lock.
@@ -61,12 +68,14 @@ public:
     thread_.join();
   }
   net::io_context& ioc() { return ioc_; }
+  net::thread_pool& parsers() { return parsers_; }
   static client_io& get() {
     static client_io io;
     return io;
   }
 
 private:
+  net::thread_pool parsers_{2};
   net::io_context ioc_{1};
   net::executor_work_guard<net::io_context::executor_type> work_;
   std::thread thread_;
@@ -77,6 +86,7 @@ struct connection {
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
+  steady::time_point idle_since{};
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
   template <class F> void with_stream(F&& f) {
@@ -88,7 +98,7 @@ struct connection {
   /// Whether a connection that waited in the pool may carry another call: the server neither closed it nor sent
   /// anything unasked (a close_notify, an error page), as one look at the socket without reading tells.
   bool reusable() {
-    if (buffer.size() > 0 || !lowest().socket().is_open())
+    if (buffer.size() > 0 || !lowest().socket().is_open() || steady::now() - idle_since > max_idle_for)
       return false;
     char byte = 0;
     const auto n = ::recv(lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -152,18 +162,22 @@ private:
       conn_->tls.emplace(client_->ioc, *client_->ssl);
     else
       conn_->plain.emplace(client_->ioc);
-    // name resolution has no timeout of its own: the call's deadline cancels it
+    // name resolution has no timeout of its own, and a lookup under way cannot be stopped: at the call's deadline
+    // the call fails, and the lookup's late result is dropped
     timer_.expires_at(deadline_);
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (!ec)
-        self->resolver_.cancel();
+      if (ec || !self->done_)
+        return;
+      self->resolver_.cancel();
+      self->fail(beast::error::timeout, "resolving " + self->client_->url.host);
     });
     resolver_.async_resolve(client_->url.host, client_->url.port,
                             [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type found) {
+                              if (!self->done_)
+                                return; // the deadline came first
                               self->timer_.cancel();
                               if (ec)
-                                return self->fail(ec == net::error::operation_aborted ? beast::error::timeout : ec,
-                                                  "resolving " + self->client_->url.host);
+                                return self->fail(ec, "resolving " + self->client_->url.host);
                               self->connect(found);
                             });
   }
@@ -196,7 +210,7 @@ private:
     conn_->with_stream([this](auto& stream) {
       bhttp::async_write(stream, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
         if (ec)
-          return self->stale_or_fail(ec, "sending the request");
+          return self->stale_or_fail(ec, "sending the request", true);
         self->read();
       });
     });
@@ -209,19 +223,22 @@ private:
     conn_->with_stream([this](auto& stream) {
       bhttp::async_read(stream, conn_->buffer, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
         if (ec)
-          return self->stale_or_fail(ec, "reading the answer");
+          return self->stale_or_fail(ec, "reading the answer", false);
         self->finish();
       });
     });
   }
 
-  /// A pooled connection the server closed just as it was taken: the request went nowhere (no byte of an answer
-  /// came back), so it goes once more on a new connection, as a kept-alive client must.
-  void stale_or_fail(beast::error_code ec, const std::string& what) {
+  /// A pooled connection the server closed just as it was taken: the call goes once more on a new connection when
+  /// that cannot do a thing twice. A GET may always go again before any byte of its answer came back; any other
+  /// method only when the server took no whole request (the write failed). A POST whose connection closed after it
+  /// was sent may have started a paid job: that is a failure without an answer, for the engine's rules to judge.
+  void stale_or_fail(beast::error_code ec, const std::string& what, bool writing) {
     const bool closed = ec == bhttp::error::end_of_stream || ec == net::error::eof ||
-                        ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-                        ec == net::ssl::error::stream_truncated;
-    if (reused_ && closed && !(parser_ && parser_->got_some()) && steady::now() < deadline_) {
+                        ec == net::error::connection_reset || ec == net::error::connection_aborted ||
+                        ec == net::error::broken_pipe || ec == net::ssl::error::stream_truncated;
+    const bool harmless = writing || req_.method() == bhttp::verb::get;
+    if (reused_ && closed && harmless && !(parser_ && parser_->got_some()) && steady::now() < deadline_) {
       conn_.reset();
       return open();
     }
@@ -239,8 +256,9 @@ private:
       slot = slot.empty() ? std::string(h.value()) : slot + ", " + std::string(h.value());
     }
     r.body = std::move(answer.body());
-    if (answer.keep_alive() && client_->idle.size() < max_idle_connections) {
+    if (parser_->keep_alive() && client_->idle.size() < max_idle_connections) {
       conn_->lowest().expires_never();
+      conn_->idle_since = steady::now();
       client_->idle.push_back(std::move(conn_));
     }
     conn_.reset();
@@ -259,8 +277,12 @@ private:
   void answer_with(http_result r) {
     auto done = std::move(done_);
     done_ = nullptr;
-    if (done)
-      done(std::move(r));
+    timer_.cancel();
+    if (!done)
+      return;
+    if (r.body.size() < parse_inline_below)
+      return done(std::move(r));
+    net::post(client_io::get().parsers(), [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
   }
 
   std::shared_ptr<http_client::state> client_;

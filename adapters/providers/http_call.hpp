@@ -48,7 +48,8 @@ public:
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
 
-  /// Sends `req` and calls `done` exactly once, on the clients' I/O thread, with the answer or the failure.
+  /// Sends `req` and calls `done` exactly once with the answer or the failure: on the clients' I/O thread, or for
+  /// a large answer on one of their parse threads (at once, on the caller's thread, when base_url is unusable).
   void send(http_request req, std::function<void(http_result)> done);
 
   struct state;
