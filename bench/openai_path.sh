@@ -25,7 +25,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clo
 run() { # name url auth pid: that process's CPU time per request is printed too
   local before after
   before=$(cpu_ticks "$4")
-  AUTH="$3" wrk -t2 -c"$conns" -d"${seconds}s" --latency -s bench/openai_request.lua "$2" > "$work/$1.txt"
+  RUN="$(date +%s%N)-" AUTH="$3" wrk -t2 -c"$conns" -d"${seconds}s" --latency -s bench/openai_request.lua "$2" > "$work/$1.txt"
   after=$(cpu_ticks "$4")
   awk -v name="$1" -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v who="$5" \
     '/^Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} /Non-2xx/ {bad=$5} / requests in / {n=$1}

@@ -9,10 +9,13 @@ function setup(thread) -- runs once per thread, in wrk's main script, before the
 end
 
 local auth = os.getenv("AUTH")
+-- RUN (environment) makes this run's prompts and users its own: without it a second run repeats the first one's
+-- ("bench prompt 0-1", ...), answered from the result cache or writing images already stored
+local run = os.getenv("RUN") or ""
 local n = 0
 request = function()
   n = n + 1
-  local id = string.format("%d-%d", thread_id or 0, n) -- thread_id: set by setup() in this thread's copy
+  local id = string.format("%s%d-%d", run, thread_id or 0, n) -- thread_id: set by setup() in this thread's copy
   local headers = {["Content-Type"] = "application/json"}
   if auth and auth ~= "" then headers["Authorization"] = "Bearer " .. auth end
   local body = string.format('{"model":"gpt-image-1","prompt":"bench prompt %s","user":"user-%s","n":1}', id, id)
