@@ -39,6 +39,7 @@ http_url parse_http_url(std::string_view url) {
   if (authority.find('@') != std::string_view::npos)
     return refuse("must not carry credentials (a key comes from api_key_env)");
   std::string_view host = authority, port;
+  bool port_given = false;
   if (!authority.empty() && authority.front() == '[') {
     const auto close = authority.find(']');
     if (close == std::string_view::npos)
@@ -47,16 +48,18 @@ http_url parse_http_url(std::string_view url) {
     const auto rest = authority.substr(close + 1);
     if (!rest.empty() && rest.front() != ':')
       return refuse("has something after its IPv6 address that is not a port");
-    port = rest.empty() ? rest : rest.substr(1);
+    port_given = !rest.empty();
+    port = port_given ? rest.substr(1) : rest;
   } else if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
     host = authority.substr(0, colon);
     port = authority.substr(colon + 1);
+    port_given = true;
   }
   if (host.empty())
     return refuse("has no host");
-  if (port.empty() && authority.find(':') != std::string_view::npos && authority.back() == ':')
+  if (port_given && port.empty())
     return refuse("has an empty port");
-  if (!port.empty()) {
+  if (port_given) {
     if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }))
       return refuse("has a port that is not a number");
     const auto n = std::stoul(std::string(port));

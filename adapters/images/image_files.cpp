@@ -248,17 +248,17 @@ std::string image_files::write(const std::string& bytes, core::instant now) {
 
 void image_files::write_named(const std::string& bytes, const fs::path& final_path, const std::string& digest) {
   const auto tmp = temporary_name(final_path, digest);
-  const int fd = open_in_shard(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, final_path.parent_path());
-  if (fd < 0)
-    throw std::runtime_error("creating " + tmp.string() + ": " + std::strerror(errno));
-  try {
-    write_all(fd, bytes, tmp.string());
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
+  {
+    const fd_closer f{open_in_shard(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, final_path.parent_path())};
+    if (f.fd < 0)
+      throw std::runtime_error("creating " + tmp.string() + ": " + std::strerror(errno));
+    try {
+      write_all(f.fd, bytes, tmp.string());
+    } catch (...) {
+      ::unlink(tmp.c_str());
+      throw;
+    }
   }
-  ::close(fd);
   rename_into(tmp, final_path);
 }
 

@@ -247,6 +247,7 @@ private:
 
   void finish() {
     http_result r;
+    const bool keep = parser_->keep_alive(); // false for an answer that ended at EOF
     auto answer = parser_->release();
     r.status = static_cast<int>(answer.result_int());
     for (const auto& h : answer) {
@@ -256,7 +257,7 @@ private:
       slot = slot.empty() ? std::string(h.value()) : slot + ", " + std::string(h.value());
     }
     r.body = std::move(answer.body());
-    if (parser_->keep_alive() && client_->idle.size() < max_idle_connections) {
+    if (keep && client_->idle.size() < max_idle_connections) {
       conn_->lowest().expires_never();
       conn_->idle_since = steady::now();
       client_->idle.push_back(std::move(conn_));
