@@ -1,4 +1,5 @@
 #include "actors/store_actor.hpp"
+#include "core/thread_name.hpp"
 #include "core/metric_catalog.hpp"
 #include "core/images.hpp"
 #include "core/log_line.hpp"
@@ -271,6 +272,8 @@ void sweep(self_ptr self) {
 }
 
 msg::store_actor::behavior_type store_fn(self_ptr self, std::shared_ptr<core::store_db> db, store_options opts) {
+  if (opts.detached)
+    core::name_this_thread("cutover-store"); // its own thread (else a scheduler's, not to be renamed)
   auto& st = self->state;
   st.db = std::move(db);
   st.opts = std::move(opts);

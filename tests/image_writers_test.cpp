@@ -9,13 +9,17 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <random>
+#include <string>
+#include <vector>
 
 using namespace cutover;
 using namespace std::chrono_literals;
@@ -66,6 +70,43 @@ TEST_CASE("image writes finish while every HTTP client task thread is busy") {
   REQUIRE(r.error == core::error_class::none);
   REQUIRE(r.digests.size() == 1);
   REQUIRE(files->read(r.digests.front()).has_value());
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+namespace {
+/// The names of this process's threads, as /proc shows them (and top -H, perf).
+std::vector<std::string> thread_names() {
+  std::vector<std::string> names;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(t.path() / "comm");
+    std::string name;
+    if (std::getline(in, name))
+      names.push_back(name);
+  }
+  return names;
+}
+} // namespace
+
+TEST_CASE("the image store's writer and flush threads carry names of their own, for profiles and top -H") {
+  std::random_device rd;
+  const auto dir = std::filesystem::temp_directory_path() / ("cutover-writers-test-" + std::to_string(rd()));
+  images::image_files_options o;
+  o.dir = dir.string();
+  o.fsync = true;
+  auto files = std::make_shared<images::image_files>(o);
+  std::promise<core::stored_images> written;
+  auto result = written.get_future();
+  // completed on the flush thread after a writer thread wrote it: both have run (and named themselves) by then
+  files->store({"iVBORw0KGgo="}, core::instant{std::chrono::seconds(1767225600)},
+               [&written](core::stored_images r) { written.set_value(std::move(r)); });
+  REQUIRE(result.wait_for(10s) == std::future_status::ready);
+  REQUIRE(result.get().error == core::error_class::none);
+
+  const auto names = thread_names();
+  REQUIRE_FALSE(names.empty());
+  CHECK(std::count(names.begin(), names.end(), "cutover-image") >= 1);
+  CHECK(std::count(names.begin(), names.end(), "cutover-flush") >= 1);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }

@@ -1,4 +1,5 @@
 #include "adapters/http/listener_session.hpp"
+#include "core/thread_name.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -131,7 +132,10 @@ void listener::open() {
   impl_->accept();
   const auto n = std::max<std::size_t>(1, impl_->state->opts.threads);
   for (std::size_t i = 0; i < n; ++i)
-    impl_->threads.emplace_back([ioc = &impl_->ioc] { ioc->run(); });
+    impl_->threads.emplace_back([ioc = &impl_->ioc] {
+      core::name_this_thread("cutover-http");
+      ioc->run();
+    });
 }
 
 void listener::close() {

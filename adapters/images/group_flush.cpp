@@ -1,4 +1,5 @@
 #include "adapters/images/group_flush.hpp"
+#include "core/thread_name.hpp"
 
 #include <cerrno>
 #include <condition_variable>
@@ -25,6 +26,7 @@ struct group_flush::state {
 group_flush::group_flush(flush_fn flush) : state_(std::make_shared<state>()) {
   state_->flush = std::move(flush);
   std::thread([s = state_] { // keeps the state (and the flush function) alive until the last request is completed
+    core::name_this_thread("cutover-flush");
     for (;;) {
       std::vector<done_fn> batch;
       {

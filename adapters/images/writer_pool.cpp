@@ -1,4 +1,5 @@
 #include "adapters/images/writer_pool.hpp"
+#include "core/thread_name.hpp"
 
 #include <condition_variable>
 #include <deque>
@@ -17,6 +18,7 @@ struct writer_pool::state {
 writer_pool::writer_pool(std::size_t threads) : state_(std::make_shared<state>()) {
   for (std::size_t i = 0; i < (threads == 0 ? 1 : threads); ++i)
     std::thread([s = state_] { // each thread keeps the queue alive until it ends
+      core::name_this_thread("cutover-image");
       for (;;) {
         std::function<void()> task;
         {

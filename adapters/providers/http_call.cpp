@@ -1,4 +1,5 @@
 #include "adapters/providers/http_call.hpp"
+#include "core/thread_name.hpp"
 
 #include "core/http_url.hpp"
 
@@ -61,7 +62,10 @@ constexpr std::size_t parse_inline_below = 64u << 10;
 /// One thread: a call costs tens of microseconds of it, and the pools need no lock.
 class client_io {
 public:
-  client_io() : work_(net::make_work_guard(ioc_)), thread_([this] { ioc_.run(); }) {}
+  client_io() : work_(net::make_work_guard(ioc_)), thread_([this] {
+      core::name_this_thread("cutover-client");
+      ioc_.run();
+    }) {}
   ~client_io() {
     work_.reset();
     ioc_.stop();

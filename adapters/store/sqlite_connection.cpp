@@ -1,4 +1,5 @@
 #include "adapters/store/sqlite_connection.hpp"
+#include "core/thread_name.hpp"
 
 #include <sqlite3.h>
 
@@ -124,7 +125,10 @@ public:
   checkpointer(const std::string& path, std::mutex& checkpointing)
     : db_(path, SQLite::OPEN_READWRITE), checkpointing_(checkpointing) {
     db_.exec("PRAGMA busy_timeout=" + std::to_string(busy_timeout_ms));
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      core::name_this_thread("cutover-ckpt");
+      run();
+    });
   }
   ~checkpointer() {
     {
