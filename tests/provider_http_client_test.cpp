@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -405,4 +406,60 @@ TEST_CASE("provider client: https checks the server's certificate against the tr
     ::unsetenv("SSL_CERT_FILE");
   else
     trust(saved);
+}
+
+TEST_CASE("provider client: a name lookup that hangs holds back no other provider's calls, and its own ends at the deadline") {
+  scripted_server server({[](const auto&) { return ok(R"({"data":[]})"); }});
+  const auto port = server.url().substr(server.url().rfind(':'));
+  // slow.test's lookup waits until the test lets it go (as a DNS server that does not answer); fast.test's answers
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false;
+  auto hanging = [&](const std::string&, std::string&) {
+    std::unique_lock<std::mutex> lock{m};
+    cv.wait(lock, [&] { return release; });
+    return std::vector<std::string>{"127.0.0.1"};
+  };
+  auto answering = [](const std::string&, std::string&) { return std::vector<std::string>{"127.0.0.1"}; };
+  http_client slow("http://slow.test" + port + "/v1", 1s, hanging);
+  http_client fast("http://fast.test" + port + "/v1", 5s, answering);
+
+  auto waiting = std::make_shared<std::promise<http_result>>();
+  auto slow_answer = waiting->get_future();
+  slow.send(http_request("POST", "images/generations"), [waiting](http_result r) { waiting->set_value(std::move(r)); });
+  const auto r = call(fast, http_request("POST", "images/generations")); // while slow.test's lookup still hangs
+  CHECK(r.status == 200);
+
+  REQUIRE(slow_answer.wait_for(20s) == std::future_status::ready); // its deadline: the lookup still hangs
+  const auto timed_out = slow_answer.get();
+  CHECK(timed_out.status == 0);
+  CHECK(timed_out.transport_error == core::error_class::timeout);
+  CHECK(timed_out.transport_message.rfind("resolving slow.test", 0) == 0);
+  {
+    std::lock_guard<std::mutex> guard{m};
+    release = true;
+  }
+  cv.notify_all();
+}
+
+TEST_CASE("provider client: a name with no address is a server failure that names the host and why") {
+  auto none = [](const std::string&, std::string& why) {
+    why = "Name or service not known";
+    return std::vector<std::string>{};
+  };
+  http_client client("http://nowhere.test:8080/v1", 5s, none);
+  const auto r = call(client, http_request("POST", "images/generations"));
+  CHECK(r.status == 0);
+  CHECK(r.transport_error == core::error_class::server);
+  CHECK(r.transport_message.rfind("resolving nowhere.test (Name or service not known)", 0) == 0);
+}
+
+TEST_CASE("provider client: the system's lookup finds localhost's addresses") {
+  const auto lookup = providers::detail::system_name_lookup(); // (from /etc/hosts: no DNS server is asked)
+  std::string why;
+  const auto found = lookup("localhost", why);
+  REQUIRE_FALSE(found.empty());
+  for (const auto& a : found)
+    CHECK((a == "127.0.0.1" || a == "::1"));
+  CHECK(why.empty());
 }

@@ -14,6 +14,8 @@
 #include <boost/beast/ssl.hpp>
 #include <openssl/err.h>
 
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -119,6 +121,10 @@ struct http_client::state {
   steady::duration timeout;
   std::unique_ptr<net::ssl::context> ssl;            ///< https only
   std::vector<std::unique_ptr<connection>> idle;     ///< touched on the I/O thread only
+  name_lookup lookup;
+  /// The calls waiting for the lookup under way (none when none is): touched on the I/O thread only.
+  std::vector<std::function<void(const std::vector<tcp::endpoint>&, const std::string&)>> looking_up;
+  bool lookup_running = false;
 };
 
 namespace {
@@ -127,7 +133,7 @@ namespace {
 class call : public std::enable_shared_from_this<call> {
 public:
   call(std::shared_ptr<http_client::state> client, http_request r, std::function<void(http_result)> done)
-    : client_(std::move(client)), resolver_(client_->ioc), timer_(client_->ioc), done_(std::move(done)),
+    : client_(std::move(client)), timer_(client_->ioc), done_(std::move(done)),
       deadline_(steady::now() + client_->timeout) {
     req_.method_string(r.method);
     req_.target(core::request_target(client_->url.path, r.path));
@@ -166,27 +172,60 @@ private:
       conn_->tls.emplace(client_->ioc, *client_->ssl);
     else
       conn_->plain.emplace(client_->ioc);
-    // name resolution has no timeout of its own, and a lookup under way cannot be stopped: at the call's deadline
-    // the call fails, and the lookup's late result is dropped
+    const auto port = static_cast<unsigned short>(std::stoi(client_->url.port));
+    beast::error_code not_address;
+    const auto address = net::ip::make_address(client_->url.host, not_address);
+    if (!not_address)
+      return connect({tcp::endpoint(address, port)});
+    // A lookup has no timeout of its own and cannot be stopped: at the call's deadline the call fails, and the
+    // lookup's late result only serves the calls still waiting for it.
     timer_.expires_at(deadline_);
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || !self->done_)
         return;
-      self->resolver_.cancel();
       self->fail(beast::error::timeout, "resolving " + self->client_->url.host);
     });
-    resolver_.async_resolve(client_->url.host, client_->url.port,
-                            [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type found) {
-                              if (!self->done_)
-                                return; // the deadline came first
-                              self->timer_.cancel();
-                              if (ec)
-                                return self->fail(ec, "resolving " + self->client_->url.host);
-                              self->connect(found);
-                            });
+    auto& c = *client_;
+    c.looking_up.push_back([self = shared_from_this()](const std::vector<tcp::endpoint>& found, const std::string& why) {
+      if (!self->done_)
+        return; // the deadline came first
+      self->timer_.cancel();
+      const auto& host = self->client_->url.host;
+      if (found.empty())
+        return self->fail(net::error::host_not_found, "resolving " + host + (why.empty() ? "" : " (" + why + ")"));
+      self->connect(found);
+    });
+    if (c.lookup_running)
+      return;
+    c.lookup_running = true;
+    // on a thread of its own: the system's lookup blocks (for as long as DNS takes), and one that hangs must hold
+    // back no other provider's calls (asio's resolver runs every client's lookups on one shared thread)
+    std::thread([client = client_, port] {
+      std::string why;
+      std::vector<std::string> addresses;
+      try {
+        addresses = client->lookup(client->url.host, why);
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+      std::vector<tcp::endpoint> found;
+      for (const auto& a : addresses) {
+        beast::error_code bad;
+        const auto address = net::ip::make_address(a, bad);
+        if (!bad)
+          found.emplace_back(address, port);
+      }
+      net::post(client->ioc, [client, found = std::move(found), why = std::move(why)] {
+        client->lookup_running = false;
+        auto waiting = std::move(client->looking_up);
+        client->looking_up.clear();
+        for (auto& w : waiting)
+          w(found, why);
+      });
+    }).detach();
   }
 
-  void connect(const tcp::resolver::results_type& found) {
+  void connect(const std::vector<tcp::endpoint>& found) {
     conn_->lowest().expires_at(deadline_);
     conn_->lowest().async_connect(found, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
       if (ec)
@@ -294,7 +333,6 @@ private:
   bhttp::request<bhttp::string_body> req_;
   std::optional<bhttp::response_parser<bhttp::string_body>> parser_;
   std::unique_ptr<connection> conn_;
-  tcp::resolver resolver_;
   net::steady_timer timer_;
   std::function<void(http_result)> done_;
   steady::time_point deadline_;
@@ -303,10 +341,37 @@ private:
 
 } // namespace
 
-http_client::http_client(const std::string& base_url, core::duration timeout) {
+name_lookup system_name_lookup() {
+  return [](const std::string& host, std::string& error) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    std::vector<std::string> addresses;
+    if (const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0) {
+      error = ::gai_strerror(rc);
+      return addresses;
+    }
+    for (auto* a = found; a != nullptr; a = a->ai_next) {
+      char text[INET6_ADDRSTRLEN] = {};
+      const void* where = a->ai_family == AF_INET6
+                            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(a->ai_addr)->sin6_addr)
+                            : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(a->ai_addr)->sin_addr);
+      if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) && ::inet_ntop(a->ai_family, where, text, sizeof text))
+        addresses.emplace_back(text);
+    }
+    ::freeaddrinfo(found);
+    if (addresses.empty())
+      error = "no address";
+    return addresses;
+  };
+}
+
+http_client::http_client(const std::string& base_url, core::duration timeout, name_lookup lookup) {
   auto& ioc = client_io::get().ioc();
   auto url = core::parse_http_url(base_url);
-  state_ = std::make_shared<state>(state{ioc, url, url.host_header(), timeout, nullptr, {}});
+  state_ = std::make_shared<state>(state{ioc, url, url.host_header(), timeout, nullptr, {}, {}, {}, false});
+  state_->lookup = lookup ? std::move(lookup) : system_name_lookup();
   if (url.tls) {
     state_->ssl = std::make_unique<net::ssl::context>(net::ssl::context::tls_client);
     state_->ssl->set_default_verify_paths();

@@ -41,9 +41,16 @@ struct http_request {
 /// A provider's HTTP client: connections to base_url's host, kept open between calls, each call given up after
 /// `timeout` (connecting, TLS, sending and the whole answer together). https verifies the server's certificate
 /// against the system's authorities and its name. Calls in flight when it is destroyed still finish and answer.
+/// Finds a host name's addresses, blocking: numeric ("127.0.0.1", "::1"), or none with `error` saying why.
+using name_lookup = std::function<std::vector<std::string>(const std::string& host, std::string& error)>;
+/// The system's lookup (getaddrinfo: /etc/hosts, DNS).
+name_lookup system_name_lookup();
+
 class http_client {
 public:
-  http_client(const std::string& base_url, core::duration timeout);
+  /// A host given by name is looked up with `lookup` (the system's when empty) on a thread of its own, one lookup
+  /// at a time per client shared by the calls waiting for it: a lookup that hangs holds back no other client.
+  http_client(const std::string& base_url, core::duration timeout, name_lookup lookup = {});
   ~http_client();
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
