@@ -412,12 +412,15 @@ TEST_CASE("provider client: a name lookup that hangs holds back no other provide
   scripted_server server({[](const auto&) { return ok(R"({"data":[]})"); }});
   const auto port = server.url().substr(server.url().rfind(':'));
   // slow.test's lookup waits until the test lets it go (as a DNS server that does not answer); fast.test's answers
-  std::mutex m;
-  std::condition_variable cv;
-  bool release = false;
-  auto hanging = [&](const std::string&, std::string&) {
-    std::unique_lock<std::mutex> lock{m};
-    cv.wait(lock, [&] { return release; });
+  struct gate {
+    std::mutex m;
+    std::condition_variable cv;
+    bool release = false;
+  };
+  auto g = std::make_shared<gate>(); // held by the lookup's thread too, which outlives the calls
+  auto hanging = [g](const std::string&, std::string&) {
+    std::unique_lock<std::mutex> lock{g->m};
+    g->cv.wait(lock, [&] { return g->release; });
     return std::vector<std::string>{"127.0.0.1"};
   };
   auto answering = [](const std::string&, std::string&) { return std::vector<std::string>{"127.0.0.1"}; };
@@ -436,10 +439,12 @@ TEST_CASE("provider client: a name lookup that hangs holds back no other provide
   CHECK(timed_out.transport_error == core::error_class::timeout);
   CHECK(timed_out.transport_message.rfind("resolving slow.test", 0) == 0);
   {
-    std::lock_guard<std::mutex> guard{m};
-    release = true;
+    std::lock_guard<std::mutex> guard{g->m};
+    g->release = true;
   }
-  cv.notify_all();
+  g->cv.notify_all();
+  // the lookup, let go, serves slow.test's next call (a new lookup, or the one just ended)
+  CHECK(call(slow, http_request("POST", "images/generations")).status == 200);
 }
 
 TEST_CASE("provider client: a name with no address is a server failure that names the host and why") {

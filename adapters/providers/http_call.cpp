@@ -60,6 +60,11 @@ constexpr std::chrono::seconds max_idle_for{30};
 /// answer's parsing holds no other call's reads and timers back.
 constexpr std::size_t parse_inline_below = 64u << 10;
 
+/// Whether the clients' I/O thread still takes work, under its lock: a name lookup that ends while the process exits
+/// (its thread is detached) must not post to the I/O context once that is gone.
+std::mutex io_lock;
+bool io_open = true;
+
 /// The one thread every provider client's connections run on, made at the first client and stopped at exit.
 /// One thread: a call costs tens of microseconds of it, and the pools need no lock.
 class client_io {
@@ -69,6 +74,10 @@ public:
       ioc_.run();
     }) {}
   ~client_io() {
+    {
+      std::lock_guard<std::mutex> guard{io_lock};
+      io_open = false;
+    }
     work_.reset();
     ioc_.stop();
     thread_.join();
@@ -186,8 +195,11 @@ private:
       self->fail(beast::error::timeout, "resolving " + self->client_->url.host);
     });
     auto& c = *client_;
-    c.looking_up.push_back([self = shared_from_this()](const std::vector<tcp::endpoint>& found, const std::string& why) {
-      if (!self->done_)
+    // (weak: a call whose deadline came first is not kept, with its body, for as long as the lookup hangs; while it
+    // waits its timer's handler keeps it)
+    c.looking_up.push_back([weak = weak_from_this()](const std::vector<tcp::endpoint>& found, const std::string& why) {
+      const auto self = weak.lock();
+      if (!self || !self->done_)
         return; // the deadline came first
       self->timer_.cancel();
       const auto& host = self->client_->url.host;
@@ -200,29 +212,41 @@ private:
     c.lookup_running = true;
     // on a thread of its own: the system's lookup blocks (for as long as DNS takes), and one that hangs must hold
     // back no other provider's calls (asio's resolver runs every client's lookups on one shared thread)
-    std::thread([client = client_, port] {
-      std::string why;
-      std::vector<std::string> addresses;
-      try {
-        addresses = client->lookup(client->url.host, why);
-      } catch (const std::exception& e) {
-        why = e.what();
-      }
-      std::vector<tcp::endpoint> found;
-      for (const auto& a : addresses) {
-        beast::error_code bad;
-        const auto address = net::ip::make_address(a, bad);
-        if (!bad)
-          found.emplace_back(address, port);
-      }
-      net::post(client->ioc, [client, found = std::move(found), why = std::move(why)] {
-        client->lookup_running = false;
-        auto waiting = std::move(client->looking_up);
-        client->looking_up.clear();
-        for (auto& w : waiting)
-          w(found, why);
-      });
-    }).detach();
+    try {
+      std::thread([client = client_, port]() mutable {
+        std::string why;
+        std::vector<std::string> addresses;
+        try {
+          addresses = client->lookup(client->url.host, why);
+        } catch (const std::exception& e) {
+          why = e.what();
+        }
+        std::vector<tcp::endpoint> found;
+        for (const auto& a : addresses) {
+          beast::error_code bad;
+          const auto address = net::ip::make_address(a, bad);
+          if (!bad)
+            found.emplace_back(address, port);
+        }
+        std::lock_guard<std::mutex> guard{io_lock};
+        if (io_open) {
+          auto& ioc = client->ioc; // (the state goes along: it is let go on the I/O thread, whose pool it holds)
+          net::post(ioc, [client = std::move(client), found = std::move(found), why = std::move(why)] {
+            serve_lookup(*client, found, why);
+          });
+        }
+      }).detach();
+    } catch (const std::system_error& e) { // no thread to be had (a process limit): these calls fail now
+      serve_lookup(c, {}, std::string{"no thread for the lookup: "} + e.what());
+    }
+  }
+
+  static void serve_lookup(http_client::state& client, const std::vector<tcp::endpoint>& found, const std::string& why) {
+    client.lookup_running = false;
+    auto waiting = std::move(client.looking_up);
+    client.looking_up.clear();
+    for (auto& w : waiting)
+      w(found, why);
   }
 
   void connect(const std::vector<tcp::endpoint>& found) {
