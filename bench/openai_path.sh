@@ -3,7 +3,10 @@
 # in flight, once straight to the fake provider (OpenAI wire format, 0 ms) and once through cutover (job stored,
 # routed, no batch wait, the fake called, the outcome stored, the image answered). Prints both rates and the ratio,
 # and the CPU time per request of the fake (direct) and of the engine (through).
-#   [ROUNDS=N] [KEEP=1] bench/openai_path.sh [SECONDS] [CONNECTIONS]
+#   [ROUNDS=N] [KEEP=1] [BY_THREAD=1] bench/openai_path.sh [SECONDS] [CONNECTIONS]
+# With BY_THREAD=1, each through run also prints the engine's CPU time per request by group of threads of one name
+# (cutover-http, cutover-client, cutover-store, cutover-image, cutover-flush, cutover-ckpt; CAF names its
+# scheduler's workers caf.multiplexer).
 # With ROUNDS, the two are measured in turn N times on the same processes (the direct rate of this 2-core machine
 # swings by half between runs a minute apart): each round's figures, then the median of the rounds' ratios.
 # With KEEP=1 the temporary folder (store and image files) is left in place and named at the end: on ext4 without
@@ -22,11 +25,24 @@ trap 'kill $fake_pid $engine_pid 2>/dev/null; wait 2>/dev/null; if [ "${KEEP:-}"
 . bench/fake_and_engine.sh
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
+threads() { # one line per thread of process $1: tid, name (no spaces in the engine's names), CPU clock ticks
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s %s\n' "${t##*/}" "$(cat "$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
+  done 2>/dev/null | LC_ALL=C sort -k1,1
+}
 run() { # name url auth pid: that process's CPU time per request is printed too
   local before after
   before=$(cpu_ticks "$4")
+  threads "$4" > "$work/$1.threads-before"
   RUN="$(date +%s%N)-" AUTH="$3" wrk -t2 -c"$conns" -d"${seconds}s" --latency -s bench/openai_request.lua "$2" > "$work/$1.txt"
   after=$(cpu_ticks "$4")
+  threads "$4" > "$work/$1.threads-after"
+  # with BY_THREAD=1, the same CPU time by group of threads of one name, into $work/<name>.by-thread
+  LC_ALL=C join "$work/$1.threads-before" "$work/$1.threads-after" |
+    awk -v n="$(awk '/ requests in / {print $1}' "$work/$1.txt")" -v hz="$(getconf CLK_TCK)" -v who="$1" '
+      n > 0 { count[$2]++; ticks[$2] += $5 - $3 }
+      END { for (t in ticks) printf "%s_thread=%s count=%d cpu_us_per_request=%.1f\n", who, t, count[t], ticks[t] * 1e6 / hz / n }' |
+    sort -t= -k4 -g -r > "$work/$1.by-thread"
   awk -v name="$1" -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v who="$5" \
     '/^Requests\/sec/ {rps=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2} /Non-2xx/ {bad=$5} / requests in / {n=$1}
     END {printf "%s requests_per_s=%s p50=%s p99=%s non_2xx=%s %s_cpu_ms_per_request=%.3f\n", name, rps, p50, p99,
@@ -39,6 +55,7 @@ for round in $(seq 1 "$rounds"); do
   through=$(run through "http://127.0.0.1:$port" "" "$engine_pid" engine)
   echo "$direct"
   echo "$through"
+  if [ "${BY_THREAD:-}" = 1 ]; then cat "$work/through.by-thread"; fi
   d=$(echo "$direct" | sed 's/.*requests_per_s=\([0-9.]*\).*/\1/')
   t=$(echo "$through" | sed 's/.*requests_per_s=\([0-9.]*\).*/\1/')
   ratio=$(awk -v d="$d" -v t="$t" 'BEGIN {printf "%.3f", (d > 0 ? t / d : 0)}')

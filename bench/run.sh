@@ -12,7 +12,6 @@ benchmarks=(
   "http|durable POST /v1/jobs at 64 connections (wrk)|bench/http_bench.sh 10 64"
   "overhead|latency added over calling the fake directly, 1,000 requests/s open loop|bench/overhead.sh 1000 10"
   "openai-path|OpenAI endpoint to the 0 ms fake vs the fake directly, 64 connections closed loop|bench/openai_path.sh 10 64"
-  "engine-threads|the engine's CPU per request on the OpenAI path, by thread name|bench/engine_threads.sh 10 64"
   "provider|calls per second through one provider actor|\$B/bench/cutover-provider-bench --calls 200000 --in-flight 256"
   "budget|ledger admissions under contention (core and actor)|\$B/bench/cutover-ledger-bench --admissions 1000000"
   "rollout|one rollout tick and routing decisions|\$B/bench/cutover-rollout-bench"

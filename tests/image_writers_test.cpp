@@ -24,6 +24,32 @@
 using namespace cutover;
 using namespace std::chrono_literals;
 
+namespace {
+/// An image store with fsync on, in a folder of its own removed at the end; store_one() stores one small image.
+struct fsynced_images {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("cutover-writers-test-" + std::to_string(std::random_device{}()));
+  std::shared_ptr<images::image_files> files = [this] {
+    images::image_files_options o;
+    o.dir = dir.string();
+    o.fsync = true;
+    return std::make_shared<images::image_files>(o);
+  }();
+  ~fsynced_images() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  /// Completed on the flush thread, after a writer thread wrote the file.
+  std::future<core::stored_images> store_one() {
+    auto written = std::make_shared<std::promise<core::stored_images>>();
+    auto result = written->get_future();
+    files->store({"iVBORw0KGgo="}, core::instant{std::chrono::seconds(1767225600)},
+                 [written](core::stored_images r) { written->set_value(std::move(r)); });
+    return result;
+  }
+};
+} // namespace
+
 TEST_CASE("image writes finish while every HTTP client task thread is busy") {
   constexpr std::size_t task_threads = 2; // as `serve` sizes the pool on a 2-core machine
   crossplat::threadpool::initialize_with_threads(task_threads);
@@ -46,16 +72,8 @@ TEST_CASE("image writes finish while every HTTP client task thread is busy") {
     REQUIRE(cv.wait_for(lock, 10s, [&] { return started == task_threads; }));
   }
 
-  std::random_device rd;
-  const auto dir = std::filesystem::temp_directory_path() / ("cutover-writers-test-" + std::to_string(rd()));
-  images::image_files_options o;
-  o.dir = dir.string();
-  o.fsync = true;
-  auto files = std::make_shared<images::image_files>(o);
-  std::promise<core::stored_images> written;
-  auto result = written.get_future();
-  files->store({"iVBORw0KGgo="}, core::instant{std::chrono::seconds(1767225600)},
-               [&written](core::stored_images r) { written.set_value(std::move(r)); });
+  fsynced_images store;
+  auto result = store.store_one();
 
   const bool finished = result.wait_for(10s) == std::future_status::ready;
   {
@@ -69,9 +87,7 @@ TEST_CASE("image writes finish while every HTTP client task thread is busy") {
   const auto r = result.get();
   REQUIRE(r.error == core::error_class::none);
   REQUIRE(r.digests.size() == 1);
-  REQUIRE(files->read(r.digests.front()).has_value());
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
+  REQUIRE(store.files->read(r.digests.front()).has_value());
 }
 
 namespace {
@@ -89,17 +105,8 @@ std::vector<std::string> thread_names() {
 } // namespace
 
 TEST_CASE("the image store's writer and flush threads carry names of their own, for profiles and top -H") {
-  std::random_device rd;
-  const auto dir = std::filesystem::temp_directory_path() / ("cutover-writers-test-" + std::to_string(rd()));
-  images::image_files_options o;
-  o.dir = dir.string();
-  o.fsync = true;
-  auto files = std::make_shared<images::image_files>(o);
-  std::promise<core::stored_images> written;
-  auto result = written.get_future();
-  // completed on the flush thread after a writer thread wrote it: both have run (and named themselves) by then
-  files->store({"iVBORw0KGgo="}, core::instant{std::chrono::seconds(1767225600)},
-               [&written](core::stored_images r) { written.set_value(std::move(r)); });
+  fsynced_images store;
+  auto result = store.store_one(); // once it completes, a writer and the flusher have run (and named themselves)
   REQUIRE(result.wait_for(10s) == std::future_status::ready);
   REQUIRE(result.get().error == core::error_class::none);
 
@@ -107,6 +114,4 @@ TEST_CASE("the image store's writer and flush threads carry names of their own, 
   REQUIRE_FALSE(names.empty());
   CHECK(std::count(names.begin(), names.end(), "cutover-image") >= 1);
   CHECK(std::count(names.begin(), names.end(), "cutover-flush") >= 1);
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }

@@ -133,7 +133,6 @@ struct http_client::state {
   name_lookup lookup;
   /// The calls waiting for the lookup under way (none when none is): touched on the I/O thread only.
   std::vector<std::function<void(const std::vector<tcp::endpoint>&, const std::string&)>> looking_up;
-  bool lookup_running = false;
 };
 
 namespace {
@@ -207,9 +206,8 @@ private:
         return self->fail(net::error::host_not_found, "resolving " + host + (why.empty() ? "" : " (" + why + ")"));
       self->connect(found);
     });
-    if (c.lookup_running)
-      return;
-    c.lookup_running = true;
+    if (c.looking_up.size() > 1)
+      return; // a lookup is under way: this call waits for it too
     // on a thread of its own: the system's lookup blocks (for as long as DNS takes), and one that hangs must hold
     // back no other provider's calls (asio's resolver runs every client's lookups on one shared thread)
     try {
@@ -242,7 +240,6 @@ private:
   }
 
   static void serve_lookup(http_client::state& client, const std::vector<tcp::endpoint>& found, const std::string& why) {
-    client.lookup_running = false;
     auto waiting = std::move(client.looking_up);
     client.looking_up.clear();
     for (auto& w : waiting)
@@ -394,7 +391,7 @@ name_lookup system_name_lookup() {
 http_client::http_client(const std::string& base_url, core::duration timeout, name_lookup lookup) {
   auto& ioc = client_io::get().ioc();
   auto url = core::parse_http_url(base_url);
-  state_ = std::make_shared<state>(state{ioc, url, url.host_header(), timeout, nullptr, {}, {}, {}, false});
+  state_ = std::make_shared<state>(state{ioc, url, url.host_header(), timeout, nullptr, {}, {}, {}});
   state_->lookup = lookup ? std::move(lookup) : system_name_lookup();
   if (url.tls) {
     state_->ssl = std::make_unique<net::ssl::context>(net::ssl::context::tls_client);
